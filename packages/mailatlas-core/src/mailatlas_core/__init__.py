@@ -1,0 +1,52 @@
+"""mailatlas-core: the document model, the store interface and its SQLite + files backend."""
+
+from .__about__ import __version__
+from .errors import (
+    DocumentNotFoundError,
+    MailAtlasError,
+    MigrationError,
+    StorageFullError,
+    StoreError,
+    StoreNotFoundError,
+    UnsafePathError,
+)
+from .ids import content_hash, document_id, normalize_message_id, thread_id_for
+from .model import (
+    AddResult,
+    Asset,
+    AssetData,
+    Document,
+    DocumentRef,
+    ImapCursor,
+    Location,
+    ParsedDocument,
+    SourceLocation,
+)
+from .store import ListFilter, Store, open_store
+
+__all__ = [
+    "AddResult",
+    "Asset",
+    "AssetData",
+    "Document",
+    "DocumentNotFoundError",
+    "DocumentRef",
+    "ImapCursor",
+    "ListFilter",
+    "Location",
+    "MailAtlasError",
+    "MigrationError",
+    "ParsedDocument",
+    "SourceLocation",
+    "StorageFullError",
+    "Store",
+    "StoreError",
+    "StoreNotFoundError",
+    "UnsafePathError",
+    "__version__",
+    "content_hash",
+    "document_id",
+    "normalize_message_id",
+    "open_store",
+    "thread_id_for",
+]

@@ -1,0 +1,63 @@
+"""The MailAtlas error tree.
+
+Every error MailAtlas raises on purpose derives from :class:`MailAtlasError`. Each
+package adds its own branch in its ``errors`` module::
+
+    MailAtlasError                      (mailatlas_core)
+    ├── StoreError                      (mailatlas_core)
+    │   ├── StoreNotFoundError          a read-only open of a store that does not exist
+    │   ├── DocumentNotFoundError       no document with that id
+    │   ├── UnsafePathError             a path derived from message data left the workspace
+    │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
+    │   └── MigrationError              the database schema is newer than this MailAtlas
+    ├── ParseError                      (mailatlas_clean) input is not an email message
+    ├── ImapError                       (mailatlas_imap)
+    │   ├── ImapConnectionError         host unreachable, TLS failure, dropped connection
+    │   ├── ImapAuthError               credentials or token refused
+    │   ├── FolderError                 missing folder, no permission
+    │   └── CursorInvalidated           UIDVALIDITY changed under a stored cursor
+    └── ExportError                     (mailatlas_cli) export failed (no browser, bad path)
+
+Messages are written for the person at the shell: one line, what went wrong and
+what to do. They never include a password or an access token.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DocumentNotFoundError",
+    "MailAtlasError",
+    "MigrationError",
+    "StorageFullError",
+    "StoreError",
+    "StoreNotFoundError",
+    "UnsafePathError",
+]
+
+
+class MailAtlasError(Exception):
+    """Root of every error MailAtlas raises on purpose."""
+
+
+class StoreError(MailAtlasError):
+    """The store (database or workspace files) could not do what was asked."""
+
+
+class StoreNotFoundError(StoreError):
+    """A read-only operation was pointed at a store that does not exist."""
+
+
+class DocumentNotFoundError(StoreError):
+    """No document with the given id exists in the store."""
+
+
+class UnsafePathError(StoreError):
+    """A path built from message data would have left the workspace."""
+
+
+class StorageFullError(StoreError):
+    """The disk (or a file-size limit) ran out while writing."""
+
+
+class MigrationError(StoreError):
+    """The database was written by a newer MailAtlas or its schema is damaged."""

@@ -1,0 +1,270 @@
+"""The document model: what the parser produces and what the store keeps.
+
+Two families of types live here:
+
+* *Incoming* values built by a parser, before anything is stored:
+  :class:`ParsedDocument` with its :class:`AssetData`, and the :class:`SourceLocation`
+  a message was read from.
+* *Stored* values read back from a store: :class:`Document`, :class:`Asset` and
+  :class:`DocumentRef`. ``Document.to_dict()`` is exactly what ``mailatlas show`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "AddResult",
+    "Asset",
+    "AssetData",
+    "AssetKind",
+    "Document",
+    "DocumentRef",
+    "ImapCursor",
+    "Location",
+    "ParsedDocument",
+    "SourceKind",
+    "SourceLocation",
+]
+
+AssetKind = Literal["inline", "attachment"]
+SourceKind = Literal["eml", "mbox", "maildir", "imap"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetData:
+    """One inline image or attachment as decoded from the message.
+
+    ``filename`` is already safe (the parser sanitised it and made it unique within the
+    message); the store still refuses any name that would leave the workspace.
+    """
+
+    kind: AssetKind
+    mime_type: str
+    filename: str
+    data: bytes
+    cid: str | None = None
+    original_filename: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    """A parsed, cleaned message held in memory, not yet stored.
+
+    ``body_html`` is the sanitised HTML snapshot whose ``cid:`` references already point
+    at ``../assets/<id>/<filename>`` (relative to ``html/<id>.html``). ``metadata`` holds
+    provenance, cleaning, parser_config, recipients, dates and defects; the store adds
+    ``source`` from the location it was read at.
+    """
+
+    id: str
+    raw: bytes
+    content_hash: str
+    message_id: str | None
+    thread_id: str | None
+    subject: str
+    sender_name: str | None
+    sender_email: str | None
+    author: str | None
+    received_at: str | None
+    published_at: str | None
+    body_text: str
+    body_html: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    assets: list[AssetData] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a message was read: a file, an mbox offset, a Maildir entry or an IMAP uid."""
+
+    kind: SourceKind
+    path: str | None = None
+    offset: int | None = None
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    folder: str | None = None
+    uid: int | None = None
+    uidvalidity: int | None = None
+
+    def key(self) -> str:
+        """A canonical string that identifies this place (used for de-duplication)."""
+        if self.kind == "imap":
+            return (
+                f"imap:{self.username}@{self.host}:{self.port}/{self.folder}"
+                f";uidvalidity={self.uidvalidity};uid={self.uid}"
+            )
+        suffix = f"@{self.offset}" if self.offset is not None else ""
+        return f"{self.kind}:{self.path}{suffix}"
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The ``metadata.source`` shape: only the fields that apply to this kind."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for name in ("path", "offset", "host", "port", "folder", "uid", "uidvalidity"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = str(value) if name == "uidvalidity" else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """The store's answer to one add: a new document, or a duplicate of which one."""
+
+    document_id: str
+    is_new: bool
+    ref: DocumentRef
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """The short form of a document, as listed by ``mailatlas list``."""
+
+    id: str
+    subject: str
+    source_kind: str
+    created_at: str
+    sender_email: str | None = None
+    received_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "source_kind": self.source_kind,
+            "created_at": self.created_at,
+            "sender_email": self.sender_email,
+            "received_at": self.received_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A stored inline image or attachment. ``file_path`` is absolute."""
+
+    id: str
+    document_id: str
+    ordinal: int
+    kind: str
+    mime_type: str
+    file_path: str
+    cid: str | None
+    sha256: str
+    filename: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "document_id": self.document_id,
+            "ordinal": self.ordinal,
+            "kind": self.kind,
+            "mime_type": self.mime_type,
+            "file_path": self.file_path,
+            "cid": self.cid,
+            "sha256": self.sha256,
+            "filename": self.filename,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One place a stored document was seen at."""
+
+    kind: str
+    key: str
+    detail: dict[str, Any]
+    first_seen_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.detail, "first_seen_at": self.first_seen_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document with its assets: the schema of record (SPEC §3).
+
+    Paths (``raw_path``, ``body_html_path``, asset ``file_path``) are absolute.
+    """
+
+    id: str
+    source_kind: str
+    message_id: str | None
+    thread_id: str | None
+    subject: str
+    sender_name: str | None
+    sender_email: str | None
+    author: str | None
+    received_at: str | None
+    published_at: str | None
+    body_text: str
+    body_html_path: str | None
+    raw_path: str
+    content_hash: str
+    metadata: dict[str, Any]
+    created_at: str
+    assets: tuple[Asset, ...] = ()
+    locations: tuple[Location, ...] = ()
+
+    def ref(self) -> DocumentRef:
+        return DocumentRef(
+            id=self.id,
+            subject=self.subject,
+            source_kind=self.source_kind,
+            created_at=self.created_at,
+            sender_email=self.sender_email,
+            received_at=self.received_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one serialisation of a document: exactly what ``mailatlas show`` prints."""
+        return {
+            "id": self.id,
+            "source_kind": self.source_kind,
+            "message_id": self.message_id,
+            "thread_id": self.thread_id,
+            "subject": self.subject,
+            "sender_name": self.sender_name,
+            "sender_email": self.sender_email,
+            "author": self.author,
+            "received_at": self.received_at,
+            "published_at": self.published_at,
+            "body_text": self.body_text,
+            "body_html_path": self.body_html_path,
+            "raw_path": self.raw_path,
+            "content_hash": self.content_hash,
+            "metadata": self.metadata,
+            "created_at": self.created_at,
+            "assets": [a.to_dict() for a in self.assets],
+            "locations": [loc.to_dict() for loc in self.locations],
+        }
+
+
+@dataclass(slots=True)
+class ImapCursor:
+    """Sync state of one IMAP folder. Never holds a credential."""
+
+    host: str
+    port: int
+    username: str
+    folder: str
+    uidvalidity: int
+    last_uid: int = 0
+    highestmodseq: int | None = None
+    uidnext: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None

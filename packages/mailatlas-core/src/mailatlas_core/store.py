@@ -1,0 +1,109 @@
+"""The narrow store interface that ingest, sync and the CLI program against.
+
+:class:`Store` is a :class:`typing.Protocol`: the SQLite + files implementation
+(:class:`mailatlas_core.sqlite_store.SQLiteStore`) is one backend; a PostgreSQL +
+object-storage backend can implement the same methods and nothing above this layer
+changes. Open a store with :func:`open_store`.
+
+Transactions: every mutating call is atomic on its own. Wrap several in
+``with store.transaction():`` to commit them together (one batch, one commit) — e.g.
+an IMAP batch of documents, failures and the advanced cursor. Files are written
+before their rows, so a crash never leaves a row without its files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .model import AddResult, Document, DocumentRef, ImapCursor, ParsedDocument, SourceLocation
+
+__all__ = ["ListFilter", "Store", "open_store"]
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Filters for :meth:`Store.list_documents`. Dates are ISO-8601 (UTC) strings."""
+
+    query: str | None = None
+    limit: int = 50
+    offset: int = 0
+    since: str | None = None
+    until: str | None = None
+    sender: str | None = None
+    source_kind: str | None = None
+    folder: str | None = None
+    thread_id: str | None = None
+
+
+class Store(Protocol):
+    """What every MailAtlas store backend provides."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group the calls inside into one atomic commit (re-entrant)."""
+
+    def known(self, message_id: str | None, content_hash: str | None) -> str | None:
+        """The id of a stored document with this Message-ID or raw hash, else ``None``.
+
+        Cheap: lets callers skip parsing a message that is already stored.
+        """
+
+    def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """Map each already-stored normalised Message-ID to its document id."""
+
+    def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+        """Store a parsed message seen at ``location``, or record a duplicate.
+
+        Insert-or-ignore on the content-derived id, the normalised Message-ID and the
+        raw hash: under concurrent writers exactly one document results. A duplicate's
+        new location is recorded on the existing document.
+        """
+
+    def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
+        """Record that a stored document was also seen at ``location`` (a duplicate)."""
+
+    def record_failure(
+        self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
+    ) -> str:
+        """Keep a message that could not be processed: its reason and raw bytes. Returns its id."""
+
+    def get_document(self, document_id: str) -> Document:
+        """One document with its assets and locations; ``DocumentNotFoundError`` if absent."""
+
+    def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
+        """Document refs, newest first (by received date), filtered and paged."""
+
+    def count_documents(self) -> int:
+        """How many documents are stored."""
+
+    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
+        """The stored cursor of one IMAP folder, if any."""
+
+    def save_cursor(self, cursor: ImapCursor) -> None:
+        """Create or replace the cursor of one IMAP folder."""
+
+    def start_run(self, kind: str, detail: dict[str, Any]) -> int:
+        """Record the start of an ingest or sync run; returns its id."""
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended."""
+
+    def iter_failures(self) -> Iterator[dict[str, Any]]:
+        """Every recorded failure: source, reason, raw path, run, time."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+def open_store(db_path: str | Path, workspace_path: str | Path, *, create: bool = True) -> Store:
+    """Open the SQLite + files store.
+
+    With ``create=False`` (read-only commands) a missing database is a
+    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created on disk.
+    """
+    from .sqlite_store import SQLiteStore
+
+    return SQLiteStore(Path(db_path), Path(workspace_path), create=create)
