@@ -47,8 +47,9 @@ def document_id(message_id: str | None, raw_hash: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def thread_id_for(message_id: str | None, references: tuple[str, ...], in_reply_to: str | None,
-                  fallback: str) -> str:
+def thread_id_for(
+    message_id: str | None, references: tuple[str, ...], in_reply_to: str | None, fallback: str
+) -> str:
     """A thread id: the root of ``References``, else ``In-Reply-To``, else the message itself.
 
     The store links threads further when a parent is already stored (see ``Store.add``).

@@ -1,0 +1,97 @@
+"""Numbered schema migrations, applied once each, in a transaction, recorded in a table.
+
+Migration files live in ``mailatlas_core/migrations/NNNN_name.sql``. A store records
+what it has applied in ``schema_migrations``; opening a store applies the missing ones
+in order. A store written by a newer MailAtlas is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+from .dates import utc_now_iso
+from .errors import MigrationError
+
+__all__ = ["Migration", "apply_migrations", "available_migrations"]
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Every migration shipped with this package, in version order."""
+    found = []
+    for entry in resources.files("mailatlas_core.migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda m: m.version)
+
+
+def apply_migrations(conn: sqlite3.Connection, upto: int | None = None) -> list[int]:
+    """Apply the missing migrations (optionally only up to ``upto``); return those applied.
+
+    The connection must be in autocommit mode (``isolation_level=None``).
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    migrations = available_migrations()
+    known = {m.version for m in migrations}
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    newer = applied - known
+    if newer:
+        raise MigrationError(
+            f"this store has schema version {max(newer)}, newer than this MailAtlas "
+            "understands; upgrade MailAtlas"
+        )
+    done = []
+    for migration in migrations:
+        if migration.version in applied or (upto is not None and migration.version > upto):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-check under the write lock: another process may have just applied it.
+            row = conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            ).fetchone()
+            if row is None:
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, utc_now_iso()),
+                )
+                done.append(migration.version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return done
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (``executescript`` would commit)."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in sql.splitlines():
+        if line.strip().startswith("--") and not current:
+            continue
+        current.append(line)
+        candidate = "\n".join(current)
+        if candidate.rstrip().endswith(";") and sqlite3.complete_statement(candidate):
+            out.append(candidate)
+            current = []
+    if "\n".join(current).strip():
+        out.append("\n".join(current))
+    return out

@@ -1,0 +1,530 @@
+"""The SQLite + files backend of :class:`mailatlas_core.store.Store`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._rows import asset_from_row, document_from_row, list_query, location_from_row
+from .dates import utc_now_iso
+from .errors import (
+    DocumentNotFoundError,
+    StorageFullError,
+    StoreError,
+    StoreNotFoundError,
+)
+from .ids import thread_id_for
+from .migrate import apply_migrations
+from .model import (
+    AddResult,
+    Document,
+    DocumentRef,
+    ImapCursor,
+    ParsedDocument,
+    SourceLocation,
+)
+from .store import ListFilter
+from .workspace import Workspace
+
+__all__ = ["SQLiteStore"]
+
+_BUSY_TIMEOUT_MS = 60_000
+
+
+class SQLiteStore:
+    """One SQLite database (WAL, foreign keys on) plus one workspace directory.
+
+    One connection per store object; use one store object per process. Writers take
+    SQLite's write lock up front (``BEGIN IMMEDIATE``) so concurrent writers queue
+    instead of failing, and UNIQUE constraints make every add insert-or-ignore.
+    """
+
+    def __init__(self, db_path: Path, workspace_path: Path, *, create: bool = True) -> None:
+        self.db_path = db_path.absolute()
+        self.workspace = Workspace(workspace_path)
+        self._depth = 0
+        if not create and not self.db_path.is_file():
+            raise StoreNotFoundError(
+                f"no MailAtlas store at {self.db_path}; ingest or sync some mail first, "
+                "or point --db at an existing store"
+            )
+        if create:
+            self.workspace.make_dir(self.db_path.parent)
+            self.workspace.ensure()
+        try:
+            self._conn = sqlite3.connect(
+                f"file:{self.db_path}?mode={'rwc' if create else 'rw'}",
+                uri=True,
+                isolation_level=None,
+                timeout=_BUSY_TIMEOUT_MS / 1000,
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if create:
+                for suffix in ("", "-wal", "-shm"):
+                    p = Path(f"{self.db_path}{suffix}")
+                    if p.exists():
+                        os.chmod(p, 0o600)
+            apply_migrations(self._conn)
+        except sqlite3.Error as exc:
+            raise _db_error(exc, f"cannot open store {self.db_path}") from exc
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the calls inside into one commit. Re-entrant; rolls back on error."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "cannot start a write transaction") from exc
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._conn.execute("ROLLBACK")
+            raise _db_error(exc, "cannot commit") from exc
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def known(self, message_id: str | None, content_hash: str | None) -> str | None:
+        """The id of a stored document with this Message-ID or raw hash, else ``None``."""
+        if message_id:
+            row = self._conn.execute(
+                "SELECT id FROM documents WHERE message_id = ?", (message_id,)
+            ).fetchone()
+            if row:
+                return str(row[0])
+        if content_hash:
+            row = self._conn.execute(
+                "SELECT id FROM documents WHERE content_hash = ?", (content_hash,)
+            ).fetchone()
+            if row:
+                return str(row[0])
+        return None
+
+    def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """Map each already-stored normalised Message-ID to its document id."""
+        ids = list(dict.fromkeys(m for m in message_ids if m))
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(
+                f"SELECT message_id, id FROM documents WHERE message_id IN ({marks})", chunk
+            ):
+                found[row[0]] = row[1]
+        return found
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+        """Store a parsed message, or record the location of the duplicate it is."""
+        try:
+            with self.transaction():
+                existing = self.known(parsed.message_id, parsed.content_hash)
+                if existing is None:
+                    row = self._conn.execute(
+                        "SELECT id FROM documents WHERE id = ?", (parsed.id,)
+                    ).fetchone()
+                    existing = None if row is None else str(row[0])
+                if existing is not None:
+                    return self._add_location(existing, location)
+                return self._insert(parsed, location)
+        except sqlite3.Error as exc:
+            raise _db_error(exc, f"cannot store message from {location.key()}") from exc
+
+    def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
+        """Record that a stored document was also seen at ``location``."""
+        try:
+            with self.transaction():
+                return self._add_location(document_id, location)
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "cannot record a location") from exc
+
+    def _add_location(self, document_id: str, location: SourceLocation) -> AddResult:
+        self._insert_location(document_id, location)
+        ref = self._ref(document_id)
+        return AddResult(document_id=document_id, is_new=False, ref=ref)
+
+    def _insert(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+        ws = self.workspace
+        doc_id = parsed.id
+        raw_path = ws.inside("raw", f"{doc_id}.eml")
+        ws.write_atomic(raw_path, parsed.raw)
+        html_rel = None
+        if parsed.body_html is not None:
+            html_path = ws.inside("html", f"{doc_id}.html")
+            ws.write_atomic(html_path, parsed.body_html.encode("utf-8", "replace"))
+            html_rel = ws.relative(html_path)
+        asset_rows = self._write_assets(parsed)
+
+        thread_id = self._linked_thread(parsed)
+        metadata = dict(parsed.metadata)
+        metadata["source"] = location.to_metadata()
+        now = utc_now_iso()
+        values = (
+            doc_id,
+            location.kind,
+            parsed.message_id,
+            thread_id,
+            parsed.subject or "",
+            parsed.sender_name,
+            parsed.sender_email,
+            parsed.author,
+            parsed.received_at,
+            parsed.published_at,
+            parsed.body_text or "",
+            html_rel,
+            ws.relative(raw_path),
+            parsed.content_hash,
+            _dumps(metadata),
+            now,
+            parsed.in_reply_to,
+        )
+        try:
+            self._insert_document_row(values)
+        except UnicodeEncodeError:
+            # Lone surrogates from undecodable headers: keep the text, drop the bad code points.
+            self._insert_document_row(tuple(_scrub(v) for v in values))
+        self._conn.executemany(
+            "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
+            " sha256, filename, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            asset_rows,
+        )
+        self._insert_location(doc_id, location, now)
+        ref = DocumentRef(
+            id=doc_id,
+            subject=parsed.subject or "",
+            source_kind=location.kind,
+            created_at=now,
+            sender_email=parsed.sender_email,
+            received_at=parsed.received_at,
+        )
+        return AddResult(document_id=doc_id, is_new=True, ref=ref)
+
+    def _insert_document_row(self, values: tuple[Any, ...]) -> None:
+        self._conn.execute(
+            "INSERT INTO documents (id, source_kind, message_id, thread_id, subject,"
+            " sender_name, sender_email, author, received_at, published_at, body_text,"
+            " body_html_path, raw_path, content_hash, metadata, created_at, in_reply_to)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+
+    def _write_assets(self, parsed: ParsedDocument) -> list[tuple[Any, ...]]:
+        if not parsed.assets:
+            return []
+        ws = self.workspace
+        doc_dir = ws.inside("assets", parsed.id)
+        ws.clear_dir(doc_dir)  # leftovers of an add that was rolled back
+        ws.make_dir(doc_dir)
+        rows = []
+        used: set[str] = set()
+        for ordinal, asset in enumerate(parsed.assets):
+            name = asset.filename
+            if name.casefold() in used:  # the parser makes names unique; belt and braces
+                name = f"{ordinal}-{name}"
+            used.add(name.casefold())
+            path = ws.inside("assets", parsed.id, name)
+            ws.write_atomic(path, asset.data)
+            rows.append(
+                (
+                    f"{parsed.id}-{ordinal:04d}",
+                    parsed.id,
+                    ordinal,
+                    asset.kind,
+                    asset.mime_type,
+                    ws.relative(path),
+                    asset.cid,
+                    asset.sha256,
+                    name,
+                    asset.size,
+                )
+            )
+        return rows
+
+    def _linked_thread(self, parsed: ParsedDocument) -> str | None:
+        """Join the thread of a stored parent, and pull stored children into ours."""
+        thread_id = parsed.thread_id
+        parents = [*reversed(parsed.references), parsed.in_reply_to]
+        known = self.known_message_ids(p for p in parents if p)
+        if known:
+            row = self._conn.execute(
+                "SELECT thread_id FROM documents WHERE id = ?", (next(iter(known.values())),)
+            ).fetchone()
+            if row and row[0]:
+                thread_id = str(row[0])
+        if parsed.message_id and thread_id:
+            own_root = thread_id_for(parsed.message_id, (), None, parsed.content_hash)
+            if own_root != thread_id:
+                self._conn.execute(
+                    "UPDATE documents SET thread_id = ? WHERE thread_id = ?", (thread_id, own_root)
+                )
+        return thread_id
+
+    def _insert_location(
+        self, document_id: str, location: SourceLocation, now: str | None = None
+    ) -> None:
+        self._conn.execute(
+            'INSERT OR IGNORE INTO locations (document_id, kind, key, path, "offset", host, port,'
+            " username, folder, uid, uidvalidity, first_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                document_id,
+                location.kind,
+                location.key(),
+                location.path,
+                location.offset,
+                location.host,
+                location.port,
+                location.username,
+                location.folder,
+                location.uid,
+                location.uidvalidity,
+                now or utc_now_iso(),
+            ),
+        )
+
+    def record_failure(
+        self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
+    ) -> str:
+        """Keep a message that could not be processed, with its reason and raw bytes."""
+        raw_hash = hashlib.sha256(raw).hexdigest() if raw is not None else None
+        failure_id = hashlib.sha256(f"{location.key()}|{raw_hash}".encode()).hexdigest()[:32]
+        raw_rel = None
+        if raw is not None:
+            self.workspace.make_dir(self.workspace.failures_dir)
+            path = self.workspace.inside("failures", f"{raw_hash}.eml")
+            self.workspace.write_atomic(path, raw)
+            raw_rel = self.workspace.relative(path)
+        try:
+            with self.transaction():
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO failures (id, run_id, kind, source, location, reason,"
+                    " raw_path, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        failure_id,
+                        run_id,
+                        location.kind,
+                        location.key(),
+                        _dumps(location.to_metadata()),
+                        _scrub(reason),
+                        raw_rel,
+                        raw_hash,
+                        utc_now_iso(),
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "cannot record a failure") from exc
+        return failure_id
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> Document:
+        """One document with its assets and locations."""
+        try:
+            row = self._conn.execute(
+                "SELECT * FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+            if row is None:
+                raise DocumentNotFoundError(
+                    f"no document with id {document_id!r}; run `mailatlas list` to see ids"
+                )
+            assets = [
+                asset_from_row(r, self.workspace)
+                for r in self._conn.execute(
+                    "SELECT * FROM assets WHERE document_id = ? ORDER BY ordinal", (document_id,)
+                )
+            ]
+            locations = [
+                location_from_row(r)
+                for r in self._conn.execute(
+                    "SELECT * FROM locations WHERE document_id = ? ORDER BY id", (document_id,)
+                )
+            ]
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "cannot read the store") from exc
+        return document_from_row(row, self.workspace, assets, locations)
+
+    def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
+        """Document refs, newest first, filtered and paged."""
+        sql, params = list_query(flt or ListFilter())
+        try:
+            rows = self._conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot search: {exc}") from exc
+        return [
+            DocumentRef(
+                id=r["id"],
+                subject=r["subject"],
+                source_kind=r["source_kind"],
+                created_at=r["created_at"],
+                sender_email=r["sender_email"],
+                received_at=r["received_at"],
+            )
+            for r in rows
+        ]
+
+    def count_documents(self) -> int:
+        """How many documents are stored."""
+        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def _ref(self, document_id: str) -> DocumentRef:
+        r = self._conn.execute(
+            "SELECT id, subject, source_kind, created_at, sender_email, received_at"
+            " FROM documents WHERE id = ?",
+            (document_id,),
+        ).fetchone()
+        if r is None:
+            raise DocumentNotFoundError(f"no document with id {document_id!r}")
+        return DocumentRef(
+            id=r["id"],
+            subject=r["subject"],
+            source_kind=r["source_kind"],
+            created_at=r["created_at"],
+            sender_email=r["sender_email"],
+            received_at=r["received_at"],
+        )
+
+    # -- IMAP cursors ----------------------------------------------------------------------
+
+    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
+        """The stored cursor of one IMAP folder, if any."""
+        r = self._conn.execute(
+            "SELECT * FROM imap_cursors"
+            " WHERE host = ? AND port = ? AND username = ? AND folder = ?",
+            (host, port, username, folder),
+        ).fetchone()
+        if r is None:
+            return None
+        return ImapCursor(
+            host=r["host"],
+            port=r["port"],
+            username=r["username"],
+            folder=r["folder"],
+            uidvalidity=r["uidvalidity"],
+            last_uid=r["last_uid"],
+            highestmodseq=r["highestmodseq"],
+            uidnext=r["uidnext"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+
+    def save_cursor(self, cursor: ImapCursor) -> None:
+        """Create or replace the cursor of one IMAP folder."""
+        now = utc_now_iso()
+        try:
+            with self.transaction():
+                self._conn.execute(
+                    "INSERT INTO imap_cursors (host, port, username, folder, uidvalidity,"
+                    " last_uid, highestmodseq, uidnext, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
+                    " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                    " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
+                    " updated_at = excluded.updated_at",
+                    (
+                        cursor.host,
+                        cursor.port,
+                        cursor.username,
+                        cursor.folder,
+                        cursor.uidvalidity,
+                        cursor.last_uid,
+                        cursor.highestmodseq,
+                        cursor.uidnext,
+                        cursor.created_at or now,
+                        now,
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise _db_error(exc, "cannot save the IMAP cursor") from exc
+
+    # -- runs and failures -----------------------------------------------------------------
+
+    def start_run(self, kind: str, detail: dict[str, Any]) -> int:
+        """Record the start of an ingest or sync run; returns its id."""
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
+                (kind, _dumps(detail), utc_now_iso()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
+                (status, _dumps(summary), utc_now_iso(), run_id),
+            )
+
+    def iter_failures(self) -> Iterator[dict[str, Any]]:
+        """Every recorded failure: source, reason, raw path, run, time."""
+        for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
+            yield {
+                "id": r["id"],
+                "run_id": r["run_id"],
+                "kind": r["kind"],
+                "source": r["source"],
+                "location": json.loads(r["location"]),
+                "reason": r["reason"],
+                "raw_path": self.workspace.absolute(r["raw_path"]),
+                "content_hash": r["content_hash"],
+                "created_at": r["created_at"],
+            }
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _db_error(exc: sqlite3.Error, what: str) -> StoreError:
+    text = str(exc)
+    if "full" in text or "too big" in text:
+        return StorageFullError(f"{what}: disk full; free space and rerun")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{what}: the store is busy (another writer held it too long); rerun")
+    return StoreError(f"{what}: {text}")
