@@ -48,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -524,7 +524,7 @@ class DovecotServer:
             return []
         header = lines[0].split("\t")
         col = header.index("pid") if "pid" in header else 2
-        pids = []
+        pids: list[int] = []
         for line in lines[1:]:
             cells = line.split("\t")
             if len(cells) > col:
