@@ -57,6 +57,7 @@ class SQLiteStore:
         if create:
             self.workspace.make_dir(self.db_path.parent)
             self.workspace.ensure()
+            _precreate_private(self.db_path)
         try:
             self._conn = sqlite3.connect(
                 f"file:{self.db_path}?mode={'rwc' if create else 'rw'}",
@@ -69,11 +70,6 @@ class SQLiteStore:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            if create:
-                for suffix in ("", "-wal", "-shm"):
-                    p = Path(f"{self.db_path}{suffix}")
-                    if p.exists():
-                        os.chmod(p, 0o600)
             apply_migrations(self._conn)
         except sqlite3.Error as exc:
             raise _db_error(exc, f"cannot open store {self.db_path}") from exc
@@ -506,6 +502,18 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _precreate_private(db_path: Path) -> None:
+    """Create the database file 0600 before SQLite does: its -wal and -shm copy that mode."""
+    try:
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
 
 
 def _dumps(value: Any) -> str:

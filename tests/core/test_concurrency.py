@@ -1,0 +1,98 @@
+"""Concurrent writers and crashed writers leave a consistent, exactly-once store."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mailatlas_core import open_store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _writer(db: Path, ws: Path, count: int, batch: int, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.core.writer",
+            str(db),
+            str(ws),
+            str(count),
+            str(batch),
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_consistent(db: Path, ws: Path) -> int:
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    rows = conn.execute("SELECT id, raw_path, content_hash FROM documents").fetchall()
+    for _doc_id, raw_path, digest in rows:
+        raw = (ws / raw_path).read_bytes()  # a row never exists without its raw file
+        assert hashlib.sha256(raw).hexdigest() == digest
+    for file_path, digest in conn.execute("SELECT file_path, sha256 FROM assets"):
+        assert hashlib.sha256((ws / file_path).read_bytes()).hexdigest() == digest
+    fts = conn.execute("SELECT count(*) FROM documents_fts").fetchone()[0]
+    assert fts == len(rows)
+    conn.close()
+    return len(rows)
+
+
+def test_two_processes_adding_the_same_300_messages(tmp_path: Path) -> None:
+    db, ws = tmp_path / "store.db", tmp_path / "ws"
+    open_store(db, ws).close()  # both writers race on the same, existing store
+    start = f"{time.time() + 1.0:.3f}"
+    procs = [_writer(db, ws, 300, 25, start) for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert out.strip().endswith("done")
+    assert assert_consistent(db, ws) == 300
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM locations").fetchone()[0] == 300
+    assert conn.execute("SELECT count(*) FROM assets").fetchone()[0] == 300
+
+
+def test_two_processes_creating_a_fresh_store_at_once(tmp_path: Path) -> None:
+    db, ws = tmp_path / "new" / "store.db", tmp_path / "new" / "ws"
+    start = f"{time.time() + 1.0:.3f}"
+    procs = [_writer(db, ws, 60, 10, start) for _ in range(2)]
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert assert_consistent(db, ws) == 60
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_writer_killed_mid_batch_leaves_a_consistent_store(tmp_path: Path, seed: int) -> None:
+    db, ws = tmp_path / "store.db", tmp_path / "ws"
+    rng = random.Random(seed)
+    proc = _writer(db, ws, 2000, 200)
+    assert proc.stdout is not None
+    for _ in range(1 + seed % 2):
+        proc.stdout.readline()  # at least one batch committed
+    time.sleep(rng.uniform(0.0, 0.15))  # then somewhere inside a later batch
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    committed = assert_consistent(db, ws)
+    assert committed >= 200 and committed % 200 == 0  # whole batches only
+    # A rerun completes the job with every message stored exactly once.
+    rerun = _writer(db, ws, 2000, 200)
+    _out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert assert_consistent(db, ws) == 2000

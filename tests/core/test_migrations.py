@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from mailatlas_core import ListFilter, MigrationError, open_store
+from mailatlas_core.migrate import apply_migrations, available_migrations
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    versions = [m.version for m in available_migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+    assert len(versions) >= 3
+
+
+def test_store_from_first_migration_upgrades_to_latest(tmp_path: Path) -> None:
+    db, ws = tmp_path / "old.db", tmp_path / "ws"
+    (ws / "raw").mkdir(parents=True)
+    (ws / "assets" / "doc1").mkdir(parents=True)
+    (ws / "raw" / "doc1.eml").write_bytes(b"Subject: old\r\n\r\nlegacy body words\r\n")
+    (ws / "assets" / "doc1" / "scan.pdf").write_bytes(b"%PDF")
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert apply_migrations(conn, upto=1) == [1]
+    conn.execute(
+        "INSERT INTO documents (id, source_kind, subject, body_text, raw_path, content_hash,"
+        " created_at, received_at) VALUES ('doc1', 'eml', 'Old subject', 'legacy body words',"
+        " 'raw/doc1.eml', 'h1', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, sha256)"
+        " VALUES ('a1', 'doc1', 0, 'attachment', 'application/pdf', 'assets/doc1/scan.pdf', 's')"
+    )
+    conn.close()
+
+    store = open_store(db, ws)
+    applied = [r[0] for r in store._conn.execute("SELECT version FROM schema_migrations")]
+    assert applied == [m.version for m in available_migrations()]
+    # 0002 back-filled the full-text index, 0003 the asset file names.
+    assert [r.id for r in store.list_documents(ListFilter(query="legacy"))] == ["doc1"]
+    doc = store.get_document("doc1")
+    assert doc.assets[0].filename == "scan.pdf"
+    store.close()
+    # Reopening applies nothing more.
+    store = open_store(db, ws)
+    assert apply_migrations(store._conn) == []
+    store.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    open_store(tmp_path / "s.db", tmp_path / "ws").close()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MigrationError, match="upgrade MailAtlas"):
+        open_store(tmp_path / "s.db", tmp_path / "ws")

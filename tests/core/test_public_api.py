@@ -1,0 +1,34 @@
+import mailatlas_core
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(mailatlas_core.__all__) == sorted(
+        [
+            "AddResult",
+            "Asset",
+            "AssetData",
+            "Document",
+            "DocumentNotFoundError",
+            "DocumentRef",
+            "ImapCursor",
+            "ListFilter",
+            "Location",
+            "MailAtlasError",
+            "MigrationError",
+            "ParsedDocument",
+            "SourceLocation",
+            "StorageFullError",
+            "Store",
+            "StoreError",
+            "StoreNotFoundError",
+            "UnsafePathError",
+            "__version__",
+            "content_hash",
+            "document_id",
+            "normalize_message_id",
+            "open_store",
+            "thread_id_for",
+        ]
+    )
+    for name in mailatlas_core.__all__:
+        assert hasattr(mailatlas_core, name)

@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from mailatlas_core import (
+    AssetData,
+    DocumentNotFoundError,
+    ImapCursor,
+    ListFilter,
+    SourceLocation,
+    StoreNotFoundError,
+    UnsafePathError,
+    open_store,
+)
+from mailatlas_core.ids import normalize_message_id
+from mailatlas_core.sqlite_store import SQLiteStore
+
+from .factory import make_parsed, make_raw
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    s = open_store(tmp_path / "store.db", tmp_path / "ws")
+    assert isinstance(s, SQLiteStore)
+    yield s
+    s.close()
+
+
+def loc(name: str = "a.eml") -> SourceLocation:
+    return SourceLocation(kind="eml", path=f"/mail/{name}")
+
+
+def test_add_writes_raw_bytes_html_and_row(store: SQLiteStore) -> None:
+    raw = make_raw(1)
+    result = store.add(make_parsed(raw, subject="Quarterly numbers"), loc())
+    assert result.is_new
+    doc = store.get_document(result.document_id)
+    assert Path(doc.raw_path).read_bytes() == raw
+    assert doc.body_html_path is not None
+    assert Path(doc.body_html_path).read_text() == "<p>body</p>"
+    assert doc.subject == "Quarterly numbers"
+    assert doc.metadata["source"] == {"kind": "eml", "path": "/mail/a.eml"}
+    assert doc.content_hash == hashlib.sha256(raw).hexdigest()
+
+
+def test_duplicate_by_message_id_records_new_location(store: SQLiteStore) -> None:
+    first = store.add(make_parsed(make_raw(1)), loc("a.eml"))
+    # Same Message-ID, different bytes (e.g. another folder added a Received header).
+    other = b"Received: by relay\r\n" + make_raw(1)
+    second = store.add(make_parsed(other), loc("b.eml"))
+    assert not second.is_new
+    assert second.document_id == first.document_id
+    doc = store.get_document(first.document_id)
+    assert [loc.detail["path"] for loc in doc.locations] == ["/mail/a.eml", "/mail/b.eml"]
+    assert Path(doc.raw_path).read_bytes() == make_raw(1)  # the original is never overwritten
+    assert store.count_documents() == 1
+
+
+def test_duplicate_by_content_hash_without_message_id(store: SQLiteStore) -> None:
+    raw = make_raw(7, with_mid=False)
+    a = store.add(make_parsed(raw), loc("x.eml"))
+    b = store.add(make_parsed(raw, subject="cleaned differently"), loc("x.eml"))
+    assert a.is_new and not b.is_new and a.document_id == b.document_id
+    assert store.count_documents() == 1
+    assert len(store.get_document(a.document_id).locations) == 1  # same place, recorded once
+
+
+def test_dedupe_does_not_depend_on_cleaning(store: SQLiteStore) -> None:
+    raw = make_raw(3)
+    a = store.add(make_parsed(raw, body="full text with footer"), loc())
+    b = store.add(make_parsed(raw, body="full text"), loc())
+    assert a.document_id == b.document_id and not b.is_new
+
+
+def test_known_and_known_message_ids(store: SQLiteStore) -> None:
+    parsed = make_parsed(make_raw(2))
+    assert store.known(parsed.message_id, parsed.content_hash) is None
+    store.add(parsed, loc())
+    assert store.known(parsed.message_id, None) == parsed.id
+    assert store.known(None, parsed.content_hash) == parsed.id
+    assert store.known_message_ids(["msg-2@example.test", "nope@x"]) == {
+        "msg-2@example.test": parsed.id
+    }
+
+
+def test_message_id_normalisation() -> None:
+    assert normalize_message_id(" <abc@example.com>\r\n ") == "abc@example.com"
+    assert normalize_message_id("<abc@exa\r\n mple.com>") == "abc@example.com"
+    assert normalize_message_id("abc@example.com") == "abc@example.com"
+    assert normalize_message_id("  ") is None
+    assert normalize_message_id(None) is None
+
+
+def test_ids_are_stable_across_stores(tmp_path: Path) -> None:
+    ids = []
+    for name in ("one", "two"):
+        s = open_store(tmp_path / name / "s.db", tmp_path / name / "ws")
+        ids.append([s.add(make_parsed(make_raw(i)), loc(f"{i}.eml")).document_id for i in range(5)])
+        s.close()
+    assert ids[0] == ids[1]
+    assert len(set(ids[0])) == 5
+
+
+def test_assets_stored_with_hash_and_size(store: SQLiteStore) -> None:
+    data = b"\x89PNG fake image bytes"
+    parsed = make_parsed(
+        make_raw(4),
+        assets=[
+            AssetData("inline", "image/png", "logo.png", data, cid="logo@x"),
+            AssetData("attachment", "application/pdf", "report.pdf", b"%PDF-1.4"),
+        ],
+    )
+    store.add(parsed, loc())
+    doc = store.get_document(parsed.id)
+    assert [(a.kind, a.filename, a.ordinal) for a in doc.assets] == [
+        ("inline", "logo.png", 0),
+        ("attachment", "report.pdf", 1),
+    ]
+    logo = doc.assets[0]
+    assert Path(logo.file_path).read_bytes() == data
+    assert logo.sha256 == hashlib.sha256(data).hexdigest() and logo.size == len(data)
+    assert logo.cid == "logo@x"
+    assert Path(logo.file_path).parent.name == parsed.id
+
+
+def test_no_asset_dir_without_assets(store: SQLiteStore) -> None:
+    parsed = make_parsed(make_raw(5))
+    store.add(parsed, loc())
+    assert not (store.workspace.assets_dir / parsed.id).exists()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "/etc/passwd", "..", "a\\b", "nul\x00.txt", ""])
+def test_unsafe_asset_names_are_refused(store: SQLiteStore, name: str) -> None:
+    parsed = make_parsed(make_raw(6), assets=[AssetData("attachment", "text/plain", name, b"x")])
+    with pytest.raises(UnsafePathError):
+        store.add(parsed, loc())
+    assert store.count_documents() == 0
+    root = store.workspace.root.parent
+    assert not (root / "escape.txt").exists()
+
+
+def test_workspace_symlink_cannot_redirect_writes(store: SQLiteStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    parsed = make_parsed(make_raw(8), assets=[AssetData("attachment", "text/plain", "a.txt", b"x")])
+    (store.workspace.assets_dir / parsed.id).symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        store.workspace.inside("assets", parsed.id, "a.txt")
+
+
+def test_case_colliding_names_do_not_overwrite(store: SQLiteStore) -> None:
+    parsed = make_parsed(
+        make_raw(9),
+        assets=[
+            AssetData("attachment", "text/plain", "Report.txt", b"one"),
+            AssetData("attachment", "text/plain", "report.txt", b"two"),
+        ],
+    )
+    store.add(parsed, loc())
+    doc = store.get_document(parsed.id)
+    assert sorted(Path(a.file_path).read_bytes() for a in doc.assets) == [b"one", b"two"]
+
+
+def test_get_unknown_document(store: SQLiteStore) -> None:
+    with pytest.raises(DocumentNotFoundError, match="no document with id 'nope'"):
+        store.get_document("nope")
+
+
+def test_list_newest_first_with_paging_and_filters(store: SQLiteStore) -> None:
+    for i, day in enumerate(["2024-01-03", "2024-01-01", "2024-01-02"]):
+        store.add(
+            make_parsed(make_raw(i), subject=f"s{i}", received_at=f"{day}T00:00:00Z"),
+            SourceLocation(
+                kind="imap",
+                host="h",
+                port=993,
+                username="u",
+                folder="INBOX" if i else "Archive",
+                uid=i + 1,
+                uidvalidity=1,
+            ),
+        )
+    assert [r.subject for r in store.list_documents()] == ["s0", "s2", "s1"]
+    assert [r.subject for r in store.list_documents(ListFilter(limit=1, offset=1))] == ["s2"]
+    assert [r.subject for r in store.list_documents(ListFilter(since="2024-01-02"))] == ["s0", "s2"]
+    assert [r.subject for r in store.list_documents(ListFilter(until="2024-01-02"))] == ["s1"]
+    assert [r.subject for r in store.list_documents(ListFilter(folder="Archive"))] == ["s0"]
+    assert store.list_documents(ListFilter(source_kind="eml")) == []
+
+
+def test_full_text_search(store: SQLiteStore) -> None:
+    store.add(make_parsed(make_raw(1), subject="Invoice March", body="pay by friday"), loc("1"))
+    store.add(make_parsed(make_raw(2), subject="Lunch", body="pizza or sushi"), loc("2"))
+    assert [r.subject for r in store.list_documents(ListFilter(query="sushi"))] == ["Lunch"]
+    assert [r.subject for r in store.list_documents(ListFilter(query="invoice"))] == [
+        "Invoice March"
+    ]
+    assert store.list_documents(ListFilter(query='bad "query AND (')) == []  # never an error
+    assert [r.subject for r in store.list_documents(ListFilter(query="sender"))] != []
+
+
+def test_threads_are_linked_when_stored(store: SQLiteStore) -> None:
+    # The reply arrives first and names only its parent; the parent names the root.
+    reply = make_parsed(make_raw(2), in_reply_to="msg-1@example.test")
+    parent = make_parsed(
+        make_raw(1), references=("root@example.test",), in_reply_to="root@example.test"
+    )
+    store.add(reply, loc("r"))
+    store.add(parent, loc("p"))
+    assert store.get_document(reply.id).thread_id == store.get_document(parent.id).thread_id
+
+
+def test_failures_keep_reason_and_raw_bytes(store: SQLiteStore) -> None:
+    run = store.start_run("ingest", {"paths": ["x"]})
+    store.record_failure(loc("bad.eml"), "not an email message", b"\x00\x01junk", run)
+    store.record_failure(loc("bad.eml"), "not an email message", b"\x00\x01junk", run)
+    store.finish_run(run, "partial", {"failed_count": 1})
+    failures = list(store.iter_failures())
+    assert len(failures) == 1
+    assert failures[0]["reason"] == "not an email message"
+    assert Path(failures[0]["raw_path"]).read_bytes() == b"\x00\x01junk"
+
+
+def test_cursor_roundtrip_holds_no_secret(store: SQLiteStore) -> None:
+    cursor = ImapCursor(
+        host="h",
+        port=993,
+        username="u",
+        folder="INBOX",
+        uidvalidity=11,
+        last_uid=4812,
+        highestmodseq=99,
+        uidnext=4813,
+    )
+    store.save_cursor(cursor)
+    got = store.get_cursor("h", 993, "u", "INBOX")
+    assert got is not None and (got.uidvalidity, got.last_uid, got.highestmodseq) == (11, 4812, 99)
+    cursor.last_uid = 5000
+    store.save_cursor(cursor)
+    got = store.get_cursor("h", 993, "u", "INBOX")
+    assert got is not None and got.last_uid == 5000
+    assert store.get_cursor("h", 993, "u", "Other") is None
+
+
+def test_transaction_rolls_back_rows_together(store: SQLiteStore) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add(make_parsed(make_raw(1)), loc())
+        store.save_cursor(ImapCursor("h", 993, "u", "INBOX", uidvalidity=1, last_uid=9))
+        raise RuntimeError("boom")
+    assert store.count_documents() == 0
+    assert store.get_cursor("h", 993, "u", "INBOX") is None
+
+
+def test_read_only_open_of_missing_store_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFoundError, match="no MailAtlas store"):
+        open_store(tmp_path / "missing" / "store.db", tmp_path / "missing" / "ws", create=False)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_read_only_open_does_not_create_workspace(tmp_path: Path) -> None:
+    open_store(tmp_path / "s.db", tmp_path / "ws").close()
+    import shutil
+
+    shutil.rmtree(tmp_path / "ws")
+    s = open_store(tmp_path / "s.db", tmp_path / "ws", create=False)
+    assert s.list_documents() == []
+    s.close()
+    assert not (tmp_path / "ws").exists()
+
+
+def test_private_permissions_under_permissive_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        s = open_store(tmp_path / "home" / "store.db", tmp_path / "home" / "ws")
+        parsed = make_parsed(make_raw(1), assets=[AssetData("attachment", "text/plain", "a", b"x")])
+        s.add(parsed, loc())
+        s.record_failure(loc("bad"), "bad", b"junk")
+        db = tmp_path / "home" / "store.db"
+        for suffix in ("", "-wal", "-shm"):  # while open: the WAL holds message text too
+            assert (Path(f"{db}{suffix}").stat().st_mode & 0o777) == 0o600, suffix
+        s.close()
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "home").rglob("*"):
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_sqlite_settings(store: SQLiteStore) -> None:
+    conn = sqlite3.connect(store.db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_show_serialisation_has_every_field_of_record(store: SQLiteStore) -> None:
+    parsed = make_parsed(make_raw(1))
+    store.add(parsed, loc())
+    d = store.get_document(parsed.id).to_dict()
+    for field in (
+        "id",
+        "source_kind",
+        "message_id",
+        "thread_id",
+        "subject",
+        "sender_name",
+        "sender_email",
+        "author",
+        "received_at",
+        "published_at",
+        "body_text",
+        "body_html_path",
+        "raw_path",
+        "content_hash",
+        "metadata",
+        "created_at",
+    ):
+        assert field in d
+    json.dumps(d)
