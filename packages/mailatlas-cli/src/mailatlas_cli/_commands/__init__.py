@@ -1,0 +1,1 @@
+"""The ``mailatlas`` command tree: one module per command group."""

@@ -1,0 +1,51 @@
+"""The one place where library errors become command-line errors.
+
+Usage errors (the user can fix the command: no such store or document, a path of the
+wrong kind, a missing credential) exit 2; anything else that went wrong exits 1. Either
+way the user sees a single line, ``Error: <what> — <what to do>``, and no traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
+
+from ..errors import ExportPathError
+
+__all__ = ["MailAtlasGroup", "UserError", "translate"]
+
+_USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
+    StoreNotFoundError,
+    DocumentNotFoundError,
+    ExportPathError,
+)
+
+
+class UserError(click.UsageError):
+    """A usage error shown as one line (no usage banner), exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_one_line(message), ctx=None)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()) or "something went wrong"
+
+
+def translate(exc: MailAtlasError) -> click.ClickException:
+    """The click exception (and so the exit code and message) for a library error."""
+    if isinstance(exc, _USAGE_ERRORS):
+        return UserError(str(exc))
+    return click.ClickException(_one_line(str(exc) or type(exc).__name__))
+
+
+class MailAtlasGroup(click.Group):
+    """The root group: runs a command and translates any MailAtlas error it raises."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MailAtlasError as exc:
+            raise translate(exc) from None

@@ -1,0 +1,66 @@
+"""Output helpers: JSON to stdout, progress bars to stderr (only on a terminal)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from types import TracebackType
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+__all__ = ["ProgressBar", "emit_json", "progress_enabled"]
+
+
+def emit_json(data: Any) -> None:
+    """Print one JSON value on stdout (the only thing a command ever prints there)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def progress_enabled(quiet: bool) -> bool:
+    """A progress bar is shown only when stderr is a terminal and ``--quiet`` is off."""
+    return not quiet and sys.stderr.isatty()
+
+
+class ProgressBar:
+    """A tqdm bar on stderr counting messages, with a running tally and a rate.
+
+    Call it with a mapping of counters (``ingested``, ``duplicates``, ``failed``...)
+    and how many messages were processed since the last call.
+    """
+
+    def __init__(self, enabled: bool, description: str, total: int | None = None) -> None:
+        self._bar = tqdm(
+            total=total,
+            desc=description,
+            unit="msg",
+            file=sys.stderr,
+            disable=not enabled,
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def advance(self, done: int, counters: dict[str, int]) -> None:
+        """Move to ``done`` processed messages and show ``counters``."""
+        if self._bar.disable:
+            return
+        step = done - self._bar.n
+        if step > 0:
+            self._bar.update(step)
+        self._bar.set_postfix(counters, refresh=False)
+
+    def set_description(self, text: str) -> None:
+        if not self._bar.disable:
+            self._bar.set_description_str(text, refresh=False)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._bar.close()

@@ -1,0 +1,51 @@
+"""``mailatlas export``: write a document as JSON, Markdown, HTML or PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+
+from .._export import EXPORT_FORMATS, ExportFormat
+from ._options import StorePaths, store_options
+from ._output import emit_json
+
+__all__ = ["export_command"]
+
+
+@click.command("export")
+@click.argument("document_id", metavar="ID")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="json",
+    show_default=True,
+    help="Export format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="markdown/html: a bundle directory (document.md or document.html plus "
+    "assets/, relative links). json/pdf: the file to write, or an existing "
+    "directory to write <id>.json/<id>.pdf into.",
+)
+@store_options
+def export_command(paths: StorePaths, document_id: str, fmt: str, out: Path | None) -> None:
+    """Export one document.
+
+    Without --out, json, markdown and html are printed to stdout (asset links are
+    absolute paths into the workspace) and pdf is written to
+    <workspace>/exports/<ID>.pdf. Whenever a file is written, its path is printed as
+    {"path": ...}. PDF needs headless Chromium (on PATH, or MAILATLAS_PDF_BROWSER).
+    """
+    export_format = cast(ExportFormat, fmt)
+    with paths.atlas() as atlas:
+        if out is None and export_format != "pdf":
+            click.echo(atlas.render_document(document_id, export_format), nl=False)
+            return
+        written = atlas.export_document(document_id, format=export_format, out=out)
+    emit_json({"path": str(written)})

@@ -1,0 +1,129 @@
+"""``mailatlas ingest eml|mbox|maildir``: store mail files as documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from mailatlas_clean import ParserConfig
+
+from .._ingest import IngestResult
+from ._errors import UserError
+from ._options import StorePaths, cleaning_options, quiet_option, store_options
+from ._output import ProgressBar, emit_json, progress_enabled
+
+__all__ = ["ingest"]
+
+
+@click.group()
+def ingest() -> None:
+    """Ingest .eml files, mbox archives or Maildir folders into the store.
+
+    Prints one JSON summary: status, ingested_count, duplicate_count, failed_count,
+    document_refs (the new documents) and failures. Exits 1 when any message failed.
+    """
+
+
+def _require_exists(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"no such file or directory: {path} — check the path")
+
+
+def _require_files(paths: tuple[Path, ...], command: str, hint: str) -> None:
+    for path in paths:
+        _require_exists(path)
+        if path.is_dir():
+            raise UserError(f"{path} is a directory, but `{command}` expects a file — {hint}")
+
+
+def _require_dirs(paths: tuple[Path, ...], command: str, hint: str) -> None:
+    for path in paths:
+        _require_exists(path)
+        if not path.is_dir():
+            raise UserError(f"{path} is a file, but `{command}` expects a directory — {hint}")
+
+
+def _finish(result: IngestResult) -> None:
+    emit_json(result.to_dict())
+    if result.failed_count:
+        ctx = click.get_current_context()
+        click.echo(
+            f"Error: {result.failed_count} message(s) could not be ingested — see "
+            '"failures" in the summary',
+            err=True,
+        )
+        ctx.exit(1)
+
+
+def _run(
+    kind: str,
+    paths: StorePaths,
+    parser_config: ParserConfig,
+    sources: tuple[Path, ...],
+    quiet: bool,
+) -> None:
+    with (
+        paths.atlas(parser_config) as atlas,
+        ProgressBar(progress_enabled(quiet), f"ingest {kind}") as bar,
+    ):
+
+        def progress(result: IngestResult) -> None:
+            bar.advance(
+                result.processed_count,
+                {
+                    "new": result.ingested_count,
+                    "dup": result.duplicate_count,
+                    "failed": result.failed_count,
+                },
+            )
+
+        runner = {
+            "eml": atlas.ingest_eml,
+            "mbox": atlas.ingest_mbox,
+            "maildir": atlas.ingest_maildir,
+        }[kind]
+        result = runner(sources, progress=progress)
+    _finish(result)
+
+
+_PATHS = click.Path(path_type=Path)
+
+
+@ingest.command("eml")
+@click.argument("eml_paths", metavar="PATH...", nargs=-1, required=True, type=_PATHS)
+@store_options
+@cleaning_options
+@quiet_option
+def ingest_eml(
+    eml_paths: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+) -> None:
+    """Ingest .eml files; each directory given is walked for *.eml."""
+    for path in eml_paths:
+        _require_exists(path)
+    _run("eml", paths, parser_config, eml_paths, quiet)
+
+
+@ingest.command("mbox")
+@click.argument("mbox_files", metavar="PATH...", nargs=-1, required=True, type=_PATHS)
+@store_options
+@cleaning_options
+@quiet_option
+def ingest_mbox(
+    mbox_files: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+) -> None:
+    """Ingest mbox archives, streaming (constant memory)."""
+    _require_files(mbox_files, "ingest mbox", "use `mailatlas ingest maildir` for a Maildir folder")
+    _run("mbox", paths, parser_config, mbox_files, quiet)
+
+
+@ingest.command("maildir")
+@click.argument("dirs", metavar="DIR...", nargs=-1, required=True, type=_PATHS)
+@store_options
+@cleaning_options
+@quiet_option
+def ingest_maildir(
+    dirs: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+) -> None:
+    """Ingest Maildir folders (messages in cur/ and new/)."""
+    _require_dirs(dirs, "ingest maildir", "use `mailatlas ingest mbox` for an mbox file")
+    _run("maildir", paths, parser_config, dirs, quiet)

@@ -1,0 +1,129 @@
+"""PDF export: the sanitised HTML page printed by an isolated headless Chromium.
+
+Isolation, so that printing a hostile message is safe:
+
+* the page is sanitised (no script, no remote reference) and carries a
+  Content-Security-Policy that forbids any load but ``file:``/``data:`` images;
+* scripts are switched off in Blink, and network-using browser features are disabled;
+* Chromium runs with a fresh, throw-away profile and ``HOME``;
+* it renders from a temporary directory holding only the page and the document's
+  assets, so no path of the user's is reachable through a relative link or printed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from mailatlas_core import Document
+
+from ..errors import BrowserNotFoundError, ExportError
+from ._common import bundle_link, copy_assets, write_private
+from .html import render_html
+
+__all__ = ["BROWSER_ENV", "BROWSER_NAMES", "chromium_command", "find_browser", "render_pdf"]
+
+BROWSER_ENV = "MAILATLAS_PDF_BROWSER"
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
+TIMEOUT_S = 120.0
+
+
+def find_browser() -> str:
+    """The Chromium to use: ``$MAILATLAS_PDF_BROWSER``, else the first one on ``PATH``."""
+    configured = os.environ.get(BROWSER_ENV)
+    if configured:
+        found = shutil.which(configured)
+        if found is None:
+            raise BrowserNotFoundError(
+                f"{BROWSER_ENV}={configured} is not an executable browser — point it at "
+                "a Chromium or Chrome binary, or unset it"
+            )
+        return found
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    raise BrowserNotFoundError(
+        "PDF export needs headless Chromium and none was found — install it "
+        f"(apt-get install chromium) or set {BROWSER_ENV} to a Chromium or Chrome binary"
+    )
+
+
+def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> list[str]:
+    """The Chromium command line that prints ``page`` to ``output``."""
+    command = [browser, "--headless"]
+    if os.geteuid() == 0:  # Chromium refuses to run as root with its sandbox on
+        command.append("--no-sandbox")
+    command += [
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        f"--user-data-dir={profile}",
+        "--blink-settings=scriptEnabled=false",
+        "--no-pdf-header-footer",
+        "--print-to-pdf-no-header",  # the same, for Chromium before 111
+        f"--print-to-pdf={output}",
+        page.as_uri(),
+    ]
+    return command
+
+
+def render_pdf(document: Document, dest: Path) -> Path:
+    """Print ``document`` to the PDF file ``dest`` (written atomically, mode 0600)."""
+    browser = find_browser()
+    with tempfile.TemporaryDirectory(prefix="mailatlas-pdf-") as tmp:
+        root = Path(tmp)
+        page_dir, profile = root / "page", root / "profile"
+        page_dir.mkdir(mode=0o700)
+        profile.mkdir(mode=0o700)
+        copy_assets(document, page_dir)
+        page = page_dir / "document.html"
+        page.write_text(render_html(document, bundle_link, link_attachments=False), "utf-8")
+        output = root / "document.pdf"
+        env = {
+            **os.environ,
+            "HOME": str(root),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "XDG_CACHE_HOME": str(root / "cache"),
+        }
+        try:
+            proc = subprocess.run(
+                chromium_command(browser, page, output, profile),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=env,
+                timeout=TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ExportError(
+                f"{browser} did not finish printing within {TIMEOUT_S:.0f} s — "
+                "check that it runs headless on this machine"
+            ) from exc
+        except OSError as exc:
+            raise BrowserNotFoundError(
+                f"cannot run {browser}: {exc.strerror or exc} — install chromium or set "
+                f"{BROWSER_ENV}"
+            ) from exc
+        if proc.returncode != 0 or not output.is_file() or output.stat().st_size == 0:
+            detail = _last_line(proc.stderr)
+            raise ExportError(
+                f"{browser} failed to print the PDF (exit {proc.returncode}"
+                f"{': ' + detail if detail else ''}) — run it by hand to see why, or set "
+                f"{BROWSER_ENV} to another Chromium"
+            )
+        return write_private(dest, output.read_bytes())
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else ""

@@ -1,0 +1,191 @@
+"""The ``MailAtlas`` facade: the Python API that the ``mailatlas`` command is a shell over."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+
+from mailatlas_clean import ParserConfig
+from mailatlas_core import Document, DocumentRef, ListFilter, Store, open_store
+from mailatlas_imap import ImapSyncConfig, SyncResult
+from mailatlas_imap import sync_imap as _sync_imap
+
+from ._export import ExportFormat, export_document, render_document
+from ._ingest import IngestResult, Progress, ingest_messages
+from ._sources import SourceItem, eml_messages, maildir_messages, mbox_messages
+
+__all__ = ["MailAtlas"]
+
+
+class MailAtlas:
+    """One MailAtlas store (a SQLite database plus a workspace of files).
+
+    Nothing is opened or created until a method needs it: ingest and sync create the
+    store on first use, while reads (:meth:`get_document`, :meth:`list_documents`,
+    :meth:`export_document`) raise :class:`~mailatlas_core.StoreNotFoundError` for a
+    store that does not exist and never create one.
+
+    Example::
+
+        atlas = MailAtlas(".mailatlas/store.db", ".mailatlas/workspace")
+        refs = atlas.ingest_eml(["a.eml", "b.eml"])
+        path = atlas.export_document(refs[0].id, format="markdown", out="bundle/")
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        workspace_path: str | Path,
+        parser_config: ParserConfig | None = None,
+    ) -> None:
+        """Args:
+        db_path: the SQLite database file.
+        workspace_path: the directory holding raw messages, HTML, assets and exports.
+        parser_config: cleaning flags for ingest and sync (defaults: ``ParserConfig()``).
+        """
+        self.db_path = Path(db_path)
+        self.workspace_path = Path(workspace_path)
+        self.parser_config = parser_config if parser_config is not None else ParserConfig()
+        self._store: Store | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def store(self, *, create: bool = True) -> Store:
+        """The open store; with ``create=False`` a missing store raises instead of being made."""
+        if self._store is None:
+            self._store = open_store(self.db_path, self.workspace_path, create=create)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store connection (the facade can be used again afterwards)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> MailAtlas:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- ingest ----------------------------------------------------------------------
+
+    def ingest_eml(
+        self, paths: Iterable[str | Path], *, progress: Progress | None = None
+    ) -> IngestResult:
+        """Ingest ``.eml`` files; a directory is walked for ``*.eml``.
+
+        A missing or unreadable file is recorded as a failure and the run goes on.
+        """
+        paths = list(paths)
+        return self._ingest("eml", paths, eml_messages(paths), progress)
+
+    def ingest_mbox(
+        self, paths: Iterable[str | Path], *, progress: Progress | None = None
+    ) -> IngestResult:
+        """Ingest mbox archives, streaming one message at a time."""
+        paths = list(paths)
+        return self._ingest("mbox", paths, mbox_messages(paths), progress)
+
+    def ingest_maildir(
+        self, dirs: Iterable[str | Path], *, progress: Progress | None = None
+    ) -> IngestResult:
+        """Ingest Maildir folders (``cur/`` and ``new/``)."""
+        dirs = list(dirs)
+        return self._ingest("maildir", dirs, maildir_messages(dirs), progress)
+
+    def _ingest(
+        self,
+        kind: str,
+        paths: list[str | Path],
+        messages: Iterable[SourceItem],
+        progress: Progress | None,
+    ) -> IngestResult:
+        detail = {
+            "paths": [str(Path(p).absolute()) for p in paths],
+            "parser_config": dataclasses.asdict(self.parser_config),
+        }
+        return ingest_messages(
+            self.store(create=True),
+            messages,
+            self.parser_config,
+            run_kind=kind,
+            run_detail=detail,
+            progress=progress,
+        )
+
+    # -- IMAP ------------------------------------------------------------------------
+
+    def sync_imap(
+        self, config: ImapSyncConfig, *, progress: Callable[..., None] | None = None
+    ) -> SyncResult:
+        """Fetch the configured folders incrementally; see :func:`mailatlas_imap.sync_imap`.
+
+        When ``config.parser_config`` is unset, this facade's cleaning flags apply.
+        """
+        if config.parser_config is None:
+            config = dataclasses.replace(config, parser_config=self.parser_config)
+        return _sync_imap(self.store(create=True), config, progress=progress)
+
+    # -- read ------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> Document:
+        """One stored document with its assets; ``DocumentNotFoundError`` if absent."""
+        return self.store(create=False).get_document(document_id)
+
+    def list_documents(
+        self,
+        *,
+        query: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        since: str | None = None,
+        until: str | None = None,
+        sender: str | None = None,
+        source_kind: str | None = None,
+        folder: str | None = None,
+        thread_id: str | None = None,
+    ) -> list[DocumentRef]:
+        """Document refs, newest first; ``query`` is a full-text search."""
+        flt = ListFilter(
+            query=query,
+            limit=limit,
+            offset=offset,
+            since=since,
+            until=until,
+            sender=sender,
+            source_kind=source_kind,
+            folder=folder,
+            thread_id=thread_id,
+        )
+        return self.store(create=False).list_documents(flt)
+
+    # -- export ----------------------------------------------------------------------
+
+    def export_document(
+        self, document_id: str, format: ExportFormat = "json", out: str | Path | None = None
+    ) -> Path:
+        """Write an export of one document and return the path of the file written.
+
+        Args:
+            document_id: the document's id.
+            format: ``json``, ``markdown``, ``html`` or ``pdf``.
+            out: for ``markdown`` and ``html``, a bundle directory that receives
+                ``document.md``/``document.html`` and ``assets/`` (links are relative);
+                for ``json`` and ``pdf``, the file to write, or an existing directory to
+                write ``<id>.json``/``<id>.pdf`` into. Without ``out`` the export goes to
+                ``<workspace>/exports/<id>.<ext>`` (asset links absolute).
+        """
+        document = self.get_document(document_id)
+        return export_document(document, format, self.workspace_path, out)
+
+    def render_document(self, document_id: str, format: ExportFormat) -> str:
+        """An export as text, with absolute asset links (``json``, ``markdown``, ``html``)."""
+        return render_document(self.get_document(document_id), format)

@@ -1,0 +1,30 @@
+"""Errors raised by mailatlas-cli (the facade and the exports).
+
+This package adds one branch to the MailAtlas error tree (see
+:mod:`mailatlas_core.errors` for the whole tree)::
+
+    MailAtlasError                      (mailatlas_core)
+    └── ExportError                     an export could not be written
+        ├── ExportPathError             the ``--out`` path cannot take this export
+        └── BrowserNotFoundError        PDF export found no headless Chromium
+
+Messages are one line for the person at the shell: what went wrong, then what to do.
+"""
+
+from __future__ import annotations
+
+from mailatlas_core import MailAtlasError
+
+__all__ = ["BrowserNotFoundError", "ExportError", "ExportPathError"]
+
+
+class ExportError(MailAtlasError):
+    """An export could not be produced or written (bad ``--out``, renderer failure)."""
+
+
+class BrowserNotFoundError(ExportError):
+    """PDF export needs a headless Chromium and none was found."""
+
+
+class ExportPathError(ExportError):
+    """The ``out`` path cannot take this export (a file where a directory is needed)."""
