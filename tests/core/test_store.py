@@ -322,3 +322,22 @@ def test_show_serialisation_has_every_field_of_record(store: SQLiteStore) -> Non
     ):
         assert field in d
     json.dumps(d)
+
+
+def test_common_and_rare_search_paths_agree(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailatlas_core.sqlite_store as backend
+
+    for i in range(30):
+        day = f"2024-02-{1 + (i * 7) % 28:02d}T00:00:00Z"
+        body = "common word" + (" rare" if i % 10 == 0 else "")
+        store.add(
+            make_parsed(make_raw(i), subject=f"s{i}", body=body, received_at=day), loc(str(i))
+        )
+    flt = ListFilter(query="common", limit=7, offset=3)
+    rare_path = [r.id for r in store.list_documents(flt)]
+    monkeypatch.setattr(backend, "COMMON_QUERY_THRESHOLD", 5)
+    common_path = [r.id for r in store.list_documents(flt)]
+    assert rare_path == common_path and len(rare_path) == 7
+    assert len(store.list_documents(ListFilter(query="rare"))) == 3

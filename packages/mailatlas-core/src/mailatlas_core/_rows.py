@@ -10,7 +10,17 @@ from .model import Asset, Document, Location
 from .store import ListFilter
 from .workspace import Workspace
 
-__all__ = ["asset_from_row", "document_from_row", "fts_query", "list_query", "location_from_row"]
+__all__ = [
+    "COMMON_QUERY_THRESHOLD",
+    "asset_from_row",
+    "document_from_row",
+    "fts_query",
+    "list_query",
+    "location_from_row",
+]
+
+# Above this many matches, walking the date index beats sorting the matches.
+COMMON_QUERY_THRESHOLD = 5000
 
 _LOCATION_FIELDS = ("path", "offset", "host", "port", "folder", "uid", "uidvalidity")
 
@@ -72,14 +82,24 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def list_query(flt: ListFilter) -> tuple[str, list[Any]]:
-    """Build the SQL for ``list``: newest first, then filters, then paging."""
+def list_query(flt: ListFilter, *, common_query: bool = False) -> tuple[str, list[Any]]:
+    """Build the SQL for ``list``: newest first, then filters, then paging.
+
+    A search term that matches few documents is answered from the full-text index and
+    sorted (cheap). One that matches a large part of the store (``common_query``) is
+    answered by walking the date index newest-first and keeping matching rows, which
+    stops after one page instead of sorting every match.
+    """
     where: list[str] = []
     params: list[Any] = []
     source = "documents d"
     if flt.query and fts_query(flt.query):
-        source = "documents_fts f JOIN documents d ON d.seq = f.rowid"
-        where.append("documents_fts MATCH ?")
+        if common_query:
+            source = "documents d INDEXED BY documents_newest"
+            where.append("d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)")
+        else:
+            source = "documents_fts f JOIN documents d ON d.seq = f.rowid"
+            where.append("documents_fts MATCH ?")
         params.append(fts_query(flt.query))
     if flt.since:
         where.append("d.received_at >= ?")
@@ -105,7 +125,9 @@ def list_query(flt: ListFilter) -> tuple[str, list[Any]]:
         "SELECT d.id, d.subject, d.source_kind, d.created_at, d.sender_email, d.received_at"
         f" FROM {source}"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY d.received_at IS NULL, d.received_at DESC, d.created_at DESC"
+        # SQLite sorts NULL lowest, so undated documents come last without a NULL test
+        # (which would keep the date index from serving the ORDER BY).
+        + " ORDER BY d.received_at DESC, d.created_at DESC"
         " LIMIT ? OFFSET ?"
     )
     params.extend([max(0, flt.limit), max(0, flt.offset)])

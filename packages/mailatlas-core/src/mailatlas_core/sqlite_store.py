@@ -11,7 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._rows import asset_from_row, document_from_row, list_query, location_from_row
+from ._rows import (
+    COMMON_QUERY_THRESHOLD,
+    asset_from_row,
+    document_from_row,
+    fts_query,
+    list_query,
+    location_from_row,
+)
 from .dates import utc_now_iso
 from .errors import (
     DocumentNotFoundError,
@@ -368,8 +375,19 @@ class SQLiteStore:
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
         """Document refs, newest first, filtered and paged."""
-        sql, params = list_query(flt or ListFilter())
+        flt = flt or ListFilter()
         try:
+            common = False
+            if flt.query and fts_query(flt.query):
+                common = (
+                    self._conn.execute(
+                        "SELECT count(*) FROM (SELECT rowid FROM documents_fts"
+                        " WHERE documents_fts MATCH ? LIMIT ?)",
+                        (fts_query(flt.query), COMMON_QUERY_THRESHOLD),
+                    ).fetchone()[0]
+                    >= COMMON_QUERY_THRESHOLD
+                )
+            sql, params = list_query(flt, common_query=common)
             rows = self._conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot search: {exc}") from exc
