@@ -1,0 +1,144 @@
+"""``ImapSyncConfig``: what to sync, from where, and how to authenticate."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mailatlas_clean import ParserConfig
+
+from .errors import ImapConfigError
+
+__all__ = ["AuthMode", "ImapSyncConfig", "TlsMode", "is_loopback_host"]
+
+AuthMode = Literal["password", "xoauth2"]
+TlsMode = Literal["implicit", "starttls", "none"]
+
+_AUTH_MODES = ("password", "xoauth2")
+_TLS_MODES = ("implicit", "starttls", "none")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSyncConfig:
+    """One mailbox to sync. Validated on construction (:class:`ImapConfigError`).
+
+    Attributes:
+        host: the IMAP server name.
+        port: 993 for implicit TLS, usually 143 for STARTTLS.
+        username: the login name.
+        auth: ``"password"`` (IMAP LOGIN) or ``"xoauth2"`` (SASL XOAUTH2 with
+            ``access_token``; MailAtlas never refreshes tokens).
+        password: the password for ``auth="password"``. Never shown by ``repr``.
+        access_token: the OAuth access token for ``auth="xoauth2"``. Never shown.
+        folders: folder names as users type them (Unicode is fine).
+        tls: ``"implicit"`` (TLS from the first byte), ``"starttls"``, or ``"none"``
+            (plaintext, refused unless ``host`` is a loopback address).
+        ca_file: a PEM bundle to trust instead of the system CAs (private CAs).
+            Certificates and host names are always verified.
+        timeout: seconds to wait for the server before treating it as stalled.
+        batch_size: messages fetched and committed together; the cursor advances
+            with every batch.
+        parser_config: the cleaning flags used for every message.
+        max_retries: reconnect attempts after a dropped connection, per folder.
+        retry_delay: seconds before the first reconnect; doubles with each attempt.
+    """
+
+    host: str
+    port: int = 993
+    username: str = ""
+    auth: AuthMode = "password"
+    password: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    folders: tuple[str, ...] = ("INBOX",)
+    tls: TlsMode = "implicit"
+    ca_file: str | None = None
+    timeout: float = 60.0
+    batch_size: int = 500
+    parser_config: ParserConfig = field(default_factory=ParserConfig)
+    max_retries: int = 3
+    retry_delay: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.folders, str):
+            object.__setattr__(self, "folders", (self.folders,))
+        else:
+            object.__setattr__(self, "folders", tuple(self.folders))
+        if self.ca_file is not None:
+            object.__setattr__(self, "ca_file", os.fspath(self.ca_file))
+        _validate(self)
+
+    def __repr__(self) -> str:
+        secret = "password" if self.auth == "password" else "access_token"
+        given = (self.password if self.auth == "password" else self.access_token) is not None
+        return (
+            f"ImapSyncConfig(host={self.host!r}, port={self.port}, username={self.username!r},"
+            f" auth={self.auth!r}, {secret}={'***' if given else None}, folders={self.folders!r},"
+            f" tls={self.tls!r}, ca_file={self.ca_file!r}, timeout={self.timeout},"
+            f" batch_size={self.batch_size}, max_retries={self.max_retries})"
+        )
+
+    @property
+    def secret(self) -> str:
+        """The credential in use (password or access token); for the session only."""
+        value = self.password if self.auth == "password" else self.access_token
+        return value or ""
+
+
+def _validate(c: ImapSyncConfig) -> None:
+    if not c.host or any(ch.isspace() for ch in c.host):
+        raise ImapConfigError("IMAP host is missing or invalid: give --host imap.example.com")
+    if not isinstance(c.port, int) or not 0 < c.port < 65536:
+        raise ImapConfigError(f"IMAP port must be between 1 and 65535, not {c.port!r}")
+    if not c.username or "\r" in c.username or "\n" in c.username:
+        raise ImapConfigError("IMAP username is missing: give --username")
+    if c.auth not in _AUTH_MODES:
+        raise ImapConfigError(f"auth must be 'password' or 'xoauth2', not {c.auth!r}")
+    if c.tls not in _TLS_MODES:
+        raise ImapConfigError(f"tls must be 'implicit', 'starttls' or 'none', not {c.tls!r}")
+    if c.auth == "password" and not c.password:
+        raise ImapConfigError("password auth needs a password: set MAILATLAS_IMAP_PASSWORD")
+    if c.auth == "xoauth2" and not c.access_token:
+        raise ImapConfigError("xoauth2 auth needs an access token: set MAILATLAS_IMAP_ACCESS_TOKEN")
+    if any(ch in c.secret for ch in "\r\n\x00"):
+        raise ImapConfigError(f"the {_secret_name(c)} contains a line break or NUL byte")
+    if c.tls == "none" and not is_loopback_host(c.host):
+        raise ImapConfigError(
+            f"refusing plaintext IMAP to {c.host}: tls='none' is only allowed for a loopback"
+            " address; use tls='implicit' or 'starttls'"
+        )
+    if not c.folders:
+        raise ImapConfigError("no folders to sync: give at least one --folder")
+    for name in c.folders:
+        if not isinstance(name, str) or not name or any(ch in name for ch in "\r\n\x00"):
+            raise ImapConfigError(f"invalid folder name {name!r}")
+    if len(set(c.folders)) != len(c.folders):
+        raise ImapConfigError("a folder is listed twice")
+    if c.ca_file is not None and not os.path.isfile(c.ca_file):
+        raise ImapConfigError(f"CA file not found: {c.ca_file}")
+    if not c.timeout > 0:
+        raise ImapConfigError(f"timeout must be positive, not {c.timeout!r}")
+    if not isinstance(c.batch_size, int) or c.batch_size < 1:
+        raise ImapConfigError(f"batch_size must be at least 1, not {c.batch_size!r}")
+    if not isinstance(c.max_retries, int) or c.max_retries < 0:
+        raise ImapConfigError(f"max_retries must be 0 or more, not {c.max_retries!r}")
+    if c.retry_delay < 0:
+        raise ImapConfigError(f"retry_delay must be 0 or more, not {c.retry_delay!r}")
+    if not isinstance(c.parser_config, ParserConfig):
+        raise ImapConfigError("parser_config must be a mailatlas_clean.ParserConfig")
+
+
+def _secret_name(c: ImapSyncConfig) -> str:
+    return "password" if c.auth == "password" else "access token"

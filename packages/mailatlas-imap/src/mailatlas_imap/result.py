@@ -1,0 +1,147 @@
+"""What a sync run reports: :class:`SyncResult` and one :class:`FolderResult` per folder.
+
+``SyncResult.to_dict()`` is exactly what ``mailatlas sync imap`` prints (SPEC §2). The
+seed's field names are a contract; extra fields are added after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mailatlas_core import DocumentRef
+
+__all__ = ["FolderResult", "Status", "SyncResult"]
+
+Status = Literal["ok", "partial", "error"]
+
+
+@dataclass(slots=True)
+class FolderResult:
+    """The outcome for one folder.
+
+    ``status`` is ``"ok"``, ``"partial"`` (some messages were recorded as failures) or
+    ``"error"`` (the folder could not be synced to the end; ``error`` says why, and
+    everything committed before that stays stored). ``fetched_count`` counts the new
+    messages seen (ingested + duplicates + failures); ``downloaded_count`` how many of
+    them had their bodies downloaded (stored ones are recognised from their Message-ID).
+    ``unchanged`` is true when the folder was skipped because nothing changed.
+    """
+
+    folder: str
+    status: Status = "ok"
+    uidvalidity: str | None = None
+    last_uid: int = 0
+    fetched_count: int = 0
+    ingested_count: int = 0
+    duplicate_count: int = 0
+    failed_count: int = 0
+    downloaded_count: int = 0
+    unchanged: bool = False
+    uidvalidity_reset: bool = False
+    retries: int = 0
+    document_refs: list[DocumentRef] = field(default_factory=list)
+    error: str | None = None
+
+    def fail(self, message: str) -> None:
+        self.status = "error"
+        self.error = message
+
+    def finish(self) -> None:
+        if self.status == "ok" and self.failed_count:
+            self.status = "partial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "status": self.status,
+            "uidvalidity": self.uidvalidity,
+            "last_uid": self.last_uid,
+            "fetched_count": self.fetched_count,
+            "ingested_count": self.ingested_count,
+            "duplicate_count": self.duplicate_count,
+            "document_refs": [_ref_dict(r) for r in self.document_refs],
+            "error": self.error,
+            "failed_count": self.failed_count,
+            "downloaded_count": self.downloaded_count,
+            "unchanged": self.unchanged,
+            "uidvalidity_reset": self.uidvalidity_reset,
+            "retries": self.retries,
+        }
+
+
+def _ref_dict(ref: DocumentRef) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "subject": ref.subject,
+        "source_kind": ref.source_kind,
+        "created_at": ref.created_at,
+    }
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """The outcome of :func:`~mailatlas_imap.sync_imap` over every folder.
+
+    ``status``: ``"ok"`` when every folder is ok, ``"error"`` when no folder could be
+    synced, else ``"partial"``. ``error_count`` counts folders in error;
+    ``failed_count`` messages recorded as failures.
+    """
+
+    host: str
+    port: int
+    auth: str
+    folders: list[FolderResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    run_id: int | None = None
+
+    @property
+    def status(self) -> Status:
+        if not self.folders or all(f.status == "ok" for f in self.folders):
+            return "ok"
+        if all(f.status == "error" for f in self.folders):
+            return "error"
+        return "partial"
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for f in self.folders if f.status == "error")
+
+    @property
+    def fetched_count(self) -> int:
+        return sum(f.fetched_count for f in self.folders)
+
+    @property
+    def ingested_count(self) -> int:
+        return sum(f.ingested_count for f in self.folders)
+
+    @property
+    def duplicate_count(self) -> int:
+        return sum(f.duplicate_count for f in self.folders)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(f.failed_count for f in self.folders)
+
+    @property
+    def document_refs(self) -> list[DocumentRef]:
+        """Every document new in this run, folder by folder."""
+        return [r for f in self.folders for r in f.document_refs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``mailatlas sync imap`` prints."""
+        return {
+            "status": self.status,
+            "host": self.host,
+            "port": self.port,
+            "auth": self.auth,
+            "folder_count": len(self.folders),
+            "error_count": self.error_count,
+            "fetched_count": self.fetched_count,
+            "ingested_count": self.ingested_count,
+            "duplicate_count": self.duplicate_count,
+            "folders": [f.to_dict() for f in self.folders],
+            "failed_count": self.failed_count,
+            "duration_s": round(self.duration_s, 3),
+            "run_id": self.run_id,
+        }

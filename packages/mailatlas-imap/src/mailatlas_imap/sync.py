@@ -1,0 +1,134 @@
+"""``sync_imap``: sync every configured folder over one connection, with bounded retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from mailatlas_core import Store
+
+from ._folder import ProgressCallback, sync_folder
+from ._session import Session
+from .config import ImapSyncConfig
+from .errors import FolderError, ImapAuthError, ImapConnectionError
+from .result import FolderResult, SyncResult
+
+__all__ = ["sync_imap"]
+
+log = logging.getLogger("mailatlas_imap")
+
+
+def sync_imap(
+    store: Store, config: ImapSyncConfig, *, progress: ProgressCallback | None = None
+) -> SyncResult:
+    """Fetch what is new in each folder of ``config`` into ``store``.
+
+    One connection serves every folder. Per folder: EXAMINE (read-only), skip it when
+    UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ match the cursor, else fetch the messages above
+    the cursor in batches of ``config.batch_size``, each committed with the advanced
+    cursor. A dropped or stalled connection is retried ``config.max_retries`` times per
+    folder, resuming from the last committed batch.
+
+    Args:
+        store: where documents, failures and cursors go.
+        config: the mailbox and folders to sync.
+        progress: called as ``progress(folder, done, total)`` after each batch.
+
+    Returns:
+        The run summary; a failing folder is reported in its entry, not raised.
+
+    Raises:
+        ImapAuthError: the server refused the credentials.
+        ImapConnectionError: no connection could be made at all (after retries).
+    """
+    started = time.monotonic()
+    session = Session(config)
+    _open_with_retries(session, config)
+    result = SyncResult(host=config.host, port=config.port, auth=config.auth)
+    run_id = store.start_run(
+        "imap",
+        {
+            "host": config.host,
+            "port": config.port,
+            "username": config.username,
+            "auth": config.auth,
+            "folders": list(config.folders),
+        },
+    )
+    result.run_id = run_id
+    lost: str | None = None
+    try:
+        for folder in config.folders:
+            entry = FolderResult(folder)
+            result.folders.append(entry)
+            if lost is not None:
+                entry.fail(f"not synced: {lost}")
+                continue
+            lost = _sync_with_retries(session, store, config, entry, run_id, progress)
+            entry.finish()
+    finally:
+        session.close()
+        result.duration_s = time.monotonic() - started
+        store.finish_run(run_id, result.status, result.to_dict())
+    log.info(
+        "sync of %s done: %s, %d new, %d duplicates, %d failed",
+        config.host,
+        result.status,
+        result.ingested_count,
+        result.duplicate_count,
+        result.failed_count,
+    )
+    return result
+
+
+def _open_with_retries(session: Session, config: ImapSyncConfig) -> None:
+    attempt = 0
+    while True:
+        try:
+            session.open()
+            return
+        except ImapConnectionError as exc:
+            attempt += 1
+            if not exc.retryable or attempt > config.max_retries:
+                raise
+            _backoff(config, attempt, exc)
+
+
+def _sync_with_retries(
+    session: Session,
+    store: Store,
+    config: ImapSyncConfig,
+    entry: FolderResult,
+    run_id: int,
+    progress: ProgressCallback | None,
+) -> str | None:
+    """Sync one folder; returns why the connection is gone for good, else ``None``."""
+    attempt = 0
+    while True:
+        try:
+            if not session.connected:
+                session.open()
+            sync_folder(session, store, entry.folder, entry, run_id=run_id, progress=progress)
+            return None
+        except FolderError as exc:
+            entry.fail(str(exc))
+            return None
+        except ImapAuthError as exc:  # on reconnect: credentials stopped working
+            entry.fail(str(exc))
+            return str(exc)
+        except ImapConnectionError as exc:
+            session.close()
+            attempt += 1
+            if not exc.retryable or attempt > config.max_retries:
+                entry.fail(f"{exc} (gave up after {attempt - 1} retries)")
+                return str(exc)
+            entry.retries += 1
+            _backoff(config, attempt, exc)
+
+
+def _backoff(config: ImapSyncConfig, attempt: int, exc: Exception) -> None:
+    delay = config.retry_delay * 2 ** (attempt - 1)
+    log.warning(
+        "%s; reconnecting in %.1f s (attempt %d of %d)", exc, delay, attempt, config.max_retries
+    )
+    time.sleep(delay)
