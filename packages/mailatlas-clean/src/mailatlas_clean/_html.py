@@ -1,0 +1,109 @@
+"""The HTML snapshot: ``cid:`` references rewritten, then sanitised with nh3.
+
+nh3 (Rust's ammonia) drops scripts, event handlers, ``javascript:`` URLs, forms,
+iframes, objects and comments. What is left that could still load something remote is
+``<img src>`` and CSS ``url()`` in ``style`` attributes; both are checked after nh3, on
+its normalised output (attributes always double-quoted, so a regex is reliable there):
+local asset paths stay, anything remote is blocked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import quote, unquote
+
+import nh3
+
+__all__ = ["asset_href", "rewrite_cids", "sanitize_html"]
+
+_TAGS = set(nh3.ALLOWED_TAGS) | {"font", "tfoot"}
+_ATTRIBUTES: dict[str, set[str]] = {
+    tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
+}
+_ATTRIBUTES["*"] = {"style", "title", "dir", "lang"}
+for _tag in ("td", "th", "table", "tr"):
+    _ATTRIBUTES.setdefault(_tag, set()).update({"width", "height", "valign", "bgcolor"})
+_ATTRIBUTES.setdefault("font", set()).update({"color", "face", "size"})
+_STYLE_PROPERTIES = {
+    "color", "background-color", "background", "background-image", "font", "font-family",
+    "font-size", "font-style", "font-weight", "text-align", "text-decoration", "line-height",
+    "margin", "margin-top", "margin-bottom", "margin-left", "margin-right", "padding",
+    "padding-top", "padding-bottom", "padding-left", "padding-right", "border",
+    "border-collapse", "border-spacing", "width", "height", "max-width", "vertical-align",
+    "display", "white-space", "list-style-type",
+}  # fmt: skip
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    clean_content_tags={"script", "style", "title", "head", "template", "noscript"},
+    attributes=_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto", "tel"},
+    filter_style_properties=_STYLE_PROPERTIES,
+    link_rel="noopener noreferrer nofollow",
+)
+# cid: in quotes ("cid:x" / 'cid:x'), in CSS url(cid:x), or bare (src=cid:x).
+_CID_REF = re.compile(
+    r"""(?P<q>["'(])\s*cid:(?P<a>[^"')\s>]+)\s*(?=["')])|(?<=[=\s])cid:(?P<b>[^"'\s>]+)""",
+    re.IGNORECASE,
+)
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\s)src="(?!\.\./assets/)([^"]*)"', re.IGNORECASE)
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+_CSS_URL = re.compile(r"url\((?:&quot;|')?(.*?)(?:&quot;|')?\)", re.IGNORECASE)
+
+
+def asset_href(document_id: str, filename: str) -> str:
+    """The link from ``html/<id>.html`` to a stored asset."""
+    return f"../assets/{document_id}/{quote(filename)}"
+
+
+def rewrite_cids(html: str, targets: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Point every ``cid:`` reference at its local asset.
+
+    Args:
+        html: the message HTML.
+        targets: normalised Content-ID -> local href.
+
+    Returns:
+        The rewritten HTML and the Content-IDs that matched no part.
+    """
+    if "cid:" not in html and "CID:" not in html.upper():
+        return html, []
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        raw = match.group("a") or match.group("b") or ""
+        cid = unquote(raw).strip("<>")
+        href = targets.get(cid) or targets.get(cid.lower())
+        if href is None:
+            missing.append(cid)
+            return match.group(0)
+        return (match.group("q") or "") + href
+
+    return _CID_REF.sub(replace, html), missing
+
+
+def _block_remote_css(match: re.Match[str]) -> str:
+    def check(url: re.Match[str]) -> str:
+        return url.group(0) if url.group(1).startswith("../assets/") else "none"
+
+    return 'style="' + _CSS_URL.sub(check, match.group(1)) + '"'
+
+
+def sanitize_html(html: str) -> tuple[str, int]:
+    """Sanitise message HTML for storage and display.
+
+    Returns:
+        The safe HTML and how many remote images were blocked.
+    """
+    clean = _CLEANER.clean(html)
+    blocked = 0
+
+    def block_img(match: re.Match[str]) -> str:
+        nonlocal blocked
+        blocked += 1
+        return f'{match.group(1)}data-blocked-src="{match.group(2)}"'
+
+    clean = _IMG_SRC.sub(block_img, clean)
+    if "url(" in clean:
+        clean = _STYLE_ATTR.sub(_block_remote_css, clean)
+    return clean, blocked

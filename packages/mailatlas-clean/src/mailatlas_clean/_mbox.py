@@ -1,0 +1,184 @@
+"""Streaming mbox reader: one message at a time, in constant memory.
+
+Real mbox files disagree about their own format, so the splitter is defensive:
+
+* A separator is a ``From `` line that looks like an envelope (``From sender`` alone, or
+  followed by a date) *and* is followed by a header line. This keeps an unescaped
+  ``From Russia with love`` in a body from splitting a message (mboxo/"unmunged" files).
+* A separator need not follow an empty line (some writers omit it). When a message has a
+  ``Content-Length`` header that is right, its body is taken by length (mboxcl files), so
+  nothing inside it can split it.
+* ``>From `` quoting is undone mboxrd-style (one ``>`` removed from ``>+From `` lines).
+* A UTF-8 BOM and blank lines before the first separator are skipped; CRLF files work.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from mailatlas_core.model import SourceLocation
+
+from ._raw import RawMessage
+from .errors import ParseError
+
+__all__ = ["iter_mbox"]
+
+_BOM = b"\xef\xbb\xbf"
+_WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# "From sender" alone, or "From sender <date...>"; anything else is body text.
+_ENVELOPE = re.compile(rb"^From \S+(?:[ \t]*\r?\n|[ \t]+(?:" + _WEEKDAY + rb"|\d))")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE)
+
+
+def _is_blank(line: bytes) -> bool:
+    return line in (b"\n", b"\r\n")
+
+
+def _envelope_text(line: bytes) -> str:
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+class _Reader:
+    """Line reader with one line of look-ahead that tracks byte offsets."""
+
+    def __init__(self, fp: BinaryIO, offset: int) -> None:
+        self._fp = fp
+        self.offset = offset
+        self._peeked: bytes | None = None
+
+    def peek(self) -> bytes:
+        if self._peeked is None:
+            self._peeked = self._fp.readline()
+        return self._peeked
+
+    def next(self) -> bytes:
+        line = self.peek()
+        self._peeked = None
+        self.offset += len(line)
+        return line
+
+    def seek(self, offset: int) -> None:
+        self._fp.seek(offset)
+        self.offset = offset
+        self._peeked = None
+
+    def read(self, size: int) -> bytes:
+        """Read exactly ``size`` bytes (fewer at end of file), look-ahead included."""
+        head = self._peeked or b""
+        self._peeked = None
+        if len(head) > size:
+            self._peeked = head[size:]
+            data = head[:size]
+        else:
+            data = head + self._fp.read(size - len(head))
+        self.offset += len(data)
+        return data
+
+
+def _is_separator(reader: _Reader, line: bytes) -> bool:
+    """``line`` is an envelope and the line after it (peeked) is a header."""
+    if not _ENVELOPE.match(line):
+        return False
+    following = reader.peek()
+    return not following or bool(_HEADER_LINE.match(following))
+
+
+def _finish(lines: list[bytes]) -> bytes:
+    # The empty line before the next separator belongs to the mbox, not the message.
+    if len(lines) >= 2 and _is_blank(lines[-1]):
+        lines = lines[:-1]
+    return _QUOTED_FROM.sub(rb"\1", b"".join(lines))
+
+
+def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
+    """Read a message's header block, and its body too when a ``Content-Length`` header
+    delimits it exactly. Returns the lines and whether the body was read that way."""
+    lines: list[bytes] = []
+    length: int | None = None
+    while True:
+        line = reader.next()
+        if not line:
+            return lines, False
+        lines.append(line)
+        match = _CONTENT_LENGTH.match(line)
+        if match:
+            length = int(match.group(1))
+        if _is_blank(line):
+            break
+    if length is None:
+        return lines, False
+    start = reader.offset
+    body = reader.read(length)
+    after = reader.peek()
+    if len(body) == length and (not after or _is_blank(after) or bool(_ENVELOPE.match(after))):
+        lines.append(body)
+        return lines, True
+    # Content-Length lied: rewind and let the separator heuristic read the body.
+    reader.seek(start)
+    return lines, False
+
+
+def _iter_stream(fp: BinaryIO, path: str) -> Iterator[RawMessage]:
+    offset = 3 if fp.read(3) == _BOM else 0
+    fp.seek(offset)
+    reader = _Reader(fp, offset)
+    while _is_blank(reader.peek()):
+        reader.next()
+    if not reader.peek():
+        return
+    if not reader.peek().startswith(b"From "):
+        raise ParseError(f"{path} is not an mbox file: it does not start with a 'From ' line")
+    start = reader.offset
+    envelope = reader.next()
+    while True:
+        lines, _by_length = _read_head(reader)
+        following: tuple[int, bytes] | None = None
+        while line := reader.peek():
+            if line.startswith(b"From "):
+                position = reader.offset
+                reader.next()
+                if _is_separator(reader, line):
+                    following = (position, line)
+                    break
+            else:
+                reader.next()
+            lines.append(line)
+        yield RawMessage(
+            raw=_finish(lines),
+            location=SourceLocation(kind="mbox", path=path, offset=start),
+            envelope=_envelope_text(envelope),
+        )
+        if following is None:
+            return
+        start, envelope = following
+
+
+def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
+    """Stream the messages of an mbox file, one at a time, in constant memory.
+
+    Args:
+        path: the mbox file.
+
+    Yields:
+        One :class:`RawMessage` per message, with ``location.offset`` the byte offset of
+        its ``From `` line and ``envelope`` that line.
+
+    Raises:
+        ParseError: the file cannot be read or does not start with a ``From `` line.
+    """
+    abs_path = os.path.abspath(os.fspath(path))
+    try:
+        fp = open(abs_path, "rb")  # noqa: SIM115 - closed in the finally below
+    except OSError as exc:
+        raise ParseError(f"cannot read mbox {abs_path}: {exc.strerror or exc}") from exc
+    try:
+        yield from _iter_stream(fp, abs_path)
+    except OSError as exc:
+        raise ParseError(f"cannot read mbox {abs_path}: {exc.strerror or exc}") from exc
+    finally:
+        fp.close()

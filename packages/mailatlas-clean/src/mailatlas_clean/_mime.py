@@ -1,0 +1,221 @@
+"""The MIME walk: body text candidates, assets, attached messages and defect notes.
+
+Walks the part tree that ``email.message_from_bytes`` builds (the tree mail-parser
+parses with) and decides, for every leaf, whether it is body or an asset:
+
+* ``text/plain`` and ``text/html`` parts are body unless they are attachments. A named
+  text part is body when it is ``inline`` (Apple Mail splits one body around inline
+  images) or when no body was found yet; otherwise it is an attachment.
+* In ``multipart/alternative`` the plain version comes from the first child that has
+  one and the HTML version from the last (RFC 2046 orders by increasing richness).
+* ``message/*`` parts are kept whole as attachments and never merged into the body; the
+  subject and sender of an attached message are noted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+from mailatlas_core.ids import normalize_message_id
+from mailparser.utils import as_string_safe
+
+from ._charsets import decode_text
+from ._headers import HeaderView, decode_header_value, raw_header_text
+
+__all__ = ["FoundAsset", "MimeContent", "walk_message"]
+
+_MAX_DEPTH = 64
+_BODY_TYPES = ("text/plain", "text/html")
+_DEFECT_TEXT = {
+    "InvalidBase64PaddingDefect": "base64 data has bad padding (decoded best-effort)",
+    "InvalidBase64CharactersDefect": "base64 data has invalid characters (they were skipped)",
+    "InvalidBase64LengthDefect": "base64 data has an impossible length (decoded best-effort)",
+    "StartBoundaryNotFoundDefect": "the multipart start boundary is missing",
+    "CloseBoundaryNotFoundDefect": "the multipart closing boundary is missing",
+    "NoBoundaryInMultipartDefect": "a multipart part has no boundary",
+    "MissingHeaderBodySeparatorDefect": "a header line is malformed; the rest is body",
+    "MultipartInvariantViolationDefect": "a part claims to be multipart but is not",
+    "FirstHeaderLineIsContinuationDefect": "the first header line is a continuation line",
+    "MisplacedEnvelopeHeaderDefect": "an mbox 'From ' line appears inside the headers",
+}
+
+
+@dataclass(slots=True)
+class FoundAsset:
+    """An asset as found in the tree, before its name is made safe."""
+
+    kind: str
+    mime_type: str
+    data: bytes
+    original_filename: str | None
+    cid: str | None
+    part: str
+
+
+@dataclass(slots=True)
+class MimeContent:
+    """What the walk found."""
+
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    assets: list[FoundAsset] = field(default_factory=list)
+    attached_messages: list[dict[str, Any]] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def extend(self, other: MimeContent) -> None:
+        self.plain.extend(other.plain)
+        self.html.extend(other.html)
+        self.assets.extend(other.assets)
+        self.attached_messages.extend(other.attached_messages)
+        self.defects.extend(other.defects)
+
+
+def _describe(defect: object) -> str:
+    name = type(defect).__name__
+    text = _DEFECT_TEXT.get(name)
+    if text is None:
+        doc = (type(defect).__doc__ or "").strip().splitlines()
+        text = doc[0] if doc else "malformed MIME"
+    return f"{name}: {text}"
+
+
+def _note_defects(part: Message, path: str, out: MimeContent) -> None:
+    for defect in part.defects:
+        out.defects.append(f"part {path}: {_describe(defect)}")
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return None
+    if not name:
+        return None
+    return decode_header_value(raw_header_text(name)) or None
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        value = part.get_param("charset")
+    except (ValueError, TypeError, IndexError):
+        return None
+    if isinstance(value, tuple):  # RFC 2231 form
+        value = value[2]
+    return raw_header_text(value).strip() if value else None
+
+
+def _payload_bytes(part: Message) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
+    """The bytes of a ``message/*`` part's body, flattened back from the tree."""
+    payload = part.get_payload()
+    try:
+        if isinstance(payload, list):
+            if part.get_content_type() in ("message/rfc822", "message/global") and payload:
+                sub = payload[0]
+                return bytes(sub.as_bytes()) if isinstance(sub, Message) else b""
+            data = part.as_bytes()
+            sep = data.find(b"\n\n")
+            return data[sep + 2 :] if sep != -1 else b""
+        return _payload_bytes(part)
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        out.defects.append(f"part {path}: the attached message could not be re-serialised")
+        flat: str = as_string_safe(payload[0] if isinstance(payload, list) else part)
+        return flat.encode("utf-8", "surrogateescape")
+
+
+def _attached_message(part: Message, path: str, out: MimeContent) -> None:
+    payload = part.get_payload()
+    subject, sender = "", None
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        view = HeaderView(payload[0])
+        subject = view.subject
+        senders = view.addresses("from")
+        sender = senders[0] if senders else None
+    data = _message_bytes(part, path, out)
+    filename = _filename(part)
+    out.assets.append(FoundAsset("attachment", part.get_content_type(), data, filename, None, path))
+    if part.get_content_type() in ("message/rfc822", "message/global"):
+        out.attached_messages.append(
+            {"part": path, "subject": subject, "sender": sender, "filename": filename}
+        )
+
+
+def _leaf(part: Message, path: str, out: MimeContent, have_body: bool) -> None:
+    ctype = part.get_content_type()
+    disposition = _disposition(part)
+    filename = _filename(part)
+    data = _payload_bytes(part)
+    _note_defects(part, path, out)  # after decoding: base64 defects are added by it
+    is_body_type = ctype in _BODY_TYPES or part.get_content_maintype() == "multipart"
+    wanted = not filename or disposition == "inline" or not have_body
+    if is_body_type and disposition != "attachment" and wanted:
+        text, note = decode_text(data, _charset(part))
+        if note:
+            out.defects.append(f"part {path}: {note}")
+        (out.html if ctype == "text/html" else out.plain).append(text)
+        return
+    cid = normalize_message_id(part.get("Content-ID"))
+    inline = disposition == "inline" or (disposition is None and cid is not None)
+    kind = "inline" if inline else "attachment"
+    out.assets.append(FoundAsset(kind, ctype, data, filename, cid, path))
+
+
+def _walk(part: Message, path: str, out: MimeContent, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        out.defects.append(f"part {path}: nesting deeper than {_MAX_DEPTH}; the rest is skipped")
+        return
+    ctype = part.get_content_type()
+    if part.get_content_maintype() == "message" and part.is_multipart():
+        _note_defects(part, path, out)
+        _attached_message(part, path, out)
+        return
+    if not part.is_multipart():
+        _leaf(part, path, out, bool(out.plain or out.html))
+        return
+    _note_defects(part, path, out)
+    children = [c for c in part.get_payload() if isinstance(c, Message)]
+    prefix = "" if path == "0" else path + "."
+    if ctype != "multipart/alternative":
+        for index, child in enumerate(children, 1):
+            _walk(child, f"{prefix}{index}", out, depth + 1)
+        return
+    versions = []
+    for index, child in enumerate(children, 1):
+        sub = MimeContent()
+        _walk(child, f"{prefix}{index}", sub, depth + 1)
+        versions.append(sub)
+    plain = next((v.plain for v in versions if v.plain), [])
+    html = next((v.html for v in reversed(versions) if v.html), [])
+    out.plain.extend(plain)
+    out.html.extend(html)
+    for version in versions:
+        out.assets.extend(version.assets)
+        out.attached_messages.extend(version.attached_messages)
+        out.defects.extend(version.defects)
+
+
+def walk_message(message: Message) -> MimeContent:
+    """Walk a parsed message and collect its body candidates, assets and defects.
+
+    Part paths follow IMAP section numbering ("1", "2.1"...); a single-part message's
+    only part is "1" and the top-level container is "0".
+    """
+    out = MimeContent()
+    if message.is_multipart() and message.get_content_maintype() != "message":
+        _walk(message, "0", out, 0)
+    else:
+        _walk(message, "1", out, 0)
+    return out

@@ -1,0 +1,207 @@
+"""``parse_eml`` / ``parse_bytes``: raw bytes in, one ``ParsedDocument`` out.
+
+Everything unexpected inside a message becomes a defect note on a best-effort document;
+only input that is not an email at all raises :class:`ParseError`.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+from email.message import Message
+from typing import Any
+
+from mailatlas_core.ids import content_hash, document_id, thread_id_for
+from mailatlas_core.model import ParsedDocument
+
+from ._assets import build_assets
+from ._headers import HeaderView
+from ._html import rewrite_cids, sanitize_html
+from ._html_text import html_to_text
+from ._mime import walk_message
+from ._peek import sniff_not_email
+from .cleaning import clean_text
+from .cleaning._forwarded import original_author_and_date
+from .config import ParserConfig
+from .errors import ParseError
+
+__all__ = ["parse_bytes", "parse_eml"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _message_from_bytes(raw: bytes) -> Message:
+    data = raw[3:] if raw.startswith(_BOM) else raw
+    # Leading blank lines (or a stray indent) would turn every header into body text.
+    data = data.lstrip(b" \t\r\n")
+    try:
+        # The same entry point mail-parser uses (compat32 keeps raw header bytes).
+        return email.message_from_bytes(data)
+    except RecursionError as exc:
+        raise ParseError("the message is nested too deeply to parse") from exc
+
+
+def _body(plain: list[str], html: list[str], defects: list[str]) -> str:
+    if any(p.strip() for p in plain):
+        return "\n\n".join(p.strip("\r\n") for p in plain if p.strip())
+    texts = []
+    for markup in html:
+        text, note = html_to_text(markup)
+        if note:
+            defects.append(note)
+        texts.append(text)
+    return "\n\n".join(t.strip("\n") for t in texts if t.strip())
+
+
+def _envelope_of(message: Message, envelope: str | None) -> str | None:
+    if envelope:
+        return envelope
+    unixfrom = message.get_unixfrom()
+    return unixfrom.rstrip("\r\n") if unixfrom else None
+
+
+def _build(
+    raw: bytes, config: ParserConfig, received_at: str | None, envelope: str | None
+) -> ParsedDocument:
+    reason = sniff_not_email(raw)
+    if reason is not None:
+        raise ParseError(reason)
+    message = _message_from_bytes(raw)
+    headers = HeaderView(message)
+    raw_hash = content_hash(raw)
+    message_id = headers.message_id
+    doc_id = document_id(message_id, raw_hash)
+    content = walk_message(message)
+    defects = list(content.defects)
+    assets, cid_targets = build_assets(content.assets, doc_id)
+
+    body_html: str | None = None
+    blocked = 0
+    if content.html:
+        joined = "\n".join(content.html)
+        rewritten, missing = rewrite_cids(joined, cid_targets)
+        defects.extend(f"cid:{cid} matches no part of the message" for cid in missing)
+        body_html, blocked = sanitize_html(rewritten)
+    body_source = "text/plain" if any(p.strip() for p in content.plain) else "text/html"
+    if body_html is not None and body_source == "text/html":
+        text = _body([], [body_html], defects)
+    else:
+        text = _body(content.plain, [], defects)
+    cleaned = clean_text(text, config)
+
+    references = headers.references
+    in_reply_to = headers.in_reply_to
+    date_iso, date_offset, date_original = headers.date()
+    senders = headers.addresses("from") or headers.addresses("sender")
+    sender = senders[0] if senders else None
+    chain = cleaned.forwarded_chain
+    author, published_at = (None, None)
+    if chain:
+        author, published_at = original_author_and_date(chain)
+    if author is None and sender is not None:
+        author = sender["name"] or sender["email"]
+    published_at = published_at or date_iso
+    metadata: dict[str, Any] = {
+        "provenance": {"is_forwarded": bool(chain), "forwarded_chain": chain},
+        "cleaning": cleaned.cleaning,
+        "parser_config": config.to_dict(),
+        "recipients": headers.recipients(),
+        "dates": {"date": date_original, "utc": date_iso, "offset": date_offset},
+        "defects": defects,
+        "links": cleaned.links,
+        "in_reply_to": in_reply_to,
+        "references": list(references),
+        "attached_messages": content.attached_messages,
+        "body_source": body_source if (content.plain or content.html) else None,
+        "asset_parts": [{"filename": a.filename, "part": p} for a, p in assets],
+        "remote_images_blocked": blocked,
+    }
+    env = _envelope_of(message, envelope)
+    if env:
+        metadata["envelope"] = env
+    return ParsedDocument(
+        id=doc_id,
+        raw=raw,
+        content_hash=raw_hash,
+        message_id=message_id,
+        thread_id=thread_id_for(message_id, references, in_reply_to, raw_hash),
+        subject=headers.subject,
+        sender_name=(sender["name"] or None) if sender else None,
+        sender_email=sender["email"] if sender else None,
+        author=author,
+        received_at=received_at or headers.newest_received() or date_iso,
+        published_at=published_at,
+        body_text=cleaned.text,
+        body_html=body_html,
+        metadata=metadata,
+        assets=[asset for asset, _part in assets],
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+
+
+def parse_bytes(
+    raw: bytes,
+    parser_config: ParserConfig | None = None,
+    *,
+    received_at: str | None = None,
+    envelope: str | None = None,
+) -> ParsedDocument:
+    """Parse and clean one message from its raw bytes.
+
+    Args:
+        raw: the exact message bytes; kept byte-for-byte as ``ParsedDocument.raw``.
+        parser_config: the cleaning flags (defaults: ``ParserConfig()``).
+        received_at: UTC ISO time the message arrived (e.g. IMAP INTERNALDATE). When
+            ``None``, the newest ``Received:`` date is used, else the ``Date:`` header.
+        envelope: the mbox ``From `` line the message was stored under, if any.
+
+    Returns:
+        The parsed document with its assets, not yet stored.
+
+    Raises:
+        ParseError: the input is not an email message (empty, binary, Outlook .msg...).
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError(f"parse_bytes needs bytes, not {type(raw).__name__}")
+    raw = bytes(raw)
+    config = parser_config or ParserConfig()
+    try:
+        return _build(raw, config, received_at, envelope)
+    except ParseError:
+        raise
+    except RecursionError as exc:
+        raise ParseError("the message is nested too deeply to parse") from exc
+    except Exception as exc:
+        raise ParseError(f"the message could not be parsed ({type(exc).__name__}: {exc})") from exc
+
+
+def parse_eml(
+    path_or_bytes: str | os.PathLike[str] | bytes,
+    parser_config: ParserConfig | None = None,
+    *,
+    received_at: str | None = None,
+    envelope: str | None = None,
+) -> ParsedDocument:
+    """Parse and clean one ``.eml`` file (or raw bytes).
+
+    Args:
+        path_or_bytes: a path to an ``.eml`` file, or the raw message bytes.
+        parser_config: the cleaning flags (defaults: ``ParserConfig()``).
+        received_at: see :func:`parse_bytes`.
+        envelope: see :func:`parse_bytes`.
+
+    Raises:
+        ParseError: the file cannot be read or is not an email message.
+    """
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        return parse_bytes(
+            bytes(path_or_bytes), parser_config, received_at=received_at, envelope=envelope
+        )
+    path = os.fspath(path_or_bytes)
+    try:
+        with open(path, "rb") as fp:
+            raw = fp.read()
+    except OSError as exc:
+        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return parse_bytes(raw, parser_config, received_at=received_at, envelope=envelope)

@@ -1,0 +1,64 @@
+"""Invisible characters: zero-width and bidi controls go, needed joiners stay.
+
+Kept: ZWJ (U+200D) inside emoji sequences (👩‍💻) and ZWJ/ZWNJ (U+200C) between letters of
+scripts that use them (Persian ``می‌خواهم``, Indic conjuncts). Removed everywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["strip_invisible"]
+
+_ZWNJ, _ZWJ = "\u200c", "\u200d"
+# ZWSP, ZWNJ, ZWJ, LRM, RLM, bidi embeddings/overrides/isolates, ALM, word joiner,
+# invisible operators, BOM/ZWNBSP, Mongolian vowel separator, soft hyphen, CGJ.
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e\u00ad\u034f]"
+)
+
+
+def _is_pictographic(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or 0x2300 <= code <= 0x23FF
+        or 0x2B00 <= code <= 0x2BFF
+        or code in (0xFE0F, 0x20E3, 0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122)
+        or 0xE0020 <= code <= 0xE007F  # tag characters in flag sequences
+    )
+
+
+def _is_joining_letter(char: str) -> bool:
+    # Letters and marks outside Latin/Greek/Cyrillic, where joiners change shaping.
+    return ord(char) >= 0x0590 and unicodedata.category(char)[0] in ("L", "M")
+
+
+def _keep(text: str, index: int) -> bool:
+    char = text[index]
+    if char not in (_ZWNJ, _ZWJ) or index == 0 or index == len(text) - 1:
+        return False
+    before, after = text[index - 1], text[index + 1]
+    if char == _ZWJ and _is_pictographic(before) and _is_pictographic(after):
+        return True
+    return _is_joining_letter(before) and _is_joining_letter(after)
+
+
+def strip_invisible(text: str) -> tuple[str, int]:
+    """Remove invisible characters; returns the text and how many were removed."""
+    if _INVISIBLE.search(text) is None:
+        return text, 0
+    removed = 0
+    out: list[str] = []
+    last = 0
+    for match in _INVISIBLE.finditer(text):
+        index = match.start()
+        if _keep(text, index):
+            continue
+        out.append(text[last:index])
+        last = index + 1
+        removed += 1
+    out.append(text[last:])
+    return "".join(out), removed

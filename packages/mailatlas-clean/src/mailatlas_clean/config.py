@@ -1,0 +1,59 @@
+"""``ParserConfig``: the six cleaning flags shared by every ingest path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+__all__ = ["ParserConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParserConfig:
+    """Which cleaning rules run on ``body_text``.
+
+    The four rules that remove content are off by default; the two that only tidy
+    (invisible characters, whitespace) are on. Every rule is described, with examples and
+    its limits, in ``docs/cleaning.md``.
+
+    Attributes:
+        strip_forwarded_headers: remove forwarded/quoted header blocks (Gmail, Apple Mail,
+            Outlook). The chain is recorded in ``metadata.provenance`` either way.
+        strip_boilerplate: remove whole newsletter boilerplate lines ("View in browser").
+        strip_link_only_lines: remove lines that hold nothing but links (kept in
+            ``metadata.links``).
+        stop_at_footer: cut the trailing footer (unsubscribe block, copyright line,
+            ``-- `` signature) when it starts in the second half of the message.
+        strip_invisible_chars: drop zero-width and bidi control characters, keeping the
+            joiners that emoji and some scripts need.
+        normalize_whitespace: collapse runs of spaces and blank lines; never joins lines.
+    """
+
+    strip_forwarded_headers: bool = False
+    strip_boilerplate: bool = False
+    strip_link_only_lines: bool = False
+    stop_at_footer: bool = False
+    strip_invisible_chars: bool = True
+    normalize_whitespace: bool = True
+
+    def to_dict(self) -> dict[str, bool]:
+        """The six flags as a plain dict (the ``metadata.parser_config`` shape)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParserConfig:
+        """Build a config from a mapping, ignoring unknown keys.
+
+        Raises:
+            TypeError: a known flag has a value that is not a bool.
+        """
+        known = {f.name for f in fields(cls)}
+        values: dict[str, bool] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if not isinstance(value, bool):
+                raise TypeError(f"parser_config.{key} must be true or false, not {value!r}")
+            values[key] = value
+        return cls(**values)
