@@ -113,7 +113,7 @@ def _process(
         result.duplicate_count += 1
         return
     try:
-        parsed = parse_bytes(raw, config)
+        parsed = parse_bytes(raw, config, envelope=item.envelope)
     except ParseError as exc:
         _fail(store, location, str(exc), raw, result, run_id)
         return

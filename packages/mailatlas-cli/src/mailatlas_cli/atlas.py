@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
 from mailatlas_clean import ParserConfig
 from mailatlas_core import Document, DocumentRef, ListFilter, Store, open_store
-from mailatlas_imap import ImapSyncConfig, SyncResult
+from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
 from mailatlas_imap import sync_imap as _sync_imap
 
 from ._export import ExportFormat, export_document, render_document
@@ -124,7 +124,7 @@ class MailAtlas:
     # -- IMAP ------------------------------------------------------------------------
 
     def sync_imap(
-        self, config: ImapSyncConfig, *, progress: Callable[..., None] | None = None
+        self, config: ImapSyncConfig, *, progress: ProgressCallback | None = None
     ) -> SyncResult:
         """Fetch the configured folders incrementally; see :func:`mailatlas_imap.sync_imap`.
 

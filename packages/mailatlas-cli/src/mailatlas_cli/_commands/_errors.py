@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
+from mailatlas_imap import ImapConfigError
 
 from ..errors import ExportPathError
 
@@ -20,14 +21,21 @@ _USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
     StoreNotFoundError,
     DocumentNotFoundError,
     ExportPathError,
+    ImapConfigError,
 )
 
 
-class UserError(click.UsageError):
-    """A usage error shown as one line (no usage banner), exit code 2."""
+class UserError(click.ClickException):
+    """A usage error shown as one line, exit code 2.
+
+    Not a ``click.UsageError``: click would attach the command's usage banner to it,
+    and the user needs the one line that says what to fix.
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str) -> None:
-        super().__init__(_one_line(message), ctx=None)
+        super().__init__(_one_line(message))
 
 
 def _one_line(message: str) -> str:

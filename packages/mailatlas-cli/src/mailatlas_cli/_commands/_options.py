@@ -75,20 +75,20 @@ def store_options(func: F) -> F:
     """Add ``--db`` and ``--workspace``; the command receives ``paths: StorePaths``."""
 
     @click.option(
-        "--workspace",
-        type=click.Path(path_type=Path),
-        envvar="MAILATLAS_WORKSPACE",
-        show_envvar=True,
-        help="Workspace directory (raw mail, HTML, assets, exports). "
-        "[default: $MAILATLAS_HOME/workspace]",
-    )
-    @click.option(
         "--db",
         type=click.Path(path_type=Path),
         envvar="MAILATLAS_DB",
         show_envvar=True,
         help="SQLite database file. [default: $MAILATLAS_HOME/store.db, "
         "where MAILATLAS_HOME defaults to .mailatlas]",
+    )
+    @click.option(
+        "--workspace",
+        type=click.Path(path_type=Path),
+        envvar="MAILATLAS_WORKSPACE",
+        show_envvar=True,
+        help="Workspace directory (raw mail, HTML, assets, exports). "
+        "[default: $MAILATLAS_HOME/workspace]",
     )
     @functools.wraps(func)
     def wrapper(*args: Any, db: Path | None, workspace: Path | None, **kwargs: Any) -> Any:

@@ -50,6 +50,11 @@ class ProgressBar:
             self._bar.update(step)
         self._bar.set_postfix(counters, refresh=False)
 
+    def set_total(self, total: int) -> None:
+        if not self._bar.disable and total != self._bar.total:
+            self._bar.total = total
+            self._bar.refresh()
+
     def set_description(self, text: str) -> None:
         if not self._bar.disable:
             self._bar.set_description_str(text, refresh=False)

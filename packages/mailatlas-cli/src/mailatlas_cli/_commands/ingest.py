@@ -17,7 +17,7 @@ __all__ = ["ingest"]
 
 @click.group()
 def ingest() -> None:
-    """Ingest .eml files, mbox archives or Maildir folders into the store.
+    """Store mail files (.eml, mbox, Maildir) as documents.
 
     Prints one JSON summary: status, ingested_count, duplicate_count, failed_count,
     document_refs (the new documents) and failures. Exits 1 when any message failed.

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import ImapSyncConfig
+from mailatlas_imap import (
+    FolderResult,
+    ImapAuthError,
+    ImapConnectionError,
+    ImapSyncConfig,
+    SyncResult,
+)
+from mailatlas_imap.config import AuthMode, TlsMode
 
 from ._errors import UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
@@ -23,15 +29,6 @@ PLAIN_PORT = 143
 @click.group()
 def sync() -> None:
     """Fetch mail from a live mailbox into the store."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _require(value: str | None, what: str, option: str, envvar: str) -> str:
@@ -51,6 +48,7 @@ def _config(
     tls: str,
     ca_file: Path | None,
     timeout: float,
+    retries: int,
     parser_config: ParserConfig,
 ) -> ImapSyncConfig:
     host = _require(host, "host", "--host", "MAILATLAS_IMAP_HOST")
@@ -65,11 +63,6 @@ def _config(
             "no OAuth access token given — set MAILATLAS_IMAP_ACCESS_TOKEN or pass "
             "--access-token (MailAtlas does not run an OAuth login flow)"
         )
-    if tls == "none" and not _is_loopback(host):
-        raise UserError(
-            f"--tls none sends the password in clear text and is only allowed for a "
-            f"loopback host, not {host} — use --tls implicit or --tls starttls"
-        )
     if ca_file is not None and not ca_file.is_file():
         what = "is a directory" if ca_file.is_dir() else "does not exist"
         raise UserError(f"--ca-file {ca_file} {what} — pass the CA certificate file (PEM)")
@@ -79,13 +72,14 @@ def _config(
         host=host,
         port=port,
         username=username,
-        auth=auth,
+        auth=cast(AuthMode, auth),
         password=password if auth == "password" else None,
         access_token=access_token if auth == "xoauth2" else None,
         folders=folders,
-        tls=tls,
+        tls=cast(TlsMode, tls),
         ca_file=str(ca_file) if ca_file is not None else None,
         timeout=timeout,
+        max_retries=retries,
         parser_config=parser_config,
     )
 
@@ -151,6 +145,13 @@ def _config(
     show_default=True,
     help="Network timeout in seconds.",
 )
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Reconnect attempts after a dropped connection (backing off 1, 2, 4... s).",
+)
 @store_options
 @cleaning_options
 @quiet_option
@@ -171,15 +172,31 @@ def sync_imap(
         paths.atlas(parser_config) as atlas,
         ProgressBar(progress_enabled(quiet), "sync imap") as bar,
     ):
+        done: dict[str, int] = {}
+        totals: dict[str, int] = {}
 
-        def progress(*args: Any, **kwargs: Any) -> None:
-            bar.advance(0, {})
+        def progress(folder: str, folder_done: int, folder_total: int) -> None:
+            done[folder], totals[folder] = folder_done, folder_total
+            bar.set_total(sum(totals.values()))
+            bar.set_description(f"sync {folder}")
+            bar.advance(sum(done.values()), {})
 
-        result = atlas.sync_imap(config, progress=progress)
-    summary = result.to_dict()
-    emit_json(summary)
-    if summary.get("status") != "ok":
-        failed = [f"{f['folder']}: {f['error']}" for f in summary["folders"] if f.get("error")]
-        reason = "; ".join(failed) or "some messages failed"
-        click.echo(f"Error: sync {summary.get('status')}: {reason}", err=True)
+        try:
+            result = atlas.sync_imap(config, progress=progress)
+        except (ImapAuthError, ImapConnectionError) as exc:
+            # Nothing could start: still print the summary scripts expect, then the
+            # one-line error (translated with every other error, exit 1).
+            emit_json(_unstarted(config, str(exc)).to_dict())
+            raise
+    emit_json(result.to_dict())
+    if result.status != "ok":
+        failed = [f"{f.folder}: {f.error}" for f in result.folders if f.error]
+        reason = "; ".join(failed) or f"{result.failed_count} message(s) failed"
+        click.echo(f"Error: sync {result.status}: {reason}", err=True)
         click.get_current_context().exit(1)
+
+
+def _unstarted(config: ImapSyncConfig, error: str) -> SyncResult:
+    """The summary of a run that could not connect or log in: every folder in error."""
+    folders = [FolderResult(folder, status="error", error=error) for folder in config.folders]
+    return SyncResult(host=config.host, port=config.port, auth=config.auth, folders=folders)

@@ -24,6 +24,7 @@ __all__ = [
     "bundle_link",
     "copy_assets",
     "header_of",
+    "make_private_dir",
     "write_private",
 ]
 
@@ -77,8 +78,16 @@ def header_of(document: Document) -> Header:
         sender=sender,
         to=_recipients(document.metadata, "to"),
         cc=_recipients(document.metadata, "cc"),
-        date=document.published_at or document.received_at,
+        date=_date(document),
     )
+
+
+def _date(document: Document) -> str | None:
+    """The ``Date`` header as sent (with its time zone), else the stored UTC time."""
+    dates = document.metadata.get("dates")
+    if isinstance(dates, dict) and isinstance(dates.get("date"), str) and dates["date"]:
+        return str(dates["date"])
+    return document.published_at or document.received_at
 
 
 def absolute_path_link(asset: Asset) -> str:
@@ -100,6 +109,7 @@ def copy_assets(document: Document, bundle_dir: Path) -> None:
     """Copy a document's assets into ``bundle_dir/assets/`` (private permissions)."""
     if not document.assets:
         return
+    make_private_dir(bundle_dir)
     target = bundle_dir / "assets"
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
     for asset in document.assets:
@@ -114,10 +124,23 @@ def copy_assets(document: Document, bundle_dir: Path) -> None:
         os.chmod(target / name, 0o600)
 
 
-def write_private(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + rename), mode 0600."""
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if missing; a directory MailAtlas creates is 0700."""
+    if path.is_dir():
+        return
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot create {path}: {exc.strerror or exc} — choose another --out location"
+        ) from exc
+
+
+def write_private(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file + rename), mode 0600."""
+    make_private_dir(path.parent)
+    try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -4,14 +4,17 @@ Isolation, so that printing a hostile message is safe:
 
 * the page is sanitised (no script, no remote reference) and carries a
   Content-Security-Policy that forbids any load but ``file:``/``data:`` images;
-* scripts are switched off in Blink, and network-using browser features are disabled;
-* Chromium runs with a fresh, throw-away profile and ``HOME``;
+* JavaScript is blocked for every page by the throw-away profile's content settings
+  (``--blink-settings=scriptEnabled=false`` would do the same, but current headless
+  Chromium then never prints), and network-using browser features are disabled;
+* Chromium runs with that fresh, throw-away profile and ``HOME``;
 * it renders from a temporary directory holding only the page and the document's
   assets, so no path of the user's is reachable through a relative link or printed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,7 +27,14 @@ from ..errors import BrowserNotFoundError, ExportError
 from ._common import bundle_link, copy_assets, write_private
 from .html import render_html
 
-__all__ = ["BROWSER_ENV", "BROWSER_NAMES", "chromium_command", "find_browser", "render_pdf"]
+__all__ = [
+    "BROWSER_ENV",
+    "BROWSER_NAMES",
+    "chromium_command",
+    "find_browser",
+    "make_profile",
+    "render_pdf",
+]
 
 BROWSER_ENV = "MAILATLAS_PDF_BROWSER"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -52,6 +62,17 @@ def find_browser() -> str:
     )
 
 
+# Content setting 2 = "block": no page runs JavaScript in this profile.
+_PROFILE_PREFERENCES = {"profile": {"default_content_setting_values": {"javascript": 2}}}
+
+
+def make_profile(profile: Path) -> None:
+    """Prepare a fresh Chromium profile directory in which no page runs JavaScript."""
+    default = profile / "Default"
+    default.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (default / "Preferences").write_text(json.dumps(_PROFILE_PREFERENCES), "utf-8")
+
+
 def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> list[str]:
     """The Chromium command line that prints ``page`` to ``output``."""
     command = [browser, "--headless"]
@@ -68,7 +89,6 @@ def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> l
         "--no-first-run",
         "--no-default-browser-check",
         f"--user-data-dir={profile}",
-        "--blink-settings=scriptEnabled=false",
         "--no-pdf-header-footer",
         "--print-to-pdf-no-header",  # the same, for Chromium before 111
         f"--print-to-pdf={output}",
@@ -84,7 +104,7 @@ def render_pdf(document: Document, dest: Path) -> Path:
         root = Path(tmp)
         page_dir, profile = root / "page", root / "profile"
         page_dir.mkdir(mode=0o700)
-        profile.mkdir(mode=0o700)
+        make_profile(profile)
         copy_assets(document, page_dir)
         page = page_dir / "document.html"
         page.write_text(render_html(document, bundle_link, link_attachments=False), "utf-8")
@@ -117,7 +137,7 @@ def render_pdf(document: Document, dest: Path) -> Path:
         if proc.returncode != 0 or not output.is_file() or output.stat().st_size == 0:
             detail = _last_line(proc.stderr)
             raise ExportError(
-                f"{browser} failed to print the PDF (exit {proc.returncode}"
+                f"{browser} printed no PDF (exit {proc.returncode}"
                 f"{': ' + detail if detail else ''}) — run it by hand to see why, or set "
                 f"{BROWSER_ENV} to another Chromium"
             )
@@ -125,5 +145,10 @@ def render_pdf(document: Document, dest: Path) -> Path:
 
 
 def _last_line(stderr: bytes) -> str:
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    """The browser's last complaint, skipping the D-Bus noise of a machine without a bus."""
+    lines = [
+        ln.strip()
+        for ln in stderr.decode("utf-8", "replace").splitlines()
+        if ln.strip() and "dbus" not in ln.lower()
+    ]
     return lines[-1][:200] if lines else ""
