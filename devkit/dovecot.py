@@ -209,6 +209,7 @@ class DovecotServer:
         self.imap_port = 0
         self.imaps_port = 0
         self._pids: set[int] = set()
+        self._users_mtime = 0
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -278,9 +279,7 @@ class DovecotServer:
         (self.root / "oauth2.conf.ext").write_text(_OAUTH.format(d=d))
         key_file = self.root / "oauth2-keys" / "default" / "HS256" / "default"
         key_file.write_text(base64.b64encode(self.oauth_key).decode("ascii"))
-        (self.root / "users").write_text(
-            "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items())
-        )
+        self._write_users()
         state = self.root / "ports.json"
         state.write_text(json.dumps({"imap_port": self.imap_port, "imaps_port": self.imaps_port}))
 
@@ -437,6 +436,25 @@ class DovecotServer:
         if check and proc.returncode != 0:
             raise RuntimeError(f"doveadm {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
+
+    def add_user(self, user: str, password: str) -> None:
+        """Add (or change) a passwd-file user.
+
+        Dovecot rereads the file at most once per second, so a login in the same second may
+        not see the user yet; tests should pass their users to the constructor instead.
+        """
+        self.users[user] = password
+        if self.config_path.exists():
+            self._write_users()
+
+    def _write_users(self) -> None:
+        tmp = self.root / "users.tmp"
+        tmp.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
+        # Dovecot rereads a passwd-file when its mtime (whole seconds) changes: make sure
+        # it does, even for several changes within one second.
+        self._users_mtime = max(int(time.time()), self._users_mtime + 1)
+        os.utime(tmp, (self._users_mtime, self._users_mtime))
+        os.replace(tmp, self.root / "users")
 
     def create_folder(self, user: str, folder: str) -> None:
         """Create a folder (any Unicode name) through doveadm."""

@@ -150,6 +150,8 @@ class Session:
                 else:
                     client.login(cfg.username, cfg.secret)
             except LoginError as exc:
+                if str(exc).startswith("socket error"):  # imapclient wraps a drop as this
+                    raise imaplib.IMAP4.abort(str(exc)) from None
                 detail = self._text(exc).removeprefix("authenticate failed: ")
                 detail = detail.removeprefix("login failed: ")
                 if cfg.auth == "xoauth2":
