@@ -7,6 +7,7 @@ credentials scrubbed.
 
 from __future__ import annotations
 
+import ast
 import imaplib
 import logging
 import re
@@ -27,7 +28,7 @@ __all__ = ["FolderInfo", "Session", "server_text"]
 
 log = logging.getLogger("mailatlas_imap")
 
-_BYTES_REPR = re.compile(r"""b(['"])(.*?)\1""")
+_BYTES_REPR = re.compile(r"\bb'(?:[^'\\]|\\.)*'|\bb\"(?:[^\"\\]|\\.)*\"")
 FetchData = dict[int, dict[bytes, Any]]
 
 
@@ -38,12 +39,20 @@ def server_text(exc: BaseException, secrets: Sequence[str] = ()) -> str:
     those are unwrapped. Any credential in ``secrets`` is replaced by ``***``.
     """
     text = str(exc) or type(exc).__name__
-    text = _BYTES_REPR.sub(lambda m: m.group(2), text)
+    text = _BYTES_REPR.sub(_unrepr, text)
     text = " ".join(text.split())
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def _unrepr(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(match.group(0))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else match.group(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,41 @@
+"""The public API of mailatlas_imap is what __init__ exports; this pins it."""
+
+from __future__ import annotations
+
+import mailatlas_imap
+from mailatlas_core.errors import MailAtlasError
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(mailatlas_imap.__all__) == [
+        "CursorInvalidated",
+        "FolderError",
+        "FolderResult",
+        "ImapAuthError",
+        "ImapConfigError",
+        "ImapConnectionError",
+        "ImapError",
+        "ImapSyncConfig",
+        "ProgressCallback",
+        "SyncResult",
+        "__version__",
+        "is_loopback_host",
+        "sync_imap",
+    ]
+    for name in mailatlas_imap.__all__:
+        assert hasattr(mailatlas_imap, name)
+
+
+def test_errors_hang_off_the_mailatlas_root() -> None:
+    m = mailatlas_imap
+    assert issubclass(m.ImapError, MailAtlasError)
+    for cls in (
+        m.ImapConnectionError,
+        m.ImapAuthError,
+        m.FolderError,
+        m.CursorInvalidated,
+        m.ImapConfigError,
+    ):
+        assert issubclass(cls, m.ImapError)
+    assert m.ImapConnectionError("x").retryable is True
+    assert m.ImapConnectionError("x", retryable=False).retryable is False
