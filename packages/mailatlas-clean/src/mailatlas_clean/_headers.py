@@ -24,6 +24,13 @@ __all__ = ["HeaderView", "decode_header_value", "first_raw", "raw_header_text"]
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _ANGLE_ID = re.compile(r"<([^<>]+)>")
 _ADDRESS_FIELDS = {"to": "to", "cc": "cc", "bcc": "bcc", "reply_to": "reply-to"}
+# The common shapes, ``"Name" <a@b>``, ``Name <a@b>`` and ``a@b``, with no encoded words,
+# comments, groups or second mailbox: read directly. Anything else goes to mail-parser.
+_SIMPLE_MAILBOX = re.compile(
+    r'\s*(?:"(?P<quoted>[^"\\]*)"|(?P<plain>[A-Za-z0-9 .\'_-]*?))?\s*'
+    r"<(?P<a>[^<>@\s,;:()\"]+@[^<>@\s,;:()\"]+)>\s*"
+    r'|\s*(?P<bare>[^<>@\s,;:()"]+@[^<>@\s,;:()"]+)\s*'
+)
 
 
 def raw_header_text(value: Any) -> str:
@@ -101,6 +108,11 @@ class HeaderView:
         value = self.first(name)
         if not value:
             return []
+        simple = _SIMPLE_MAILBOX.fullmatch(value)
+        if simple is not None:
+            address = simple.group("a") or simple.group("bare") or ""
+            display = (simple.group("quoted") or simple.group("plain") or "").strip()
+            return [{"name": "" if display == address else display, "email": address}]
         parsed = get_addresses(_FOLD.sub(" ", value), decode_names=True)
         out: list[dict[str, str]] = []
         for display, address in parsed:

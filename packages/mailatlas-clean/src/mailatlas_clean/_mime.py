@@ -153,13 +153,12 @@ def _attached_message(part: Message, path: str, out: MimeContent) -> None:
         )
 
 
-def _leaf(part: Message, path: str, out: MimeContent, have_body: bool) -> None:
-    ctype = part.get_content_type()
+def _leaf(part: Message, ctype: str, path: str, out: MimeContent, have_body: bool) -> None:
     disposition = _disposition(part)
     filename = _filename(part)
     data = _payload_bytes(part)
     _note_defects(part, path, out)  # after decoding: base64 defects are added by it
-    is_body_type = ctype in _BODY_TYPES or part.get_content_maintype() == "multipart"
+    is_body_type = ctype in _BODY_TYPES or ctype.startswith("multipart/")
     wanted = not filename or disposition == "inline" or not have_body
     if is_body_type and disposition != "attachment" and wanted:
         text, note = decode_text(data, _charset(part))
@@ -178,12 +177,12 @@ def _walk(part: Message, path: str, out: MimeContent, depth: int) -> None:
         out.defects.append(f"part {path}: nesting deeper than {_MAX_DEPTH}; the rest is skipped")
         return
     ctype = part.get_content_type()
-    if part.get_content_maintype() == "message" and part.is_multipart():
+    if ctype.startswith("message/") and part.is_multipart():
         _note_defects(part, path, out)
         _attached_message(part, path, out)
         return
     if not part.is_multipart():
-        _leaf(part, path, out, bool(out.plain or out.html))
+        _leaf(part, ctype, path, out, bool(out.plain or out.html))
         return
     _note_defects(part, path, out)
     children = [c for c in part.get_payload() if isinstance(c, Message)]

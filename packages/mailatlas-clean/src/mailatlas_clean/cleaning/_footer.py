@@ -69,5 +69,7 @@ def cut_footer(lines: list[str]) -> tuple[list[str], int]:
     start = find_footer_start(lines)
     if start is None:
         return lines, 0
-    removed = sum(1 for line in lines[start:] if line.strip())
-    return lines[:start], removed
+    end = len(lines)
+    while end > start and not lines[end - 1].strip():
+        end -= 1  # trailing blank lines are whitespace, not footer
+    return lines[:start], end - start

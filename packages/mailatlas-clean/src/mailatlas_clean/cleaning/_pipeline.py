@@ -7,6 +7,7 @@ footer rule runs after the removals so "the second half" is judged on what is le
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,10 @@ from ._links import find_link_only_lines
 from ._whitespace import normalize_whitespace
 
 __all__ = ["CleanResult", "clean_text"]
+
+# Cheap whole-text checks that let most messages skip the line-by-line scans.
+_MAY_FORWARD = re.compile(r"^\s*\**from\**\s*:|^[-_]{2,}|^begin forwarded", re.I | re.M)
+_MAY_LINK = re.compile(r"://|mailto:")
 
 
 @dataclass(slots=True)
@@ -38,7 +43,8 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     provenance, the links to ``metadata.links``); they are only removed when enabled.
     """
     rules: dict[str, dict[str, int]] = {}
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     removed_chars = 0
     if config.strip_invisible_chars:
         text, removed_chars = strip_invisible(text)
@@ -46,48 +52,47 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     lines = text.split("\n")
     dropped = 0
 
-    blocks = find_forwarded_blocks(lines)
+    blocks = find_forwarded_blocks(lines) if _MAY_FORWARD.search(text) else []
     chain = [block.headers for block in blocks]
-    removed_blocks = 0
+    forwarded_lines = 0
     if config.strip_forwarded_headers and blocks:
         drop = {i for block in blocks for i in range(block.start, block.end)}
         lines = [line for i, line in enumerate(lines) if i not in drop]
-        removed_blocks = len(blocks)
-        dropped += len(drop)
-        rules["strip_forwarded_headers"] = {"blocks": removed_blocks, "lines": len(drop)}
-    else:
-        rules["strip_forwarded_headers"] = {"blocks": 0, "lines": 0}
+        forwarded_lines = len(drop)
+    removed_blocks = len(blocks) if config.strip_forwarded_headers else 0
+    rules["strip_forwarded_headers"] = {"blocks": removed_blocks, "lines": forwarded_lines}
+    dropped += forwarded_lines
 
-    link_lines, links = find_link_only_lines(lines)
+    link_lines, links = find_link_only_lines(lines) if _MAY_LINK.search(text) else (set(), [])
+    removed_links = 0
     if config.strip_link_only_lines and link_lines:
         lines = [line for i, line in enumerate(lines) if i not in link_lines]
-        dropped += len(link_lines)
-    removed_links = len(link_lines) if config.strip_link_only_lines else 0
+        removed_links = len(link_lines)
     rules["strip_link_only_lines"] = {"lines": removed_links}
+    dropped += removed_links
 
     removed_boilerplate = 0
     if config.strip_boilerplate:
         lines, removed_boilerplate = strip_boilerplate(lines)
-        dropped += removed_boilerplate
     rules["strip_boilerplate"] = {"lines": removed_boilerplate}
+    dropped += removed_boilerplate
 
-    stopped, cut = False, 0
+    cut = 0
     if config.stop_at_footer:
         lines, cut = cut_footer(lines)
-        stopped = cut > 0
-        dropped += cut
     rules["stop_at_footer"] = {"lines": cut}
+    dropped += cut
 
+    text = "\n".join(lines)
+    counts = {"collapsed_runs": 0, "removed_blank_lines": 0}
     if config.normalize_whitespace:
-        lines, counts = normalize_whitespace(lines)
-        rules["normalize_whitespace"] = counts
-    else:
-        rules["normalize_whitespace"] = {"collapsed_runs": 0, "removed_blank_lines": 0}
+        text, counts = normalize_whitespace(text)
+    rules["normalize_whitespace"] = counts
 
     cleaning = {
         "removed_forwarded_headers": removed_blocks,
         "dropped_line_count": dropped,
-        "stopped_at_footer": stopped,
+        "stopped_at_footer": cut > 0,
         "rules": rules,
     }
-    return CleanResult("\n".join(lines), chain, links, cleaning)
+    return CleanResult(text, chain, links, cleaning)

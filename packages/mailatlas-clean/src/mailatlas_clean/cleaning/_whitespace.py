@@ -6,35 +6,24 @@ import re
 
 __all__ = ["normalize_whitespace"]
 
-_INNER_RUN = re.compile(r"(?<=\S)[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}(?=\S)")
-_TRAILING = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+$")
-_BLANK_ONLY = re.compile(r"^[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+$")
+_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+# Runs of 2+ spaces between two non-space characters; leading indentation is kept.
+_INNER_RUN = re.compile(rf"(?<=\S){_SPACE}{{2,}}(?=\S)")
+_TRAILING = re.compile(rf"{_SPACE}+$", re.MULTILINE)
+_BLANK_RUN = re.compile(r"\n{3,}")
 
 
-def normalize_whitespace(lines: list[str]) -> tuple[list[str], dict[str, int]]:
+def normalize_whitespace(text: str) -> tuple[str, dict[str, int]]:
     """Collapse space runs inside lines, strip line ends, squeeze blank-line runs.
 
-    Leading indentation is kept (it carries structure: quotes, code, nested lists).
-    Leading and trailing blank lines of the whole text are dropped.
+    Leading indentation is kept (it carries structure: quotes, code, nested lists), and
+    no line is ever joined to another. Leading and trailing blank lines are dropped.
 
     Returns:
-        The new lines and counts: ``collapsed_runs`` and ``removed_blank_lines``.
+        The new text and counts: ``collapsed_runs`` and ``removed_blank_lines``.
     """
-    collapsed = 0
-    out: list[str] = []
-    removed_blank = 0
-    for line in lines:
-        if _BLANK_ONLY.match(line):
-            line = ""
-        else:
-            line, n = _INNER_RUN.subn(" ", line)
-            collapsed += n
-            line = _TRAILING.sub("", line)
-        if not line and (not out or not out[-1]):
-            removed_blank += 1
-            continue
-        out.append(line)
-    while out and not out[-1]:
-        out.pop()
-        removed_blank += 1
-    return out, {"collapsed_runs": collapsed, "removed_blank_lines": removed_blank}
+    text, collapsed = _INNER_RUN.subn(" ", text)
+    text = _TRAILING.sub("", text)
+    before = text.count("\n")
+    text = _BLANK_RUN.sub("\n\n", text).strip("\n")
+    return text, {"collapsed_runs": collapsed, "removed_blank_lines": before - text.count("\n")}

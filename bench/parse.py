@@ -1,0 +1,91 @@
+"""Benchmark: parse + clean a generated mixed mbox on one core.
+
+    python bench/parse.py                       # generates bench/out/bench.mbox if absent
+    python bench/parse.py --runs 5 --profile    # also prints the top of a cProfile run
+
+Prints messages/s, wall time and peak RSS for each run and the median. The mbox is read
+into memory first (iter_mbox), so the figure is parse + clean only; the mbox split is
+timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mailatlas_clean import ParseError, ParserConfig, iter_mbox, parse_bytes  # noqa: E402
+
+from devkit.mailgen import write_mbox  # noqa: E402
+
+ALL_RULES = ParserConfig(
+    strip_forwarded_headers=True,
+    strip_boilerplate=True,
+    strip_link_only_lines=True,
+    stop_at_footer=True,
+)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run(raws: list[bytes], config: ParserConfig) -> tuple[float, int]:
+    failed = 0
+    start = time.perf_counter()
+    for raw in raws:
+        try:
+            parse_bytes(raw, config)
+        except ParseError:
+            failed += 1
+    return time.perf_counter() - start, failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mbox", default=str(REPO / "bench/out/bench.mbox"))
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    mbox = Path(args.mbox)
+    if not mbox.exists():
+        write_mbox(mbox, args.count)
+    start = time.perf_counter()
+    raws = [m.raw for m in iter_mbox(mbox)]
+    split = time.perf_counter() - start
+    size_mb = mbox.stat().st_size / 1e6
+    print(f"mbox: {mbox} ({len(raws)} messages, {size_mb:.1f} MB), split in {split:.2f} s")
+    rates = []
+    for number in range(1, args.runs + 1):
+        wall, failed = _run(raws, ALL_RULES)
+        rate = len(raws) / wall
+        rates.append(rate)
+        print(
+            f"run {number}: {rate:,.0f} msg/s, {wall:.2f} s wall, "
+            f"peak RSS {_peak_rss_mb():.0f} MB, {failed} ParseError"
+        )
+    median = statistics.median(rates)
+    print(f"median: {median:,.0f} msg/s ({len(raws) / median:.2f} s for {len(raws)} messages)")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        _run(raws, ALL_RULES)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
