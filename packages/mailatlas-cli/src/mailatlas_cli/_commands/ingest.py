@@ -126,4 +126,10 @@ def ingest_maildir(
 ) -> None:
     """Ingest Maildir folders (messages in cur/ and new/)."""
     _require_dirs(dirs, "ingest maildir", "use `mailatlas ingest mbox` for an mbox file")
+    for path in dirs:
+        if not any((path / sub).is_dir() for sub in ("cur", "new")):
+            raise UserError(
+                f"{path} is not a Maildir (it has no cur/ or new/ folder) — "
+                "pass the folder that holds cur/ and new/"
+            )
     _run("maildir", paths, parser_config, dirs, quiet)

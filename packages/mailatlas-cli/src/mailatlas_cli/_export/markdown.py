@@ -37,7 +37,7 @@ def render_markdown(document: Document, link: AssetLinker) -> str:
             lines.append(f"**{label}:** {_escape(value)}  ")
     lines += ["", "---", "", document.body_text.rstrip(), ""]
     if document.assets:
-        lines += ["## Attachments", ""]
+        lines += ["## Assets", ""]
         for asset in document.assets:
             alt = _escape(asset.filename)
             bang = "!" if asset.mime_type.startswith("image/") else ""
