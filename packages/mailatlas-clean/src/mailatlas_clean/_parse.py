@@ -19,7 +19,7 @@ from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._mime import walk_message
-from ._peek import sniff_not_email
+from ._peek import peek_message_id, sniff_not_email
 from .cleaning import clean_text
 from .cleaning._forwarded import original_author_and_date
 from .config import ParserConfig
@@ -69,7 +69,9 @@ def _build(
     message = _message_from_bytes(raw)
     headers = HeaderView(message)
     raw_hash = content_hash(raw)
-    message_id = headers.message_id
+    # Read from the raw header block, like peek_message_id, so the two always agree
+    # (the stdlib parser stops at the first malformed header line; this does not).
+    message_id = peek_message_id(raw)
     doc_id = document_id(message_id, raw_hash)
     content = walk_message(message)
     defects = list(content.defects)

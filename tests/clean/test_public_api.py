@@ -1,0 +1,52 @@
+"""The public API of mailatlas_clean is exactly what ``__all__`` says."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import mailatlas_clean
+from mailatlas_clean import ParseError, ParserConfig
+from mailatlas_core.errors import MailAtlasError
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(mailatlas_clean.__all__) == [
+        "ParseError",
+        "ParserConfig",
+        "RawMessage",
+        "__version__",
+        "iter_maildir",
+        "iter_mbox",
+        "parse_bytes",
+        "parse_eml",
+        "peek_message_id",
+    ]
+    for name in mailatlas_clean.__all__:
+        assert hasattr(mailatlas_clean, name)
+
+
+def test_parse_error_is_a_mailatlas_error_with_reason() -> None:
+    error = ParseError("the input is empty")
+    assert isinstance(error, MailAtlasError)
+    assert error.reason == "the input is empty"
+    assert str(error) == "the input is empty"
+
+
+def test_parser_config_defaults_and_dict() -> None:
+    assert ParserConfig().to_dict() == {
+        "strip_forwarded_headers": False,
+        "strip_boilerplate": False,
+        "strip_link_only_lines": False,
+        "stop_at_footer": False,
+        "strip_invisible_chars": True,
+        "normalize_whitespace": True,
+    }
+    config = ParserConfig(strip_boilerplate=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.strip_boilerplate = False  # type: ignore[misc]
+    assert ParserConfig.from_dict(config.to_dict()) == config
+    assert ParserConfig.from_dict({"stop_at_footer": True, "unknown": 1}).stop_at_footer
+    with pytest.raises(TypeError):
+        ParserConfig.from_dict({"stop_at_footer": "yes"})
