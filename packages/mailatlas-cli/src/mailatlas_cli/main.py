@@ -6,6 +6,7 @@ import click
 
 from .__about__ import __version__
 from ._commands._errors import MailAtlasGroup
+from ._commands._logging import install_stderr_logging
 from ._commands.export import export_command
 from ._commands.ingest import ingest
 from ._commands.read import list_command, show_command
@@ -26,6 +27,7 @@ def cli() -> None:
     Data goes to stdout as JSON; progress, warnings and errors go to stderr. Exit
     codes: 0 success, 1 the command ran but something failed, 2 usage error.
     """
+    install_stderr_logging()
 
 
 cli.add_command(ingest)

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
-from mailatlas_imap import ImapConfigError
+from mailatlas_imap import ImapAuthError, ImapConfigError, ImapConnectionError
 
 from ..errors import ExportPathError
 
-__all__ = ["MailAtlasGroup", "UserError", "translate"]
+__all__ = ["MailAtlasGroup", "UserError", "message_of", "translate"]
 
 _USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
     StoreNotFoundError,
@@ -42,11 +42,27 @@ def _one_line(message: str) -> str:
     return " ".join(message.split()) or "something went wrong"
 
 
+def _hint(exc: MailAtlasError) -> str:
+    """What to do, for errors whose library message says only what went wrong."""
+    if isinstance(exc, ImapAuthError):
+        return "check --username and the password or access token, then rerun"
+    if isinstance(exc, ImapConnectionError) and exc.retryable:
+        return "check --host, --port and --tls and that the server is reachable, then rerun"
+    return ""
+
+
+def message_of(exc: MailAtlasError) -> str:
+    """The one line shown for ``exc`` (after ``Error:``)."""
+    text = _one_line(str(exc) or type(exc).__name__)
+    hint = _hint(exc)
+    return f"{text} — {hint}" if hint else text
+
+
 def translate(exc: MailAtlasError) -> click.ClickException:
     """The click exception (and so the exit code and message) for a library error."""
     if isinstance(exc, _USAGE_ERRORS):
-        return UserError(str(exc))
-    return click.ClickException(_one_line(str(exc) or type(exc).__name__))
+        return UserError(message_of(exc))
+    return click.ClickException(message_of(exc))
 
 
 class MailAtlasGroup(click.Group):
