@@ -66,7 +66,14 @@ def translate(exc: MailAtlasError) -> click.ClickException:
 
 
 class MailAtlasGroup(click.Group):
-    """The root group: runs a command and translates any MailAtlas error it raises."""
+    """The root group: runs a command and translates any MailAtlas error it raises.
+
+    Commands are listed in the order they were added (the order of a workflow:
+    ingest, sync, list, show, export), not alphabetically.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
