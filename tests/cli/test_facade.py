@@ -1,0 +1,108 @@
+"""The ``MailAtlas`` facade: the Python API of SPEC §5, batching and failures."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from mailatlas_clean import ParserConfig, parse_eml
+from mailatlas_cli import IngestResult, MailAtlas
+from mailatlas_core import DocumentNotFoundError, StoreNotFoundError
+
+from devkit.mailgen import write_mbox
+
+from .conftest import make_message
+
+
+def test_spec_python_api_example(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.eml", tmp_path / "b.eml"
+    a.write_bytes(make_message("First", "the first body"))
+    b.write_bytes(make_message("Second", "the second body", day=2))
+
+    doc = parse_eml(str(a), parser_config=ParserConfig(strip_boilerplate=True))
+    atlas = MailAtlas(db_path=tmp_path / "store.db", workspace_path=tmp_path / "ws")
+    refs = atlas.ingest_eml([str(a), str(b)])
+    path = atlas.export_document(refs[0].id, format="markdown", out=tmp_path / "bundle")
+    atlas.close()
+
+    assert refs[0].id == doc.id
+    assert [r.subject for r in refs] == ["First", "Second"]
+    assert isinstance(refs, IngestResult) and refs.refs == list(refs)
+    assert path == tmp_path / "bundle" / "document.md"
+    assert path.read_text().startswith("# First\n")
+
+
+def test_missing_and_unreadable_files_are_failures(tmp_path: Path) -> None:
+    good = tmp_path / "good.eml"
+    good.write_bytes(make_message("Good", "body"))
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        result = atlas.ingest_eml([tmp_path / "gone.eml", good])
+    assert result.to_dict() == {
+        "status": "partial",
+        "ingested_count": 1,
+        "duplicate_count": 0,
+        "failed_count": 1,
+        "document_refs": [result.refs[0].to_dict()],
+        "failures": [{"source": str(tmp_path / "gone.eml"), "error": "no such file"}],
+    }
+
+
+def test_reads_never_create_a_store(tmp_path: Path) -> None:
+    atlas = MailAtlas(tmp_path / "none.db", tmp_path / "ws")
+    with pytest.raises(StoreNotFoundError):
+        atlas.list_documents()
+    with pytest.raises(StoreNotFoundError):
+        atlas.get_document("x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_large_mbox_in_batches_then_all_duplicates(tmp_path: Path) -> None:
+    mbox = tmp_path / "big.mbox"
+    write_mbox(mbox, 450, seed=3)
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        first = atlas.ingest_mbox([mbox])
+        second = atlas.ingest_mbox([mbox])
+        listed = atlas.list_documents(limit=1000)
+    assert first.failed_count == 0
+    assert first.ingested_count + first.duplicate_count == 450
+    assert len(listed) == first.ingested_count
+    assert (second.ingested_count, second.duplicate_count) == (0, 450)
+    runs = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, summary FROM runs").fetchall()
+    assert [status for status, _ in runs] == ["ok", "ok"]
+    assert json.loads(runs[1][1])["duplicate_count"] == 450
+
+
+def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
+    mbox = tmp_path / "big.mbox"
+    write_mbox(mbox, 300, seed=4)
+
+    def stop_after_250(result: IngestResult) -> None:
+        if result.processed_count == 250:
+            raise KeyboardInterrupt
+
+    with (
+        MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        atlas.ingest_mbox([mbox], progress=stop_after_250)
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        kept = len(atlas.list_documents(limit=1000))
+        resumed = atlas.ingest_mbox([mbox])
+    with MailAtlas(tmp_path / "fresh.db", tmp_path / "fresh") as atlas:
+        unique = atlas.ingest_mbox([mbox]).ingested_count
+    assert 0 < kept <= 200  # the first batch of 200 was committed, the second was not
+    assert kept + resumed.ingested_count == unique
+    assert resumed.failed_count == 0
+    runs = sqlite3.connect(tmp_path / "s.db").execute("SELECT status FROM runs").fetchall()
+    assert [r[0] for r in runs] == ["interrupted", "ok"]
+
+
+def test_get_unknown_document(tmp_path: Path) -> None:
+    good = tmp_path / "good.eml"
+    good.write_bytes(make_message("Good", "body"))
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        atlas.ingest_eml([good])
+        with pytest.raises(DocumentNotFoundError):
+            atlas.get_document("f" * 32)
