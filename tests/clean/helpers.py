@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from mailatlas_core.model import ParsedDocument
-
 from mailatlas_clean._names import MAX_NAME_BYTES
+from mailatlas_core.model import ParsedDocument
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 

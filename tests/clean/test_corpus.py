@@ -16,9 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from mailatlas_clean import ParseError, ParserConfig, iter_mbox, parse_bytes, peek_message_id
 from mailatlas_core.ids import content_hash, document_id
+
 from tests.conftest import CORPUS_DIR, corpus_files
 
 from .helpers import check_document
@@ -108,7 +108,9 @@ def _part(message: Message, path: str) -> Message:
 
 
 def _parsed_cases() -> list[object]:
-    return [c for c in CASES if not str(getattr(c, "id", "")).endswith(tuple(EXPECTED_PARSE_ERRORS))]
+    return [
+        c for c in CASES if not str(getattr(c, "id", "")).endswith(tuple(EXPECTED_PARSE_ERRORS))
+    ]
 
 
 @pytest.mark.parametrize(("path", "index", "mbox_raw"), _parsed_cases())

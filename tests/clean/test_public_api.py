@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 import mailatlas_clean
+import pytest
 from mailatlas_clean import ParseError, ParserConfig
 from mailatlas_core.errors import MailAtlasError
 

@@ -102,7 +102,8 @@ _DATE_FORMATS = (
     "%d %B %Y at %H:%M",
     "%m/%d/%Y %I:%M %p",
 )
-_ZONE_SUFFIX = re.compile(r"\s+(?:[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?)$")
+# "GMT", "GMT+1", "CEST" after an Apple Mail date; never the AM/PM of the time itself.
+_ZONE_SUFFIX = re.compile(r"\s+(?!(?:AM|PM)$)[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?$")
 
 
 def _parse_loose_date(value: str) -> str | None:

@@ -9,7 +9,8 @@ __all__ = ["normalize_whitespace"]
 _SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
 # Runs of 2+ spaces between two non-space characters; leading indentation is kept.
 _INNER_RUN = re.compile(rf"(?<=\S){_SPACE}{{2,}}(?=\S)")
-_TRAILING = re.compile(rf"{_SPACE}+$", re.MULTILINE)
+# Trailing spaces go, except the one in a "-- " signature delimiter (RFC 3676).
+_TRAILING = re.compile(rf"(?<!^--){_SPACE}+$", re.MULTILINE)
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 

@@ -1,0 +1,62 @@
+"""A fresh venv with only mailatlas-core and mailatlas-clean installed parses a file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+from .helpers import message
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+import importlib.util, json, sys
+from mailatlas_clean import parse_eml
+doc = parse_eml(sys.argv[1])
+print(json.dumps({
+    "subject": doc.subject,
+    "click": importlib.util.find_spec("click") is not None,
+    "imapclient": importlib.util.find_spec("imapclient") is not None,
+    "cli": importlib.util.find_spec("mailatlas_cli") is not None,
+}))
+"""
+
+
+def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_core_and_clean_alone_parse_a_file(tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    probe = _pip(python, "download", "--no-deps", "--dest", str(tmp_path / "probe"), "nh3")
+    if probe.returncode != 0:
+        pytest.skip(f"pip cannot reach a package index: {probe.stderr.strip()[-200:]}")
+    install = _pip(
+        python,
+        "install",
+        str(REPO_ROOT / "packages/mailatlas-core"),
+        str(REPO_ROOT / "packages/mailatlas-clean"),
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(message())
+    run = subprocess.run(
+        [str(python), "-c", SCRIPT, str(eml)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == (
+        '{"subject": "Test", "click": false, "imapclient": false, "cli": false}'
+    )
