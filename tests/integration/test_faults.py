@@ -163,3 +163,14 @@ def test_unknown_folder_next_to_good_ones(dovecot: DovecotServer, mailbox: Mailb
 def test_all_folders_missing_is_an_error(dovecot: DovecotServer, mailbox: Mailbox, store: Store):
     out = sync_imap(store, mailbox.config(folders=("Nope",))).to_dict()
     assert (out["status"], out["error_count"]) == ("error", 1)
+
+
+def test_parse_workers_give_the_same_result(dovecot: DovecotServer, mailbox: Mailbox, store: Store):
+    poison = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"x" * 100
+    dovecot.fill_maildir(mailbox.user, "INBOX", [*messages(25, tag="pw1"), poison])
+
+    out = sync_imap(store, mailbox.config(parse_workers=1, batch_size=10)).to_dict()
+
+    folder = out["folders"][0]
+    assert (folder["ingested_count"], folder["failed_count"], folder["last_uid"]) == (25, 1, 26)
+    assert store.count_documents() == 25

@@ -54,6 +54,9 @@ class ImapSyncConfig:
         parser_config: the cleaning flags used for every message.
         max_retries: reconnect attempts after a dropped connection, per folder.
         retry_delay: seconds before the first reconnect; doubles with each attempt.
+        parse_workers: processes that parse messages next to the download. ``None``
+            (default): one when a folder has at least 1,000 new messages and the machine
+            has two cores or more; ``0``: always parse in this process.
     """
 
     host: str
@@ -70,6 +73,7 @@ class ImapSyncConfig:
     parser_config: ParserConfig = field(default_factory=ParserConfig)
     max_retries: int = 3
     retry_delay: float = 1.0
+    parse_workers: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.folders, str):
@@ -134,6 +138,10 @@ def _validate(c: ImapSyncConfig) -> None:
         raise ImapConfigError(f"batch_size must be at least 1, not {c.batch_size!r}")
     if not isinstance(c.max_retries, int) or c.max_retries < 0:
         raise ImapConfigError(f"max_retries must be 0 or more, not {c.max_retries!r}")
+    if c.parse_workers is not None and (
+        not isinstance(c.parse_workers, int) or c.parse_workers < 0
+    ):
+        raise ImapConfigError(f"parse_workers must be 0 or more, not {c.parse_workers!r}")
     if c.retry_delay < 0:
         raise ImapConfigError(f"retry_delay must be 0 or more, not {c.retry_delay!r}")
     if not isinstance(c.parser_config, ParserConfig):

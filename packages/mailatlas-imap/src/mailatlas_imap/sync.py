@@ -8,6 +8,7 @@ import time
 from mailatlas_core import Store
 
 from ._folder import ProgressCallback, sync_folder
+from ._parsing import Parser
 from ._session import Session
 from .config import ImapSyncConfig
 from .errors import FolderError, ImapAuthError, ImapConnectionError
@@ -57,6 +58,7 @@ def sync_imap(
     )
     result.run_id = run_id
     lost: str | None = None
+    parser = Parser(config.parser_config, config.parse_workers)
     try:
         for folder in config.folders:
             entry = FolderResult(folder)
@@ -64,9 +66,10 @@ def sync_imap(
             if lost is not None:
                 entry.fail(f"not synced: {lost}")
                 continue
-            lost = _sync_with_retries(session, store, config, entry, run_id, progress)
+            lost = _sync_with_retries(session, store, config, entry, run_id, parser, progress)
             entry.finish()
     finally:
+        parser.close()
         session.close()
         result.duration_s = time.monotonic() - started
         store.finish_run(run_id, result.status, result.to_dict())
@@ -100,6 +103,7 @@ def _sync_with_retries(
     config: ImapSyncConfig,
     entry: FolderResult,
     run_id: int,
+    parser: Parser,
     progress: ProgressCallback | None,
 ) -> str | None:
     """Sync one folder; returns why the connection is gone for good, else ``None``."""
@@ -108,7 +112,15 @@ def _sync_with_retries(
         try:
             if not session.connected:
                 session.open()
-            sync_folder(session, store, entry.folder, entry, run_id=run_id, progress=progress)
+            sync_folder(
+                session,
+                store,
+                entry.folder,
+                entry,
+                parser=parser,
+                run_id=run_id,
+                progress=progress,
+            )
             return None
         except FolderError as exc:
             entry.fail(str(exc))
