@@ -14,7 +14,6 @@ __all__ = ["header_block", "peek_message_id", "sniff_not_email"]
 
 _BOM = b"\xef\xbb\xbf"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 # A header field name is printable ASCII without ':' (RFC 5322 section 2.2).
 _FIELD_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
@@ -36,8 +35,10 @@ def header_block(raw: bytes) -> bytes:
     if raw.startswith(b"From "):
         newline = raw.find(b"\n")
         raw = b"" if newline == -1 else raw[newline + 1 :]
-    match = _BLANK_LINE.search(raw)
-    return raw if match is None else raw[: match.start()]
+    # bytes.find is much faster than a regex on long messages.
+    lf, crlf = raw.find(b"\n\n"), raw.find(b"\r\n\r\n")
+    ends = [i for i in (lf, crlf) if i != -1]
+    return raw[: min(ends)] if ends else raw
 
 
 def peek_message_id(raw: bytes) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["ParserConfig"]
@@ -39,7 +39,15 @@ class ParserConfig:
 
     def to_dict(self) -> dict[str, bool]:
         """The six flags as a plain dict (the ``metadata.parser_config`` shape)."""
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies and is slow on a hot path.
+        return {
+            "strip_forwarded_headers": self.strip_forwarded_headers,
+            "strip_boilerplate": self.strip_boilerplate,
+            "strip_link_only_lines": self.strip_link_only_lines,
+            "stop_at_footer": self.stop_at_footer,
+            "strip_invisible_chars": self.strip_invisible_chars,
+            "normalize_whitespace": self.normalize_whitespace,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParserConfig:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ._scan import lines_with_keywords
+
 __all__ = ["BOILERPLATE_PATTERNS", "strip_boilerplate"]
 
 BOILERPLATE_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -36,6 +38,12 @@ BOILERPLATE_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 # One alternation, so each line costs a single regex call.
 _ANY = re.compile("|".join(f"(?:{p.pattern})" for p in BOILERPLATE_PATTERNS.values()), re.I)
+# Every pattern above needs one of these words (lower-case).
+_KEYWORDS = (
+    "browser", "online", "viewing", "reading", "seeing", "displaying", "friend",
+    "address book", "contacts", "safe sender", "whitelist", "preferences", "settings",
+    "follow", "connect", "find us", "like us", "share", "app", "sent from",
+)  # fmt: skip
 _MD_LINK_LINE = re.compile(r"^\[([^\]]+)\]\([^)]*\)$")
 _EDGES = re.compile(r"^[\s\-*•·|>»]+|[\s.!:»>→|]+$")
 _MAX_LENGTH = 120
@@ -51,13 +59,11 @@ def _normalised(line: str) -> str:
 
 def strip_boilerplate(lines: list[str]) -> tuple[list[str], int]:
     """Remove boilerplate lines; returns the kept lines and how many were removed."""
-    kept: list[str] = []
-    removed = 0
-    for line in lines:
-        if line and len(line) <= _MAX_LENGTH:
-            text = _normalised(line)
-            if text and _ANY.fullmatch(text):
-                removed += 1
-                continue
-        kept.append(line)
-    return kept, removed
+    drop = {
+        i
+        for i in lines_with_keywords(lines, _KEYWORDS)
+        if len(lines[i]) <= _MAX_LENGTH and _ANY.fullmatch(_normalised(lines[i]))
+    }
+    if not drop:
+        return lines, 0
+    return [line for i, line in enumerate(lines) if i not in drop], len(drop)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ._scan import lines_with_keywords
+
 __all__ = ["cut_footer", "find_footer_start"]
 
 _SIGNATURE = re.compile(r"^-- ?$")
@@ -23,6 +25,11 @@ _COPYRIGHT = re.compile(
     r"|\ball rights reserved\b",
     re.IGNORECASE,
 )
+# Every marker needs one of these (lower-case); "--" finds the signature delimiter.
+_KEYWORDS = (
+    "--", "unsubscribe", "opt out", "opt-out", "receiv", "wish to receive", "©", "(c)",
+    "copyright", "all rights reserved",
+)  # fmt: skip
 _LETTER_ITEM = re.compile(r"^\s*\(?[a-z]\)\s")
 
 
@@ -55,7 +62,7 @@ def find_footer_start(lines: list[str]) -> int | None:
     if len(content) < 2:
         return None
     half = content[(len(content) + 1) // 2] if len(content) > 2 else content[-1]
-    for index in range(half, len(lines)):
+    for index in sorted(lines_with_keywords(lines, _KEYWORDS, half)):
         if _is_marker(lines, index):
             if _SIGNATURE.match(lines[index]):
                 return index

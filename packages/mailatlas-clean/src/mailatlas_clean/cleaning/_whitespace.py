@@ -11,6 +11,8 @@ _SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
 _INNER_RUN = re.compile(rf"(?<=\S){_SPACE}{{2,}}(?=\S)")
 # Trailing spaces go, except the one in a "-- " signature delimiter (RFC 3676).
 _TRAILING = re.compile(rf"(?<!^--){_SPACE}+$", re.MULTILINE)
+# Cheap test for "anything to do": a space next to a space or a line end, or odd spaces.
+_MAY_COLLAPSE = re.compile(r"  | \n| $|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 
@@ -23,8 +25,10 @@ def normalize_whitespace(text: str) -> tuple[str, dict[str, int]]:
     Returns:
         The new text and counts: ``collapsed_runs`` and ``removed_blank_lines``.
     """
-    text, collapsed = _INNER_RUN.subn(" ", text)
-    text = _TRAILING.sub("", text)
+    collapsed = 0
+    if _MAY_COLLAPSE.search(text):
+        text, collapsed = _INNER_RUN.subn(" ", text)
+        text = _TRAILING.sub("", text)
     before = text.count("\n")
     text = _BLANK_RUN.sub("\n\n", text).strip("\n")
     return text, {"collapsed_runs": collapsed, "removed_blank_lines": before - text.count("\n")}
