@@ -13,6 +13,8 @@ from mailatlas_core.errors import MailAtlasError
 def test_all_is_pinned() -> None:
     assert sorted(mailatlas_clean.__all__) == [
         "ParseError",
+        "ParseFailure",
+        "ParseJob",
         "ParserConfig",
         "RawMessage",
         "__version__",
@@ -20,6 +22,7 @@ def test_all_is_pinned() -> None:
         "iter_mbox",
         "parse_bytes",
         "parse_eml",
+        "parse_many",
         "peek_message_id",
     ]
     for name in mailatlas_clean.__all__:

@@ -14,12 +14,15 @@ from ._maildir import iter_maildir
 from ._mbox import iter_mbox
 from ._parse import parse_bytes, parse_eml
 from ._peek import peek_message_id
+from ._pool import ParseFailure, ParseJob, parse_many
 from ._raw import RawMessage
 from .config import ParserConfig
 from .errors import ParseError
 
 __all__ = [
     "ParseError",
+    "ParseFailure",
+    "ParseJob",
     "ParserConfig",
     "RawMessage",
     "__version__",
@@ -27,5 +30,6 @@ __all__ = [
     "iter_mbox",
     "parse_bytes",
     "parse_eml",
+    "parse_many",
     "peek_message_id",
 ]

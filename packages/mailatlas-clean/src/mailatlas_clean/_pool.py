@@ -19,7 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -39,12 +39,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ParseJob(Generic[T]):
-    """One message to parse. ``tag`` stays in the calling process (any value)."""
+    """One message to parse. ``tag`` stays in the calling process (any value).
+
+    A job with ``parse=False`` is not parsed: it keeps its place in the output order
+    with the outcome ``None`` (callers use this for messages they already know are
+    duplicates or unreadable, so every input is answered in order).
+    """
 
     tag: T
     raw: bytes
     received_at: str | None = None
     envelope: str | None = None
+    parse: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +63,10 @@ class ParseFailure:
 _Outcome = ParsedDocument | ParseFailure
 
 
-def parse_one(job: ParseJob[T], config: ParserConfig) -> _Outcome:
+def parse_one(job: ParseJob[T], config: ParserConfig) -> _Outcome | None:
     """Parse one job in this process; never raises for a bad message."""
+    if not job.parse:
+        return None
     try:
         return parse_bytes(job.raw, config, received_at=job.received_at, envelope=job.envelope)
     except ParseError as exc:
@@ -75,6 +83,7 @@ def _parse_chunk(
     out: list[_Outcome] = []
     for raw, received_at, envelope in items:
         outcome = parse_one(ParseJob(None, raw, received_at, envelope), config)
+        assert outcome is not None
         # The caller holds the raw bytes already; don't pickle them back.
         out.append(replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome)
     return out
@@ -95,8 +104,8 @@ def parse_many(
     workers: int | None = None,
     chunk_size: int = 32,
     inline_below: int = 256,
-) -> Iterator[tuple[ParseJob[T], _Outcome]]:
-    """Parse every job, yielding ``(job, ParsedDocument | ParseFailure)`` in input order.
+) -> Generator[tuple[ParseJob[T], _Outcome | None], None, None]:
+    """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
     Args:
         jobs: the messages; consumed lazily.
@@ -133,13 +142,13 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
 
 def _parse_in_pool(
     jobs: Iterator[ParseJob[T]], config: ParserConfig, workers: int, chunk_size: int
-) -> Iterator[tuple[ParseJob[T], _Outcome]]:
+) -> Iterator[tuple[ParseJob[T], _Outcome | None]]:
     pool = _new_pool(workers)
     pending: deque[tuple[list[ParseJob[T]], Future[list[_Outcome]]]] = deque()
     max_in_flight = workers * 4
 
     def submit(chunk: list[ParseJob[T]]) -> None:
-        items = [(j.raw, j.received_at, j.envelope) for j in chunk]
+        items = [(j.raw, j.received_at, j.envelope) for j in chunk if j.parse]
         pending.append((chunk, pool.submit(_parse_chunk, items, config)))
 
     try:
@@ -162,13 +171,21 @@ def _parse_in_pool(
                 redo = [chunk] + [c for c, _f in pending]
                 pending.clear()
                 for job in (j for c in redo for j in c):
+                    if not job.parse:
+                        yield job, None
+                        continue
                     outcome, broken = _retry_alone(pool, job, config)
                     yield job, outcome
                     if broken:  # this job killed its worker: start clean again
                         pool.shutdown(wait=False, cancel_futures=True)
                         pool = _new_pool(workers)
                 continue
-            for job, outcome in zip(chunk, outcomes, strict=True):
+            parsed = iter(outcomes)
+            for job in chunk:
+                if not job.parse:
+                    yield job, None
+                    continue
+                outcome = next(parsed)
                 if isinstance(outcome, ParsedDocument):
                     outcome = replace(outcome, raw=job.raw)
                 yield job, outcome

@@ -3,8 +3,9 @@
 One function, :func:`ingest_messages`, over an iterator of raw messages. For each
 message a cheap header-only dedupe runs first (Message-ID or raw hash already stored:
 record the new location, count a duplicate, never parse); otherwise the message is
-parsed and stored. Adds are committed in batches. A message that cannot be read or
-parsed is recorded as a failure (reason and raw bytes) and the run goes on.
+parsed (in worker processes for long runs) and stored, in input order. Adds are
+committed in batches. A message that cannot be read or parsed is recorded as a
+failure (reason and raw bytes) and the run goes on.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Literal, overload
 
-from mailatlas_clean import ParseError, ParserConfig, parse_bytes, peek_message_id
-from mailatlas_core import DocumentRef, SourceLocation, Store, UnsafePathError, content_hash
+from mailatlas_clean import ParseFailure, ParseJob, ParserConfig, parse_many, peek_message_id
+from mailatlas_core import (
+    DocumentRef,
+    ParsedDocument,
+    SourceLocation,
+    Store,
+    UnsafePathError,
+    content_hash,
+)
 
 from ._sources import SourceItem, Unreadable
 
@@ -100,37 +109,52 @@ class IngestResult(Sequence[DocumentRef]):
 Progress = Callable[[IngestResult], None]
 
 
-def _process(
-    store: Store, item: SourceItem, config: ParserConfig, result: IngestResult, run_id: int
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    """What the cheap first pass decided about a message (kept in this process)."""
+
+    location: SourceLocation
+    duplicate_of: str | None = None
+    unreadable: str | None = None
+
+
+def _jobs(store: Store, messages: Iterable[SourceItem]) -> Iterator[ParseJob[_Tag]]:
+    """First pass, in order: unreadable sources and known messages skip the parser."""
+    for item in messages:
+        if isinstance(item, Unreadable):
+            yield ParseJob(_Tag(item.location, unreadable=item.reason), b"", parse=False)
+            continue
+        raw = item.raw
+        known = store.known(peek_message_id(raw), content_hash(raw))
+        if known is not None:
+            yield ParseJob(_Tag(item.location, duplicate_of=known), raw, parse=False)
+        else:
+            yield ParseJob(_Tag(item.location), raw, envelope=item.envelope)
+
+
+def _apply(
+    store: Store,
+    job: ParseJob[_Tag],
+    outcome: ParsedDocument | ParseFailure | None,
+    result: IngestResult,
+    run_id: int,
 ) -> None:
-    if isinstance(item, Unreadable):
-        _fail(store, item.location, item.reason, None, result, run_id)
+    tag = job.tag
+    if tag.unreadable is not None:
+        _fail(store, tag.location, tag.unreadable, None, result, run_id)
         return
-    raw, location = item.raw, item.location
-    known = store.known(peek_message_id(raw), content_hash(raw))
-    if known is not None:
-        store.add_location(known, location)
+    if tag.duplicate_of is not None:
+        store.add_location(tag.duplicate_of, tag.location)
         result.duplicate_count += 1
         return
-    try:
-        parsed = parse_bytes(raw, config, envelope=item.envelope)
-    except ParseError as exc:
-        _fail(store, location, str(exc), raw, result, run_id)
-        return
-    except Exception as exc:  # a parser bug must not stop the run
-        _fail(
-            store,
-            location,
-            f"unexpected parser error: {type(exc).__name__}: {exc}",
-            raw,
-            result,
-            run_id,
-        )
+    if not isinstance(outcome, ParsedDocument):
+        reason = outcome.reason if outcome is not None else "message was not parsed"
+        _fail(store, tag.location, reason, job.raw, result, run_id)
         return
     try:
-        added = store.add(parsed, location)
+        added = store.add(outcome, tag.location)
     except UnsafePathError as exc:
-        _fail(store, location, str(exc), raw, result, run_id)
+        _fail(store, tag.location, str(exc), job.raw, result, run_id)
         return
     if added.is_new:
         result.ingested_count += 1
@@ -161,8 +185,14 @@ def ingest_messages(
     run_detail: dict[str, Any] | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> IngestResult:
     """Ingest every message of ``messages`` into ``store``; return the run's summary.
+
+    Known messages (same Message-ID or raw bytes) are recognised from their headers
+    and hash without being parsed. The rest are parsed on every core
+    (:func:`mailatlas_clean.parse_many`) while this process reads and writes, and are
+    stored in input order, ``batch_size`` per commit.
 
     Args:
         store: an open, writable store.
@@ -172,20 +202,19 @@ def ingest_messages(
         run_detail: extra detail recorded with the run (paths, flags).
         progress: called with the running totals after each message.
         batch_size: how many messages share one commit.
+        workers: parser processes (``0``: parse in this process; default: one per core).
     """
     result = IngestResult()
     run_id = store.start_run(run_kind, run_detail or {})
-    iterator = iter(messages)
+    outcomes = parse_many(_jobs(store, messages), parser_config, workers=workers)
     try:
-        exhausted = False
-        while not exhausted:
+        while True:
+            batch = list(islice(outcomes, batch_size))
+            if not batch:
+                break
             with store.transaction():
-                for _ in range(batch_size):
-                    item = next(iterator, None)
-                    if item is None:
-                        exhausted = True
-                        break
-                    _process(store, item, parser_config, result, run_id)
+                for job, outcome in batch:
+                    _apply(store, job, outcome, result, run_id)
                     if progress is not None:
                         progress(result)
     except BaseException:
@@ -193,6 +222,9 @@ def ingest_messages(
         with contextlib.suppress(Exception):
             store.finish_run(run_id, "interrupted", _run_summary(result))
         raise
+    finally:
+        with contextlib.suppress(Exception):
+            outcomes.close()  # stops parser workers promptly on an interruption
     store.finish_run(run_id, result.status, _run_summary(result))
     return result
 

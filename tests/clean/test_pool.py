@@ -1,0 +1,117 @@
+"""parse_many: the same answers as inline parsing, in input order, on every core."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import mailatlas_clean._pool as pool_module
+import pytest
+from mailatlas_clean import ParseFailure, ParseJob, ParserConfig, parse_bytes, parse_many
+from mailatlas_core import ParsedDocument
+
+
+def _messages(n: int) -> list[bytes]:
+    out = []
+    for i in range(n):
+        if i % 17 == 5:
+            out.append(b"\x00\x01 not mail at all \xff" * 3)
+        else:
+            out.append(
+                f"Message-ID: <pool-{i}@test>\r\nFrom: A <a@example.test>\r\n"
+                f"Subject: number {i}\r\n\r\nbody {i}\r\n".encode()
+            )
+    return out
+
+
+def _summary(results: list[tuple[ParseJob[int], ParsedDocument | ParseFailure | None]]) -> list:
+    out = []
+    for job, outcome in results:
+        if isinstance(outcome, ParsedDocument):
+            assert outcome.raw == job.raw
+            out.append((job.tag, outcome.id, outcome.subject, outcome.body_text))
+        elif isinstance(outcome, ParseFailure):
+            out.append((job.tag, "failed", outcome.reason))
+        else:
+            out.append((job.tag, None))
+    return out
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_results_in_input_order_with_passthrough(workers: int) -> None:
+    raws = _messages(700)
+    jobs = [ParseJob(i, raw, parse=(i % 10 != 3)) for i, raw in enumerate(raws)]
+    results = list(parse_many(jobs, ParserConfig(), workers=workers, chunk_size=16))
+    assert [job.tag for job, _ in results] == list(range(700))
+    for job, outcome in results:
+        if job.tag % 10 == 3:
+            assert outcome is None
+        elif job.tag % 17 == 5:
+            assert isinstance(outcome, ParseFailure) and outcome.reason
+        else:
+            assert isinstance(outcome, ParsedDocument)
+            assert outcome == parse_bytes(job.raw)
+
+
+def test_pool_and_inline_agree() -> None:
+    jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(400))]
+    assert _summary(list(parse_many(jobs, workers=0))) == _summary(
+        list(parse_many(jobs, workers=2, inline_below=10))
+    )
+
+
+def test_short_runs_start_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(workers: int) -> None:
+        raise AssertionError("a pool was started for a short run")
+
+    monkeypatch.setattr(pool_module, "_new_pool", boom)
+    jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(20))]
+    assert len(list(parse_many(jobs, workers=2))) == 20
+
+
+def _worker_pids() -> list[int]:
+    """Pool workers: forkserver children of a forkserver started by this process."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{ppid}/stat") as f:
+                grandparent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if grandparent == me:
+            found.append(int(entry))
+    return found
+
+
+def _lazy(raws: list[bytes]) -> Iterator[ParseJob[int]]:
+    for i, raw in enumerate(raws):
+        yield ParseJob(i, raw)
+
+
+def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    pools = []
+    real_new_pool = pool_module._new_pool
+
+    def counting_new_pool(workers: int) -> object:
+        pools.append(workers)
+        return real_new_pool(workers)
+
+    monkeypatch.setattr(pool_module, "_new_pool", counting_new_pool)
+    raws = _messages(600)
+    results = []
+    gen = parse_many(_lazy(raws), workers=2, chunk_size=8, inline_below=10)
+    for item in gen:
+        results.append(item)
+        if len(results) == 40:
+            pids = _worker_pids()
+            assert pids, "no parser worker found"
+            os.kill(pids[0], signal.SIGKILL)  # what a segfault or the OOM killer looks like
+    assert [job.tag for job, _ in results] == list(range(600))
+    expected = _summary(list(parse_many(_lazy(raws), workers=0)))
+    assert _summary(results) == expected
+    assert len(pools) >= 2  # the broken pool was replaced, not silently bypassed
