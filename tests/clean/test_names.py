@@ -74,7 +74,7 @@ def test_hostile_names_in_a_real_message() -> None:
     doc = parse_bytes(raw)
     check_document(doc, raw)
     names = [a.filename for a in doc.assets]
-    assert names[:4] == ["x", "path.txt", "win.txt", "nul_byte.txt"]
+    assert names[:4] == ["x", "path.txt", "win.txt", "nulbyte.txt"]
     assert names[5:7] == ["Same.txt", "same-2.txt"]
     assert names[7] == "part-8.bin"
     assert all(unicodedata.is_normalized("NFC", n) for n in names)

@@ -362,3 +362,17 @@ def test_mbox_envelope_is_kept_in_metadata() -> None:
     assert doc.metadata["envelope"] == "From someone@example.com Mon May  6 10:00:00 2024"
     assert doc.subject == "Test"
     assert parse_bytes(message(), envelope="From x").metadata["envelope"] == "From x"
+
+
+def test_damaged_headers_are_defects_not_failures() -> None:
+    raw = (
+        b"Rec\xe9ived: from x by y; Mon, 06 May 2024 10:00:00 +0000\n"
+        b"From: =?utf-8?b?44G+4=?= <a@example.com>, Bad =?utf-8?b?%%%?= <b@example.com>\n"
+        b"Subject: nul\x00byte\nContent-ID: <caf\xc3\xa9@x>\nMessage-ID: <n@x>\n\nbody\x00text\n"
+    )
+    doc = parse_bytes(raw)
+    assert doc.subject == "nulbyte"
+    assert doc.body_text == "bodytext"
+    assert doc.sender_email == "a@example.com"
+    assert "the first header line is malformed; it was skipped" in doc.metadata["defects"]
+    check_document(doc, raw)

@@ -8,9 +8,12 @@ or legacy charsets) are decoded here first, so no surrogate escapes reach the mo
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from email.errors import HeaderParseError
 from email.message import Message
+from email.utils import getaddresses
 from typing import Any
 
 from mailatlas_core.dates import parse_mail_date
@@ -20,6 +23,11 @@ from mailparser.utils import decode_header_part, get_addresses
 from ._charsets import decode_text
 
 __all__ = ["HeaderView", "decode_header_value", "first_raw", "raw_header_text"]
+
+# mail-parser logs undecodable encoded words at ERROR; with no logging configured Python
+# would print them on stderr. We record them as defects instead; an application that
+# configures logging still receives the records through propagation.
+logging.getLogger("mailparser").addHandler(logging.NullHandler())
 
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _ANGLE_ID = re.compile(r"<([^<>]+)>")
@@ -50,7 +58,8 @@ def decode_header_value(value: Any) -> str:
         return ""
     text = _FOLD.sub(" ", raw_header_text(value))
     decoded = decode_header_part(text) if "=?" in text else text.strip()
-    return unicodedata.normalize("NFC", decoded.replace("\r", "").replace("\n", " "))
+    decoded = decoded.replace("\r", "").replace("\n", " ").replace("\x00", "")
+    return unicodedata.normalize("NFC", decoded)
 
 
 def first_raw(message: Message, name: str) -> str | None:
@@ -75,6 +84,7 @@ class HeaderView:
     """The headers of one message, decoded once into what the model needs."""
 
     def __init__(self, message: Message) -> None:
+        self.defects: list[str] = []
         self._raw: dict[str, list[str]] = {}
         for key, value in message.raw_items():
             self._raw.setdefault(key.lower(), []).append(raw_header_text(value))
@@ -113,12 +123,18 @@ class HeaderView:
             address = simple.group("a") or simple.group("bare") or ""
             display = (simple.group("quoted") or simple.group("plain") or "").strip()
             return [{"name": "" if display == address else display, "email": address}]
-        parsed = get_addresses(_FOLD.sub(" ", value), decode_names=True)
+        unfolded = _FOLD.sub(" ", value)
+        try:
+            parsed = get_addresses(unfolded, decode_names=True)
+        except (HeaderParseError, LookupError, UnicodeError, ValueError) as exc:
+            self.defects.append(f"{name} header: {type(exc).__name__}: {exc}; read as plain text")
+            parsed = getaddresses([unfolded])
         out: list[dict[str, str]] = []
         for display, address in parsed:
             if not address:
                 continue
             display = unicodedata.normalize("NFC", display.strip())
+            display = display.replace("\x00", "")
             out.append({"name": "" if display == address else display, "email": address})
         return out
 

@@ -166,7 +166,8 @@ def _leaf(part: Message, ctype: str, path: str, out: MimeContent, have_body: boo
             out.defects.append(f"part {path}: {note}")
         (out.html if ctype == "text/html" else out.plain).append(text)
         return
-    cid = normalize_message_id(part.get("Content-ID"))
+    raw_cid = part.get("Content-ID")
+    cid = normalize_message_id(raw_header_text(raw_cid)) if raw_cid is not None else None
     inline = disposition == "inline" or (disposition is None and cid is not None)
     kind = "inline" if inline else "attachment"
     out.assets.append(FoundAsset(kind, ctype, data, filename, cid, path))

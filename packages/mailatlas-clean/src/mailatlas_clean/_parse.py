@@ -19,6 +19,7 @@ from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._mime import walk_message
+from ._peek import FIELD_LINE as _FIELD_LINE
 from ._peek import peek_message_id, sniff_not_email
 from .cleaning import clean_text
 from .cleaning._forwarded import original_author_and_date
@@ -30,15 +31,35 @@ __all__ = ["parse_bytes", "parse_eml"]
 _BOM = b"\xef\xbb\xbf"
 
 
-def _message_from_bytes(raw: bytes) -> Message:
+def _skip_damaged_lines(data: bytes, defects: list[str]) -> bytes:
+    """Drop lines before the first well-formed header line (the stdlib parser would
+    otherwise read a damaged first line as the start of the body)."""
+    if data.startswith(b"From ") or _FIELD_LINE.match(data):
+        return data
+    offset = 0
+    while offset < len(data):
+        end = data.find(b"\n", offset)
+        if end == -1 or data[offset:end].strip() == b"":
+            return data  # no header line before the blank line: leave it as it is
+        offset = end + 1
+        if _FIELD_LINE.match(data[offset : offset + 1000]):  # "^" ignores match(pos)
+            defects.append("the first header line is malformed; it was skipped")
+            return data[offset:]
+    return data
+
+
+def _message_from_bytes(raw: bytes, defects: list[str]) -> Message:
     data = raw[3:] if raw.startswith(_BOM) else raw
     # Leading blank lines (or a stray indent) would turn every header into body text.
-    data = data.lstrip(b" \t\r\n")
+    data = _skip_damaged_lines(data.lstrip(b" \t\r\n"), defects)
     try:
         # The same entry point mail-parser uses (compat32 keeps raw header bytes).
         return email.message_from_bytes(data)
     except RecursionError as exc:
         raise ParseError("the message is nested too deeply to parse") from exc
+    except (LookupError, UnicodeError, ValueError, TypeError) as exc:
+        # e.g. a NUL inside an RFC 2231 boundary parameter breaks the stdlib parser.
+        raise ParseError(f"the MIME structure could not be read ({exc})") from exc
 
 
 def _body(plain: list[str], html: list[str], defects: list[str]) -> str:
@@ -66,7 +87,8 @@ def _build(
     reason = sniff_not_email(raw)
     if reason is not None:
         raise ParseError(reason)
-    message = _message_from_bytes(raw)
+    parse_defects: list[str] = []
+    message = _message_from_bytes(raw, parse_defects)
     headers = HeaderView(message)
     raw_hash = content_hash(raw)
     # Read from the raw header block, like peek_message_id, so the two always agree
@@ -74,7 +96,7 @@ def _build(
     message_id = peek_message_id(raw)
     doc_id = document_id(message_id, raw_hash)
     content = walk_message(message)
-    defects = list(content.defects)
+    defects = parse_defects + content.defects
     assets, cid_targets = build_assets(content.assets, doc_id)
 
     body_html: str | None = None
@@ -89,7 +111,7 @@ def _build(
         text = _body([], [body_html], defects)
     else:
         text = _body(content.plain, [], defects)
-    cleaned = clean_text(text, config)
+    cleaned = clean_text(text.replace("\x00", ""), config)
 
     references = headers.references
     in_reply_to = headers.in_reply_to
@@ -109,7 +131,7 @@ def _build(
         "parser_config": config.to_dict(),
         "recipients": headers.recipients(),
         "dates": {"date": date_original, "utc": date_iso, "offset": date_offset},
-        "defects": defects,
+        "defects": defects + headers.defects,
         "links": cleaned.links,
         "in_reply_to": in_reply_to,
         "references": list(references),

@@ -10,13 +10,13 @@ import re
 
 from mailatlas_core.ids import normalize_message_id
 
-__all__ = ["header_block", "peek_message_id", "sniff_not_email"]
+__all__ = ["FIELD_LINE", "header_block", "peek_message_id", "sniff_not_email"]
 
 _BOM = b"\xef\xbb\xbf"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 # A header field name is printable ASCII without ':' (RFC 5322 section 2.2).
-_FIELD_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+FIELD_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _KNOWN_FIELDS = re.compile(
     rb"^(from|to|cc|bcc|subject|date|message-id|received|return-path|mime-version"
     rb"|content-type|content-transfer-encoding|content-disposition|reply-to|sender"
@@ -75,10 +75,10 @@ def sniff_not_email(raw: bytes) -> str | None:
         )
     block = header_block(raw.lstrip(b" \t\r\n"))
     first_line = block.split(b"\n", 1)[0]
-    if not _FIELD_LINE.match(first_line):
+    known = len(_KNOWN_FIELDS.findall(block))
+    # A damaged first line is tolerated when the block is clearly mail headers anyway.
+    if not FIELD_LINE.match(first_line) and known < 2:
         return "the input does not start with an email header (expected 'Name: value')"
-    if b"\x00" in block:
-        return "the header block contains NUL bytes; this looks like binary data, not email"
-    if _KNOWN_FIELDS.search(block) is None:
+    if known == 0:
         return "no email header (From, To, Subject, Date, Content-Type...) was found"
     return None
