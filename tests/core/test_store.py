@@ -341,3 +341,14 @@ def test_common_and_rare_search_paths_agree(
     common_path = [r.id for r in store.list_documents(flt)]
     assert rare_path == common_path and len(rare_path) == 7
     assert len(store.list_documents(ListFilter(query="rare"))) == 3
+
+
+def test_a_rejected_add_inside_a_batch_costs_only_itself(store: SQLiteStore) -> None:
+    with store.transaction():
+        store.add(make_parsed(make_raw(1)), loc("1"))
+        bad = make_parsed(make_raw(2), assets=[AssetData("attachment", "text/plain", "..", b"x")])
+        with pytest.raises(UnsafePathError):
+            store.add(bad, loc("2"))
+        store.add(make_parsed(make_raw(3)), loc("3"))
+    assert store.count_documents() == 2
+    assert store.known("msg-2@example.test", None) is None

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,7 +75,7 @@ class SQLiteStore:
             )
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             apply_migrations(self._conn)
@@ -85,11 +86,23 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group the calls inside into one commit. Re-entrant; rolls back on error."""
+        """Group the calls inside into one commit. Re-entrant; rolls back on error.
+
+        A nested block is a savepoint: if it fails, only its own changes are undone and
+        the enclosing batch goes on (one rejected message never costs its batch).
+        """
         if self._depth:
+            savepoint = f"sp{self._depth}"
+            self._conn.execute(f"SAVEPOINT {savepoint}")
             self._depth += 1
             try:
                 yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {savepoint}")
+                self._conn.execute(f"RELEASE {savepoint}")
+                raise
+            else:
+                self._conn.execute(f"RELEASE {savepoint}")
             finally:
                 self._depth -= 1
             return
@@ -520,6 +533,25 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out a concurrent opener.
+
+    Changing the journal mode can fail with "database is locked" without SQLite's busy
+    handler being consulted (two processes creating a store at the same moment), so
+    retry for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _precreate_private(db_path: Path) -> None:

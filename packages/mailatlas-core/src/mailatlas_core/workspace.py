@@ -50,6 +50,8 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
+        self._resolved_root: Path | None = None
+        self._verified_dirs: set[Path] = set()
 
     @property
     def raw_dir(self) -> Path:
@@ -94,10 +96,21 @@ class Workspace:
         for part in parts:
             check_component(part)
         path = self.root.joinpath(*parts)
-        resolved_root = self.root.resolve()
-        resolved = path.resolve()
-        if resolved != resolved_root and resolved_root not in resolved.parents:
-            raise UnsafePathError(f"path {path} resolves outside the workspace")
+        # Only the directory needs resolving: files are written through O_NOFOLLOW temp
+        # files renamed into place, which never follow a planted link. Directories that
+        # were verified once are not resolved again (hot path: one raw file per message).
+        parent = path.parent
+        if parent not in self._verified_dirs:
+            if self._resolved_root is None:
+                self._resolved_root = self.root.resolve()
+            resolved = parent.resolve()
+            root = self._resolved_root
+            if resolved != root and root not in resolved.parents:
+                raise UnsafePathError(f"path {path} resolves outside the workspace")
+            if parent.parent == self.root and parent.is_dir():
+                self._verified_dirs.add(parent)  # raw/, html/, failures/: a bounded set
+        if path.is_symlink():
+            raise UnsafePathError(f"refusing to write through the link {path}")
         return path
 
     def relative(self, path: Path) -> str:
@@ -134,7 +147,10 @@ class Workspace:
 
     def clear_dir(self, path: Path) -> None:
         """Remove a directory tree inside the workspace (stale assets of a rolled-back add)."""
-        if path.is_dir() and not path.is_symlink():
+        self._verified_dirs.discard(path)
+        if path.is_symlink():
+            path.unlink()
+        elif path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
 
 
