@@ -149,7 +149,12 @@ def _parse_in_pool(
 
     def submit(chunk: list[ParseJob[T]]) -> None:
         items = [(j.raw, j.received_at, j.envelope) for j in chunk if j.parse]
-        pending.append((chunk, pool.submit(_parse_chunk, items, config)))
+        try:
+            future = pool.submit(_parse_chunk, items, config)
+        except BrokenProcessPool as exc:  # a worker died since the last result
+            future = Future()
+            future.set_exception(exc)
+        pending.append((chunk, future))
 
     try:
         exhausted = False
