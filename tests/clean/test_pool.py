@@ -8,7 +8,14 @@ from collections.abc import Iterator
 
 import mailatlas_clean._pool as pool_module
 import pytest
-from mailatlas_clean import ParseFailure, ParseJob, ParserConfig, parse_bytes, parse_many
+from mailatlas_clean import (
+    ParseFailure,
+    ParseJob,
+    ParsePool,
+    ParserConfig,
+    parse_bytes,
+    parse_many,
+)
 from mailatlas_core import ParsedDocument
 
 
@@ -62,12 +69,26 @@ def test_pool_and_inline_agree() -> None:
 
 
 def test_short_runs_start_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(workers: int) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started for a short run")
 
-    monkeypatch.setattr(pool_module, "_new_pool", boom)
+    monkeypatch.setattr(pool_module, "ProcessPoolExecutor", boom)
     jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(20))]
     assert len(list(parse_many(jobs, workers=2))) == 20
+
+
+def test_parse_pool_batches_inline_and_in_workers_agree() -> None:
+    jobs = [ParseJob(i, raw, parse=(i != 4)) for i, raw in enumerate(_messages(60))]
+    with (
+        ParsePool(ParserConfig(), workers=0) as inline,
+        ParsePool(ParserConfig(), workers=1) as pool,
+    ):
+        a = [inline.submit(jobs[i : i + 20]) for i in range(0, 60, 20)]
+        b = [pool.submit(jobs[i : i + 20]) for i in range(0, 60, 20)]
+        got_a = [item for batch in a for item in inline.results(batch)]
+        got_b = [item for batch in b for item in pool.results(batch)]
+    assert _summary(got_a) == _summary(got_b)
+    assert got_b[4][1] is None
 
 
 def _worker_pids() -> list[int]:
@@ -95,13 +116,13 @@ def _lazy(raws: list[bytes]) -> Iterator[ParseJob[int]]:
 
 def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
     pools = []
-    real_new_pool = pool_module._new_pool
+    real_executor = pool_module.ProcessPoolExecutor
 
-    def counting_new_pool(workers: int) -> object:
-        pools.append(workers)
-        return real_new_pool(workers)
+    def counting_executor(*args: object, **kwargs: object) -> object:
+        pools.append(1)
+        return real_executor(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pool_module, "_new_pool", counting_new_pool)
+    monkeypatch.setattr(pool_module, "ProcessPoolExecutor", counting_executor)
     raws = _messages(600)
     results = []
     gen = parse_many(_lazy(raws), workers=2, chunk_size=8, inline_below=10)

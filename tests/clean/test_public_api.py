@@ -12,12 +12,15 @@ from mailatlas_core.errors import MailAtlasError
 
 def test_all_is_pinned() -> None:
     assert sorted(mailatlas_clean.__all__) == [
+        "ParseBatch",
         "ParseError",
         "ParseFailure",
         "ParseJob",
+        "ParsePool",
         "ParserConfig",
         "RawMessage",
         "__version__",
+        "default_workers",
         "iter_maildir",
         "iter_mbox",
         "parse_bytes",

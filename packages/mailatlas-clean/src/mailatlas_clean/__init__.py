@@ -14,18 +14,21 @@ from ._maildir import iter_maildir
 from ._mbox import iter_mbox
 from ._parse import parse_bytes, parse_eml
 from ._peek import peek_message_id
-from ._pool import ParseFailure, ParseJob, parse_many
+from ._pool import ParseBatch, ParseFailure, ParseJob, ParsePool, default_workers, parse_many
 from ._raw import RawMessage
 from .config import ParserConfig
 from .errors import ParseError
 
 __all__ = [
+    "ParseBatch",
     "ParseError",
     "ParseFailure",
     "ParseJob",
+    "ParsePool",
     "ParserConfig",
     "RawMessage",
     "__version__",
+    "default_workers",
     "iter_maildir",
     "iter_mbox",
     "parse_bytes",

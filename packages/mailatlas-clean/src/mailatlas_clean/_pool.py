@@ -19,11 +19,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import chain, islice
 from typing import Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
@@ -32,7 +32,7 @@ from ._parse import parse_bytes
 from .config import ParserConfig
 from .errors import ParseError
 
-__all__ = ["ParseFailure", "ParseJob", "parse_many"]
+__all__ = ["ParseBatch", "ParseFailure", "ParseJob", "ParsePool", "default_workers", "parse_many"]
 
 T = TypeVar("T")
 
@@ -97,6 +97,110 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class ParseBatch(Generic[T]):
+    """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`."""
+
+    __slots__ = ("_done", "_future", "_generation", "jobs")
+
+    def __init__(self, jobs: list[ParseJob[T]]) -> None:
+        self.jobs = jobs
+        self._future: Future[list[_Outcome]] | None = None
+        self._done: list[_Outcome | None] | None = None
+        self._generation = 0
+
+
+class ParsePool:
+    """Parse batches of messages in worker processes (or inline with ``workers=0``).
+
+    ``submit`` returns at once; ``results`` waits and answers in job order. The
+    processes start on the first submit. Use it as a context manager, or ``close()``.
+    """
+
+    def __init__(self, parser_config: ParserConfig | None = None, workers: int | None = None):
+        self.config = parser_config or ParserConfig()
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0
+
+    def submit(self, jobs: list[ParseJob[T]]) -> ParseBatch[T]:
+        """Start parsing ``jobs`` (inline pools parse right here)."""
+        batch = ParseBatch(jobs)
+        items = [(j.raw, j.received_at, j.envelope) for j in jobs if j.parse]
+        if self.workers == 0 or not items:
+            batch._done = [parse_one(j, self.config) for j in jobs]
+            return batch
+        batch._generation = self._generation
+        try:
+            batch._future = self._executor().submit(_parse_chunk, items, self.config)
+        except BrokenProcessPool as exc:  # a worker died since the last result
+            batch._future = Future()
+            batch._future.set_exception(exc)
+        return batch
+
+    def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], _Outcome | None]]:
+        """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
+        if batch._done is not None:
+            return list(zip(batch.jobs, batch._done, strict=True))
+        assert batch._future is not None
+        try:
+            outcomes = iter(batch._future.result())
+        except BrokenProcessPool:
+            if batch._generation == self._generation:
+                self._restart()
+            return [(job, self._retry_alone(job)) for job in batch.jobs]
+        out: list[tuple[ParseJob[T], _Outcome | None]] = []
+        for job in batch.jobs:
+            if not job.parse:
+                out.append((job, None))
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, ParsedDocument):
+                outcome = replace(outcome, raw=job.raw)
+            out.append((job, outcome))
+        return out
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: workers never inherit the caller's threads, locks or database
+            # handle, and the parser modules are imported once in the server.
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["mailatlas_clean._parse"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self._pool
+
+    def _restart(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._generation += 1
+
+    def _retry_alone(self, job: ParseJob[T]) -> _Outcome | None:
+        """Parse one job of a batch whose worker died; a job that kills it again fails."""
+        if not job.parse:
+            return None
+        try:
+            future = self._executor().submit(
+                _parse_chunk, [(job.raw, job.received_at, job.envelope)], self.config
+            )
+            (outcome,) = future.result()
+        except BrokenProcessPool:
+            self._restart()
+            return ParseFailure("the parser process crashed on this message")
+        return replace(outcome, raw=job.raw) if isinstance(outcome, ParsedDocument) else outcome
+
+
 def parse_many(
     jobs: Iterable[ParseJob[T]],
     parser_config: ParserConfig | None = None,
@@ -108,7 +212,7 @@ def parse_many(
     """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
     Args:
-        jobs: the messages; consumed lazily.
+        jobs: the messages; consumed lazily (at most ``workers * 4`` chunks ahead).
         parser_config: the cleaning flags (defaults: ``ParserConfig()``).
         workers: worker processes; ``0`` parses in this process. Default: one per core.
         chunk_size: messages sent to a worker at once.
@@ -119,94 +223,18 @@ def parse_many(
     iterator = iter(jobs)
     head = list(islice(iterator, inline_below))
     if n_workers <= 0 or len(head) < inline_below:
-        for job in head:
-            yield job, parse_one(job, config)
-        for job in iterator:
+        for job in chain(head, iterator):
             yield job, parse_one(job, config)
         return
-    yield from _parse_in_pool(_chain(head, iterator), config, n_workers, chunk_size)
-
-
-def _chain(head: list[ParseJob[T]], rest: Iterator[ParseJob[T]]) -> Iterator[ParseJob[T]]:
-    yield from head
-    yield from rest
-
-
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: workers never inherit the caller's threads, locks or database handle,
-    # and the parser modules are imported once in the server, not in every worker.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["mailatlas_clean._parse"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
-def _parse_in_pool(
-    jobs: Iterator[ParseJob[T]], config: ParserConfig, workers: int, chunk_size: int
-) -> Iterator[tuple[ParseJob[T], _Outcome | None]]:
-    pool = _new_pool(workers)
-    pending: deque[tuple[list[ParseJob[T]], Future[list[_Outcome]]]] = deque()
-    max_in_flight = workers * 4
-
-    def submit(chunk: list[ParseJob[T]]) -> None:
-        items = [(j.raw, j.received_at, j.envelope) for j in chunk if j.parse]
-        try:
-            future = pool.submit(_parse_chunk, items, config)
-        except BrokenProcessPool as exc:  # a worker died since the last result
-            future = Future()
-            future.set_exception(exc)
-        pending.append((chunk, future))
-
-    try:
-        exhausted = False
+    jobs_left = chain(head, iterator)
+    with ParsePool(config, n_workers) as pool:
+        pending: deque[ParseBatch[T]] = deque()
         while True:
-            while not exhausted and len(pending) < max_in_flight:
-                chunk = list(islice(jobs, chunk_size))
+            while len(pending) < n_workers * 4:
+                chunk = list(islice(jobs_left, chunk_size))
                 if not chunk:
-                    exhausted = True
                     break
-                submit(chunk)
+                pending.append(pool.submit(chunk))
             if not pending:
                 return
-            chunk, future = pending.popleft()
-            try:
-                outcomes = future.result()
-            except BrokenProcessPool:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = _new_pool(workers)
-                redo = [chunk] + [c for c, _f in pending]
-                pending.clear()
-                for job in (j for c in redo for j in c):
-                    if not job.parse:
-                        yield job, None
-                        continue
-                    outcome, broken = _retry_alone(pool, job, config)
-                    yield job, outcome
-                    if broken:  # this job killed its worker: start clean again
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        pool = _new_pool(workers)
-                continue
-            parsed = iter(outcomes)
-            for job in chunk:
-                if not job.parse:
-                    yield job, None
-                    continue
-                outcome = next(parsed)
-                if isinstance(outcome, ParsedDocument):
-                    outcome = replace(outcome, raw=job.raw)
-                yield job, outcome
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _retry_alone(
-    pool: ProcessPoolExecutor, job: ParseJob[T], config: ParserConfig
-) -> tuple[_Outcome, bool]:
-    """Parse one job alone; returns the outcome and whether it broke the pool."""
-    try:
-        future = pool.submit(_parse_chunk, [(job.raw, job.received_at, job.envelope)], config)
-        (result,) = future.result()
-    except BrokenProcessPool:
-        return ParseFailure("the parser process crashed on this message"), True
-    if isinstance(result, ParsedDocument):
-        return replace(result, raw=job.raw), False
-    return result, False
+            yield from pool.results(pending.popleft())

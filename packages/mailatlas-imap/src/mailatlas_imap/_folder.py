@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from mailatlas_core import ImapCursor, SourceLocation, Store, content_hash
 from mailatlas_core.dates import to_utc_iso
 
 from ._commit import Action, commit_batch
-from ._parsing import ParseItem, ParseOutcome, Parser
+from ._parsing import ParseItem, Parser, PendingParse
 from ._session import FolderInfo, Session
 from .result import FolderResult
 
@@ -42,7 +41,7 @@ class _Batch:
     actions: list[Action] = field(default_factory=list)
     to_parse: list[ParseItem] = field(default_factory=list)
     waiting: list[Action] = field(default_factory=list)  # one per to_parse item
-    future: Future[list[ParseOutcome]] | None = None
+    future: PendingParse | None = None
 
 
 def sync_folder(
@@ -85,9 +84,7 @@ def sync_folder(
     def finish(batch: _Batch) -> None:
         nonlocal done
         assert batch.future is not None
-        for action, outcome in zip(
-            batch.waiting, parser.result(batch.future, batch.to_parse), strict=True
-        ):
+        for action, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
             if isinstance(outcome, str):
                 action.failure = outcome
             else:
