@@ -50,11 +50,19 @@ def build(db: Path, ws: Path, count: int) -> None:
                 mid = f"q{i}@bench"
                 day = 1 + i % 28
                 parsed = ParsedDocument(
-                    id=document_id(mid, h), raw=raw, content_hash=h, message_id=mid,
-                    thread_id=thread_id_for(mid, (), None, h), subject=subject,
-                    sender_name=f"Sender {i % 500}", sender_email=f"s{i % 500}@example.test",
-                    author=None, received_at=f"20{10 + i % 15}-{1 + i % 12:02d}-{day:02d}T10:00:00Z",
-                    published_at=None, body_text=body, body_html=None,
+                    id=document_id(mid, h),
+                    raw=raw,
+                    content_hash=h,
+                    message_id=mid,
+                    thread_id=thread_id_for(mid, (), None, h),
+                    subject=subject,
+                    sender_name=f"Sender {i % 500}",
+                    sender_email=f"s{i % 500}@example.test",
+                    author=None,
+                    received_at=f"20{10 + i % 15}-{1 + i % 12:02d}-{day:02d}T10:00:00Z",
+                    published_at=None,
+                    body_text=body,
+                    body_html=None,
                     metadata={"parser_config": {}},
                 )
                 store.add(parsed, SourceLocation(kind="mbox", path="/bench.mbox", offset=i))
@@ -103,21 +111,33 @@ def main() -> None:
         s.get_document(some_id)
         lib_show.append(time.perf_counter() - t)
         s.close()
-    report("query-lib", docs=args.docs, list_common_word_ms=round(median(lib_list) * 1000, 2),
-           list_rare_word_ms=round(median(lib_rare) * 1000, 2),
-           show_ms=round(median(lib_show) * 1000, 2))
+    report(
+        "query-lib",
+        docs=args.docs,
+        list_common_word_ms=round(median(lib_list) * 1000, 2),
+        list_rare_word_ms=round(median(lib_rare) * 1000, 2),
+        show_ms=round(median(lib_show) * 1000, 2),
+    )
 
     common = ["--db", str(db), "--workspace", str(ws)]
     cli_list = [cli("list", "--query", "invoice", *common) for _ in range(args.runs)]
     cli_show = [cli("show", some_id, *common) for _ in range(args.runs)]
     python_start = [
-        (lambda t: (subprocess.run([sys.executable, "-c", "pass"], check=True),
-                    time.perf_counter() - t)[1])(time.perf_counter())
+        (
+            lambda t: (
+                subprocess.run([sys.executable, "-c", "pass"], check=True),
+                time.perf_counter() - t,
+            )[1]
+        )(time.perf_counter())
         for _ in range(args.runs)
     ]
-    report("query-cli", docs=args.docs, list_query_ms=round(median(cli_list) * 1000, 1),
-           show_ms=round(median(cli_show) * 1000, 1),
-           bare_python_startup_ms=round(median(python_start) * 1000, 1))
+    report(
+        "query-cli",
+        docs=args.docs,
+        list_query_ms=round(median(cli_list) * 1000, 1),
+        show_ms=round(median(cli_show) * 1000, 1),
+        bare_python_startup_ms=round(median(python_start) * 1000, 1),
+    )
 
 
 if __name__ == "__main__":
