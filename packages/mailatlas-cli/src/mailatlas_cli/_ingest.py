@@ -26,6 +26,7 @@ from mailatlas_core import (
     content_hash,
 )
 
+from ._reflog import RefLog
 from ._sources import SourceItem, Unreadable
 
 __all__ = ["BATCH_SIZE", "IngestFailure", "IngestResult", "ingest_messages", "source_label"]
@@ -65,7 +66,7 @@ class IngestResult(Sequence[DocumentRef]):
     ingested_count: int = 0
     duplicate_count: int = 0
     failed_count: int = 0
-    refs: list[DocumentRef] = field(default_factory=list)
+    refs: RefLog = field(default_factory=RefLog)
     failures: list[IngestFailure] = field(default_factory=list)
 
     @property
@@ -81,14 +82,17 @@ class IngestResult(Sequence[DocumentRef]):
     def processed_count(self) -> int:
         return self.ingested_count + self.duplicate_count + self.failed_count
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON summary that ``mailatlas ingest`` prints."""
+    def to_dict(self, *, with_refs: bool = True) -> dict[str, Any]:
+        """The JSON summary that ``mailatlas ingest`` prints (the CLI streams the refs).
+
+        ``with_refs=False`` leaves ``document_refs`` empty, for callers that stream them.
+        """
         return {
             "status": self.status,
             "ingested_count": self.ingested_count,
             "duplicate_count": self.duplicate_count,
             "failed_count": self.failed_count,
-            "document_refs": [ref.to_dict() for ref in self.refs],
+            "document_refs": [ref.to_dict() for ref in self.refs] if with_refs else [],
             "failures": [f.to_dict() for f in self.failures],
         }
 

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 import click
 from tqdm import tqdm
 
-__all__ = ["ProgressBar", "emit_json", "progress_enabled"]
+__all__ = ["ProgressBar", "emit_json", "emit_json_streaming", "progress_enabled"]
+
+_PLACEHOLDER = "\x00streamed\x00"
 
 
 def emit_json(data: Any) -> None:
     """Print one JSON value on stdout (the only thing a command ever prints there)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def emit_json_streaming(data: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+    """Print ``data`` with ``data[key]`` taken from ``items`` one at a time.
+
+    The text is exactly what :func:`emit_json` would print for the whole object, but
+    the list is never built, so a summary of a million documents prints in constant
+    memory.
+    """
+    text = json.dumps({**data, key: _PLACEHOLDER}, indent=2, ensure_ascii=False)
+    head, tail = text.split(json.dumps(_PLACEHOLDER), 1)
+    click.echo(head, nl=False)
+    opener = "["
+    for item in items:
+        body = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        click.echo(f"{opener}\n    {body}", nl=False)
+        opener = ","
+    click.echo("[]" if opener == "[" else "\n  ]", nl=False)
+    click.echo(tail)
 
 
 def progress_enabled(quiet: bool) -> bool:

@@ -10,7 +10,7 @@ from mailatlas_clean import ParserConfig
 from .._ingest import IngestResult
 from ._errors import UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
-from ._output import ProgressBar, emit_json, progress_enabled
+from ._output import ProgressBar, emit_json_streaming, progress_enabled
 
 __all__ = ["ingest"]
 
@@ -44,7 +44,9 @@ def _require_dirs(paths: tuple[Path, ...], command: str, hint: str) -> None:
 
 
 def _finish(result: IngestResult) -> None:
-    emit_json(result.to_dict())
+    emit_json_streaming(
+        result.to_dict(with_refs=False), "document_refs", (r.to_dict() for r in result.refs)
+    )
     if result.failed_count:
         ctx = click.get_current_context()
         click.echo(

@@ -1,0 +1,59 @@
+"""Refs of a huge ingest stay out of memory and still print as the same JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mailatlas_cli._commands._output import emit_json, emit_json_streaming
+from mailatlas_cli._reflog import RefLog
+from mailatlas_core import DocumentRef
+
+
+def _ref(i: int) -> DocumentRef:
+    return DocumentRef(
+        id=f"id{i}",
+        subject=f"Sübject {i}",
+        source_kind="mbox",
+        created_at=f"2024-01-01T00:00:{i % 60:02d}Z",
+        sender_email=None,
+        received_at=None,
+    )
+
+
+def test_reflog_spills_and_reads_back_in_order() -> None:
+    log = RefLog(keep_in_memory=3)
+    refs = [_ref(i) for i in range(10)]
+    for ref in refs:
+        log.append(ref)
+    assert len(log._memory) == 3 and len(log._offsets) == 7  # the rest is on disk
+    assert list(log) == refs
+    assert log[0] == refs[0] and log[7] == refs[7] and log[-1] == refs[-1]
+    assert list(log[2:5]) == refs[2:5]
+    assert log == refs
+    with pytest.raises(IndexError):
+        log[10]
+    log.close()
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_streamed_json_is_identical_to_plain_json(count: int) -> None:
+    import click
+
+    items = [_ref(i).to_dict() for i in range(count)]
+    data = {"status": "ok", "ingested_count": count, "document_refs": [], "failures": []}
+
+    @click.command()
+    @click.option("--stream", is_flag=True)
+    def cmd(stream: bool) -> None:
+        if stream:
+            emit_json_streaming(data, "document_refs", iter(items))
+        else:
+            emit_json({**data, "document_refs": items})
+
+    runner = CliRunner()
+    plain, streamed = runner.invoke(cmd, []), runner.invoke(cmd, ["--stream"])
+    assert streamed.output == plain.output
+    assert json.loads(streamed.output)["document_refs"] == items
