@@ -21,17 +21,54 @@ import time
 from pathlib import Path
 
 from _common import REPO, median, report
-
 from mailatlas_core import ListFilter, SourceLocation, open_store
 from mailatlas_core.ids import content_hash, document_id, thread_id_for
 from mailatlas_core.model import ParsedDocument
 
-WORDS = (
-    "invoice meeting budget quarterly report travel lunch project deadline review contract "
-    "release server outage customer feedback newsletter webinar discount shipment order "
-    "payment receipt schedule agenda minutes proposal design launch roadmap hiring offer "
-    "holiday conference ticket support incident update security password account backup"
-).split()
+WORDS = [
+    "invoice",
+    "meeting",
+    "budget",
+    "quarterly",
+    "report",
+    "travel",
+    "lunch",
+    "project",
+    "deadline",
+    "review",
+    "contract",
+    "release",
+    "server",
+    "outage",
+    "customer",
+    "feedback",
+    "newsletter",
+    "webinar",
+    "discount",
+    "shipment",
+    "order",
+    "payment",
+    "receipt",
+    "schedule",
+    "agenda",
+    "minutes",
+    "proposal",
+    "design",
+    "launch",
+    "roadmap",
+    "hiring",
+    "offer",
+    "holiday",
+    "conference",
+    "ticket",
+    "support",
+    "incident",
+    "update",
+    "security",
+    "password",
+    "account",
+    "backup",
+]
 
 
 def build(db: Path, ws: Path, count: int) -> None:

@@ -62,6 +62,30 @@ class _Reader:
         self.offset += len(line)
         return line
 
+    def read_body_lines(self, lines: list[bytes]) -> None:
+        """Append lines up to (not including) the next ``From `` line or end of file.
+
+        The hot loop of the reader: most lines of an mbox are body lines, so they are
+        read here without the per-line look-ahead bookkeeping.
+        """
+        if self._peeked is not None:
+            if not self._peeked or self._peeked.startswith(b"From "):
+                return
+            lines.append(self._peeked)
+            self.offset += len(self._peeked)
+            self._peeked = None
+        readline = self._fp.readline
+        offset = self.offset
+        append = lines.append
+        while True:
+            line = readline()
+            if not line or line.startswith(b"From "):
+                self._peeked = line
+                break
+            offset += len(line)
+            append(line)
+        self.offset = offset
+
     def seek(self, offset: int) -> None:
         self._fp.seek(offset)
         self.offset = offset
@@ -138,15 +162,16 @@ def _iter_stream(fp: BinaryIO, path: str) -> Iterator[RawMessage]:
     while True:
         lines, _by_length = _read_head(reader)
         following: tuple[int, bytes] | None = None
-        while line := reader.peek():
-            if line.startswith(b"From "):
-                position = reader.offset
-                reader.next()
-                if _is_separator(reader, line):
-                    following = (position, line)
-                    break
-            else:
-                reader.next()
+        while True:
+            reader.read_body_lines(lines)
+            line = reader.peek()
+            if not line:
+                break
+            position = reader.offset
+            reader.next()  # a "From " line: a separator, or body text that looks like one
+            if _is_separator(reader, line):
+                following = (position, line)
+                break
             lines.append(line)
         yield RawMessage(
             raw=_finish(lines),

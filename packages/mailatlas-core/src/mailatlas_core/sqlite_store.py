@@ -128,19 +128,12 @@ class SQLiteStore:
 
     def known(self, message_id: str | None, content_hash: str | None) -> str | None:
         """The id of a stored document with this Message-ID or raw hash, else ``None``."""
-        if message_id:
-            row = self._conn.execute(
-                "SELECT id FROM documents WHERE message_id = ?", (message_id,)
-            ).fetchone()
-            if row:
-                return str(row[0])
-        if content_hash:
-            row = self._conn.execute(
-                "SELECT id FROM documents WHERE content_hash = ?", (content_hash,)
-            ).fetchone()
-            if row:
-                return str(row[0])
-        return None
+        row = self._conn.execute(
+            "SELECT id FROM documents WHERE message_id = ?1"
+            " UNION ALL SELECT id FROM documents WHERE content_hash = ?2 LIMIT 1",
+            (message_id, content_hash),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
         """Map each already-stored normalised Message-ID to its document id."""
@@ -161,12 +154,13 @@ class SQLiteStore:
         """Store a parsed message, or record the location of the duplicate it is."""
         try:
             with self.transaction():
-                existing = self.known(parsed.message_id, parsed.content_hash)
-                if existing is None:
-                    row = self._conn.execute(
-                        "SELECT id FROM documents WHERE id = ?", (parsed.id,)
-                    ).fetchone()
-                    existing = None if row is None else str(row[0])
+                row = self._conn.execute(
+                    "SELECT id FROM documents WHERE message_id = ?1"
+                    " UNION ALL SELECT id FROM documents WHERE content_hash = ?2"
+                    " UNION ALL SELECT id FROM documents WHERE id = ?3 LIMIT 1",
+                    (parsed.message_id, parsed.content_hash, parsed.id),
+                ).fetchone()
+                existing = None if row is None else str(row[0])
                 if existing is not None:
                     return self._add_location(existing, location)
                 return self._insert(parsed, location)
@@ -226,11 +220,12 @@ class SQLiteStore:
         except UnicodeEncodeError:
             # Lone surrogates from undecodable headers: keep the text, drop the bad code points.
             self._insert_document_row(tuple(_scrub(v) for v in values))
-        self._conn.executemany(
-            "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
-            " sha256, filename, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            asset_rows,
-        )
+        if asset_rows:
+            self._conn.executemany(
+                "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
+                " sha256, filename, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                asset_rows,
+            )
         self._insert_location(doc_id, location, now)
         ref = DocumentRef(
             id=doc_id,
@@ -286,8 +281,8 @@ class SQLiteStore:
     def _linked_thread(self, parsed: ParsedDocument) -> str | None:
         """Join the thread of a stored parent, and pull stored children into ours."""
         thread_id = parsed.thread_id
-        parents = [*reversed(parsed.references), parsed.in_reply_to]
-        known = self.known_message_ids(p for p in parents if p)
+        parents = [p for p in (*reversed(parsed.references), parsed.in_reply_to) if p]
+        known = self.known_message_ids(parents) if parents else {}
         if known:
             row = self._conn.execute(
                 "SELECT thread_id FROM documents WHERE id = ?", (next(iter(known.values())),)

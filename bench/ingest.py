@@ -1,0 +1,113 @@
+"""End-to-end `mailatlas ingest mbox` throughput and memory.
+
+    python bench/ingest.py                 # 5,000-message bench mbox: fresh store, then rerun
+    python bench/ingest.py --big-gb 2      # also: peak memory of a 2 GB mbox vs the 27 MB one
+
+Each measurement runs the real command (`python -m mailatlas_cli ingest mbox FILE
+--quiet`) in a fresh process, like a user would, into a store under bench/out/, and
+reads its peak RSS from the kernel (wait4). Medians of --runs. One JSON line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import REPO, median, report
+
+from devkit.mailgen import write_mbox
+
+OUT = REPO / "bench" / "out"
+
+
+def run_ingest(mbox: Path, store: Path) -> tuple[float, float, dict[str, object]]:
+    """Wall seconds, peak RSS (MB) and the JSON summary of one ingest."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "mailatlas_cli",
+        "ingest",
+        "mbox",
+        str(mbox),
+        "--quiet",
+        "--db",
+        str(store / "store.db"),
+        "--workspace",
+        str(store / "workspace"),
+    ]
+    start = time.perf_counter()
+    with open(store.parent / f"{store.name}.json", "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"ingest failed: {err}")
+    summary = json.loads((store.parent / f"{store.name}.json").read_text())
+    summary.pop("document_refs")
+    return elapsed, usage.ru_maxrss / 1024, summary
+
+
+def bench_mbox(mbox: Path, runs: int, label: str) -> dict[str, float]:
+    count = None
+    fresh_t, fresh_rss, dup_t, dup_rss = [], [], [], []
+    for i in range(runs):
+        store = OUT / f"ingest-store-{label}-{i}"
+        shutil.rmtree(store, ignore_errors=True)
+        store.mkdir(parents=True)
+        t, rss, summary = run_ingest(mbox, store)
+        count = summary["ingested_count"] + summary["duplicate_count"] + summary["failed_count"]
+        fresh_t.append(t)
+        fresh_rss.append(rss)
+        t, rss, summary2 = run_ingest(mbox, store)
+        assert summary2["duplicate_count"] == count, summary2
+        dup_t.append(t)
+        dup_rss.append(rss)
+        shutil.rmtree(store, ignore_errors=True)
+    assert count
+    result = {
+        "messages": count,
+        "fresh_msg_per_s": round(count / median(fresh_t)),
+        "fresh_wall_s": round(median(fresh_t), 2),
+        "fresh_peak_rss_mb": round(max(fresh_rss), 1),
+        "duplicate_msg_per_s": round(count / median(dup_t)),
+        "duplicate_wall_s": round(median(dup_t), 2),
+        "duplicate_peak_rss_mb": round(max(dup_rss), 1),
+    }
+    report(f"ingest-{label}", mbox_mb=round(mbox.stat().st_size / 1e6, 1), runs=runs, **result)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--big-gb", type=float, default=0.0, help="also ingest a mbox this big")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    mbox = OUT / "bench.mbox"
+    if not mbox.exists():
+        write_mbox(mbox, 5000, seed=0)
+    small = bench_mbox(mbox, args.runs, "5k")
+    if args.big_gb:
+        big = OUT / f"big-{args.big_gb:g}gb.mbox"
+        if not big.exists():
+            per_message = mbox.stat().st_size / 5000
+            write_mbox(big, int(args.big_gb * 1e9 / per_message), seed=1)
+        large = bench_mbox(big, 1, f"{args.big_gb:g}gb")
+        report(
+            "ingest-memory",
+            small_peak_rss_mb=small["fresh_peak_rss_mb"],
+            big_peak_rss_mb=large["fresh_peak_rss_mb"],
+            ratio=round(large["fresh_peak_rss_mb"] / small["fresh_peak_rss_mb"], 2),
+        )
+
+
+if __name__ == "__main__":
+    main()
