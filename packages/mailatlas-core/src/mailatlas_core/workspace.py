@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -30,15 +31,15 @@ FILE_MODE = 0o600
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f/\\]")
+
+
 def check_component(name: str) -> str:
     """Return ``name`` if it is a safe single path component, else raise ``UnsafePathError``."""
     if (
         not name
         or name in {".", ".."}
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or any(ord(c) < 32 for c in name)
+        or _UNSAFE_CHARS.search(name) is not None
         or len(name.encode("utf-8", "surrogatepass")) > 255
     ):
         raise UnsafePathError(f"refusing unsafe file name {name[:80]!r}")
