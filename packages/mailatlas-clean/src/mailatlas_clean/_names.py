@@ -78,17 +78,26 @@ class NameAllocator:
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
+        # Next counter to try per requested name: 10,000 parts all named "f.bin" would
+        # otherwise rescan f-2.bin, f-3.bin... for every part (quadratic).
+        self._next: dict[str, int] = {}
 
     def allocate(self, name: str) -> str:
         """Return ``name`` or ``name-2.ext``, ``name-3.ext``... whichever is free."""
-        candidate = name
-        counter = 1
+        key = name.casefold()
+        counter = self._next.get(key, 1)  # every lower counter is taken already
+        candidate = name if counter == 1 else _numbered(name, counter)
         while candidate.casefold() in self._taken:
             counter += 1
-            match = _EXTENSION.search(name)
-            ext = match.group(0) if match else ""
-            suffix = f"-{counter}{ext}"
-            stem = _truncate(name[: len(name) - len(ext)], MAX_NAME_BYTES - len(suffix.encode()))
-            candidate = stem + suffix
+            candidate = _numbered(name, counter)
         self._taken.add(candidate.casefold())
+        self._next[key] = counter + 1
         return candidate
+
+
+def _numbered(name: str, counter: int) -> str:
+    """``name`` with ``-<counter>`` before its extension, still within the byte bound."""
+    match = _EXTENSION.search(name)
+    ext = match.group(0) if match else ""
+    suffix = f"-{counter}{ext}"
+    return _truncate(name[: len(name) - len(ext)], MAX_NAME_BYTES - len(suffix.encode())) + suffix
