@@ -215,7 +215,7 @@ def test_mbox_of_one_100_mb_message(tmp_path: Path) -> None:
     ],
 )
 def test_large_base64_part_decodes_exactly_like_the_stdlib(tail: bytes, defect: str | None) -> None:
-    import email
+    import email.message
 
     from mailatlas_clean import parse_bytes
 
@@ -227,7 +227,9 @@ def test_large_base64_part_decodes_exactly_like_the_stdlib(tail: bytes, defect: 
         + body
         + b"--B--\n"
     )
-    expected = email.message_from_bytes(raw).get_payload()[1].get_payload(decode=True)
+    attachment = email.message_from_bytes(raw).get_payload(1)
+    assert isinstance(attachment, email.message.Message)
+    expected = attachment.get_payload(decode=True)
     doc = parse_bytes(raw)
     assert doc.assets[0].data == expected
     notes = [d for d in doc.metadata["defects"] if "base64" in d]

@@ -18,6 +18,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 from mailatlas_core.ids import normalize_message_id
@@ -30,6 +31,7 @@ __all__ = ["FoundAsset", "MimeContent", "walk_message"]
 
 _MAX_DEPTH = 64
 _BODY_TYPES = ("text/plain", "text/html")
+_NAME_HEADERS = ("content-disposition", "content-type")
 _DEFECT_TEXT = {
     "InvalidBase64PaddingDefect": "base64 data has bad padding (decoded best-effort)",
     "InvalidBase64CharactersDefect": "base64 data has invalid characters (they were skipped)",
@@ -90,12 +92,47 @@ def _note_defects(part: Message, path: str, out: MimeContent) -> None:
 
 def _filename(part: Message) -> str | None:
     try:
-        name = part.get_filename()
+        name = _eight_bit_filename(part)
+        if name is None:
+            name = part.get_filename()
     except (LookupError, UnicodeError, ValueError, TypeError):
         return None
     if not name:
         return None
     return decode_header_value(raw_header_text(name)) or None
+
+
+def _has_eight_bit(value: object) -> bool:
+    try:
+        str(value).encode("ascii")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _eight_bit_filename(part: Message) -> str | None:
+    """The file name from headers holding raw 8-bit bytes, else ``None``.
+
+    compat32 replaces such bytes with U+FFFD before ``get_filename`` sees them, so a
+    raw UTF-8 ``filename="été.txt"`` came out as ``"��t��.txt"`` and an RFC 2231
+    ``filename*=utf-8''été.txt`` as a literal ``"\\ufffd..."``. Here the bytes are
+    carried as Latin-1 characters (what RFC 2231 decoding expects), then decoded.
+    """
+    headers = [(k, v) for k, v in part.raw_items() if k.lower() in _NAME_HEADERS]
+    if not any(_has_eight_bit(v) for _k, v in headers):
+        return None
+    proxy = Message()
+    for key, value in headers:
+        data = str(value).encode("ascii", "surrogateescape")
+        proxy[key] = data.decode("latin-1")
+    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
+        found = proxy.get_param(param, None, header)
+        if found is None:
+            continue
+        if isinstance(found, tuple):  # RFC 2231: decoded with the charset it names
+            return collapse_rfc2231_value(found).strip()
+        return raw_header_text(str(found).encode("latin-1").decode("ascii", "surrogateescape"))
+    return None
 
 
 def _disposition(part: Message) -> str | None:
