@@ -7,7 +7,7 @@ cursors exactly as if they had parsed inline.
 
 * Small jobs never pay for processes: until ``inline_below`` messages have been seen,
   nothing is started, and a run that ends before that parses in-process.
-* Memory stays bounded: at most ``workers * 4`` chunks are in flight.
+* Memory stays bounded: at most ``workers * 8`` chunks are in flight.
 * The raw bytes are not sent back from the workers (the caller still has them).
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
   messages it was holding: they are retried one by one in a fresh pool, and a message
@@ -90,11 +90,16 @@ def _parse_chunk(
 
 
 def default_workers() -> int:
-    """One worker per usable core."""
+    """One worker per usable core but one: the calling process reads and stores.
+
+    Measured on 2 cores: one worker next to the caller beats two (which fight the
+    caller for its core); see docs/performance.md.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
 
 
 class ParseBatch(Generic[T]):
@@ -212,9 +217,9 @@ def parse_many(
     """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
     Args:
-        jobs: the messages; consumed lazily (at most ``workers * 4`` chunks ahead).
+        jobs: the messages; consumed lazily (at most ``workers * 8`` chunks ahead).
         parser_config: the cleaning flags (defaults: ``ParserConfig()``).
-        workers: worker processes; ``0`` parses in this process. Default: one per core.
+        workers: worker processes; ``0`` parses in this process. Default: cores - 1.
         chunk_size: messages sent to a worker at once.
         inline_below: runs shorter than this parse in-process (no start-up cost).
     """
@@ -230,7 +235,9 @@ def parse_many(
     with ParsePool(config, n_workers) as pool:
         pending: deque[ParseBatch[T]] = deque()
         while True:
-            while len(pending) < n_workers * 4:
+            # Enough work queued that the workers stay busy while the caller stores a
+            # whole batch of results; still bounded (memory).
+            while len(pending) < n_workers * 8:
                 chunk = list(islice(jobs_left, chunk_size))
                 if not chunk:
                     break

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, Literal, overload
 
 from mailatlas_clean import ParseFailure, ParseJob, ParserConfig, parse_many, peek_message_id
@@ -206,21 +205,27 @@ def ingest_messages(
         run_detail: extra detail recorded with the run (paths, flags).
         progress: called with the running totals after each message.
         batch_size: how many messages share one commit.
-        workers: parser processes (``0``: parse in this process; default: one per core).
+        workers: parser processes (``0``: parse in this process; default: cores - 1).
     """
     result = IngestResult()
     run_id = store.start_run(run_kind, run_detail or {})
     outcomes = parse_many(_jobs(store, messages), parser_config, workers=workers)
     try:
-        while True:
-            batch = list(islice(outcomes, batch_size))
-            if not batch:
-                break
-            with store.transaction():
-                for job, outcome in batch:
-                    _apply(store, job, outcome, result, run_id)
-                    if progress is not None:
-                        progress(result)
+        # Store each result as it arrives (pulling one result lets the parser pool take
+        # the next chunk, so the workers never idle while this process writes), and
+        # commit every ``batch_size`` messages.
+        pending = 0
+        with contextlib.ExitStack() as batch:
+            for job, outcome in outcomes:
+                if pending == 0:
+                    batch.enter_context(store.transaction())
+                _apply(store, job, outcome, result, run_id)
+                pending += 1
+                if progress is not None:
+                    progress(result)
+                if pending == batch_size:
+                    batch.close()  # commit
+                    pending = 0
     except BaseException:
         # Committed batches stay; record how far the run got, but never mask the cause.
         with contextlib.suppress(Exception):

@@ -17,7 +17,7 @@ def to_utc_iso(value: datetime) -> str:
 
 def utc_now_iso() -> str:
     """Now, as stored: UTC with microseconds so that creation order is kept."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_mail_date(value: str | None) -> tuple[str | None, str | None]:

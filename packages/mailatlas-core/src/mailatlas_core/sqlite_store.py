@@ -189,7 +189,7 @@ class SQLiteStore:
         if parsed.body_html is not None:
             html_path = ws.inside("html", f"{doc_id}.html")
             ws.write_atomic(html_path, parsed.body_html.encode("utf-8", "replace"))
-            html_rel = ws.relative(html_path)
+            html_rel = f"html/{doc_id}.html"
         asset_rows = self._write_assets(parsed)
 
         thread_id = self._linked_thread(parsed)
@@ -209,7 +209,7 @@ class SQLiteStore:
             parsed.published_at,
             parsed.body_text or "",
             html_rel,
-            ws.relative(raw_path),
+            f"raw/{doc_id}.eml",
             parsed.content_hash,
             _dumps(metadata),
             now,

@@ -8,6 +8,8 @@ pool itself (ordering, crash recovery) is :class:`mailatlas_clean.ParsePool`.
 
 from __future__ import annotations
 
+import os
+
 from mailatlas_clean import ParseBatch, ParseJob, ParsePool, ParserConfig, default_workers
 from mailatlas_core import ParsedDocument
 
@@ -34,9 +36,9 @@ class Parser:
             return
         n = self.workers
         if n is None:
-            if count < AUTO_WORKERS_FROM or default_workers() < 2:
+            if count < AUTO_WORKERS_FROM or (os.cpu_count() or 1) < 2:
                 return
-            n = 1  # one parser next to the I/O + store process: two busy cores
+            n = default_workers()  # cores - 1: this process downloads and stores
         self._pool.close()
         self._pool = ParsePool(self.config, workers=n)
 
