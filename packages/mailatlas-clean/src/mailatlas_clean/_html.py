@@ -49,6 +49,7 @@ _CID_REF = re.compile(
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\s)src="(?!\.\./assets/)([^"]*)"', re.IGNORECASE)
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')
 _CSS_URL = re.compile(r"url\((?:&quot;|')?(.*?)(?:&quot;|')?\)", re.IGNORECASE)
+_CSS_EXPRESSION = re.compile(r"expression\s*\(", re.IGNORECASE)
 
 
 def asset_href(document_id: str, filename: str) -> str:
@@ -86,7 +87,10 @@ def _block_remote_css(match: re.Match[str]) -> str:
     def check(url: re.Match[str]) -> str:
         return url.group(0) if url.group(1).startswith("../assets/") else "none"
 
-    return 'style="' + _CSS_URL.sub(check, match.group(1)) + '"'
+    # nh3 keeps allowed properties whatever their value: an IE ``expression()`` would
+    # still run script in an old renderer. An invalid value makes the rule a no-op.
+    style = _CSS_EXPRESSION.sub("blocked(", match.group(1))
+    return 'style="' + _CSS_URL.sub(check, style) + '"'
 
 
 def sanitize_html(html: str) -> tuple[str, int]:
@@ -104,6 +108,7 @@ def sanitize_html(html: str) -> tuple[str, int]:
         return f'{match.group(1)}data-blocked-src="{match.group(2)}"'
 
     clean = _IMG_SRC.sub(block_img, clean)
-    if "url(" in clean:
+    lowered = clean.lower()
+    if "url(" in lowered or "expression" in lowered:
         clean = _STYLE_ATTR.sub(_block_remote_css, clean)
     return clean, blocked
