@@ -10,11 +10,29 @@ one object; the command line is a thin shell over it::
     path = atlas.export_document(refs[0].id, format="markdown", out="bundle/")
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .__about__ import __version__
-from ._export import EXPORT_FORMATS, ExportFormat
-from ._ingest import IngestFailure, IngestResult
+from ._formats import EXPORT_FORMATS, ExportFormat
 from .atlas import MailAtlas
 from .errors import BrowserNotFoundError, ExportError, ExportPathError
+
+if TYPE_CHECKING:
+    from ._ingest import IngestFailure, IngestResult
+
+
+def __getattr__(name: str) -> Any:
+    # The ingest pipeline imports the parser; load it on first use (fast `list`/`show`).
+    if name in {"IngestFailure", "IngestResult"}:
+        from . import _ingest
+
+        value = getattr(_ingest, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EXPORT_FORMATS",

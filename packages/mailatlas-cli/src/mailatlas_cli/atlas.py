@@ -6,15 +6,20 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from mailatlas_clean import ParserConfig
 from mailatlas_core import Document, DocumentRef, ListFilter, Store, open_store
-from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
-from mailatlas_imap import sync_imap as _sync_imap
 
-from ._export import ExportFormat, export_document, render_document
-from ._ingest import IngestResult, Progress, ingest_messages
-from ._sources import SourceItem, eml_messages, maildir_messages, mbox_messages
+if TYPE_CHECKING:
+    from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
+
+    from ._export import ExportFormat
+    from ._ingest import IngestResult, Progress
+    from ._sources import SourceItem
+
+# Ingest, sync and export import their machinery (parser, imapclient, sanitiser) when
+# first called, so that reading the store (`mailatlas list`, `show`) starts fast.
 
 __all__ = ["MailAtlas"]
 
@@ -84,6 +89,8 @@ class MailAtlas:
 
         A missing or unreadable file is recorded as a failure and the run goes on.
         """
+        from ._sources import eml_messages
+
         paths = list(paths)
         return self._ingest("eml", paths, eml_messages(paths), progress)
 
@@ -91,6 +98,8 @@ class MailAtlas:
         self, paths: Iterable[str | Path], *, progress: Progress | None = None
     ) -> IngestResult:
         """Ingest mbox archives, streaming one message at a time."""
+        from ._sources import mbox_messages
+
         paths = list(paths)
         return self._ingest("mbox", paths, mbox_messages(paths), progress)
 
@@ -98,6 +107,8 @@ class MailAtlas:
         self, dirs: Iterable[str | Path], *, progress: Progress | None = None
     ) -> IngestResult:
         """Ingest Maildir folders (``cur/`` and ``new/``)."""
+        from ._sources import maildir_messages
+
         dirs = list(dirs)
         return self._ingest("maildir", dirs, maildir_messages(dirs), progress)
 
@@ -108,6 +119,8 @@ class MailAtlas:
         messages: Iterable[SourceItem],
         progress: Progress | None,
     ) -> IngestResult:
+        from ._ingest import ingest_messages
+
         detail = {
             "paths": [str(Path(p).absolute()) for p in paths],
             "parser_config": dataclasses.asdict(self.parser_config),
@@ -130,9 +143,11 @@ class MailAtlas:
 
         When ``config.parser_config`` is unset, this facade's cleaning flags apply.
         """
+        from mailatlas_imap import sync_imap
+
         if config.parser_config is None:
             config = dataclasses.replace(config, parser_config=self.parser_config)
-        return _sync_imap(self.store(create=True), config, progress=progress)
+        return sync_imap(self.store(create=True), config, progress=progress)
 
     # -- read ------------------------------------------------------------------------
 
@@ -183,9 +198,13 @@ class MailAtlas:
                 write ``<id>.json``/``<id>.pdf`` into. Without ``out`` the export goes to
                 ``<workspace>/exports/<id>.<ext>`` (asset links absolute).
         """
+        from ._export import export_document
+
         document = self.get_document(document_id)
         return export_document(document, format, self.workspace_path, out)
 
     def render_document(self, document_id: str, format: ExportFormat) -> str:
         """An export as text, with absolute asset links (``json``, ``markdown``, ``html``)."""
+        from ._export import render_document
+
         return render_document(self.get_document(document_id), format)

@@ -9,8 +9,12 @@ result = sync_imap(store, ImapSyncConfig(host="imap.example.com",
 print(result.to_dict())
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .__about__ import __version__
-from ._folder import ProgressCallback
 from .config import ImapSyncConfig, is_loopback_host
 from .errors import (
     CursorInvalidated,
@@ -21,7 +25,23 @@ from .errors import (
     ImapError,
 )
 from .result import FolderResult, SyncResult
-from .sync import sync_imap
+
+if TYPE_CHECKING:
+    from ._folder import ProgressCallback
+    from .sync import sync_imap
+
+# imapclient and the parser load with the sync machinery, on first use.
+_LAZY = {"ProgressCallback": "._folder", "sync_imap": ".sync"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CursorInvalidated",

@@ -9,7 +9,6 @@ from types import TracebackType
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 __all__ = ["ProgressBar", "emit_json", "emit_json_streaming", "progress_enabled"]
 
@@ -53,6 +52,8 @@ class ProgressBar:
     """
 
     def __init__(self, enabled: bool, description: str, total: int | None = None) -> None:
+        from tqdm import tqdm  # only commands that show progress pay for importing it
+
         self._bar = tqdm(
             total=total,
             desc=description,

@@ -7,7 +7,7 @@ from typing import cast
 
 import click
 
-from .._export import EXPORT_FORMATS, ExportFormat
+from .._formats import EXPORT_FORMATS, ExportFormat
 from ._options import StorePaths, store_options
 from ._output import emit_json
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from mailatlas_clean import ParserConfig
 
-from .._ingest import IngestResult
 from ._errors import UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
 from ._output import ProgressBar, emit_json_streaming, progress_enabled
+
+if TYPE_CHECKING:
+    from .._ingest import IngestResult
 
 __all__ = ["ingest"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, get_args
 
 from mailatlas_core import Document
 
+from .._formats import EXPORT_FORMATS, ExportFormat
 from ..errors import ExportError, ExportPathError
 from ._common import absolute_path_link, absolute_uri_link, bundle_link, copy_assets, write_private
 from .html import render_html
@@ -20,8 +20,6 @@ from .pdf import render_pdf
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "export_document", "render_document"]
 
-ExportFormat = Literal["json", "markdown", "html", "pdf"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 
 _EXTENSIONS: dict[ExportFormat, str] = {
     "json": "json",

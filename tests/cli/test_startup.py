@@ -1,0 +1,48 @@
+"""Reading the store must not load the parser, IMAP or export stacks (fast start-up)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY_PACKAGES = ["mailparser", "nh3", "html_to_markdown", "imapclient", "tqdm"]
+HEAVY_MODULES = ["mailatlas_clean._parse", "mailatlas_imap.sync", "mailatlas_cli._export"]
+
+PROBE = """
+import json, sys
+from mailatlas_cli.main import cli
+packages, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+try:
+    cli(sys.argv[3:], prog_name="mailatlas", standalone_mode=False)
+except BaseException:
+    pass
+loaded = [m for m in sys.modules if m.split(".")[0] in packages or m in modules]
+print(json.dumps(sorted(loaded)), file=sys.stderr)
+"""
+
+
+def _loaded(*args: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+    )
+    return json.loads(out.stderr.strip().splitlines()[-1])
+
+
+def test_list_and_show_load_no_heavy_module(tmp_path: Path) -> None:
+    from mailatlas_core import open_store
+
+    db, ws = tmp_path / "s.db", tmp_path / "ws"
+    open_store(db, ws).close()
+    assert _loaded("list", "--db", str(db), "--workspace", str(ws)) == []
+    assert _loaded("show", "nope", "--db", str(db), "--workspace", str(ws)) == []
+
+
+def test_the_heavy_names_still_resolve() -> None:
+    import mailatlas_clean
+    import mailatlas_cli
+    import mailatlas_imap
+
+    assert callable(mailatlas_clean.parse_bytes) and callable(mailatlas_imap.sync_imap)
+    assert mailatlas_cli.IngestResult.__name__ == "IngestResult"
