@@ -25,9 +25,14 @@ print(json.dumps(sorted(loaded)), file=sys.stderr)
 
 def _loaded(*args: str) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", PROBE, json.dumps(HEAVY_PACKAGES), json.dumps(HEAVY_MODULES), *args],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return json.loads(out.stderr.strip().splitlines()[-1])
+    last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
+    assert last.startswith("["), out.stderr
+    return json.loads(last)
 
 
 def test_list_and_show_load_no_heavy_module(tmp_path: Path) -> None:
