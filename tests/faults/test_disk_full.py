@@ -14,8 +14,6 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from devkit.mailgen import write_mbox
 from tests.hostile.helpers import REPO, assert_consistent, cli_command, cli_env, message_ids
 
@@ -83,12 +81,6 @@ def test_workspace_file_past_the_limit(tmp_path: Path) -> None:
     assert len(set(message_ids(db))) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlite_store.transaction: when COMMIT fails with 'disk I/O error' SQLite has "
-    "already rolled back; the extra ROLLBACK raises 'cannot rollback - no transaction is "
-    "active', an OperationalError that escapes as a traceback",
-)
 def test_database_past_the_limit(tmp_path: Path) -> None:
     """Many small messages: the database (its WAL) is the file that hits the limit."""
     mbox = tmp_path / "mail.mbox"

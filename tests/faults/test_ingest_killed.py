@@ -87,11 +87,6 @@ def test_ingest_killed_at_random_points_then_completed(tmp_path: Path) -> None:
     assert min(stored_after_kills) < MESSAGES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailatlas_clean._pool: after SIGKILL of the ingest, its forkserver, a parse "
-    "worker and the resource tracker live on forever (orphans blocked on the call queue)",
-)
 def test_parse_workers_exit_when_the_ingest_is_killed(tmp_path: Path) -> None:
     mbox = tmp_path / "mail.mbox"
     write_mbox(mbox, MESSAGES, seed=12)

@@ -28,6 +28,7 @@ from typing import Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
+from ._lifeline import die_with_parent
 from ._parse import parse_bytes
 from .config import ParserConfig
 from .errors import ParseError
@@ -181,8 +182,14 @@ class ParsePool:
             # forkserver: workers never inherit the caller's threads, locks or database
             # handle, and the parser modules are imported once in the server.
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["mailatlas_clean._parse"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            # _forkserver_arm makes the forkserver die with this process; each worker
+            # dies with the forkserver (initializer): no orphans after a SIGKILL.
+            ctx.set_forkserver_preload(
+                ["mailatlas_clean._forkserver_arm", "mailatlas_clean._parse"]
+            )
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=die_with_parent
+            )
         return self._pool
 
     def _restart(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -115,14 +116,21 @@ class SQLiteStore:
             yield
         except BaseException:
             self._depth = 0
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
         self._depth = 0
         try:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise _db_error(exc, "cannot commit") from exc
+
+    def _rollback(self) -> None:
+        # After some failures (an I/O error during COMMIT) SQLite has already rolled
+        # back; a second ROLLBACK would raise and hide the real error.
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -578,6 +586,11 @@ def _db_error(exc: sqlite3.Error, what: str) -> StoreError:
     text = str(exc)
     if "full" in text or "too big" in text:
         return StorageFullError(f"{what}: disk full; free space and rerun")
+    if "disk I/O error" in text:
+        # What SQLite reports when a write fails with ENOSPC/EFBIG on the WAL.
+        return StorageFullError(
+            f"{what}: the disk refused a write (full, or a file-size limit); free space and rerun"
+        )
     if "locked" in text or "busy" in text:
         return StoreError(f"{what}: the store is busy (another writer held it too long); rerun")
     return StoreError(f"{what}: {text}")
