@@ -239,6 +239,6 @@ def ingest_messages(
 
 
 def _run_summary(result: IngestResult) -> dict[str, Any]:
-    summary = result.to_dict()
+    summary = result.to_dict(with_refs=False)
     del summary["document_refs"]  # counts only: one run can add millions of documents
     return summary
