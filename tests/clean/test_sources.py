@@ -108,3 +108,19 @@ def test_mailgen_round_trips_through_iter_mbox(tmp_path: Path) -> None:
     assert [g.rstrip(b"\n") for g in got] == [e.rstrip(b"\n") for e in expected]
     ids = [parse_bytes(raw).message_id for raw in got]
     assert len(set(ids)) == 300
+
+
+def test_a_huge_content_length_is_not_trusted(tmp_path: Path) -> None:
+    """A lying Content-Length must neither allocate its size nor swallow the next message."""
+    import resource
+
+    mbox = tmp_path / "lies.mbox"
+    mbox.write_bytes(
+        b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\nContent-Length: 999999999999\n\n"
+        b"hello\n\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: two\n\nworld\n"
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    messages = list(iter_mbox(mbox))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert [m.raw.split(b"\n", 2)[0] for m in messages] == [b"Subject: one", b"Subject: two"]
+    assert grown_mb < 50

@@ -51,6 +51,16 @@ class _Reader:
         self.offset = offset
         self._peeked: bytes | None = None
 
+    def remaining(self) -> int:
+        """Bytes left in the file after the current offset."""
+        try:
+            size = os.fstat(self._fp.fileno()).st_size
+        except (OSError, ValueError, AttributeError):  # not a real file: ask the stream
+            here = self._fp.tell()
+            size = self._fp.seek(0, os.SEEK_END)
+            self._fp.seek(here)
+        return max(0, size - self.offset)
+
     def peek(self) -> bytes:
         if self._peeked is None:
             self._peeked = self._fp.readline()
@@ -134,7 +144,9 @@ def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
             length = int(match.group(1))
         if _is_blank(line):
             break
-    if length is None:
+    # A Content-Length can only be right if the file still holds that many bytes; a
+    # bigger one (hostile or corrupt) must not make us allocate it.
+    if length is None or length > reader.remaining():
         return lines, False
     start = reader.offset
     body = reader.read(length)
