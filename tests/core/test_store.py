@@ -352,3 +352,27 @@ def test_a_rejected_add_inside_a_batch_costs_only_itself(store: SQLiteStore) -> 
         store.add(make_parsed(make_raw(3)), loc("3"))
     assert store.count_documents() == 2
     assert store.known("msg-2@example.test", None) is None
+
+
+def test_someone_elses_sqlite_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / "app.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE users (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    for create in (False, True):
+        with pytest.raises(StoreNotFoundError, match="not a MailAtlas store"):
+            open_store(other, tmp_path / "ws", create=create)
+    assert other.read_bytes() == before
+    assert not Path(f"{other}-wal").exists()
+
+
+def test_empty_or_garbage_file_is_not_a_store_for_readers(tmp_path: Path) -> None:
+    empty, garbage = tmp_path / "empty.db", tmp_path / "garbage.db"
+    empty.touch()
+    garbage.write_bytes(b"this is not sqlite" * 100)
+    for path in (empty, garbage):
+        with pytest.raises(StoreNotFoundError, match="not a MailAtlas store"):
+            open_store(path, tmp_path / "ws", create=False)
+    assert empty.read_bytes() == b"" and not (tmp_path / "ws").exists()

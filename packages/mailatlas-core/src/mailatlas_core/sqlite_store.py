@@ -76,11 +76,18 @@ class SQLiteStore:
             )
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            _enable_wal(self._conn)
+            _check_is_a_store(self._conn, self.db_path, create=create)
+            if create:  # a reader never changes the file's journal mode
+                _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             apply_migrations(self._conn)
-        except sqlite3.Error as exc:
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise StoreNotFoundError(
+                    f"{self.db_path} is not a MailAtlas store (not an SQLite database); "
+                    "point --db at a MailAtlas store"
+                ) from exc
             raise _db_error(exc, f"cannot open store {self.db_path}") from exc
 
     # -- transactions -------------------------------------------------------------------
@@ -536,6 +543,21 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_is_a_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    """Refuse someone else's SQLite database: MailAtlas must never write into it.
+
+    A MailAtlas store has a ``schema_migrations`` table; a new store starts empty.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_migrations" in tables or (create and not tables):
+        return
+    conn.close()
+    raise StoreNotFoundError(
+        f"{path} is an SQLite database but not a MailAtlas store; "
+        "point --db at a MailAtlas store or a new file"
+    )
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
