@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import tempfile
@@ -244,3 +245,21 @@ def test_pdf_browser_runs_no_script_even_without_the_sanitiser(tmp_path: Path) -
     text = _pdftotext(output)
     assert "static text" in text
     assert "SCRIPT RAN" not in text
+
+
+def test_markdown_body_is_data_not_markup(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+    hostile = (
+        'Look <img src="https://evil.test/pixel.gif"> and ![t](https://evil.test/p2.png)\n'
+        "<script>alert(1)</script> but [the report](https://example.test/r) stays a link.\n"
+        "> quoted reply stays quoted\n"
+    )
+    path = tmp_path / "plain.eml"
+    path.write_bytes(make_message("Plain hostile", hostile))
+    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+        doc = atlas.ingest_eml([path])[0].id
+    md = _ok(runner.invoke(cli, ["export", doc, "--format", "markdown"]))
+    assert "<img" not in md and "<script" not in md
+    assert not re.search(r"(?<!\\)!\[t\]", md)  # no image that a viewer would load
+    assert "[the report](https://example.test/r)" in md
+    assert "&lt;img" in md and "\\![t](https://evil.test/p2.png)" in md  # the text is kept
+    assert "\n> quoted reply stays quoted" in md

@@ -18,6 +18,19 @@ def _escape(text: str) -> str:
     return _INLINE_SPECIALS.sub(r"\\\1", text)
 
 
+_IMAGE_BANG = re.compile(r"!(?=\[)")
+
+
+def _safe_body(text: str) -> str:
+    """The body as Markdown that loads nothing and runs nothing when rendered.
+
+    Message text is data, not markup: ``<`` is escaped so no raw HTML (``<img>``,
+    ``<script>``) reaches a renderer, and image syntax ``![alt](url)`` loses its ``!``
+    so a remote image becomes a plain link instead of a tracking pixel.
+    """
+    return _IMAGE_BANG.sub(r"\\!", text.replace("<", "&lt;"))
+
+
 def _target(link: str) -> str:
     """A link target; angle brackets keep spaces and parentheses intact."""
     return f"<{link}>" if re.search(r"[\s()<>]", link) else link
@@ -35,7 +48,7 @@ def render_markdown(document: Document, link: AssetLinker) -> str:
     ):
         if value:
             lines.append(f"**{label}:** {_escape(value)}  ")
-    lines += ["", "---", "", document.body_text.rstrip(), ""]
+    lines += ["", "---", "", _safe_body(document.body_text.rstrip()), ""]
     if document.assets:
         lines += ["## Assets", ""]
         for asset in document.assets:
