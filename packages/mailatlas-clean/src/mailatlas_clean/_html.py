@@ -46,10 +46,12 @@ _CID_REF = re.compile(
     r"""(?P<q>["'(])\s*cid:(?P<a>[^"')\s>]+)\s*(?=["')])|(?<=[=\s])cid:(?P<b>[^"'\s>]+)""",
     re.IGNORECASE,
 )
-_IMG_SRC = re.compile(r'(<img\b[^>]*?\s)src="(?!\.\./assets/)([^"]*)"', re.IGNORECASE)
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\s)src="([^"]*)"', re.IGNORECASE)
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')
 _CSS_URL = re.compile(r"url\((?:&quot;|')?(.*?)(?:&quot;|')?\)", re.IGNORECASE)
-_CSS_EXPRESSION = re.compile(r"expression\s*\(", re.IGNORECASE)
+# CSS that runs script (IE expression()) or loads from a bare string, not url():
+# image-set("https://...") and image("https://...") load remote images in Chromium.
+_CSS_DANGEROUS = re.compile(r"expression\s*\(|(?:-webkit-)?image(?:-set)?\s*\(", re.IGNORECASE)
 
 
 def asset_href(document_id: str, filename: str) -> str:
@@ -83,18 +85,14 @@ def rewrite_cids(html: str, targets: Mapping[str, str]) -> tuple[str, list[str]]
     return _CID_REF.sub(replace, html), missing
 
 
-def _block_remote_css(match: re.Match[str]) -> str:
-    def check(url: re.Match[str]) -> str:
-        return url.group(0) if url.group(1).startswith("../assets/") else "none"
-
-    # nh3 keeps allowed properties whatever their value: an IE ``expression()`` would
-    # still run script in an old renderer. An invalid value makes the rule a no-op.
-    style = _CSS_EXPRESSION.sub("blocked(", match.group(1))
-    return 'style="' + _CSS_URL.sub(check, style) + '"'
-
-
-def sanitize_html(html: str) -> tuple[str, int]:
+def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tuple[str, int]:
     """Sanitise message HTML for storage and display.
+
+    Args:
+        html: message HTML whose ``cid:`` references were already rewritten.
+        local_assets: the exact hrefs of this message's own assets (``asset_href``);
+            an image or CSS ``url()`` survives only if it is one of them, so neither a
+            remote load nor a crafted ``../assets/../../`` path can get through.
 
     Returns:
         The safe HTML and how many remote images were blocked.
@@ -104,11 +102,22 @@ def sanitize_html(html: str) -> tuple[str, int]:
 
     def block_img(match: re.Match[str]) -> str:
         nonlocal blocked
+        if match.group(2) in local_assets:
+            return match.group(0)
         blocked += 1
         return f'{match.group(1)}data-blocked-src="{match.group(2)}"'
 
+    def block_css(match: re.Match[str]) -> str:
+        def check(url: re.Match[str]) -> str:
+            return url.group(0) if url.group(1) in local_assets else "none"
+
+        # nh3 keeps allowed properties whatever their value. An invalid value makes the
+        # rule a no-op, so dangerous functions are renamed rather than parsed.
+        style = _CSS_DANGEROUS.sub("blocked(", match.group(1))
+        return 'style="' + _CSS_URL.sub(check, style) + '"'
+
     clean = _IMG_SRC.sub(block_img, clean)
     lowered = clean.lower()
-    if "url(" in lowered or "expression" in lowered:
-        clean = _STYLE_ATTR.sub(_block_remote_css, clean)
+    if "url(" in lowered or "expression" in lowered or "image" in lowered:
+        clean = _STYLE_ATTR.sub(block_css, clean)
     return clean, blocked

@@ -119,7 +119,7 @@ def _build(
         joined = "\n".join(content.html)
         rewritten, missing = rewrite_cids(joined, cid_targets)
         defects.extend(f"cid:{cid} matches no part of the message" for cid in missing)
-        body_html, blocked = sanitize_html(rewritten)
+        body_html, blocked = sanitize_html(rewritten, frozenset(cid_targets.values()))
     body_source = "text/plain" if any(p.strip() for p in content.plain) else "text/html"
     if body_html is not None and body_source == "text/html":
         text = _body([], [body_html], defects)
