@@ -81,10 +81,17 @@ def test_status_rules() -> None:
     assert (r.status, r.error_count) == ("partial", 1)
     r.folders[0].fail("lost")
     assert r.status == "error"
-    poisoned = FolderResult("P", failed_count=1)
+    poisoned = FolderResult("P", failed_count=1, ingested_count=3)
     poisoned.finish()
     assert poisoned.status == "partial"
     assert SyncResult("h", 1, "password", [poisoned]).status == "partial"
+    # Nothing succeeded (every new message failed): error, as for file ingest.
+    all_bad = FolderResult("Junk", failed_count=2)
+    all_bad.finish()
+    assert all_bad.status == "error" and all_bad.error is not None
+    assert "2" in all_bad.error
+    assert SyncResult("h", 1, "password", [all_bad]).status == "error"
+    assert SyncResult("h", 1, "password", [all_bad, poisoned]).status == "partial"
 
 
 def test_server_text_is_text_and_scrubbed() -> None:

@@ -48,8 +48,13 @@ class FolderResult:
         self.error = message
 
     def finish(self) -> None:
-        if self.status == "ok" and self.failed_count:
+        """Settle the status once the folder is done (same rule as file ingest)."""
+        if self.status != "ok" or not self.failed_count:
+            return
+        if self.ingested_count or self.duplicate_count:
             self.status = "partial"
+        else:  # nothing succeeded: every message was kept as a failure
+            self.fail(f"all {self.failed_count} new message(s) failed; kept as failures")
 
     def to_dict(self) -> dict[str, Any]:
         return {

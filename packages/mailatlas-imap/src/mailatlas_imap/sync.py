@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -68,11 +69,18 @@ def sync_imap(
                 continue
             lost = _sync_with_retries(session, store, config, entry, run_id, parser, progress)
             entry.finish()
+    except BaseException:
+        # Ctrl-C, a full disk...: committed batches stay; record how far the run got
+        # without letting the bookkeeping hide the real error.
+        with contextlib.suppress(Exception):
+            store.finish_run(run_id, "interrupted", result.to_dict())
+        raise
+    else:
+        store.finish_run(run_id, result.status, result.to_dict())
     finally:
         parser.close()
         session.close()
         result.duration_s = time.monotonic() - started
-        store.finish_run(run_id, result.status, result.to_dict())
     log.info(
         "sync of %s done: %s, %d new, %d duplicates, %d failed",
         config.host,
