@@ -7,6 +7,8 @@ way the user sees a single line, ``Error: <what> — <what to do>``, and no trac
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -80,3 +82,29 @@ class MailAtlasGroup(click.Group):
             return super().invoke(ctx)
         except MailAtlasError as exc:
             raise translate(exc) from None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; click's own usage errors also become one line (exit 2)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "mailatlas"
+            click.echo(f"Error: {_one_line(exc.format_message())} — see '{where} --help'", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        sys.exit(rv if isinstance(rv, int) else 0)
