@@ -263,3 +263,27 @@ def test_markdown_body_is_data_not_markup(runner: CliRunner, home: Path, tmp_pat
     assert "[the report](https://example.test/r)" in md
     assert "&lt;img" in md and "\\![t](https://evil.test/p2.png)" in md  # the text is kept
     assert "\n> quoted reply stays quoted" in md
+
+
+def test_the_browser_gets_no_secret_from_the_environment(
+    runner: CliRunner, doc_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in browser (a unit seam; the real Chromium is tested above) that records
+    # the environment it was given and writes a PDF where it was asked to.
+    seen = tmp_path / "env.txt"
+    fake = tmp_path / "fake-chromium"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"env > {seen}\n"
+        'for a in "$@"; do case "$a" in --print-to-pdf=*) '
+        'printf "%%PDF-1.4 fake" > "${a#--print-to-pdf=}";; esac; done\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("MAILATLAS_PDF_BROWSER", str(fake))
+    monkeypatch.setenv("MAILATLAS_IMAP_PASSWORD", "hunter2-secret")
+    monkeypatch.setenv("MAILATLAS_IMAP_ACCESS_TOKEN", "tok-secret")
+    out = tmp_path / "x.pdf"
+    _ok(runner.invoke(cli, ["export", doc_id, "--format", "pdf", "--out", str(out)]))
+    env = seen.read_text()
+    assert "hunter2-secret" not in env and "tok-secret" not in env
+    assert "PATH=" in env

@@ -97,6 +97,9 @@ def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> l
     return command
 
 
+_BROWSER_ENV = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "FONTCONFIG_FILE", "FONTCONFIG_PATH"})
+
+
 def render_pdf(document: Document, dest: Path) -> Path:
     """Print ``document`` to the PDF file ``dest`` (written atomically, mode 0600)."""
     browser = find_browser()
@@ -109,8 +112,10 @@ def render_pdf(document: Document, dest: Path) -> Path:
         page = page_dir / "document.html"
         page.write_text(render_html(document, bundle_link, link_attachments=False), "utf-8")
         output = root / "document.pdf"
+        # A minimal environment: never hand the browser (or its crash reporter) the
+        # user's secrets, e.g. MAILATLAS_IMAP_PASSWORD / _ACCESS_TOKEN.
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k in _BROWSER_ENV or k.startswith("LC_")},
             "HOME": str(root),
             "XDG_CONFIG_HOME": str(root / "config"),
             "XDG_CACHE_HOME": str(root / "cache"),
