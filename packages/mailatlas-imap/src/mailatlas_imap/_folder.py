@@ -162,6 +162,14 @@ def _fetch(
     batch = _Batch(uids)
     for chunk in fetches:
         data = session.fetch(chunk, BODY_ITEMS) if chunk else {}
+        missing = [uid for uid in chunk if uid not in data]
+        if missing:  # expunged since the search, or a server hiccup: ask once more
+            data.update(session.fetch(missing, BODY_ITEMS))
+            for uid in missing:
+                if uid not in data:
+                    log.warning(
+                        "%s: uid %d is gone from the server (expunged?); skipped", folder, uid
+                    )
         result.downloaded_count += len(data)
         for uid in chunk:
             if uid in data:
