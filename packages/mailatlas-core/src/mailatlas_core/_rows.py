@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .model import Asset, Document, Location
+from .model import Asset, Document, DocumentRef, Location
 from .store import ListFilter
 from .workspace import Workspace
 
@@ -17,6 +17,7 @@ __all__ = [
     "fts_query",
     "list_query",
     "location_from_row",
+    "ref_from_row",
 ]
 
 # Above this many matches, walking the date index beats sorting the matches.
@@ -47,6 +48,17 @@ def document_from_row(
         created_at=row["created_at"],
         assets=tuple(assets),
         locations=tuple(locations),
+    )
+
+
+def ref_from_row(row: sqlite3.Row) -> DocumentRef:
+    return DocumentRef(
+        id=row["id"],
+        subject=row["subject"],
+        source_kind=row["source_kind"],
+        created_at=row["created_at"],
+        sender_email=row["sender_email"],
+        received_at=row["received_at"],
     )
 
 

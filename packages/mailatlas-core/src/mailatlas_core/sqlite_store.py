@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,21 +16,21 @@ from ._rows import (
     fts_query,
     list_query,
     location_from_row,
+    ref_from_row,
 )
+from ._sqlite_conn import connect, db_error, dumps, scrub
+from ._sqlite_state import StateMixin
 from .dates import utc_now_iso
 from .errors import (
     DocumentNotFoundError,
-    StorageFullError,
     StoreError,
     StoreNotFoundError,
 )
 from .ids import thread_id_for
-from .migrate import apply_migrations
 from .model import (
     AddResult,
     Document,
     DocumentRef,
-    ImapCursor,
     ParsedDocument,
     SourceLocation,
 )
@@ -43,10 +39,8 @@ from .workspace import Workspace
 
 __all__ = ["SQLiteStore"]
 
-_BUSY_TIMEOUT_MS = 60_000
 
-
-class SQLiteStore:
+class SQLiteStore(StateMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take
@@ -66,29 +60,7 @@ class SQLiteStore:
         if create:
             self.workspace.make_dir(self.db_path.parent)
             self.workspace.ensure()
-            _precreate_private(self.db_path)
-        try:
-            self._conn = sqlite3.connect(
-                f"file:{self.db_path}?mode={'rwc' if create else 'rw'}",
-                uri=True,
-                isolation_level=None,
-                timeout=_BUSY_TIMEOUT_MS / 1000,
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            _check_is_a_store(self._conn, self.db_path, create=create)
-            if create:  # a reader never changes the file's journal mode
-                _enable_wal(self._conn)
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            apply_migrations(self._conn)
-        except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc):
-                raise StoreNotFoundError(
-                    f"{self.db_path} is not a MailAtlas store (not an SQLite database); "
-                    "point --db at a MailAtlas store"
-                ) from exc
-            raise _db_error(exc, f"cannot open store {self.db_path}") from exc
+        self._conn = connect(self.db_path, create=create)
 
     # -- transactions -------------------------------------------------------------------
 
@@ -117,7 +89,7 @@ class SQLiteStore:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _db_error(exc, "cannot start a write transaction") from exc
+            raise db_error(exc, "cannot start a write transaction") from exc
         self._depth = 1
         try:
             yield
@@ -130,7 +102,7 @@ class SQLiteStore:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise _db_error(exc, "cannot commit") from exc
+            raise db_error(exc, "cannot commit") from exc
 
     def _rollback(self) -> None:
         # After some failures (an I/O error during COMMIT) SQLite has already rolled
@@ -180,7 +152,7 @@ class SQLiteStore:
                     return self._add_location(existing, location)
                 return self._insert(parsed, location)
         except sqlite3.Error as exc:
-            raise _db_error(exc, f"cannot store message from {location.key()}") from exc
+            raise db_error(exc, f"cannot store message from {location.key()}") from exc
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         """Record that a stored document was also seen at ``location``."""
@@ -188,7 +160,7 @@ class SQLiteStore:
             with self.transaction():
                 return self._add_location(document_id, location)
         except sqlite3.Error as exc:
-            raise _db_error(exc, "cannot record a location") from exc
+            raise db_error(exc, "cannot record a location") from exc
 
     def _add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         self._insert_location(document_id, location)
@@ -226,7 +198,7 @@ class SQLiteStore:
             html_rel,
             f"raw/{doc_id}.eml",
             parsed.content_hash,
-            _dumps(metadata),
+            dumps(metadata),
             now,
             parsed.in_reply_to,
         )
@@ -234,7 +206,7 @@ class SQLiteStore:
             self._insert_document_row(values)
         except UnicodeEncodeError:
             # Lone surrogates from undecodable headers: keep the text, drop the bad code points.
-            self._insert_document_row(tuple(_scrub(v) for v in values))
+            self._insert_document_row(tuple(scrub(v) for v in values))
         if asset_rows:
             self._conn.executemany(
                 "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
@@ -335,39 +307,6 @@ class SQLiteStore:
             ),
         )
 
-    def record_failure(
-        self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
-    ) -> str:
-        """Keep a message that could not be processed, with its reason and raw bytes."""
-        raw_hash = hashlib.sha256(raw).hexdigest() if raw is not None else None
-        failure_id = hashlib.sha256(f"{location.key()}|{raw_hash}".encode()).hexdigest()[:32]
-        raw_rel = None
-        if raw is not None:
-            self.workspace.make_dir(self.workspace.failures_dir)
-            path = self.workspace.inside("failures", f"{raw_hash}.eml")
-            self.workspace.write_atomic(path, raw)
-            raw_rel = self.workspace.relative(path)
-        try:
-            with self.transaction():
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO failures (id, run_id, kind, source, location, reason,"
-                    " raw_path, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        failure_id,
-                        run_id,
-                        location.kind,
-                        location.key(),
-                        _dumps(location.to_metadata()),
-                        _scrub(reason),
-                        raw_rel,
-                        raw_hash,
-                        utc_now_iso(),
-                    ),
-                )
-        except sqlite3.Error as exc:
-            raise _db_error(exc, "cannot record a failure") from exc
-        return failure_id
-
     # -- reads -----------------------------------------------------------------------------
 
     def get_document(self, document_id: str) -> Document:
@@ -393,7 +332,7 @@ class SQLiteStore:
                 )
             ]
         except sqlite3.Error as exc:
-            raise _db_error(exc, "cannot read the store") from exc
+            raise db_error(exc, "cannot read the store") from exc
         return document_from_row(row, self.workspace, assets, locations)
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
@@ -414,17 +353,7 @@ class SQLiteStore:
             rows = self._conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot search: {exc}") from exc
-        return [
-            DocumentRef(
-                id=r["id"],
-                subject=r["subject"],
-                source_kind=r["source_kind"],
-                created_at=r["created_at"],
-                sender_email=r["sender_email"],
-                received_at=r["received_at"],
-            )
-            for r in rows
-        ]
+        return [ref_from_row(r) for r in rows]
 
     def count_documents(self) -> int:
         """How many documents are stored."""
@@ -438,101 +367,7 @@ class SQLiteStore:
         ).fetchone()
         if r is None:
             raise DocumentNotFoundError(f"no document with id {document_id!r}")
-        return DocumentRef(
-            id=r["id"],
-            subject=r["subject"],
-            source_kind=r["source_kind"],
-            created_at=r["created_at"],
-            sender_email=r["sender_email"],
-            received_at=r["received_at"],
-        )
-
-    # -- IMAP cursors ----------------------------------------------------------------------
-
-    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
-        """The stored cursor of one IMAP folder, if any."""
-        r = self._conn.execute(
-            "SELECT * FROM imap_cursors"
-            " WHERE host = ? AND port = ? AND username = ? AND folder = ?",
-            (host, port, username, folder),
-        ).fetchone()
-        if r is None:
-            return None
-        return ImapCursor(
-            host=r["host"],
-            port=r["port"],
-            username=r["username"],
-            folder=r["folder"],
-            uidvalidity=r["uidvalidity"],
-            last_uid=r["last_uid"],
-            highestmodseq=r["highestmodseq"],
-            uidnext=r["uidnext"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
-
-    def save_cursor(self, cursor: ImapCursor) -> None:
-        """Create or replace the cursor of one IMAP folder."""
-        now = utc_now_iso()
-        try:
-            with self.transaction():
-                self._conn.execute(
-                    "INSERT INTO imap_cursors (host, port, username, folder, uidvalidity,"
-                    " last_uid, highestmodseq, uidnext, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
-                    " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
-                    " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
-                    " updated_at = excluded.updated_at",
-                    (
-                        cursor.host,
-                        cursor.port,
-                        cursor.username,
-                        cursor.folder,
-                        cursor.uidvalidity,
-                        cursor.last_uid,
-                        cursor.highestmodseq,
-                        cursor.uidnext,
-                        cursor.created_at or now,
-                        now,
-                    ),
-                )
-        except sqlite3.Error as exc:
-            raise _db_error(exc, "cannot save the IMAP cursor") from exc
-
-    # -- runs and failures -----------------------------------------------------------------
-
-    def start_run(self, kind: str, detail: dict[str, Any]) -> int:
-        """Record the start of an ingest or sync run; returns its id."""
-        with self.transaction():
-            cur = self._conn.execute(
-                "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
-                (kind, _dumps(detail), utc_now_iso()),
-            )
-        return int(cur.lastrowid or 0)
-
-    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        """Record how a run ended."""
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
-                (status, _dumps(summary), utc_now_iso(), run_id),
-            )
-
-    def iter_failures(self) -> Iterator[dict[str, Any]]:
-        """Every recorded failure: source, reason, raw path, run, time."""
-        for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
-            yield {
-                "id": r["id"],
-                "run_id": r["run_id"],
-                "kind": r["kind"],
-                "source": r["source"],
-                "location": json.loads(r["location"]),
-                "reason": r["reason"],
-                "raw_path": self.workspace.absolute(r["raw_path"]),
-                "content_hash": r["content_hash"],
-                "created_at": r["created_at"],
-            }
+        return ref_from_row(r)
 
     def close(self) -> None:
         """Release the connection."""
@@ -543,76 +378,3 @@ class SQLiteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_is_a_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
-    """Refuse someone else's SQLite database: MailAtlas must never write into it.
-
-    A MailAtlas store has a ``schema_migrations`` table; a new store starts empty.
-    """
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "schema_migrations" in tables or (create and not tables):
-        return
-    conn.close()
-    raise StoreNotFoundError(
-        f"{path} is an SQLite database but not a MailAtlas store; "
-        "point --db at a MailAtlas store or a new file"
-    )
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL, waiting out a concurrent opener.
-
-    Changing the journal mode can fail with "database is locked" without SQLite's busy
-    handler being consulted (two processes creating a store at the same moment), so
-    retry for as long as the busy timeout would have waited.
-    """
-    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _precreate_private(db_path: Path) -> None:
-    """Create the database file 0600 before SQLite does: its -wal and -shm copy that mode."""
-    try:
-        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
-
-
-def _scrub(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def _db_error(exc: sqlite3.Error, what: str) -> StoreError:
-    text = str(exc)
-    if "full" in text or "too big" in text:
-        return StorageFullError(f"{what}: disk full; free space and rerun")
-    if "disk I/O error" in text:
-        # What SQLite reports when a write fails with ENOSPC/EFBIG on the WAL.
-        return StorageFullError(
-            f"{what}: the disk refused a write (full, or a file-size limit); free space and rerun"
-        )
-    if "locked" in text or "busy" in text:
-        return StoreError(f"{what}: the store is busy (another writer held it too long); rerun")
-    return StoreError(f"{what}: {text}")

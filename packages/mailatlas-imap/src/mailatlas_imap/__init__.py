@@ -11,8 +11,9 @@ print(result.to_dict())
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
 from .config import ImapSyncConfig, is_loopback_host
@@ -33,14 +34,7 @@ if TYPE_CHECKING:
 # imapclient and the parser load with the sync machinery, on first use.
 _LAZY = {"ProgressCallback": "._folder", "sync_imap": ".sync"}
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

@@ -1,0 +1,126 @@
+"""Opening the SQLite database of a store: file mode, ownership check, WAL, migrations.
+
+Also the error translation and JSON helpers the SQLite backend shares.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import StorageFullError, StoreError, StoreNotFoundError
+from .migrate import apply_migrations
+
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "db_error", "dumps", "scrub"]
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open (and with ``create``, make) the database of a store, migrated to the latest.
+
+    A reader (``create=False``) never changes the file: it is refused unless it already
+    is a MailAtlas store (a missing file was refused before this is called).
+    """
+    if create:
+        _precreate_private(db_path)
+    try:
+        conn = sqlite3.connect(
+            f"file:{db_path}?mode={'rwc' if create else 'rw'}",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _check_is_a_store(conn, db_path, create=create)
+        if create:  # a reader never changes the file's journal mode
+            _enable_wal(conn)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        apply_migrations(conn)
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise StoreNotFoundError(
+                f"{db_path} is not a MailAtlas store (not an SQLite database); "
+                "point --db at a MailAtlas store"
+            ) from exc
+        raise db_error(exc, f"cannot open store {db_path}") from exc
+    return conn
+
+
+def _check_is_a_store(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    """Refuse someone else's SQLite database: MailAtlas must never write into it.
+
+    A MailAtlas store has a ``schema_migrations`` table; a new store starts empty.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_migrations" in tables or (create and not tables):
+        return
+    conn.close()
+    raise StoreNotFoundError(
+        f"{path} is an SQLite database but not a MailAtlas store; "
+        "point --db at a MailAtlas store or a new file"
+    )
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out a concurrent opener.
+
+    Changing the journal mode can fail with "database is locked" without SQLite's busy
+    handler being consulted (two processes creating a store at the same moment), so
+    retry for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _precreate_private(db_path: Path) -> None:
+    """Create the database file 0600 before SQLite does: its -wal and -shm copy that mode."""
+    try:
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
+
+
+def dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+def scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def db_error(exc: sqlite3.Error, what: str) -> StoreError:
+    text = str(exc)
+    if "full" in text or "too big" in text:
+        return StorageFullError(f"{what}: disk full; free space and rerun")
+    if "disk I/O error" in text:
+        # What SQLite reports when a write fails with ENOSPC/EFBIG on the WAL.
+        return StorageFullError(
+            f"{what}: the disk refused a write (full, or a file-size limit); free space and rerun"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{what}: the store is busy (another writer held it too long); rerun")
+    return StoreError(f"{what}: {text}")

@@ -1,0 +1,149 @@
+"""The bookkeeping half of the SQLite store: IMAP cursors, runs and kept failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from ._sqlite_conn import db_error, dumps, scrub
+from .dates import utc_now_iso
+from .model import ImapCursor, SourceLocation
+from .workspace import Workspace
+
+__all__ = ["StateMixin"]
+
+
+class StateMixin:
+    """Cursors, runs and failures, mixed into :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+
+    _conn: sqlite3.Connection
+    workspace: Workspace
+
+    if TYPE_CHECKING:
+
+        def transaction(self) -> AbstractContextManager[None]:
+            """Provided by the store."""
+
+    def record_failure(
+        self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
+    ) -> str:
+        """Keep a message that could not be processed, with its reason and raw bytes."""
+        raw_hash = hashlib.sha256(raw).hexdigest() if raw is not None else None
+        failure_id = hashlib.sha256(f"{location.key()}|{raw_hash}".encode()).hexdigest()[:32]
+        raw_rel = None
+        if raw is not None:
+            self.workspace.make_dir(self.workspace.failures_dir)
+            path = self.workspace.inside("failures", f"{raw_hash}.eml")
+            self.workspace.write_atomic(path, raw)
+            raw_rel = self.workspace.relative(path)
+        try:
+            with self.transaction():
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO failures (id, run_id, kind, source, location, reason,"
+                    " raw_path, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        failure_id,
+                        run_id,
+                        location.kind,
+                        location.key(),
+                        dumps(location.to_metadata()),
+                        scrub(reason),
+                        raw_rel,
+                        raw_hash,
+                        utc_now_iso(),
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot record a failure") from exc
+        return failure_id
+
+    # -- IMAP cursors ----------------------------------------------------------------------
+
+    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
+        """The stored cursor of one IMAP folder, if any."""
+        r = self._conn.execute(
+            "SELECT * FROM imap_cursors"
+            " WHERE host = ? AND port = ? AND username = ? AND folder = ?",
+            (host, port, username, folder),
+        ).fetchone()
+        if r is None:
+            return None
+        return ImapCursor(
+            host=r["host"],
+            port=r["port"],
+            username=r["username"],
+            folder=r["folder"],
+            uidvalidity=r["uidvalidity"],
+            last_uid=r["last_uid"],
+            highestmodseq=r["highestmodseq"],
+            uidnext=r["uidnext"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+
+    def save_cursor(self, cursor: ImapCursor) -> None:
+        """Create or replace the cursor of one IMAP folder."""
+        now = utc_now_iso()
+        try:
+            with self.transaction():
+                self._conn.execute(
+                    "INSERT INTO imap_cursors (host, port, username, folder, uidvalidity,"
+                    " last_uid, highestmodseq, uidnext, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
+                    " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                    " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
+                    " updated_at = excluded.updated_at",
+                    (
+                        cursor.host,
+                        cursor.port,
+                        cursor.username,
+                        cursor.folder,
+                        cursor.uidvalidity,
+                        cursor.last_uid,
+                        cursor.highestmodseq,
+                        cursor.uidnext,
+                        cursor.created_at or now,
+                        now,
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot save the IMAP cursor") from exc
+
+    # -- runs and failures -----------------------------------------------------------------
+
+    def start_run(self, kind: str, detail: dict[str, Any]) -> int:
+        """Record the start of an ingest or sync run; returns its id."""
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
+                (kind, dumps(detail), utc_now_iso()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
+                (status, dumps(summary), utc_now_iso(), run_id),
+            )
+
+    def iter_failures(self) -> Iterator[dict[str, Any]]:
+        """Every recorded failure: source, reason, raw path, run, time."""
+        for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
+            yield {
+                "id": r["id"],
+                "run_id": r["run_id"],
+                "kind": r["kind"],
+                "source": r["source"],
+                "location": json.loads(r["location"]),
+                "reason": r["reason"],
+                "raw_path": self.workspace.absolute(r["raw_path"]),
+                "content_hash": r["content_hash"],
+                "created_at": r["created_at"],
+            }
