@@ -8,7 +8,6 @@ from mailatlas_core.errors import MailAtlasError
 
 def test_public_api_is_pinned() -> None:
     assert sorted(mailatlas_imap.__all__) == [
-        "CursorInvalidated",
         "FolderError",
         "FolderResult",
         "ImapAuthError",
@@ -33,7 +32,6 @@ def test_errors_hang_off_the_mailatlas_root() -> None:
         m.ImapConnectionError,
         m.ImapAuthError,
         m.FolderError,
-        m.CursorInvalidated,
         m.ImapConfigError,
     ):
         assert issubclass(cls, m.ImapError)

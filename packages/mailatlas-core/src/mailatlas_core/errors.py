@@ -5,7 +5,7 @@ package adds its own branch in its ``errors`` module::
 
     MailAtlasError                      (mailatlas_core)
     ├── StoreError                      (mailatlas_core)
-    │   ├── StoreNotFoundError          a read-only open of a store that does not exist
+    │   ├── StoreNotFoundError          no store there, or the file is not a MailAtlas store
     │   ├── DocumentNotFoundError       no document with that id
     │   ├── UnsafePathError             a path derived from message data left the workspace
     │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
@@ -14,8 +14,8 @@ package adds its own branch in its ``errors`` module::
     ├── ImapError                       (mailatlas_imap)
     │   ├── ImapConnectionError         host unreachable, TLS failure, dropped connection
     │   ├── ImapAuthError               credentials or token refused
-    │   ├── FolderError                 missing folder, no permission
-    │   └── CursorInvalidated           UIDVALIDITY changed under a stored cursor
+    │   ├── ImapConfigError             a configuration the sync refuses (exit 2)
+    │   └── FolderError                 missing folder, no permission
     └── ExportError                     (mailatlas_cli) export failed (no browser, bad path)
 
 Messages are written for the person at the shell: one line, what went wrong and

@@ -18,7 +18,6 @@ from mailatlas_core._lazy import lazy_getattr
 from .__about__ import __version__
 from .config import ImapSyncConfig, is_loopback_host
 from .errors import (
-    CursorInvalidated,
     FolderError,
     ImapAuthError,
     ImapConfigError,
@@ -38,7 +37,6 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
-    "CursorInvalidated",
     "FolderError",
     "FolderResult",
     "ImapAuthError",

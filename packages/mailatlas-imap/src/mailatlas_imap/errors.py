@@ -9,8 +9,7 @@ error tree at the package edge::
         ├── ImapConfigError             the ImapSyncConfig is unusable (also a ValueError)
         ├── ImapConnectionError         host unreachable, TLS failure, dropped or stalled
         ├── ImapAuthError               credentials or access token refused
-        ├── FolderError                 missing folder, no permission
-        └── CursorInvalidated           UIDVALIDITY changed under a stored cursor
+        └── FolderError                 missing folder, no permission
 
 Messages are one line for the person at the shell. They quote the server's text as text
 (never a bytes repr) and never contain a password or an access token.
@@ -21,7 +20,6 @@ from __future__ import annotations
 from mailatlas_core.errors import MailAtlasError
 
 __all__ = [
-    "CursorInvalidated",
     "FolderError",
     "ImapAuthError",
     "ImapConfigError",
@@ -56,11 +54,3 @@ class ImapAuthError(ImapError):
 
 class FolderError(ImapError):
     """A folder could not be opened (it does not exist, or access is denied)."""
-
-
-class CursorInvalidated(ImapError):
-    """A folder's UIDVALIDITY no longer matches its stored cursor.
-
-    Sync handles this itself (reset the cursor, rescan, recognise stored messages); it is
-    raised only to callers that inspect cursors directly.
-    """
