@@ -65,11 +65,14 @@ class StateMixin:
 
     def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
         """The stored cursor of one IMAP folder, if any."""
-        r = self._conn.execute(
-            "SELECT * FROM imap_cursors"
-            " WHERE host = ? AND port = ? AND username = ? AND folder = ?",
-            (host, port, username, folder),
-        ).fetchone()
+        try:
+            r = self._conn.execute(
+                "SELECT * FROM imap_cursors"
+                " WHERE host = ? AND port = ? AND username = ? AND folder = ?",
+                (host, port, username, folder),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the IMAP cursor") from exc
         if r is None:
             return None
         return ImapCursor(
@@ -118,20 +121,26 @@ class StateMixin:
 
     def start_run(self, kind: str, detail: dict[str, Any]) -> int:
         """Record the start of an ingest or sync run; returns its id."""
-        with self.transaction():
-            cur = self._conn.execute(
-                "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
-                (kind, dumps(detail), utc_now_iso()),
-            )
+        try:
+            with self.transaction():
+                cur = self._conn.execute(
+                    "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
+                    (kind, dumps(detail), utc_now_iso()),
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot record the run") from exc
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         """Record how a run ended."""
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
-                (status, dumps(summary), utc_now_iso(), run_id),
-            )
+        try:
+            with self.transaction():
+                self._conn.execute(
+                    "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
+                    (status, dumps(summary), utc_now_iso(), run_id),
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot record the end of the run") from exc
 
     def iter_failures(self) -> Iterator[dict[str, Any]]:
         """Every recorded failure: source, reason, raw path, run, time."""

@@ -115,11 +115,14 @@ class SQLiteStore(StateMixin):
 
     def known(self, message_id: str | None, content_hash: str | None) -> str | None:
         """The id of a stored document with this Message-ID or raw hash, else ``None``."""
-        row = self._conn.execute(
-            "SELECT id FROM documents WHERE message_id = ?1"
-            " UNION ALL SELECT id FROM documents WHERE content_hash = ?2 LIMIT 1",
-            (message_id, content_hash),
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT id FROM documents WHERE message_id = ?1"
+                " UNION ALL SELECT id FROM documents WHERE content_hash = ?2 LIMIT 1",
+                (message_id, content_hash),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
         return None if row is None else str(row[0])
 
     def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
@@ -357,7 +360,10 @@ class SQLiteStore(StateMixin):
 
     def count_documents(self) -> int:
         """How many documents are stored."""
-        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+        try:
+            return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
 
     def _ref(self, document_id: str) -> DocumentRef:
         r = self._conn.execute(
