@@ -28,6 +28,7 @@ __all__ = ["Workspace", "check_component"]
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
@@ -129,9 +130,13 @@ class Workspace:
         """
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
             try:
-                os.fchmod(fd, FILE_MODE)
+                # O_EXCL: a new file gets exactly FILE_MODE (less the umask, never more).
+                fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE)
+            except FileExistsError:  # a leftover of a crashed writer with our pid
+                tmp.unlink()
+                fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE)
+            try:
                 view = memoryview(data)
                 while view:
                     written = os.write(fd, view)
