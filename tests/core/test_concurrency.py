@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import signal
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from mailatlas_core import open_store
+
+from tests.hostile.helpers import assert_consistent
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,22 +36,6 @@ def _writer(db: Path, ws: Path, count: int, batch: int, *extra: str) -> subproce
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def assert_consistent(db: Path, ws: Path) -> int:
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    rows = conn.execute("SELECT id, raw_path, content_hash FROM documents").fetchall()
-    for _doc_id, raw_path, digest in rows:
-        raw = (ws / raw_path).read_bytes()  # a row never exists without its raw file
-        assert hashlib.sha256(raw).hexdigest() == digest
-    for file_path, digest in conn.execute("SELECT file_path, sha256 FROM assets"):
-        assert hashlib.sha256((ws / file_path).read_bytes()).hexdigest() == digest
-    fts = conn.execute("SELECT count(*) FROM documents_fts").fetchone()[0]
-    assert fts == len(rows)
-    conn.close()
-    return len(rows)
 
 
 def test_two_processes_adding_the_same_300_messages(tmp_path: Path) -> None:
