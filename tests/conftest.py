@@ -23,9 +23,10 @@ def _corpus_path() -> Path:
 
 
 def _corpus_required() -> bool:
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get(
-        "MAILATLAS_REQUIRE_CORPUS"
-    ) == "1"
+    return (
+        os.environ.get("CI", "").lower() == "true"
+        or os.environ.get("MAILATLAS_REQUIRE_CORPUS") == "1"
+    )
 
 
 CORPUS_DIR = _corpus_path()

@@ -117,8 +117,8 @@ class SQLiteStore(StateMixin):
         """The id of a stored document with this Message-ID or raw hash, else ``None``."""
         try:
             row = self._conn.execute(
-                "SELECT id FROM documents WHERE message_id = ?1"
-                " UNION ALL SELECT id FROM documents WHERE content_hash = ?2 LIMIT 1",
+                "SELECT id FROM documents WHERE message_id = ?"
+                " UNION ALL SELECT id FROM documents WHERE content_hash = ? LIMIT 1",
                 (message_id, content_hash),
             ).fetchone()
         except sqlite3.Error as exc:
@@ -145,9 +145,9 @@ class SQLiteStore(StateMixin):
         try:
             with self.transaction():
                 row = self._conn.execute(
-                    "SELECT id FROM documents WHERE message_id = ?1"
-                    " UNION ALL SELECT id FROM documents WHERE content_hash = ?2"
-                    " UNION ALL SELECT id FROM documents WHERE id = ?3 LIMIT 1",
+                    "SELECT id FROM documents WHERE message_id = ?"
+                    " UNION ALL SELECT id FROM documents WHERE content_hash = ?"
+                    " UNION ALL SELECT id FROM documents WHERE id = ? LIMIT 1",
                     (parsed.message_id, parsed.content_hash, parsed.id),
                 ).fetchone()
                 existing = None if row is None else str(row[0])
