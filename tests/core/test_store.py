@@ -296,6 +296,7 @@ def test_sqlite_settings(store: SQLiteStore) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store._conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # memory
 
 
 def test_show_serialisation_has_every_field_of_record(store: SQLiteStore) -> None:
