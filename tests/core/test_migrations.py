@@ -4,8 +4,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from mailatlas_core import ListFilter, MigrationError, open_store
+from mailatlas_core import ListFilter, MigrationError, SourceLocation, open_store
 from mailatlas_core.migrate import apply_migrations, available_migrations
+
+from .factory import make_parsed, make_raw
 
 
 def test_migrations_are_numbered_without_gaps() -> None:
@@ -40,6 +42,17 @@ def test_store_from_first_migration_upgrades_to_latest(tmp_path: Path) -> None:
     assert [r.id for r in store.list_documents(ListFilter(query="legacy"))] == ["doc1"]
     doc = store.get_document("doc1")
     assert doc.assets[0].filename == "scan.pdf"
+    # 0004 moved indexing of new documents from a trigger to the store's commit.
+    triggers = {
+        r[0] for r in store._conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    assert triggers == {"documents_fts_ad", "documents_fts_au"}
+    new = store.add(
+        make_parsed(make_raw(7), body="fresh words"), SourceLocation(kind="eml", path="n.eml")
+    )
+    assert [r.id for r in store.list_documents(ListFilter(query="fresh"))] == [new.document_id]
+    assert len(store.list_documents(ListFilter(query="legacy"))) == 1
+    store._conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")
     store.close()
     # Reopening applies nothing more.
     store = open_store(db, ws)

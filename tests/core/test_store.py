@@ -355,6 +355,38 @@ def test_a_rejected_add_inside_a_batch_costs_only_itself(store: SQLiteStore) -> 
     assert store.known("msg-2@example.test", None) is None
 
 
+def _fts_is_consistent(store: SQLiteStore) -> None:
+    conn = store._conn
+    # FTS5 checks its index against the documents table; raises if they differ.
+    conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")
+    indexed = conn.execute("SELECT count(*) FROM documents_fts").fetchone()[0]
+    assert indexed == store.count_documents()
+
+
+def test_search_index_follows_commits_and_undone_adds(store: SQLiteStore) -> None:
+    # New documents are indexed in one statement at COMMIT; an add undone by its
+    # savepoint must not be indexed, and the adds around it must be.
+    with store.transaction():
+        kept = store.add(make_parsed(make_raw(1), body="alpha kept"), loc("1"))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add(make_parsed(make_raw(2), body="alpha undone"), loc("2"))
+            raise RuntimeError("undo this add")
+        also = store.add(make_parsed(make_raw(3), body="alpha also"), loc("3"))
+    found = {r.id for r in store.list_documents(ListFilter(query="alpha"))}
+    assert found == {kept.document_id, also.document_id}
+    assert store.list_documents(ListFilter(query="undone")) == []
+    _fts_is_consistent(store)
+
+    # A whole batch rolled back leaves nothing behind; the next add is indexed alone.
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add(make_parsed(make_raw(4), body="beta gone"), loc("4"))
+        raise RuntimeError("boom")
+    later = store.add(make_parsed(make_raw(5), body="gamma single"), loc("5"))
+    assert [r.id for r in store.list_documents(ListFilter(query="gamma"))] == [later.document_id]
+    assert store.list_documents(ListFilter(query="beta")) == []
+    _fts_is_consistent(store)
+
+
 def test_someone_elses_sqlite_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     other = tmp_path / "app.db"
     conn = sqlite3.connect(other)
