@@ -136,3 +136,53 @@ def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> No
     expected = _summary(list(parse_many(_lazy(raws), workers=0)))
     assert _summary(results) == expected
     assert len(pools) >= 2  # the broken pool was replaced, not silently bypassed
+
+
+def test_a_panic_in_the_parser_costs_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyo3 turns a Rust panic (nh3, html-to-markdown) into PanicException, a
+    # BaseException: it must fail the message, not end the run.
+    class PanicException(BaseException):
+        pass
+
+    def panic(raw: bytes, *args: object, **kwargs: object) -> ParsedDocument:
+        if b"number 3\r\n" in raw:
+            raise PanicException("called `Option::unwrap()` on a `None` value")
+        return parse_bytes(raw)
+
+    monkeypatch.setattr(pool_module, "parse_bytes", panic)
+    jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(6))]
+    outcomes = [outcome for _job, outcome in parse_many(jobs, workers=0)]
+    assert isinstance(outcomes[3], ParseFailure)
+    assert "PanicException" in outcomes[3].reason
+    assert all(isinstance(outcomes[i], ParsedDocument) for i in (0, 1, 2, 4))
+
+    def interrupted(raw: bytes, *args: object, **kwargs: object) -> ParsedDocument:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pool_module, "parse_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        list(parse_many(jobs, workers=0))
+
+
+def test_the_caller_parses_while_waiting_but_never_large_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # While a worker starts up or is busy, the caller parses waiting chunks itself;
+    # messages over HELP_MAX_BYTES always go to a worker (memory, crash isolation).
+    monkeypatch.setattr(pool_module, "HELP_MAX_BYTES", 200)
+    raws = [raw if i % 50 else raw + b"x" * 500 + b"\r\n" for i, raw in enumerate(_messages(1500))]
+    parsed_here: list[int] = []
+    real_parse_one = pool_module.parse_one
+
+    def recording(job: ParseJob[int], config: ParserConfig) -> object:
+        parsed_here.append(len(job.raw))
+        return real_parse_one(job, config)
+
+    monkeypatch.setattr(pool_module, "parse_one", recording)
+    results = list(parse_many(_lazy(raws), workers=1, chunk_size=8, inline_below=10))
+    assert [job.tag for job, _ in results] == list(range(1500))
+    monkeypatch.setattr(pool_module, "parse_one", real_parse_one)
+    assert _summary(results) == _summary(list(parse_many(_lazy(raws), workers=0)))
+    assert parsed_here, "the caller never helped while the worker was busy"
+    assert len(parsed_here) < 1500, "the worker parsed nothing"
+    assert max(parsed_here) <= 200

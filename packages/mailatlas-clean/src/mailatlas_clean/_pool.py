@@ -7,7 +7,9 @@ cursors exactly as if they had parsed inline.
 
 * Small jobs never pay for processes: until ``inline_below`` messages have been seen,
   nothing is started, and a run that ends before that parses in-process.
-* Memory stays bounded: at most ``workers * 8`` chunks are in flight.
+* Both cores work: a worker parses while the caller stores; when the caller would
+  wait for a worker, it parses the next waiting chunk itself (small messages only).
+* Memory stays bounded: a bounded number of chunks and of bytes are in flight.
 * The raw bytes are not sent back from the workers (the caller still has them).
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
   messages it was holding: they are retried one by one in a fresh pool, and a message
@@ -24,7 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from itertools import chain, islice
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
@@ -36,6 +38,9 @@ from .errors import ParseError
 __all__ = ["ParseBatch", "ParseFailure", "ParseJob", "ParsePool", "default_workers", "parse_many"]
 
 T = TypeVar("T")
+
+HELP_AHEAD_CHUNKS = 8  # chunks parse_many queues beyond what the workers hold
+AHEAD_BYTES = 64 * 1024 * 1024  # raw bytes parse_many reads ahead, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,11 @@ def parse_one(job: ParseJob[T], config: ParserConfig) -> _Outcome | None:
         return ParseFailure(str(exc))
     except RecursionError:
         return ParseFailure("message structure is nested too deeply to parse")
-    except Exception as exc:  # a parser bug must cost one message, not the run
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # a parser bug must cost one message, not the run
+        # BaseException too: a Rust panic in nh3 or html-to-markdown arrives as pyo3's
+        # PanicException, which is not an Exception.
         return ParseFailure(f"unexpected parser error: {type(exc).__name__}: {exc}")
 
 
@@ -103,70 +112,99 @@ def default_workers() -> int:
     return max(1, cores - 1)
 
 
+# Messages a worker holds at once (16 chunks of 32 by default): enough that a worker
+# never runs dry while the caller stores or downloads a batch of 500 between two calls.
+IN_FLIGHT_CHUNKS_PER_WORKER = 16
+# ...and never more raw bytes than this per worker (mailboxes full of large attachments).
+IN_FLIGHT_BYTES_PER_WORKER = 32 * 1024 * 1024
+# The calling process helps only with messages up to this size: large ones (the memory
+# hogs, and the likeliest to trip a crash in a C extension) are always parsed in a worker,
+# where a crash or the OOM killer costs only that message.
+HELP_MAX_BYTES = 256 * 1024
+
+
+class _Chunk:
+    """Consecutive jobs of one batch that are parsed together (in a worker or here)."""
+
+    __slots__ = ("done", "future", "generation", "jobs", "nbytes", "small")
+
+    def __init__(self, jobs: list[ParseJob[Any]]) -> None:
+        self.jobs = jobs
+        self.nbytes = sum(len(j.raw) for j in jobs)
+        self.small = all(len(j.raw) <= HELP_MAX_BYTES for j in jobs)
+        self.future: Future[list[_Outcome]] | None = None
+        self.done: list[_Outcome] | None = None
+        self.generation = 0
+
+
 class ParseBatch(Generic[T]):
     """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`."""
 
-    __slots__ = ("_done", "_future", "_generation", "jobs")
+    __slots__ = ("_chunks", "_done", "jobs")
 
     def __init__(self, jobs: list[ParseJob[T]]) -> None:
         self.jobs = jobs
-        self._future: Future[list[_Outcome]] | None = None
+        self._chunks: list[_Chunk] = []
         self._done: list[_Outcome | None] | None = None
-        self._generation = 0
 
 
 class ParsePool:
     """Parse batches of messages in worker processes (or inline with ``workers=0``).
 
-    ``submit`` returns at once; ``results`` waits and answers in job order. The
-    processes start on the first submit. Use it as a context manager, or ``close()``.
+    ``submit`` returns at once; ``results`` answers in job order. Work is cut into
+    chunks; each worker holds a bounded number of them, and the rest wait in a queue.
+    When ``results`` would block on a chunk a worker is still parsing, this process
+    parses the next waiting chunk itself instead of idling, so the caller's spare time
+    (between storing and downloading) goes into parsing and both cores stay busy.
+    The processes start on the first submit. Use it as a context manager, or ``close()``.
     """
 
-    def __init__(self, parser_config: ParserConfig | None = None, workers: int | None = None):
+    def __init__(
+        self,
+        parser_config: ParserConfig | None = None,
+        workers: int | None = None,
+        *,
+        chunk_size: int = 32,
+    ) -> None:
         self.config = parser_config or ParserConfig()
         self.workers = default_workers() if workers is None else max(0, workers)
+        self.chunk_size = max(1, chunk_size)
         self._pool: ProcessPoolExecutor | None = None
         self._generation = 0
+        self._waiting: deque[_Chunk] = deque()  # not started, in submit order
+        self._running: list[_Chunk] = []  # handed to a worker, maybe finished
+        self._max_chunks = max(1, self.workers) * IN_FLIGHT_CHUNKS_PER_WORKER
+        self._max_bytes = max(1, self.workers) * IN_FLIGHT_BYTES_PER_WORKER
+
+    @property
+    def capacity(self) -> int:
+        """How many chunks the workers hold at once."""
+        return self._max_chunks
 
     def submit(self, jobs: list[ParseJob[T]]) -> ParseBatch[T]:
-        """Start parsing ``jobs`` (inline pools parse right here)."""
+        """Queue ``jobs`` for parsing (inline pools parse right here)."""
         batch = ParseBatch(jobs)
-        items = [(j.raw, j.received_at, j.envelope) for j in jobs if j.parse]
-        if self.workers == 0 or not items:
+        to_parse = [j for j in jobs if j.parse]
+        if self.workers == 0 or not to_parse:
             batch._done = [parse_one(j, self.config) for j in jobs]
             return batch
-        batch._generation = self._generation
-        try:
-            batch._future = self._executor().submit(_parse_chunk, items, self.config)
-        except BrokenProcessPool as exc:  # a worker died since the last result
-            batch._future = Future()
-            batch._future.set_exception(exc)
+        size = self.chunk_size
+        batch._chunks = [_Chunk(to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
+        self._waiting.extend(batch._chunks)
+        self._feed()
         return batch
 
     def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], _Outcome | None]]:
         """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
         if batch._done is not None:
             return list(zip(batch.jobs, batch._done, strict=True))
-        assert batch._future is not None
-        try:
-            outcomes = iter(batch._future.result())
-        except BrokenProcessPool:
-            if batch._generation == self._generation:
-                self._restart()
-            return [(job, self._retry_alone(job)) for job in batch.jobs]
-        out: list[tuple[ParseJob[T], _Outcome | None]] = []
-        for job in batch.jobs:
-            if not job.parse:
-                out.append((job, None))
-                continue
-            outcome = next(outcomes)
-            if isinstance(outcome, ParsedDocument):
-                outcome = replace(outcome, raw=job.raw)
-            out.append((job, outcome))
-        return out
+        outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
+        return [(job, next(outcomes) if job.parse else None) for job in batch.jobs]
 
     def close(self) -> None:
         """Stop the worker processes."""
+        self._waiting.clear()
+        self._running.clear()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -176,6 +214,66 @@ class ParsePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _outcomes(self, chunk: _Chunk) -> list[_Outcome]:
+        while chunk.done is None:
+            if chunk.future is None:  # still waiting: its turn has come
+                self._waiting.remove(chunk)
+                if chunk.small:
+                    self._parse_here(chunk)
+                else:
+                    self._start(chunk)
+            elif chunk.future.done() or not self._help():
+                self._collect(chunk)
+        self._feed()
+        return chunk.done
+
+    def _help(self) -> bool:
+        """Parse the next waiting chunk in this process; ``False`` if there is none."""
+        if not self._waiting or not self._waiting[0].small:
+            return False
+        self._parse_here(self._waiting.popleft())
+        return True
+
+    def _parse_here(self, chunk: _Chunk) -> None:
+        chunk.done = [parse_one(j, self.config) or ParseFailure("not parsed") for j in chunk.jobs]
+
+    def _feed(self) -> None:
+        """Hand waiting chunks to the workers, up to their bound."""
+        running = self._running = [c for c in self._running if not _finished(c)]
+        held = sum(c.nbytes for c in running)
+        while self._waiting and len(running) < self._max_chunks:
+            nbytes = self._waiting[0].nbytes
+            if running and held + nbytes > self._max_bytes:
+                break
+            self._start(self._waiting.popleft())
+            held += nbytes
+
+    def _start(self, chunk: _Chunk) -> None:
+        chunk.generation = self._generation
+        items = [(j.raw, j.received_at, j.envelope) for j in chunk.jobs]
+        try:
+            chunk.future = self._executor().submit(_parse_chunk, items, self.config)
+        except BrokenProcessPool as exc:  # a worker died since the last result
+            chunk.future = Future()
+            chunk.future.set_exception(exc)
+        self._running.append(chunk)
+
+    def _collect(self, chunk: _Chunk) -> None:
+        """Wait for a chunk a worker has; if its worker died, retry its jobs one by one."""
+        assert chunk.future is not None
+        try:
+            outcomes = chunk.future.result()
+        except BrokenProcessPool:
+            if chunk.generation == self._generation:
+                self._restart()
+            chunk.done = [self._retry_alone(job) for job in chunk.jobs]
+            return
+        # The workers do not send the raw bytes back: this process has them.
+        chunk.done = [
+            replace(o, raw=job.raw) if isinstance(o, ParsedDocument) else o
+            for job, o in zip(chunk.jobs, outcomes, strict=True)
+        ]
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -198,10 +296,8 @@ class ParsePool:
             pool.shutdown(wait=False, cancel_futures=True)
         self._generation += 1
 
-    def _retry_alone(self, job: ParseJob[T]) -> _Outcome | None:
-        """Parse one job of a batch whose worker died; a job that kills it again fails."""
-        if not job.parse:
-            return None
+    def _retry_alone(self, job: ParseJob[Any]) -> _Outcome:
+        """Parse one job of a chunk whose worker died; a job that kills it again fails."""
         try:
             future = self._executor().submit(
                 _parse_chunk, [(job.raw, job.received_at, job.envelope)], self.config
@@ -211,6 +307,10 @@ class ParsePool:
             self._restart()
             return ParseFailure("the parser process crashed on this message")
         return replace(outcome, raw=job.raw) if isinstance(outcome, ParsedDocument) else outcome
+
+
+def _finished(chunk: _Chunk) -> bool:
+    return chunk.future is None or chunk.future.done()
 
 
 def parse_many(
@@ -224,7 +324,7 @@ def parse_many(
     """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
     Args:
-        jobs: the messages; consumed lazily (at most ``workers * 8`` chunks ahead).
+        jobs: the messages; consumed lazily (a bounded number of chunks and bytes ahead).
         parser_config: the cleaning flags (defaults: ``ParserConfig()``).
         workers: worker processes; ``0`` parses in this process. Default: cores - 1.
         chunk_size: messages sent to a worker at once.
@@ -239,16 +339,22 @@ def parse_many(
             yield job, parse_one(job, config)
         return
     jobs_left = chain(head, iterator)
-    with ParsePool(config, n_workers) as pool:
-        pending: deque[ParseBatch[T]] = deque()
+    with ParsePool(config, n_workers, chunk_size=chunk_size) as pool:
+        # Keep the workers full, plus a few chunks for this process to parse while it
+        # would otherwise wait (see ParsePool); bounded in count and in bytes.
+        ahead_chunks = pool.capacity + HELP_AHEAD_CHUNKS
+        pending: deque[tuple[ParseBatch[T], int]] = deque()
+        ahead_bytes = 0
         while True:
-            # Enough work queued that the workers stay busy while the caller stores a
-            # whole batch of results; still bounded (memory).
-            while len(pending) < n_workers * 8:
+            while len(pending) < ahead_chunks and (not pending or ahead_bytes < AHEAD_BYTES):
                 chunk = list(islice(jobs_left, chunk_size))
                 if not chunk:
                     break
-                pending.append(pool.submit(chunk))
+                nbytes = sum(len(j.raw) for j in chunk)
+                pending.append((pool.submit(chunk), nbytes))
+                ahead_bytes += nbytes
             if not pending:
                 return
-            yield from pool.results(pending.popleft())
+            batch, nbytes = pending.popleft()
+            ahead_bytes -= nbytes
+            yield from pool.results(batch)
