@@ -7,8 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY_PACKAGES = ["mailparser", "nh3", "html_to_markdown", "imapclient", "tqdm"]
-HEAVY_MODULES = ["mailatlas_clean._parse", "mailatlas_imap.sync", "mailatlas_cli._export"]
+HEAVY_PACKAGES = ["mailparser", "nh3", "html_to_markdown", "imapclient", "tqdm", "mailatlas_imap"]
+HEAVY_MODULES = [
+    "mailatlas_clean._parse",
+    "mailatlas_clean._mbox",
+    "mailatlas_cli._export",
+    "mailatlas_cli._commands.ingest",
+    "mailatlas_cli._commands.sync",
+    "mailatlas_cli._commands.export",
+    "email.utils",
+    "hashlib",
+    "shutil",
+]
 
 PROBE = """
 import json, sys

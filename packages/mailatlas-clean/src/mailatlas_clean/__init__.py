@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
-from ._maildir import iter_maildir
-from ._mbox import iter_mbox
-from ._peek import peek_message_id
-from ._raw import RawMessage
 from .config import ParserConfig
 from .errors import ParseError
 
 if TYPE_CHECKING:
+    from ._maildir import iter_maildir
+    from ._mbox import iter_mbox
     from ._parse import parse_bytes, parse_eml
+    from ._peek import peek_message_id
     from ._pool import (
         ParseBatch,
         ParseFailure,
@@ -33,10 +32,15 @@ if TYPE_CHECKING:
         default_workers,
         parse_many,
     )
+    from ._raw import RawMessage
 
-# The parser pulls in mail-parser, nh3 and html-to-markdown; load it on first use so
-# that commands which only read the store start fast.
+# The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
+# on first use, so that commands which only read the store start fast.
 _LAZY = {
+    "iter_maildir": "._maildir",
+    "iter_mbox": "._mbox",
+    "peek_message_id": "._peek",
+    "RawMessage": "._raw",
     "parse_bytes": "._parse",
     "parse_eml": "._parse",
     "ParseBatch": "._pool",

@@ -7,17 +7,22 @@ import click
 from .__about__ import __version__
 from ._commands._errors import MailAtlasGroup
 from ._commands._logging import install_stderr_logging
-from ._commands.export import export_command
-from ._commands.ingest import ingest
-from ._commands.read import list_command, show_command
-from ._commands.sync import sync
 
 __all__ = ["cli", "main"]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
+# Imported only when run (or for --help): `list` and `show` must start fast.
+COMMANDS = {
+    "ingest": "mailatlas_cli._commands.ingest:ingest",
+    "sync": "mailatlas_cli._commands.sync:sync",
+    "list": "mailatlas_cli._commands.read:list_command",
+    "show": "mailatlas_cli._commands.read:show_command",
+    "export": "mailatlas_cli._commands.export:export_command",
+}
 
-@click.group(cls=MailAtlasGroup, context_settings=CONTEXT_SETTINGS)
+
+@click.group(cls=MailAtlasGroup, context_settings=CONTEXT_SETTINGS, lazy_commands=COMMANDS)
 @click.version_option(
     __version__, "--version", prog_name="mailatlas", message="%(prog)s %(version)s"
 )
@@ -28,13 +33,6 @@ def cli() -> None:
     codes: 0 success, 1 the command ran but something failed, 2 usage error.
     """
     install_stderr_logging()
-
-
-cli.add_command(ingest)
-cli.add_command(sync)
-cli.add_command(list_command)
-cli.add_command(show_command)
-cli.add_command(export_command)
 
 
 def main() -> None:

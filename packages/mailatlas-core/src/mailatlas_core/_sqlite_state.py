@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._sqlite_conn import db_error, dumps, scrub
 from .dates import utc_now_iso
+from .ids import content_hash
 from .model import ImapCursor, SourceLocation
 from .workspace import Workspace
 
@@ -32,8 +32,8 @@ class StateMixin:
         self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
     ) -> str:
         """Keep a message that could not be processed, with its reason and raw bytes."""
-        raw_hash = hashlib.sha256(raw).hexdigest() if raw is not None else None
-        failure_id = hashlib.sha256(f"{location.key()}|{raw_hash}".encode()).hexdigest()[:32]
+        raw_hash = content_hash(raw) if raw is not None else None
+        failure_id = content_hash(f"{location.key()}|{raw_hash}".encode())[:32]
         raw_rel = None
         if raw is not None:
             self.workspace.make_dir(self.workspace.failures_dir)

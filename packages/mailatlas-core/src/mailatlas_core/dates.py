@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 __all__ = ["parse_mail_date", "to_utc_iso", "utc_now_iso"]
 
@@ -28,6 +27,10 @@ def parse_mail_date(value: str | None) -> tuple[str | None, str | None]:
     """
     if not value:
         return None, None
+    # Imported here: email.utils is only needed by the parser, and commands that only
+    # read the store start faster without it.
+    from email.utils import parsedate_to_datetime
+
     try:
         parsed = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):

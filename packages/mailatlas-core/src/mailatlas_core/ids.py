@@ -6,7 +6,6 @@ message gets the same id in every store.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 __all__ = ["content_hash", "document_id", "normalize_message_id", "thread_id_for"]
@@ -33,9 +32,16 @@ def normalize_message_id(value: str | bytes | None) -> str | None:
     return value or None
 
 
+def _sha256_hex(data: bytes) -> str:
+    # hashlib loads OpenSSL (milliseconds): imported on first use, not by `list`/`show`.
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def content_hash(raw: bytes) -> str:
     """The sha256 of the exact raw message bytes (hex)."""
-    return hashlib.sha256(raw).hexdigest()
+    return _sha256_hex(raw)
 
 
 def document_id(message_id: str | None, raw_hash: str) -> str:
@@ -44,7 +50,7 @@ def document_id(message_id: str | None, raw_hash: str) -> str:
     This is also the dedupe key, so a re-ingested message always maps to the same id.
     """
     key = f"mid:{message_id}" if message_id else f"sha256:{raw_hash}"
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _sha256_hex(key.encode("utf-8", "surrogatepass"))[:32]
 
 
 def thread_id_for(
@@ -56,4 +62,4 @@ def thread_id_for(
     """
     root = references[0] if references else in_reply_to or message_id
     key = f"thread:{root}" if root else f"thread:{fallback}"
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _sha256_hex(key.encode("utf-8", "surrogatepass"))[:32]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from importlib import resources
 
 from .dates import utc_now_iso
 from .errors import MigrationError
 
-__all__ = ["Migration", "apply_migrations", "available_migrations"]
+__all__ = ["LATEST_VERSION", "Migration", "apply_migrations", "available_migrations"]
+
+# The newest file in migrations/ (a test keeps the two equal). A store that has applied
+# 1..LATEST_VERSION is opened without reading the migration files at all.
+LATEST_VERSION = 4
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -29,6 +32,8 @@ class Migration:
 
 def available_migrations() -> list[Migration]:
     """Every migration shipped with this package, in version order."""
+    from importlib import resources  # only when a store needs migrating (start-up time)
+
     found = []
     for entry in resources.files("mailatlas_core.migrations").iterdir():
         match = _NAME.match(entry.name)
@@ -46,9 +51,11 @@ def apply_migrations(conn: sqlite3.Connection, upto: int | None = None) -> list[
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    if upto is None and applied == set(range(1, LATEST_VERSION + 1)):
+        return []  # up to date, the common case
     migrations = available_migrations()
     known = {m.version for m in migrations}
-    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     newer = applied - known
     if newer:
         raise MigrationError(

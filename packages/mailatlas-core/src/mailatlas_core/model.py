@@ -11,9 +11,10 @@ Two families of types live here:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .ids import content_hash
 
 __all__ = [
     "AddResult",
@@ -54,7 +55,7 @@ class AssetData:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return content_hash(self.data)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,6 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 from pathlib import Path
 
 from .errors import StorageFullError, StoreError, UnsafePathError
@@ -155,6 +154,8 @@ class Workspace:
         if path.is_symlink():
             path.unlink()
         elif path.is_dir():
+            import shutil  # rarely needed; not loaded by commands that only read
+
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -7,13 +7,13 @@ way the user sees a single line, ``Error: <what> — <what to do>``, and no trac
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
-from mailatlas_imap import ImapAuthError, ImapConfigError, ImapConnectionError
 
 from ..errors import ExportPathError
 
@@ -23,7 +23,6 @@ _USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
     StoreNotFoundError,
     DocumentNotFoundError,
     ExportPathError,
-    ImapConfigError,
 )
 
 
@@ -44,8 +43,28 @@ def _one_line(message: str) -> str:
     return " ".join(message.split()) or "something went wrong"
 
 
+def _from_imap(exc: MailAtlasError) -> bool:
+    # IMAP errors are told apart only when one is raised, by which time mailatlas_imap
+    # is loaded: `list` and `show` never import it (start-up time).
+    return type(exc).__module__.startswith("mailatlas_imap")
+
+
+def _is_usage_error(exc: MailAtlasError) -> bool:
+    if isinstance(exc, _USAGE_ERRORS):
+        return True
+    if _from_imap(exc):
+        from mailatlas_imap import ImapConfigError
+
+        return isinstance(exc, ImapConfigError)
+    return False
+
+
 def _hint(exc: MailAtlasError) -> str:
     """What to do, for errors whose library message says only what went wrong."""
+    if not _from_imap(exc):
+        return ""
+    from mailatlas_imap import ImapAuthError, ImapConnectionError
+
     if isinstance(exc, ImapAuthError):
         return "check --username and the password or access token, then rerun"
     if isinstance(exc, ImapConnectionError) and exc.retryable:
@@ -62,7 +81,7 @@ def message_of(exc: MailAtlasError) -> str:
 
 def translate(exc: MailAtlasError) -> click.ClickException:
     """The click exception (and so the exit code and message) for a library error."""
-    if isinstance(exc, _USAGE_ERRORS):
+    if _is_usage_error(exc):
         return UserError(message_of(exc))
     return click.ClickException(message_of(exc))
 
@@ -70,12 +89,28 @@ def translate(exc: MailAtlasError) -> click.ClickException:
 class MailAtlasGroup(click.Group):
     """The root group: runs a command and translates any MailAtlas error it raises.
 
-    Commands are listed in the order they were added (the order of a workflow:
-    ingest, sync, list, show, export), not alphabetically.
+    Subcommands are named up front and imported when used (``lazy_commands``: name to
+    ``"module:attribute"``), so `mailatlas list` never loads the ingest, sync or export
+    code. They are listed in the order given (a workflow: ingest, sync, list, show,
+    export), not alphabetically.
     """
 
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.lazy_commands = dict(lazy_commands or {})
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return [*self.lazy_commands, *(n for n in self.commands if n not in self.lazy_commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy_commands.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module_name, attr = target.split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise TypeError(f"{target} is not the {cmd_name!r} command")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
