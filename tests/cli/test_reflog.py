@@ -22,18 +22,24 @@ def _ref(i: int) -> DocumentRef:
     )
 
 
-def test_reflog_spills_and_reads_back_in_order() -> None:
-    log = RefLog(keep_in_memory=3)
+@pytest.mark.parametrize("stride", [1, 3, 256])
+def test_reflog_spills_and_reads_back_in_order(stride: int) -> None:
+    log = RefLog(keep_in_memory=3, stride=stride)
     refs = [_ref(i) for i in range(10)]
     for ref in refs:
         log.append(ref)
-    assert len(log._memory) == 3 and len(log._offsets) == 7  # the rest is on disk
+    assert len(log._memory) == 3 and log._spilled == 7  # the rest is on disk
+    assert len(log._marks) == -(-7 // stride)  # one offset per stride, not per ref
     assert list(log) == refs
+    assert [log[i] for i in range(10)] == refs
     assert log[0] == refs[0] and log[7] == refs[7] and log[-1] == refs[-1]
     assert list(log[2:5]) == refs[2:5]
-    assert log == refs
+    # Appending after reading still appends at the end.
+    log.append(_ref(10))
+    assert log[10] == _ref(10) and log[9] == refs[9] and len(log) == 11
+    assert log == [*refs, _ref(10)]
     with pytest.raises(IndexError):
-        log[10]
+        log[11]
     log.close()
 
 
