@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import mailatlas_clean._pool as pool_module
 import pytest
@@ -72,7 +75,7 @@ def test_short_runs_start_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started for a short run")
 
-    monkeypatch.setattr(pool_module, "ProcessPoolExecutor", boom)
+    monkeypatch.setattr(pool_module, "WorkerProcess", boom)
     jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(20))]
     assert len(list(parse_many(jobs, workers=2))) == 20
 
@@ -92,7 +95,7 @@ def test_parse_pool_batches_inline_and_in_workers_agree() -> None:
 
 
 def _worker_pids() -> list[int]:
-    """Pool workers: forkserver children of a forkserver started by this process."""
+    """Pool workers: children of this process running ``mailatlas_clean._worker``."""
     me, found = os.getpid(), []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -100,11 +103,11 @@ def _worker_pids() -> list[int]:
         try:
             with open(f"/proc/{entry}/stat") as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{ppid}/stat") as f:
-                grandparent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
         except (OSError, ValueError, IndexError):
             continue
-        if grandparent == me:
+        if ppid == me and b"mailatlas_clean._worker" in cmdline:
             found.append(int(entry))
     return found
 
@@ -115,14 +118,14 @@ def _lazy(raws: list[bytes]) -> Iterator[ParseJob[int]]:
 
 
 def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    pools = []
-    real_executor = pool_module.ProcessPoolExecutor
+    started = []
+    real_worker = pool_module.WorkerProcess
 
-    def counting_executor(*args: object, **kwargs: object) -> object:
-        pools.append(1)
-        return real_executor(*args, **kwargs)  # type: ignore[arg-type]
+    def counting_worker(*args: object, **kwargs: object) -> object:
+        started.append(1)
+        return real_worker(*args, **kwargs)
 
-    monkeypatch.setattr(pool_module, "ProcessPoolExecutor", counting_executor)
+    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
     raws = _messages(600)
     results = []
     gen = parse_many(_lazy(raws), workers=2, chunk_size=8, inline_below=10)
@@ -135,7 +138,7 @@ def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> No
     assert [job.tag for job, _ in results] == list(range(600))
     expected = _summary(list(parse_many(_lazy(raws), workers=0)))
     assert _summary(results) == expected
-    assert len(pools) >= 2  # the broken pool was replaced, not silently bypassed
+    assert len(started) >= 3  # the killed worker was replaced, not silently bypassed
 
 
 def test_a_panic_in_the_parser_costs_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,3 +189,45 @@ def test_the_caller_parses_while_waiting_but_never_large_messages(
     assert parsed_here, "the caller never helped while the worker was busy"
     assert len(parsed_here) < 1500, "the worker parsed nothing"
     assert max(parsed_here) <= 200
+
+
+SCRIPT_WITHOUT_MAIN_GUARD = """
+import sys
+from pathlib import Path
+from mailatlas_clean import ParseJob, parse_many
+
+with open(sys.argv[1], "a") as marker:
+    marker.write("ran\\n")
+raws = [
+    f"Message-ID: <s{i}@test>\\r\\nSubject: n {i}\\r\\n\\r\\nbody {i}\\r\\n".encode()
+    for i in range(400)
+]
+done = list(parse_many((ParseJob(i, r) for i, r in enumerate(raws)), workers=1, inline_below=10))
+print(len(done), sum(1 for _job, doc in done if getattr(doc, "subject", None)))
+"""
+
+
+def test_a_script_without_main_guard_is_not_run_again_in_workers(tmp_path: Path) -> None:
+    # multiprocessing would import the caller's __main__ in every worker; ours must not.
+    script, marker = tmp_path / "user_script.py", tmp_path / "ran.txt"
+    script.write_text(SCRIPT_WITHOUT_MAIN_GUARD)
+    out = subprocess.run(
+        [sys.executable, str(script), str(marker)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["400", "400"]
+    assert marker.read_text() == "ran\n"
+    assert out.stderr == ""
+
+
+def test_workers_do_not_inherit_mailatlas_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILATLAS_IMAP_PASSWORD", "hunter2-secret")
+    with ParsePool(ParserConfig(), workers=1) as pool:
+        batch = pool.submit([ParseJob(i, raw) for i, raw in enumerate(_messages(40))])
+        pids = _worker_pids()
+        assert pids, "no parser worker found"
+        with open(f"/proc/{pids[0]}/environ", "rb") as f:
+            environ = f.read()
+        assert len(pool.results(batch)) == 40
+    assert b"hunter2-secret" not in environ and b"MAILATLAS_" not in environ
+    assert b"PATH=" in environ  # the rest of the environment is passed on

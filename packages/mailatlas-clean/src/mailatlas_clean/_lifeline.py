@@ -1,12 +1,10 @@
 """Parser processes die with the process that started them.
 
 If an ingest or sync is killed outright (SIGKILL, the OOM killer), nothing runs in it
-to stop its parser pool, and the pool's forkserver and workers would live on, blocked
-forever on a queue nobody writes to. On Linux each of them asks the kernel to kill it
-when its parent dies (``PR_SET_PDEATHSIG``): the forkserver when the caller dies
-(``_forkserver_arm`` is preloaded into the forkserver and is imported nowhere else), and
-each worker when the forkserver dies (:func:`die_with_parent` is the pool's
-initializer). Elsewhere this is a no-op.
+to stop its parser workers, and they would live on, blocked on a pipe nobody writes
+to. On Linux each worker asks the kernel to kill it when its parent dies
+(``PR_SET_PDEATHSIG``; see ``_worker.main``). Elsewhere this is a no-op (the workers
+still exit when their input pipe closes).
 """
 
 from __future__ import annotations

@@ -12,26 +12,26 @@ cursors exactly as if they had parsed inline.
 * Memory stays bounded: a bounded number of chunks and of bytes are in flight.
 * The raw bytes are not sent back from the workers (the caller still has them).
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
-  messages it was holding: they are retried one by one in a fresh pool, and a message
-  that kills a worker again is reported as failed.
+  messages it was holding: they are retried one by one in a fresh worker, and a
+  message that kills a worker again is reported as failed.
+* Workers are plain child processes (``_worker``), not ``multiprocessing`` ones: a
+  user's script without a ``__main__`` guard is never re-run inside them.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import select
 from collections import deque
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
-from ._lifeline import die_with_parent
 from ._parse import parse_bytes
+from ._worker import WorkerDied, WorkerProcess
 from .config import ParserConfig
 from .errors import ParseError
 
@@ -124,17 +124,21 @@ HELP_MAX_BYTES = 256 * 1024
 
 
 class _Chunk:
-    """Consecutive jobs of one batch that are parsed together (in a worker or here)."""
+    """Consecutive jobs of one batch that are parsed together (in a worker or here).
 
-    __slots__ = ("done", "future", "generation", "jobs", "nbytes", "small")
+    A chunk is waiting (in the pool's queue), in flight (``worker`` set), ``crashed``
+    (its worker died before answering) or ``done``.
+    """
+
+    __slots__ = ("crashed", "done", "jobs", "nbytes", "small", "worker")
 
     def __init__(self, jobs: list[ParseJob[Any]]) -> None:
         self.jobs = jobs
         self.nbytes = sum(len(j.raw) for j in jobs)
         self.small = all(len(j.raw) <= HELP_MAX_BYTES for j in jobs)
-        self.future: Future[list[_Outcome]] | None = None
+        self.worker: WorkerProcess | None = None
+        self.crashed = False
         self.done: list[_Outcome] | None = None
-        self.generation = 0
 
 
 class ParseBatch(Generic[T]):
@@ -169,10 +173,8 @@ class ParsePool:
         self.config = parser_config or ParserConfig()
         self.workers = default_workers() if workers is None else max(0, workers)
         self.chunk_size = max(1, chunk_size)
-        self._pool: ProcessPoolExecutor | None = None
-        self._generation = 0
+        self._procs: list[WorkerProcess] = []
         self._waiting: deque[_Chunk] = deque()  # not started, in submit order
-        self._running: list[_Chunk] = []  # handed to a worker, maybe finished
         self._max_chunks = max(1, self.workers) * IN_FLIGHT_CHUNKS_PER_WORKER
         self._max_bytes = max(1, self.workers) * IN_FLIGHT_BYTES_PER_WORKER
 
@@ -202,12 +204,11 @@ class ParsePool:
         return [(job, next(outcomes) if job.parse else None) for job in batch.jobs]
 
     def close(self) -> None:
-        """Stop the worker processes."""
+        """Stop the worker processes (at once if they still hold work)."""
         self._waiting.clear()
-        self._running.clear()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        procs, self._procs = self._procs, []
+        for proc in procs:
+            proc.close(kill=bool(proc.pending))
 
     def __enter__(self) -> ParsePool:
         return self
@@ -217,14 +218,18 @@ class ParsePool:
 
     def _outcomes(self, chunk: _Chunk) -> list[_Outcome]:
         while chunk.done is None:
-            if chunk.future is None:  # still waiting: its turn has come
+            if chunk.crashed:
+                chunk.done = [self._retry_alone(job) for job in chunk.jobs]
+            elif chunk.worker is None:  # still waiting: its turn has come
                 self._waiting.remove(chunk)
                 if chunk.small:
                     self._parse_here(chunk)
                 else:
                     self._start(chunk)
-            elif chunk.future.done() or not self._help():
-                self._collect(chunk)
+            else:
+                self._pump()  # take the replies that have arrived, without waiting
+                if chunk.done is None and not chunk.crashed and not self._help():
+                    self._pump(until=chunk)
         self._feed()
         return chunk.done
 
@@ -240,77 +245,65 @@ class ParsePool:
 
     def _feed(self) -> None:
         """Hand waiting chunks to the workers, up to their bound."""
-        running = self._running = [c for c in self._running if not _finished(c)]
-        held = sum(c.nbytes for c in running)
-        while self._waiting and len(running) < self._max_chunks:
+        self._pump()
+        running = [c for proc in self._procs for c in proc.pending]
+        held = sum(c.nbytes for c in running if isinstance(c, _Chunk))
+        count = len(running)
+        while self._waiting and count < self._max_chunks:
             nbytes = self._waiting[0].nbytes
-            if running and held + nbytes > self._max_bytes:
+            if count and held + nbytes > self._max_bytes:
                 break
             self._start(self._waiting.popleft())
             held += nbytes
+            count += 1
 
     def _start(self, chunk: _Chunk) -> None:
-        chunk.generation = self._generation
-        items = [(j.raw, j.received_at, j.envelope) for j in chunk.jobs]
-        try:
-            chunk.future = self._executor().submit(_parse_chunk, items, self.config)
-        except BrokenProcessPool as exc:  # a worker died since the last result
-            chunk.future = Future()
-            chunk.future.set_exception(exc)
-        self._running.append(chunk)
+        """Send a chunk to the least busy worker (starting one if fewer are running)."""
+        if len(self._procs) < self.workers:
+            self._procs.append(WorkerProcess(self.config))
+        proc = min(self._procs, key=lambda p: len(p.pending))
+        proc.send([(j.raw, j.received_at, j.envelope) for j in chunk.jobs], chunk)
+        chunk.worker = proc
+        self._pump()
 
-    def _collect(self, chunk: _Chunk) -> None:
-        """Wait for a chunk a worker has; if its worker died, retry its jobs one by one."""
-        assert chunk.future is not None
-        try:
-            outcomes = chunk.future.result()
-        except BrokenProcessPool:
-            if chunk.generation == self._generation:
-                self._restart()
-            chunk.done = [self._retry_alone(job) for job in chunk.jobs]
-            return
-        # The workers do not send the raw bytes back: this process has them.
-        chunk.done = [
-            replace(o, raw=job.raw) if isinstance(o, ParsedDocument) else o
-            for job, o in zip(chunk.jobs, outcomes, strict=True)
-        ]
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # forkserver: workers never inherit the caller's threads, locks or database
-            # handle, and the parser modules are imported once in the server.
-            ctx = multiprocessing.get_context("forkserver")
-            # _forkserver_arm makes the forkserver die with this process; each worker
-            # dies with the forkserver (initializer): no orphans after a SIGKILL.
-            ctx.set_forkserver_preload(
-                ["mailatlas_clean._forkserver_arm", "mailatlas_clean._parse"]
-            )
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=die_with_parent
-            )
-        return self._pool
-
-    def _restart(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        self._generation += 1
+    def _pump(self, until: _Chunk | None = None) -> None:
+        """Move requests and replies; with ``until``, wait until that chunk is answered."""
+        while True:
+            for proc in list(self._procs):
+                try:
+                    replies = proc.pump()
+                except WorkerDied:
+                    self._procs.remove(proc)
+                    for lost in proc.pending:
+                        assert isinstance(lost, _Chunk)
+                        lost.worker, lost.crashed = None, True
+                    proc.pending.clear()
+                    continue
+                for token, outcomes in replies:
+                    assert isinstance(token, _Chunk)
+                    token.worker = None
+                    # The workers do not send the raw bytes back: this process has them.
+                    token.done = [
+                        replace(o, raw=job.raw) if isinstance(o, ParsedDocument) else o
+                        for job, o in zip(token.jobs, outcomes, strict=True)
+                    ]
+            if until is None or until.done is not None or until.crashed:
+                return
+            readable = [p.read_fd for p in self._procs if p.pending]
+            writable = [p.write_fd for p in self._procs if p.wants_write]
+            if not readable and not writable:  # cannot happen while `until` is in flight
+                until.worker, until.crashed = None, True
+                return
+            select.select(readable, writable, [])
 
     def _retry_alone(self, job: ParseJob[Any]) -> _Outcome:
         """Parse one job of a chunk whose worker died; a job that kills it again fails."""
-        try:
-            future = self._executor().submit(
-                _parse_chunk, [(job.raw, job.received_at, job.envelope)], self.config
-            )
-            (outcome,) = future.result()
-        except BrokenProcessPool:
-            self._restart()
+        single = _Chunk([job])
+        self._start(single)
+        self._pump(until=single)
+        if single.done is None:
             return ParseFailure("the parser process crashed on this message")
-        return replace(outcome, raw=job.raw) if isinstance(outcome, ParsedDocument) else outcome
-
-
-def _finished(chunk: _Chunk) -> bool:
-    return chunk.future is None or chunk.future.done()
+        return single.done[0]
 
 
 def parse_many(
