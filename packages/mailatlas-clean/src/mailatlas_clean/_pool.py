@@ -241,7 +241,12 @@ class ParsePool:
         return True
 
     def _parse_here(self, chunk: _Chunk) -> None:
-        chunk.done = [parse_one(j, self.config) or ParseFailure("not parsed") for j in chunk.jobs]
+        done: list[_Outcome] = []
+        for i, job in enumerate(chunk.jobs):
+            if i % 8 == 7:
+                self._pump()  # keep the workers' pipes moving while this process parses
+            done.append(parse_one(job, self.config) or ParseFailure("not parsed"))
+        chunk.done = done
 
     def _feed(self) -> None:
         """Hand waiting chunks to the workers, up to their bound."""
