@@ -18,6 +18,7 @@ HEAVY_MODULES = [
     "email.utils",
     "hashlib",
     "shutil",
+    "logging",
 ]
 
 PROBE = """

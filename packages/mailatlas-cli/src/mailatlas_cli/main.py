@@ -6,7 +6,6 @@ import click
 
 from .__about__ import __version__
 from ._commands._errors import MailAtlasGroup
-from ._commands._logging import install_stderr_logging
 
 __all__ = ["cli", "main"]
 
@@ -20,19 +19,25 @@ COMMANDS = {
     "show": "mailatlas_cli._commands.read:show_command",
     "export": "mailatlas_cli._commands.export:export_command",
 }
+# Commands that only read the store: they log nothing, so logging is not even imported.
+READ_ONLY = frozenset({"list", "show"})
 
 
 @click.group(cls=MailAtlasGroup, context_settings=CONTEXT_SETTINGS, lazy_commands=COMMANDS)
 @click.version_option(
     __version__, "--version", prog_name="mailatlas", message="%(prog)s %(version)s"
 )
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """MailAtlas: turn email into clean, structured, provenance-preserving documents.
 
     Data goes to stdout as JSON; progress, warnings and errors go to stderr. Exit
     codes: 0 success, 1 the command ran but something failed, 2 usage error.
     """
-    install_stderr_logging()
+    if ctx.invoked_subcommand not in READ_ONLY:  # nothing logs while reading the store
+        from ._commands._logging import install_stderr_logging
+
+        install_stderr_logging()
 
 
 def main() -> None:
