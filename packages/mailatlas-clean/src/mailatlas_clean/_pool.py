@@ -203,6 +203,16 @@ class ParsePool:
         outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
         return [(job, next(outcomes) if job.parse else None) for job in batch.jobs]
 
+    def poll(self) -> None:
+        """Move requests and replies, and hand waiting work to idle workers; never waits.
+
+        Only this thread moves bytes to and from the workers. A caller that spends a
+        long time between :meth:`submit` and :meth:`results` (storing a batch of 500,
+        downloading the next) calls this now and then so the workers never run dry.
+        """
+        if self._procs or self._waiting:
+            self._feed()
+
     def close(self) -> None:
         """Stop the worker processes (at once if they still hold work)."""
         self._waiting.clear()

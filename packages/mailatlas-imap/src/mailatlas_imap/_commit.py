@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailatlas_core import DocumentRef, ImapCursor, ParsedDocument, SourceLocation, Store
@@ -32,11 +33,19 @@ def commit_batch(
     actions: list[Action],
     result: FolderResult,
     run_id: int | None,
+    tick: Callable[[], None] | None = None,
 ) -> None:
-    """Apply ``actions`` and save ``cursor`` in one commit; count the outcomes."""
+    """Apply ``actions`` and save ``cursor`` in one commit; count the outcomes.
+
+    ``tick`` is called every 32 messages (the sync keeps its parser workers fed with it).
+    """
     try:
         with store.transaction():
-            outcome = [_apply(store, a, run_id) for a in actions]
+            outcome = []
+            for i, a in enumerate(actions):
+                if tick is not None and i % 32 == 31:
+                    tick()
+                outcome.append(_apply(store, a, run_id))
             store.save_cursor(cursor)
     except StorageFullError:
         raise

@@ -91,7 +91,7 @@ def sync_folder(
                 action.parsed = outcome
         cursor.last_uid = batch.uids[-1]
         cursor.uidnext = cursor.highestmodseq = None  # only a finished folder may be skipped
-        commit_batch(store, cursor, batch.actions, result, run_id)
+        commit_batch(store, cursor, batch.actions, result, run_id, tick=parser.poll)
         result.last_uid = cursor.last_uid
         done += len(batch.uids)
         if progress is not None:

@@ -54,6 +54,10 @@ class Parser:
             for _job, outcome in self._pool.results(pending)
         ]
 
+    def poll(self) -> None:
+        """Move work to and from the parser workers without waiting (call it often)."""
+        self._pool.poll()
+
     def close(self) -> None:
         self._pool.close()
 
