@@ -304,12 +304,20 @@ class ParsePool:
                     ]
             if until is None or until.done is not None or until.crashed:
                 return
-            readable = [p.read_fd for p in self._procs if p.pending]
-            writable = [p.write_fd for p in self._procs if p.wants_write]
-            if not readable and not writable:  # cannot happen while `until` is in flight
+            # poll(), not select(): no limit on descriptor numbers in a busy process.
+            poller = select.poll()
+            watched = 0
+            for p in self._procs:
+                if p.pending:
+                    poller.register(p.read_fd, select.POLLIN)
+                    watched += 1
+                if p.wants_write:
+                    poller.register(p.write_fd, select.POLLOUT)
+                    watched += 1
+            if not watched:  # cannot happen while `until` is in flight
                 until.worker, until.crashed = None, True
                 return
-            select.select(readable, writable, [])
+            poller.poll()
 
     def _retry_alone(self, job: ParseJob[Any]) -> _Outcome:
         """Parse one job of a chunk whose worker died; a job that kills it again fails."""
