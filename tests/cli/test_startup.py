@@ -21,15 +21,22 @@ HEAVY_MODULES = [
     "logging",
 ]
 
+# Modules the interpreter loaded before MailAtlas (site hooks such as coverage's .pth
+# import hashlib) are not MailAtlas's doing and are left out.
 PROBE = """
-import json, sys
+import sys
+before = set(sys.modules)
+import json
 from mailatlas_cli.main import cli
 packages, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 try:
     cli(sys.argv[3:], prog_name="mailatlas", standalone_mode=False)
 except BaseException:
     pass
-loaded = [m for m in sys.modules if m.split(".")[0] in packages or m in modules]
+loaded = [
+    m for m in sys.modules
+    if m not in before and (m.split(".")[0] in packages or m in modules)
+]
 print(json.dumps(sorted(loaded)), file=sys.stderr)
 """
 
