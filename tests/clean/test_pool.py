@@ -231,3 +231,27 @@ def test_workers_do_not_inherit_mailatlas_secrets(monkeypatch: pytest.MonkeyPatc
         assert len(pool.results(batch)) == 40
     assert b"hunter2-secret" not in environ and b"MAILATLAS_" not in environ
     assert b"PATH=" in environ  # the rest of the environment is passed on
+
+
+def test_workers_that_cannot_start_fall_back_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A broken install (the worker cannot even import) must not cost every message a
+    # crash and a respawn: after MAX_START_FAILURES the pool parses in-process.
+    import mailatlas_clean._worker as worker_module
+
+    monkeypatch.setattr(worker_module, "WORKER_ARGS", ["-c", "raise SystemExit(3)"])
+    started = []
+    real_worker = pool_module.WorkerProcess
+
+    def counting_worker(*args: object, **kwargs: object) -> object:
+        started.append(1)
+        return real_worker(*args, **kwargs)
+
+    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
+    raws = _messages(600)
+    with caplog.at_level("WARNING", logger="mailatlas_clean"):
+        results = list(parse_many(_lazy(raws), workers=1, chunk_size=8, inline_below=10))
+    assert _summary(results) == _summary(list(parse_many(_lazy(raws), workers=0)))
+    assert len(started) == pool_module.MAX_START_FAILURES
+    assert "cannot start" in caplog.text and "exit status 3" in caplog.text

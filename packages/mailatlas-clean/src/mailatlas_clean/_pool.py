@@ -20,6 +20,7 @@ cursors exactly as if they had parsed inline.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 from collections import deque
@@ -121,6 +122,11 @@ IN_FLIGHT_BYTES_PER_WORKER = 32 * 1024 * 1024
 # hogs, and the likeliest to trip a crash in a C extension) are always parsed in a worker,
 # where a crash or the OOM killer costs only that message.
 HELP_MAX_BYTES = 256 * 1024
+# Workers that die before they are ready (a broken install, no processes left): after
+# this many, the pool parses in the calling process instead of starting more.
+MAX_START_FAILURES = 2
+
+log = logging.getLogger("mailatlas_clean")
 
 
 class _Chunk:
@@ -130,7 +136,7 @@ class _Chunk:
     (its worker died before answering) or ``done``.
     """
 
-    __slots__ = ("crashed", "done", "jobs", "nbytes", "small", "worker")
+    __slots__ = ("crashed", "done", "jobs", "nbytes", "small", "started_ok", "worker")
 
     def __init__(self, jobs: list[ParseJob[Any]]) -> None:
         self.jobs = jobs
@@ -138,6 +144,7 @@ class _Chunk:
         self.small = all(len(j.raw) <= HELP_MAX_BYTES for j in jobs)
         self.worker: WorkerProcess | None = None
         self.crashed = False
+        self.started_ok = True  # whether the worker that crashed on it had started
         self.done: list[_Outcome] | None = None
 
 
@@ -175,6 +182,8 @@ class ParsePool:
         self.chunk_size = max(1, chunk_size)
         self._procs: list[WorkerProcess] = []
         self._waiting: deque[_Chunk] = deque()  # not started, in submit order
+        self._start_failures = 0
+        self._no_workers = False  # workers cannot start: parse everything here
         self._max_chunks = max(1, self.workers) * IN_FLIGHT_CHUNKS_PER_WORKER
         self._max_bytes = max(1, self.workers) * IN_FLIGHT_BYTES_PER_WORKER
 
@@ -228,7 +237,10 @@ class ParsePool:
 
     def _outcomes(self, chunk: _Chunk) -> list[_Outcome]:
         while chunk.done is None:
-            if chunk.crashed:
+            if chunk.crashed and not chunk.started_ok:
+                chunk.crashed = False  # its worker never started: no message is to blame
+                self._start(chunk)
+            elif chunk.crashed:
                 chunk.done = [self._retry_alone(job) for job in chunk.jobs]
             elif chunk.worker is None:  # still waiting: its turn has come
                 self._waiting.remove(chunk)
@@ -260,6 +272,8 @@ class ParsePool:
 
     def _feed(self) -> None:
         """Hand waiting chunks to the workers, up to their bound."""
+        if self._no_workers:
+            return  # waiting chunks are parsed here when their turn comes
         self._pump()
         running = [c for proc in self._procs for c in proc.pending]
         held = sum(c.nbytes for c in running if isinstance(c, _Chunk))
@@ -274,8 +288,14 @@ class ParsePool:
 
     def _start(self, chunk: _Chunk) -> None:
         """Send a chunk to the least busy worker (starting one if fewer are running)."""
-        if len(self._procs) < self.workers:
-            self._procs.append(WorkerProcess(self.config))
+        if len(self._procs) < self.workers and not self._no_workers:
+            try:
+                self._procs.append(WorkerProcess(self.config))
+            except OSError as exc:  # fork refused: no memory, process limit
+                self._worker_failed(f"{type(exc).__name__}: {exc}")
+        if not self._procs:
+            self._parse_here(chunk)
+            return
         proc = min(self._procs, key=lambda p: len(p.pending))
         proc.send([(j.raw, j.received_at, j.envelope) for j in chunk.jobs], chunk)
         chunk.worker = proc
@@ -289,9 +309,11 @@ class ParsePool:
                     replies = proc.pump()
                 except WorkerDied:
                     self._procs.remove(proc)
+                    if not proc.ready:
+                        self._worker_failed(f"exit status {proc.proc.returncode}")
                     for lost in proc.pending:
                         assert isinstance(lost, _Chunk)
-                        lost.worker, lost.crashed = None, True
+                        lost.worker, lost.crashed, lost.started_ok = None, True, proc.ready
                     proc.pending.clear()
                     continue
                 for token, outcomes in replies:
@@ -319,14 +341,25 @@ class ParsePool:
                 return
             poller.poll()
 
+    def _worker_failed(self, why: str) -> None:
+        """A worker could not start; after a few, stop trying and parse here."""
+        self._start_failures += 1
+        if self._start_failures >= MAX_START_FAILURES and not self._no_workers:
+            self._no_workers = True
+            log.warning("parser worker processes cannot start (%s); parsing in this process", why)
+
     def _retry_alone(self, job: ParseJob[Any]) -> _Outcome:
         """Parse one job of a chunk whose worker died; a job that kills it again fails."""
-        single = _Chunk([job])
-        self._start(single)
-        self._pump(until=single)
-        if single.done is None:
-            return ParseFailure("the parser process crashed on this message")
-        return single.done[0]
+        while True:
+            single = _Chunk([job])
+            self._start(single)
+            self._pump(until=single)
+            if single.done is not None:
+                return single.done[0]
+            if single.started_ok:
+                return ParseFailure("the parser process crashed on this message")
+            # The worker died before it started: try again (after MAX_START_FAILURES
+            # such deaths, _start parses in this process, so this ends).
 
 
 def parse_many(

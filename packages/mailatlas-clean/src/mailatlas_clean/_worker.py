@@ -32,6 +32,11 @@ __all__ = ["WorkerDied", "WorkerProcess", "main"]
 
 _HEADER = 8
 _READ_SIZE = 1 << 20
+_READY = "ready"  # the worker's first frame: the parser is imported, requests welcome
+
+# How a worker is started: ``sys.executable`` with these arguments (``-P``: the current
+# directory is not put on the module path).
+WORKER_ARGS = ["-P", "-m", "mailatlas_clean._worker"]
 
 
 def _frame(obj: object) -> bytes:
@@ -67,6 +72,8 @@ def main() -> None:
         return
     from ._pool import _parse_chunk
 
+    replies.write(_frame(_READY))
+    replies.flush()
     while (items := _read_frame(requests)) is not None:
         replies.write(_frame(_parse_chunk(items, config)))
         replies.flush()
@@ -108,7 +115,7 @@ class WorkerProcess:
         # The same import path as this process (a source checkout, a test's sys.path).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.pathsep not in p)
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "mailatlas_clean._worker"],
+            [sys.executable, *WORKER_ARGS],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -126,6 +133,7 @@ class WorkerProcess:
         self._in = bytearray()
         self.pending: deque[object] = deque()  # a token per request not yet answered
         self.alive = True
+        self.ready = False  # it has started and imported the parser
 
     @property
     def wants_write(self) -> bool:
@@ -181,6 +189,9 @@ class WorkerProcess:
                 break
             reply = pickle.loads(bytes(buf[_HEADER : _HEADER + size]))  # our own worker
             del buf[: _HEADER + size]
+            if not self.ready:
+                self.ready = reply == _READY
+                continue
             out.append((self.pending.popleft(), reply))
         return out
 
