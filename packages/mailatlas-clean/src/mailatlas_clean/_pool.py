@@ -285,6 +285,7 @@ class ParsePool:
             self._start(self._waiting.popleft())
             held += nbytes
             count += 1
+        self._pump()  # send what was just queued
 
     def _start(self, chunk: _Chunk) -> None:
         """Send a chunk to the least busy worker (starting one if fewer are running)."""
@@ -298,8 +299,7 @@ class ParsePool:
             return
         proc = min(self._procs, key=lambda p: len(p.pending))
         proc.send([(j.raw, j.received_at, j.envelope) for j in chunk.jobs], chunk)
-        chunk.worker = proc
-        self._pump()
+        chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
     def _pump(self, until: _Chunk | None = None) -> None:
         """Move requests and replies; with ``until``, wait until that chunk is answered."""
