@@ -113,6 +113,83 @@ def test_boilerplate_whole_lines_only() -> None:
     assert result.cleaning["dropped_line_count"] == 4
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "READ IN APP",
+        "Open in app",
+        "Keep reading with a 7-day free trial",
+        "Subscribe to The Weekly to keep reading this post and get 7 days of free access"
+        " to the full post archives.",
+        "Upgrade to paid",
+        "Like · Comment · Restack",
+        "Share",
+        "Forwarded this email? Subscribe here for more",
+        "View web version",
+        "[View in browser](https://example.com/v)",
+        # de
+        "Im Browser anzeigen",
+        "Diese E-Mail im Browser anzeigen",
+        "Wird diese E-Mail nicht richtig angezeigt?",
+        "Gesendet von meinem iPhone",
+        "Von meinem iPhone gesendet",
+        "An einen Freund weiterleiten",
+        "Folgen Sie uns auf Instagram",
+        "In der App lesen",
+        # fr
+        "Voir dans le navigateur",
+        "Voir cet e-mail dans votre navigateur",
+        "Voir la version en ligne",
+        "Cet e-mail ne s'affiche pas correctement ?",
+        "Envoyé de mon iPhone",
+        "Transférer à un ami",
+        "Suivez-nous sur LinkedIn",
+        "Gérer vos préférences",
+        # es
+        "Ver en el navegador",
+        "Ver este correo en tu navegador",
+        "¿No puedes ver este correo correctamente?",
+        "Enviado desde mi iPhone",
+        "Reenviar a un amigo",
+        "Síguenos en Twitter",
+        "Gestionar tus preferencias",
+    ],
+)
+def test_boilerplate_newsletter_furniture_goes(line: str) -> None:
+    result = clean_text(f"Hello readers,\n{line}\nThe real story.", only(strip_boilerplate=True))
+    assert result.text == "Hello readers,\nThe real story."
+    record = result.cleaning["rules"]["strip_boilerplate"]
+    assert record["lines"] == 1
+    assert record["removed"] == [line]
+    assert len(record["matched"]) == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I read it in the app yesterday and liked the layout.",
+        "Share your thoughts on the budget by Friday.",
+        "Like I said, the browser version of the tool is slow.",
+        "Keep reading: the second half of the report explains the numbers.",
+        "Die Webversion des Tools ist langsam, sagt Anna.",
+        "Nous avons vu dans le navigateur que le bouton manque.",
+        "Ver el informe en el navegador no funciona, dice Ana.",
+        "Comment on the draft, please.",
+        "Sent from my office after the meeting.",
+        "Folgen Sie uns nicht blind: lesen Sie den Bericht selbst.",
+    ],
+)
+def test_boilerplate_keeps_real_sentences(line: str) -> None:
+    text = f"Hello readers,\n{line}\nThe real story."
+    result = clean_text(text, only(strip_boilerplate=True))
+    assert result.text == text
+    assert result.cleaning["rules"]["strip_boilerplate"] == {
+        "lines": 0,
+        "removed": [],
+        "matched": [],
+    }
+
+
 # -- link-only lines -------------------------------------------------------------------
 
 
@@ -175,6 +252,72 @@ def test_footer_never_in_first_half() -> None:
     assert result.cleaning["stopped_at_footer"] is False
 
 
+QUOTED_LIST_FOOTER = """On Wed, Nov 19, 2014 at 12:11 AM, Levi Morrison <levim@php.net> wrote:
+
+> Dear Internals,
+>
+> I am proposing an RFC to remove PHP 4 constructors in PHP 7.
+>
+> Cheers,
+> Levi Morrison
+>
+> --
+> PHP Internals - PHP Runtime Development Mailing List
+> To unsubscribe, visit: http://www.php.net/unsub.php
+>
+>
++1 from me."""
+
+
+def test_footer_never_fires_inside_a_quote() -> None:
+    result = clean_text(QUOTED_LIST_FOOTER, only(stop_at_footer=True))
+    assert result.text == QUOTED_LIST_FOOTER
+    assert result.text.endswith("+1 from me.")
+    assert result.cleaning["stopped_at_footer"] is False
+
+
+def test_footer_never_removes_text_after_the_candidate() -> None:
+    body = [
+        *_long(4),
+        "",
+        "Alex asked how to unsubscribe from the old list.",
+        "",
+        "I think we should make that easier for everyone.",
+        "",
+        "Thanks,",
+        "Bob",
+    ]
+    text = "\n".join(body)
+    result = clean_text(text, only(stop_at_footer=True))
+    assert result.text == text
+    assert result.cleaning["stopped_at_footer"] is False
+
+
+def test_footer_signature_followed_by_a_quote_stays() -> None:
+    body = [*_long(8), "-- ", "Alice", "", "On Monday Bob wrote:", "> the question", "> more"]
+    text = "\n".join(body)
+    assert clean_text(text, only(stop_at_footer=True)).text == text
+
+
+def test_footer_multi_paragraph_footer_is_cut_and_recorded() -> None:
+    body = [
+        *_long(6),
+        "",
+        "You are receiving this email because you subscribed.",
+        "",
+        "Unsubscribe | Preferences",
+        "",
+        "© 2024 Example Ltd. All rights reserved.",
+        "",
+    ]
+    result = clean_text("\n".join(body), only(stop_at_footer=True))
+    assert result.text == "\n".join(_long(6)) + "\n"
+    assert result.cleaning["rules"]["stop_at_footer"] == {
+        "lines": 5,
+        "removed": body[7:12],
+    }
+
+
 def test_footer_negative_cases_stay_intact() -> None:
     text = "\n".join(
         [
@@ -222,11 +365,36 @@ def test_zwnj_between_latin_letters_goes() -> None:
 # -- whitespace -----------------------------------------------------------------------------
 
 
-def test_whitespace_collapses_but_never_joins_lines() -> None:
-    text = "\n\nHello    world  \n\n\n\n  indented   line\nnext\u00a0\u00a0line\n\n\n"
+def test_whitespace_trims_squeezes_and_collapses_padding_only() -> None:
+    text = "\n\nHello    world  \n\n\n\n  indented   line\nnext\u00a0\u00a0line\n \t\n\n\n"
     result = clean_text(text, only(normalize_whitespace=True))
-    assert result.text == "Hello world\n\n  indented line\nnext line"
-    assert result.cleaning["rules"]["normalize_whitespace"]["collapsed_runs"] == 3
+    assert result.text == "Hello    world\n\n  indented   line\nnext line"
+    counts = result.cleaning["rules"]["normalize_whitespace"]
+    assert counts == {"trimmed_lines": 2, "collapsed_runs": 1, "removed_blank_lines": 8}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '+\t\tpr_err("failed: %d\\n", ret);',  # a patch line
+        "-    if (x)  {",
+        ">     indented quoted code",
+        "| Name  | Value |",  # a plain-text table
+        "Total:      42.00 EUR",  # aligned columns
+        "a\tb\tc",
+        "10\u00a0€ and 5\u00a0km",  # a lone no-break space is meant
+    ],
+)
+def test_whitespace_never_touches_indentation_or_inner_spacing(line: str) -> None:
+    text = f"Patch:\n{line}\nend"
+    assert clean_text(text, ParserConfig()).text == text
+
+
+def test_whitespace_collapses_invisible_padding_and_blank_lines() -> None:
+    text = "Preview\u00a0\u200c\u00a0\u200c\u00a0text\n\u00a0\u00a0\n\n\nBody   \u3000\n"
+    result = clean_text(text, ParserConfig())
+    assert result.text == "Preview text\n\nBody"
+    assert result.cleaning["rules"]["normalize_whitespace"]["collapsed_runs"] == 1
 
 
 def test_defaults_do_not_remove_content() -> None:

@@ -27,7 +27,8 @@ class ParserConfig:
             ``-- `` signature) when it starts in the second half of the message.
         strip_invisible_chars: drop zero-width and bidi control characters, keeping the
             joiners that emoji and some scripts need.
-        normalize_whitespace: collapse runs of spaces and blank lines; never joins lines.
+        normalize_whitespace: remove trailing spaces, squeeze blank-line runs and collapse
+            invisible (no-break space) padding; never touches indentation or joins lines.
     """
 
     strip_forwarded_headers: bool = False

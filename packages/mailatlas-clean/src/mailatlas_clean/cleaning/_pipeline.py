@@ -21,6 +21,11 @@ from ._whitespace import normalize_whitespace
 
 __all__ = ["CleanResult", "clean_text"]
 
+# What a rule removed is recorded for audit, up to this many lines each (a newsletter
+# footer can be long; the count is always exact and ``truncated`` says when lines are
+# missing from the list).
+MAX_RECORDED_LINES = 40
+
 # Cheap whole-text checks that let most messages skip the line-by-line scans.
 _MAY_FORWARD = re.compile(r"^\s*\**from\**\s*:|^[-_]{2,}|^begin forwarded", re.I | re.M)
 _MAY_LINK = re.compile(r"://|mailto:")
@@ -36,13 +41,21 @@ class CleanResult:
     cleaning: dict[str, Any] = field(default_factory=dict)
 
 
+def _record(removed: list[str]) -> dict[str, Any]:
+    """``{"lines": n, "removed": [...]}`` (+ ``"truncated": true`` past the cap)."""
+    record: dict[str, Any] = {"lines": len(removed), "removed": removed[:MAX_RECORDED_LINES]}
+    if len(removed) > MAX_RECORDED_LINES:
+        record["truncated"] = True
+    return record
+
+
 def clean_text(text: str, config: ParserConfig) -> CleanResult:
     """Apply the enabled rules to ``text``.
 
     Forwarded-header blocks and link-only lines are always *detected* (the chain goes to
     provenance, the links to ``metadata.links``); they are only removed when enabled.
     """
-    rules: dict[str, dict[str, int]] = {}
+    rules: dict[str, dict[str, Any]] = {}
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     removed_chars = 0
@@ -54,37 +67,40 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
 
     blocks = find_forwarded_blocks(lines) if _MAY_FORWARD.search(text) else []
     chain = [block.headers for block in blocks]
-    forwarded_lines = 0
+    forwarded: list[str] = []
     if config.strip_forwarded_headers and blocks:
         drop = {i for block in blocks for i in range(block.start, block.end)}
+        forwarded = [lines[i] for i in sorted(drop)]
         lines = [line for i, line in enumerate(lines) if i not in drop]
-        forwarded_lines = len(drop)
     removed_blocks = len(blocks) if config.strip_forwarded_headers else 0
-    rules["strip_forwarded_headers"] = {"blocks": removed_blocks, "lines": forwarded_lines}
-    dropped += forwarded_lines
+    rules["strip_forwarded_headers"] = {"blocks": removed_blocks, **_record(forwarded)}
+    dropped += len(forwarded)
 
     link_lines, links = find_link_only_lines(lines) if _MAY_LINK.search(text) else (set(), [])
-    removed_links = 0
+    link_only: list[str] = []
     if config.strip_link_only_lines and link_lines:
+        link_only = [lines[i] for i in sorted(link_lines)]
         lines = [line for i, line in enumerate(lines) if i not in link_lines]
-        removed_links = len(link_lines)
-    rules["strip_link_only_lines"] = {"lines": removed_links}
-    dropped += removed_links
+    rules["strip_link_only_lines"] = _record(link_only)
+    dropped += len(link_only)
 
-    removed_boilerplate = 0
+    boilerplate: list[dict[str, str]] = []
     if config.strip_boilerplate:
-        lines, removed_boilerplate = strip_boilerplate(lines)
-    rules["strip_boilerplate"] = {"lines": removed_boilerplate}
-    dropped += removed_boilerplate
+        lines, boilerplate = strip_boilerplate(lines)
+    rules["strip_boilerplate"] = {
+        **_record([item["line"] for item in boilerplate]),
+        "matched": sorted({item["rule"] for item in boilerplate}),
+    }
+    dropped += len(boilerplate)
 
-    cut = 0
+    footer: list[str] = []
     if config.stop_at_footer:
-        lines, cut = cut_footer(lines)
-    rules["stop_at_footer"] = {"lines": cut}
-    dropped += cut
+        lines, footer = cut_footer(lines)
+    rules["stop_at_footer"] = _record(footer)
+    dropped += len(footer)
 
     text = "\n".join(lines)
-    counts = {"collapsed_runs": 0, "removed_blank_lines": 0}
+    counts = {"trimmed_lines": 0, "collapsed_runs": 0, "removed_blank_lines": 0}
     if config.normalize_whitespace:
         text, counts = normalize_whitespace(text)
     rules["normalize_whitespace"] = counts
@@ -92,7 +108,7 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     cleaning = {
         "removed_forwarded_headers": removed_blocks,
         "dropped_line_count": dropped,
-        "stopped_at_footer": cut > 0,
+        "stopped_at_footer": bool(footer),
         "rules": rules,
     }
     return CleanResult(text, chain, links, cleaning)

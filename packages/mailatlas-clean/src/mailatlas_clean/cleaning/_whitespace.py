@@ -1,4 +1,10 @@
-"""Whitespace: collapse runs of spaces and of blank lines; never join lines."""
+"""Whitespace: blank-line runs, trailing spaces and invisible padding; nothing else.
+
+Spaces and tabs inside a line are never touched: they carry indentation and alignment
+(a patch line ``+\\t\\tpr_err(``, a quoted ``>     code`` line, a plain-text table). Only
+runs that hold a no-break or other Unicode space (the ``&nbsp;&nbsp;`` padding of HTML
+mail) become one space. Every scan below is linear in the length of the text.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +12,64 @@ import re
 
 __all__ = ["normalize_whitespace"]
 
-_SPACE = "[ \\t\\u00a0\\u2000-\\u200a\\u202f\\u205f\\u3000]"
-# Runs of 2+ spaces between two non-space characters; leading indentation is kept.
-_INNER_RUN = re.compile(rf"(?<=\S){_SPACE}{{2,}}(?=\S)")
-# Trailing spaces go, except the one in a "-- " signature delimiter (RFC 3676).
-_TRAILING = re.compile(rf"(?<!^--){_SPACE}+$", re.MULTILINE)
-# Cheap test for "anything to do": a space next to a space or a line end, or odd spaces.
-_MAY_COLLAPSE = re.compile(r"  | \n| $|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+# Every horizontal space a line can end in; Unicode spaces are the padding kind.
+_UNICODE_SPACES = "\u00a0\u2000-\u200a\u202f\u205f\u3000"
+_SPACES = " \t\u00a0\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+_PADDING = re.compile(f"[{_UNICODE_SPACES}]")
+# A run of 2+ spaces holding at least one Unicode space. The run is matched once from its
+# first character (possessive), so each character is looked at a bounded number of times.
+_PADDING_RUN = re.compile(rf"(?<=\S)[ \t]*+[{_UNICODE_SPACES}][ \t{_UNICODE_SPACES}]*+(?=\S)")
+# Cheap test for trailing spaces: a space or tab before a line end or the text end.
+_MAY_TRAIL = re.compile(r"[ \t]\n|[ \t]$")
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 
-def normalize_whitespace(text: str) -> tuple[str, dict[str, int]]:
-    """Collapse space runs inside lines, strip line ends, squeeze blank-line runs.
+def _strip_line_ends(text: str) -> tuple[str, int]:
+    """Remove trailing spaces from every line, keeping the ``-- `` signature delimiter."""
+    lines = text.split("\n")
+    trimmed = 0
+    for index, line in enumerate(lines):
+        stripped = line.rstrip(_SPACES)
+        if len(stripped) != len(line) and line != "-- ":
+            lines[index] = stripped
+            trimmed += 1
+    return "\n".join(lines), trimmed
 
-    Leading indentation is kept (it carries structure: quotes, code, nested lists), and
-    no line is ever joined to another. Leading and trailing blank lines are dropped.
+
+def _collapse_padding(text: str) -> tuple[str, int]:
+    count = 0
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal count
+        if len(match.group()) < 2:
+            return match.group()  # a lone no-break space ("10\u00a0€") is meant
+        count += 1
+        return " "
+
+    return _PADDING_RUN.sub(one, text), count
+
+
+def normalize_whitespace(text: str) -> tuple[str, dict[str, int]]:
+    """Remove trailing spaces, squeeze blank-line runs and collapse invisible padding.
+
+    Leading indentation and spaces or tabs inside a line are kept as they are; no line
+    is ever joined to another. Lines holding only spaces become empty; three or more line
+    breaks become one blank line; blank lines at the start and end go.
 
     Returns:
-        The new text and counts: ``collapsed_runs`` and ``removed_blank_lines``.
+        The new text and counts: ``trimmed_lines`` (lines whose trailing spaces went),
+        ``collapsed_runs`` (padding runs made one space) and ``removed_blank_lines``.
     """
-    collapsed = 0
-    if _MAY_COLLAPSE.search(text):
-        text, collapsed = _INNER_RUN.subn(" ", text)
-        text = _TRAILING.sub("", text)
+    collapsed = trimmed = 0
+    if _PADDING.search(text):
+        text, collapsed = _collapse_padding(text)
+        text, trimmed = _strip_line_ends(text)
+    elif _MAY_TRAIL.search(text):
+        text, trimmed = _strip_line_ends(text)
     before = text.count("\n")
     text = _BLANK_RUN.sub("\n\n", text).strip("\n")
-    return text, {"collapsed_runs": collapsed, "removed_blank_lines": before - text.count("\n")}
+    return text, {
+        "trimmed_lines": trimmed,
+        "collapsed_runs": collapsed,
+        "removed_blank_lines": before - text.count("\n"),
+    }
