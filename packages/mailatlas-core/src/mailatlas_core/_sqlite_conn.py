@@ -8,16 +8,59 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from .errors import StorageFullError, StoreError, StoreNotFoundError
+from .files import describe_kind
 from .migrate import apply_migrations
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "db_error", "dumps", "scrub"]
+__all__ = ["BUSY_TIMEOUT_MS", "check_db_path", "connect", "db_error", "dumps", "scrub"]
 
 BUSY_TIMEOUT_MS = 60_000
+
+
+def check_db_path(db_path: Path, *, create: bool) -> None:
+    """Refuse a database path that is missing (for readers) or not a regular file.
+
+    Checked before anything is opened or created: a FIFO would hang SQLite's open, and a
+    refused path must leave no workspace behind.
+    """
+    try:
+        mode = db_path.stat().st_mode
+    except FileNotFoundError:
+        if create:
+            return
+        raise StoreNotFoundError(
+            f"no MailAtlas store at {db_path}; ingest or sync some mail first, "
+            "or point --db at an existing store"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"cannot open store {db_path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise StoreNotFoundError(
+            f"{db_path} is {describe_kind(mode)}, not a MailAtlas store; "
+            "point --db at a MailAtlas store or a new file"
+        )
+
+
+def _uri(db_path: Path, *, create: bool) -> str:
+    """The SQLite URI of the database, its path percent-encoded (``#``, ``?``, ``%``).
+
+    A reader of a store it cannot write (a read-only file system or mount) opens it
+    read-only; without a ``-wal`` file to read, also ``immutable`` (SQLite then needs
+    no ``-shm`` file, which it could not create there).
+    """
+    uri = db_path.as_uri()
+    if create:
+        return f"{uri}?mode=rwc"
+    if os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK):
+        return f"{uri}?mode=rw"
+    if os.path.exists(f"{db_path}-wal"):
+        return f"{uri}?mode=ro"
+    return f"{uri}?mode=ro&immutable=1"
 
 
 def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
@@ -30,7 +73,7 @@ def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
         _precreate_private(db_path)
     try:
         conn = sqlite3.connect(
-            f"file:{db_path}?mode={'rwc' if create else 'rw'}",
+            _uri(db_path, create=create),
             uri=True,
             isolation_level=None,
             timeout=BUSY_TIMEOUT_MS / 1000,
@@ -91,15 +134,24 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 def _precreate_private(db_path: Path) -> None:
-    """Create the database file 0600 before SQLite does: its -wal and -shm copy that mode."""
+    """Create the database file 0600 before SQLite does: its -wal and -shm copy that mode.
+
+    Only a file created here gets its mode set; an existing one is left as it is (it
+    may not even be a MailAtlas store, which is refused later, untouched).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
+        fd = os.open(db_path, flags, 0o600)
+    except FileExistsError:
+        return
     except OSError as exc:
         raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
+    try:
+        os.fchmod(fd, 0o600)  # the umask may have taken bits away; never adds any
+    except OSError as exc:
+        raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
 
 
 def dumps(value: Any) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -12,7 +14,7 @@ from ._sqlite_conn import db_error, dumps, scrub
 from .dates import utc_now_iso
 from .ids import content_hash
 from .model import ImapCursor, SourceLocation
-from .workspace import Workspace
+from .workspace import Workspace, pid_alive
 
 __all__ = ["StateMixin"]
 
@@ -120,7 +122,12 @@ class StateMixin:
     # -- runs and failures -----------------------------------------------------------------
 
     def start_run(self, kind: str, detail: dict[str, Any]) -> int:
-        """Record the start of an ingest or sync run; returns its id."""
+        """Record the start of an ingest or sync run; returns its id.
+
+        ``detail`` gains ``process`` (pid and host), so that a later writer can tell a
+        run whose process died (:meth:`recover_interrupted`).
+        """
+        detail = {**detail, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
         try:
             with self.transaction():
                 cur = self._conn.execute(
@@ -142,6 +149,39 @@ class StateMixin:
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot record the end of the run") from exc
 
+    def recover_interrupted(self) -> list[int]:
+        """Clean up after writers that died (SIGKILL, OOM killer, power cut).
+
+        Removes their temp files (copies of private mail) and marks their runs, still
+        ``running``, as ``interrupted``; returns the ids of those runs. Runs of live
+        processes, and of other hosts, are left alone. Writers call this when they open
+        a store.
+        """
+        self.workspace.sweep_temp_files()
+        host = socket.gethostname()
+        try:
+            dead = []
+            for run_id, detail in self._conn.execute(
+                "SELECT id, detail FROM runs WHERE status = 'running'"
+            ):
+                process = _json_object(detail).get("process")
+                if not isinstance(process, dict) or process.get("host") != host:
+                    continue
+                pid = process.get("pid")
+                if isinstance(pid, int) and not pid_alive(pid):
+                    dead.append(run_id)
+            if dead:
+                summary = dumps({"reason": "the process ended before the run finished"})
+                with self.transaction():
+                    self._conn.executemany(
+                        "UPDATE runs SET status = 'interrupted', summary = coalesce(summary, ?),"
+                        " finished_at = ? WHERE id = ? AND status = 'running'",
+                        [(summary, utc_now_iso(), run_id) for run_id in dead],
+                    )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot check the store's earlier runs") from exc
+        return dead
+
     def iter_failures(self) -> Iterator[dict[str, Any]]:
         """Every recorded failure: source, reason, raw path, run, time."""
         for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
@@ -156,3 +196,11 @@ class StateMixin:
                 "content_hash": r["content_hash"],
                 "created_at": r["created_at"],
             }
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

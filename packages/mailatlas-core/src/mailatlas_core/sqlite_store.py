@@ -18,14 +18,10 @@ from ._rows import (
     location_from_row,
     ref_from_row,
 )
-from ._sqlite_conn import connect, db_error, dumps, scrub
+from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_state import StateMixin
 from .dates import utc_now_iso
-from .errors import (
-    DocumentNotFoundError,
-    StoreError,
-    StoreNotFoundError,
-)
+from .errors import DocumentNotFoundError, StoreError
 from .ids import thread_id_for
 from .model import (
     AddResult,
@@ -55,15 +51,19 @@ class SQLiteStore(StateMixin):
         # Documents with a larger seq were added in the open transaction and are not yet
         # in the full-text index (see _index_new); None when there are none.
         self._unindexed_after: int | None = None
-        if not create and not self.db_path.is_file():
-            raise StoreNotFoundError(
-                f"no MailAtlas store at {self.db_path}; ingest or sync some mail first, "
-                "or point --db at an existing store"
-            )
+        check_db_path(self.db_path, create=create)
         if create:
+            # Only missing directories are made; an existing parent (a shared dir, /tmp)
+            # keeps its mode. The workspace waits until the database is known to be ours.
             self.workspace.make_dir(self.db_path.parent)
-            self.workspace.ensure()
         self._conn = connect(self.db_path, create=create)
+        if create:
+            try:
+                self.workspace.ensure()
+                self.recover_interrupted()
+            except BaseException:
+                self._conn.close()
+                raise
 
     # -- transactions -------------------------------------------------------------------
 

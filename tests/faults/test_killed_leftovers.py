@@ -1,0 +1,122 @@
+"""What a SIGKILLed ingest leaves behind is cleaned up by the next writer.
+
+A killed writer can leave temp files (full copies of private mail, ``.<name>.<pid>.tmp``)
+and a ``runs`` row stuck at ``running``. The next writer to open the store removes the
+temp files of dead processes and marks their runs ``interrupted``; readers change
+nothing, and a live process's temp file is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from devkit.mailgen import write_mbox
+from tests.cli.conftest import make_message
+from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli
+
+MESSAGES = 1500
+PROGRESS = 200  # documents committed before the kill
+
+
+def _committed(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:  # not created yet
+        return 0
+    finally:
+        conn.close()
+
+
+def _runs(db: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return [(r[0], r[1]) for r in conn.execute("SELECT kind, status FROM runs ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def _kill_after_progress(home: Path, mbox: Path) -> int:
+    """Start an ingest, SIGKILL it once PROGRESS documents are committed; its pid."""
+    proc = subprocess.Popen(
+        cli_command("ingest", "mbox", str(mbox), "--quiet"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(home),
+        cwd=REPO,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300  # a safety net only: the kill waits for progress
+    try:
+        while _committed(home / "store.db") < PROGRESS:
+            assert proc.poll() is None, "the ingest ended before it could be killed"
+            assert time.monotonic() < deadline, "no progress within 300 s"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    return proc.pid
+
+
+@pytest.mark.slow
+def test_the_next_writer_sweeps_temp_files_and_marks_the_run_interrupted(
+    tmp_path: Path,
+) -> None:
+    mbox = tmp_path / "mail.mbox"
+    write_mbox(mbox, MESSAGES, seed=5)
+    home = tmp_path / "home"
+    db, ws = home / "store.db", home / "workspace"
+    dead = _kill_after_progress(home, mbox)
+    assert _runs(db) == [("mbox", "running")]
+
+    # What a kill mid-write leaves (planted, so the test does not depend on the instant
+    # of the kill): a temp file of the dead pid in tmp/, and one of a live process.
+    doc_id = next(p.stem for p in (ws / "raw").glob("*.eml"))
+    private = b"Subject: private\r\n\r\nsecret body\r\n"
+    stale = ws / "tmp" / f".{doc_id}.eml.{dead}.tmp"
+    live = ws / "tmp" / f".{doc_id}.html.{os.getpid()}.tmp"
+    for path in (stale, live):
+        path.write_bytes(private)
+
+    listed = run_cli(["list", "--limit", "1"], home)  # a reader changes nothing
+    assert listed.returncode == 0, listed.stderr
+    assert _runs(db) == [("mbox", "running")] and stale.exists()
+
+    one = tmp_path / "one.eml"
+    one.write_bytes(make_message("After the kill", "A new message."))
+    done = run_cli(["ingest", "eml", str(one), "--quiet"], home)
+    assert done.returncode == 0, done.stderr
+    assert _runs(db) == [("mbox", "interrupted"), ("eml", "ok")]
+    assert not stale.exists() and live.read_bytes() == private
+    assert list(ws.rglob(f"*.{dead}.tmp")) == []  # nothing of it, wherever the kill landed
+
+    conn = sqlite3.connect(db)
+    try:
+        summary = conn.execute("SELECT summary FROM runs WHERE kind = 'mbox'").fetchone()[0]
+    finally:
+        conn.close()
+    assert json.loads(summary) == {"reason": "the process ended before the run finished"}
+
+    # A workspace written by a version without tmp/ kept temp files beside their target.
+    live.unlink()
+    (ws / "tmp").rmdir()
+    legacy = ws / "raw" / f".{doc_id}.eml.{dead}.tmp"
+    legacy.write_bytes(private)
+    rerun = run_cli(["ingest", "mbox", str(mbox), "--quiet"], home)  # completes the work
+    assert rerun.returncode == 0, rerun.stderr
+    counts = json.loads(rerun.stdout)
+    assert counts["ingested_count"] + counts["duplicate_count"] == MESSAGES
+    assert not legacy.exists()
