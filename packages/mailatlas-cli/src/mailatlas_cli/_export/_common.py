@@ -91,8 +91,8 @@ def _date(document: Document) -> str | None:
 
 
 def absolute_path_link(asset: Asset) -> str:
-    """Link an asset where it lives in the workspace, as an absolute path."""
-    return asset.file_path
+    """Link an asset where it lives in the workspace, as a percent-encoded absolute path."""
+    return quote(asset.file_path)
 
 
 def absolute_uri_link(asset: Asset) -> str:
