@@ -165,7 +165,7 @@ def _build(
         thread_id=thread_id_for(message_id, references, in_reply_to, raw_hash),
         subject=headers.subject,
         sender_name=(sender["name"] or None) if sender else None,
-        sender_email=sender["email"] if sender else None,
+        sender_email=(sender["email"] or None) if sender else None,
         author=author,
         received_at=received_at or headers.newest_received() or date_iso,
         published_at=published_at,
