@@ -2,9 +2,14 @@
 
 Real mbox files disagree about their own format, so the splitter is defensive:
 
-* A separator is a ``From `` line that looks like an envelope (``From sender`` alone, or
-  followed by a date) *and* is followed by a header line. This keeps an unescaped
-  ``From Russia with love`` in a body from splitting a message (mboxo/"unmunged" files).
+* A separator is a ``From `` line that looks like an envelope *and* is followed by a
+  header line. This keeps an unescaped ``From Russia with love`` in a body from
+  splitting a message (mboxo/"unmunged" files). An envelope is ``From`` and a sender:
+  one word (``sender@host``, ``MAILER-DAEMON``, Thunderbird's ``-``) or Mailman's
+  pipermail ``user at example.org``; then nothing (no date), or something that starts
+  like a date: a weekday or month name (``Wed Feb  1 19:06:04 2006``, ``Wed, 1 Feb 2006
+  ...``, ``Feb 01 ...``) or a digit (``2006-02-01``, a Unix timestamp). Spaces and tabs
+  between the parts may be doubled. See ``docs/mbox.md``.
 * A separator need not follow an empty line (some writers omit it). When a message has a
   ``Content-Length`` header that is right, its body is taken by length (mboxcl files), so
   nothing inside it can split it.
@@ -27,9 +32,15 @@ from .errors import ParseError
 __all__ = ["iter_mbox"]
 
 _BOM = b"\xef\xbb\xbf"
-_WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-# "From sender" alone, or "From sender <date...>"; anything else is body text.
-_ENVELOPE = re.compile(rb"^From \S+(?:[ \t]*\r?\n|[ \t]+(?:" + _WEEKDAY + rb"|\d))")
+_DATE_START = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d)"
+# "From sender" alone, or "From sender <date...>", where the sender is one word or
+# Mailman's "user at example.org"; anything else is body text. Each alternative is
+# anchored and its runs are bounded by the next space, so a match is linear.
+_ENVELOPE = re.compile(
+    rb"^From (?:[^\s]+[ \t]+at[ \t]+[^\s]+|[^\s]+)"
+    rb"(?:[ \t]*\r?\n|[ \t]+" + _DATE_START + rb")",
+    re.IGNORECASE,
+)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE)
