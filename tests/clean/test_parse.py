@@ -220,20 +220,28 @@ def test_alternative_prefers_plain_for_text_and_keeps_html_snapshot() -> None:
     assert doc.metadata["body_source"] == "text/plain"
 
 
-def test_apple_mail_inline_text_parts_are_body_not_assets() -> None:
+def test_apple_mail_inline_text_parts_are_body_named_ones_are_assets() -> None:
     png = base64.b64encode(b"\x89PNG fake").decode()
     raw = multipart(
         "mixed",
         "Content-Type: text/plain\nContent-Disposition: inline\n\nBefore the photo.",
         f"Content-Type: image/png; name=p.png\nContent-Disposition: inline; filename=p.png\n"
         f"Content-Transfer-Encoding: base64\n\n{png}",
-        'Content-Type: text/plain\nContent-Disposition: inline; filename="Part 2.txt"\n\n'
-        "After the photo.",
+        "Content-Type: text/plain\nContent-Disposition: inline\n\nAfter the photo.",
+        'Content-Type: text/plain\nContent-Disposition: inline; filename="x.c"\n\nint x;',
     )
     doc = parse_bytes(raw)
+    # Issue 13: a named text part is a file (source code, a log), not body text.
     assert doc.body_text == "Before the photo.\n\nAfter the photo."
     assert [(a.kind, a.filename, a.data) for a in doc.assets] == [
-        ("inline", "p.png", b"\x89PNG fake")
+        ("inline", "p.png", b"\x89PNG fake"),
+        ("inline", "x.c", b"int x;"),
+    ]
+    assert [(p["part"], p["stored_as"], p.get("asset")) for p in doc.metadata["parts"]] == [
+        ("1", "body_text", None),
+        ("2", "asset", 0),
+        ("3", "body_text", None),
+        ("4", "asset", 1),
     ]
 
 

@@ -84,6 +84,28 @@ def test_show_prints_the_stored_document(runner: CliRunner, home: Path, stored: 
     assert Path(expected["raw_path"]).is_absolute()
 
 
+def test_show_exposes_the_parts_manifest(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "parts.eml"
+    raw = make_message(
+        "Parts", "plain text", html="<p>rich text</p>", attachment=("notes.txt", b"a file")
+    )
+    path.write_bytes(raw)
+    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+        (ref,) = atlas.ingest_eml([path])
+    result = runner.invoke(cli, ["show", ref.id])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    parts = shown["metadata"]["parts"]
+    assert [(p["part"], p["content_type"], p["stored_as"]) for p in parts] == [
+        ("1.1", "text/plain", "body_text"),
+        ("1.2", "text/html", "body_html"),
+        ("2", "application/octet-stream", "asset"),
+    ]
+    (asset,) = shown["assets"]
+    assert (parts[2]["asset"], parts[2]["filename"]) == (asset["ordinal"], "notes.txt")
+    assert Path(asset["file_path"]).read_bytes() == b"a file"
+
+
 def test_unknown_id_is_a_usage_error(runner: CliRunner, stored: list[str]) -> None:
     for args in (["show", "0" * 32], ["export", "0" * 32, "--format", "markdown"]):
         result = runner.invoke(cli, args)

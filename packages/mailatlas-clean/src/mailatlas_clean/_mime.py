@@ -1,15 +1,20 @@
-"""The MIME walk: body text candidates, assets, attached messages and defect notes.
+"""The MIME walk: body text candidates, assets, attached messages, a parts manifest.
 
 Walks the part tree that ``email.message_from_bytes`` builds (the tree mail-parser
-parses with) and decides, for every leaf, whether it is body or an asset:
+parses with) and decides, for every leaf, where it goes. Every leaf gets a
+:class:`PartRecord` (``metadata.parts``), so nothing is skipped silently:
 
-* ``text/plain`` and ``text/html`` parts are body unless they are attachments. A named
-  text part is body when it is ``inline`` (Apple Mail splits one body around inline
-  images) or when no body was found yet; otherwise it is an attachment.
+* ``text/plain`` and ``text/html`` parts are body, unless they are named, disposed as
+  ``attachment``, or their content sniffs as binary (a GIF labelled ``text/plain``):
+  then they are assets, like every other non-text part.
 * In ``multipart/alternative`` the plain version comes from the first child that has
-  one and the HTML version from the last (RFC 2046 orders by increasing richness).
-* ``message/*`` parts are kept whole as attachments and never merged into the body; the
-  subject and sender of an attached message are noted.
+  one and the HTML version from the last (RFC 2046 orders by increasing richness); the
+  other versions are recorded as ``alternative`` twins of the stored ones.
+* ``message/rfc822`` parts are kept whole as assets and never merged into the body; the
+  parts inside them are walked too: named and non-text parts become assets of their
+  own, text bodies are noted so the caller can use them when the outer body is empty.
+* A multipart whose boundary is unusable is parsed again with the boundary its body
+  really uses, or else read as text with the MIME framing removed (``_boundary``).
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ from typing import Any
 from mailatlas_core.ids import normalize_message_id
 from mailparser.utils import as_string_safe
 
+from ._boundary import recover_multipart, strip_mime_framing
 from ._charsets import decode_text
 from ._headers import HeaderView, decode_header_value, raw_header_text
+from ._sniff import binary_kind
 
-__all__ = ["FoundAsset", "MimeContent", "walk_message"]
+__all__ = ["AttachedText", "BodyPart", "FoundAsset", "MimeContent", "PartRecord", "walk_message"]
 
 _MAX_DEPTH = 64
 _BODY_TYPES = ("text/plain", "text/html")
+_MESSAGE_TYPES = ("message/rfc822", "message/global")
 _NAME_HEADERS = ("content-disposition", "content-type")
 _DEFECT_TEXT = {
     "InvalidBase64PaddingDefect": "base64 data has bad padding (decoded best-effort)",
@@ -48,7 +56,10 @@ _DEFECT_TEXT = {
 
 @dataclass(slots=True)
 class FoundAsset:
-    """An asset as found in the tree, before its name is made safe."""
+    """An asset as found in the tree, before its name is made safe.
+
+    ``message`` is the part path of the attached message the asset was found in.
+    """
 
     kind: str
     mime_type: str
@@ -56,17 +67,84 @@ class FoundAsset:
     original_filename: str | None
     cid: str | None
     part: str
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class PartRecord:
+    """One MIME leaf of the manifest and where its bytes went.
+
+    ``stored_as`` is ``body_text``, ``body_html``, ``asset``, ``alternative`` (the twin
+    of a stored body, see ``twin``) or ``attached_message`` (a text body inside an
+    attached message that is stored whole as ``asset``).
+    """
+
+    part: str
+    content_type: str
+    disposition: str | None
+    filename: str | None
+    size: int
+    stored_as: str
+    asset: FoundAsset | None = None
+    twin: str | None = None
+    message: str | None = None
+    recovered: bool = False
+
+    def to_dict(self, ordinals: dict[int, int]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "part": self.part,
+            "content_type": self.content_type,
+            "disposition": self.disposition,
+            "filename": self.filename,
+            "size": self.size,
+            "stored_as": self.stored_as,
+        }
+        if self.asset is not None:
+            out["asset"] = ordinals[id(self.asset)]
+        if self.twin is not None:
+            out["twin"] = self.twin
+        if self.message is not None:
+            out["message"] = self.message
+        if self.recovered:
+            out["recovered"] = True
+        return out
+
+
+@dataclass(slots=True)
+class BodyPart:
+    """The decoded text of one body leaf."""
+
+    text: str
+    record: PartRecord
+
+
+@dataclass(slots=True)
+class AttachedText:
+    """The text bodies of one attached message (forwarded as an attachment)."""
+
+    part: str
+    message: Message
+    plain: list[BodyPart]
+    html: list[BodyPart]
 
 
 @dataclass(slots=True)
 class MimeContent:
-    """What the walk found."""
+    """What the walk found. ``message`` and ``container`` are set inside an attached
+    message: its path and its whole-message asset."""
 
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+    plain: list[BodyPart] = field(default_factory=list)
+    html: list[BodyPart] = field(default_factory=list)
     assets: list[FoundAsset] = field(default_factory=list)
     attached_messages: list[dict[str, Any]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    parts: list[PartRecord] = field(default_factory=list)
+    forwarded: list[AttachedText] = field(default_factory=list)
+    message: str | None = None
+    container: FoundAsset | None = None
+
+    def child(self) -> MimeContent:
+        return MimeContent(message=self.message, container=self.container)
 
     def extend(self, other: MimeContent) -> None:
         self.plain.extend(other.plain)
@@ -74,6 +152,13 @@ class MimeContent:
         self.assets.extend(other.assets)
         self.attached_messages.extend(other.attached_messages)
         self.defects.extend(other.defects)
+        self.parts.extend(other.parts)
+        self.forwarded.extend(other.forwarded)
+
+    def manifest(self) -> list[dict[str, Any]]:
+        """``metadata.parts``: every leaf, with asset ordinals as the store numbers them."""
+        ordinals = {id(asset): index for index, asset in enumerate(self.assets)}
+        return [record.to_dict(ordinals) for record in self.parts]
 
 
 def _describe(defect: object) -> str:
@@ -213,41 +298,149 @@ def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
         return flat.encode("utf-8", "surrogateescape")
 
 
-def _attached_message(part: Message, path: str, out: MimeContent) -> None:
+def _attached_message(part: Message, ctype: str, path: str, out: MimeContent, depth: int) -> None:
     payload = part.get_payload()
-    subject, sender = "", None
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        view = HeaderView(payload[0])
-        subject = view.subject
-        senders = view.addresses("from")
-        sender = senders[0] if senders else None
+    inner = payload[0] if isinstance(payload, list) and payload else None
     data = _message_bytes(part, path, out)
     filename = _filename(part)
-    out.assets.append(FoundAsset("attachment", part.get_content_type(), data, filename, None, path))
-    if part.get_content_type() in ("message/rfc822", "message/global"):
-        out.attached_messages.append(
-            {"part": path, "subject": subject, "sender": sender, "filename": filename}
-        )
+    asset = FoundAsset("attachment", ctype, data, filename, None, path, out.message)
+    out.assets.append(asset)
+    if ctype not in _MESSAGE_TYPES or not isinstance(inner, Message):
+        # message/delivery-status and the like: one leaf, stored whole.
+        disposition = _disposition(part)
+        record = PartRecord(path, ctype, disposition, filename, len(data), "asset", asset)
+        record.message = out.message
+        out.parts.append(record)
+        return
+    view = HeaderView(inner)
+    senders = view.addresses("from")
+    out.attached_messages.append(
+        {
+            "part": path,
+            "subject": view.subject,
+            "sender": senders[0] if senders else None,
+            "filename": filename,
+        }
+    )
+    nested = MimeContent(message=path, container=asset)
+    _walk_body(inner, path, nested, depth + 1)
+    if out.message is None:
+        out.forwarded.append(AttachedText(path, inner, nested.plain, nested.html))
+    nested.plain, nested.html, nested.forwarded = [], [], []
+    out.extend(nested)
 
 
-def _leaf(part: Message, ctype: str, path: str, out: MimeContent, have_body: bool) -> None:
+def _text_leaf(record: PartRecord, text: str, ctype: str, out: MimeContent) -> None:
+    if out.message is None:
+        record.stored_as = "body_html" if ctype == "text/html" else "body_text"
+    else:
+        record.stored_as, record.asset = "attached_message", out.container
+    (out.html if ctype == "text/html" else out.plain).append(BodyPart(text, record))
+
+
+def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
     disposition = _disposition(part)
     filename = _filename(part)
     data = _payload_bytes(part)
     _note_defects(part, path, out)  # after decoding: base64 defects are added by it
-    is_body_type = ctype in _BODY_TYPES or ctype.startswith("multipart/")
-    wanted = not filename or disposition == "inline" or not have_body
-    if is_body_type and disposition != "attachment" and wanted:
-        text, note = decode_text(data, _charset(part))
-        if note:
-            out.defects.append(f"part {path}: {note}")
-        (out.html if ctype == "text/html" else out.plain).append(text)
-        return
+    record = PartRecord(path, ctype, disposition, filename, len(data), "asset", message=out.message)
+    out.parts.append(record)
+    if ctype in _BODY_TYPES and disposition != "attachment" and not filename:
+        charset = _charset(part)
+        binary = binary_kind(data, charset)
+        if binary is None:
+            text, note = decode_text(data, charset)
+            if note:
+                out.defects.append(f"part {path}: {note}")
+            _text_leaf(record, text, ctype, out)
+            return
+        out.defects.append(f"part {path}: labelled {ctype} but holds {binary}; stored as an asset")
     raw_cid = part.get("Content-ID")
     cid = normalize_message_id(raw_header_text(raw_cid)) if raw_cid is not None else None
     inline = disposition == "inline" or (disposition is None and cid is not None)
     kind = "inline" if inline else "attachment"
-    out.assets.append(FoundAsset(kind, ctype, data, filename, cid, path))
+    record.asset = FoundAsset(kind, ctype, data, filename, cid, path, out.message)
+    out.assets.append(record.asset)
+
+
+def _second_multipart_type(part: Message) -> str | None:
+    """A multipart type named by a second ``Content-Type`` header (the stdlib reads the
+    first, so a ``text/plain`` header above the real one makes the whole MIME body one
+    text part)."""
+    values = part.get_all("content-type")
+    if not values or len(values) < 2:
+        return None
+    for value in values[1:]:
+        ctype = str(value).split(";", 1)[0].strip().lower()
+        if ctype.startswith("multipart/"):
+            return ctype
+    return None
+
+
+def _broken_multipart(part: Message, ctype: str, path: str, out: MimeContent, depth: int) -> None:
+    """A multipart the stdlib could not split: recover its parts, else keep its text."""
+    _note_defects(part, path, out)
+    recovered = recover_multipart(part, ctype)
+    if recovered is not None:
+        container, boundary = recovered
+        sub = out.child()
+        _walk_children(container, ctype, f"{path}.", sub, depth)
+        for record in sub.parts:
+            record.recovered = True
+        out.defects.append(
+            f"part {path}: the multipart boundary is unusable; {len(sub.parts)} part(s) "
+            f"recovered with the boundary its body uses ({boundary!r})"
+        )
+        out.extend(sub)
+        return
+    data = _payload_bytes(part)
+    record = PartRecord(path, ctype, _disposition(part), None, len(data), "body_text")
+    record.message = out.message
+    out.parts.append(record)
+    text, note = decode_text(data, _charset(part))
+    if note:
+        out.defects.append(f"part {path}: {note}")
+    text, removed = strip_mime_framing(text, part.get_boundary())
+    if removed:
+        out.defects.append(
+            f"part {path}: the multipart has no usable boundary; its text is kept with "
+            f"{removed} line(s) of MIME framing removed"
+        )
+    _text_leaf(record, text, "text/plain", out)
+
+
+def _demote(bodies: list[BodyPart], twin: str | None, out: MimeContent) -> None:
+    """Versions of a multipart/alternative that are not stored: twins of stored ones."""
+    for body in bodies:
+        body.record.twin = twin
+        if out.message is None:
+            body.record.stored_as = "alternative"
+    bodies.clear()
+
+
+def _walk_children(
+    container: Message, ctype: str, prefix: str, out: MimeContent, depth: int
+) -> None:
+    children = [c for c in container.get_payload() if isinstance(c, Message)]
+    if ctype != "multipart/alternative":
+        for index, child in enumerate(children, 1):
+            _walk(child, f"{prefix}{index}", out, depth + 1)
+        return
+    versions = []
+    for index, child in enumerate(children, 1):
+        sub = out.child()
+        _walk(child, f"{prefix}{index}", sub, depth + 1)
+        versions.append(sub)
+    plain = next((v for v in versions if v.plain), None)
+    html = next((v for v in reversed(versions) if v.html), None)
+    plain_twin = plain.plain[0].record.part if plain else None
+    html_twin = html.html[0].record.part if html else None
+    for version in versions:
+        if version is not plain:
+            _demote(version.plain, plain_twin or html_twin, out)
+        if version is not html:
+            _demote(version.html, html_twin or plain_twin, out)
+        out.extend(version)
 
 
 def _walk(part: Message, path: str, out: MimeContent, depth: int) -> None:
@@ -257,42 +450,36 @@ def _walk(part: Message, path: str, out: MimeContent, depth: int) -> None:
     ctype = part.get_content_type()
     if ctype.startswith("message/") and part.is_multipart():
         _note_defects(part, path, out)
-        _attached_message(part, path, out)
+        _attached_message(part, ctype, path, out, depth)
         return
     if not part.is_multipart():
-        _leaf(part, ctype, path, out, bool(out.plain or out.html))
+        declared = ctype if ctype.startswith("multipart/") else _second_multipart_type(part)
+        if declared is not None:
+            _broken_multipart(part, declared, path, out, depth)
+        else:
+            _leaf(part, ctype, path, out)
         return
     _note_defects(part, path, out)
-    children = [c for c in part.get_payload() if isinstance(c, Message)]
-    prefix = "" if path == "0" else path + "."
-    if ctype != "multipart/alternative":
-        for index, child in enumerate(children, 1):
-            _walk(child, f"{prefix}{index}", out, depth + 1)
-        return
-    versions = []
-    for index, child in enumerate(children, 1):
-        sub = MimeContent()
-        _walk(child, f"{prefix}{index}", sub, depth + 1)
-        versions.append(sub)
-    plain = next((v.plain for v in versions if v.plain), [])
-    html = next((v.html for v in reversed(versions) if v.html), [])
-    out.plain.extend(plain)
-    out.html.extend(html)
-    for version in versions:
-        out.assets.extend(version.assets)
-        out.attached_messages.extend(version.attached_messages)
-        out.defects.extend(version.defects)
+    _walk_children(part, ctype, "" if path == "0" else path + ".", out, depth)
+
+
+def _walk_body(message: Message, path: str, out: MimeContent, depth: int) -> None:
+    """Walk a message's body; ``path`` is that of the attached message, "" at the top."""
+    prefix = f"{path}." if path else ""
+    if message.is_multipart() and message.get_content_maintype() != "message":
+        _note_defects(message, path or "0", out)
+        _walk_children(message, message.get_content_type(), prefix, out, depth)
+    else:
+        _walk(message, f"{prefix}1", out, depth)
 
 
 def walk_message(message: Message) -> MimeContent:
-    """Walk a parsed message and collect its body candidates, assets and defects.
+    """Walk a parsed message and collect its body candidates, assets, manifest, defects.
 
-    Part paths follow IMAP section numbering ("1", "2.1"...); a single-part message's
-    only part is "1" and the top-level container is "0".
+    Part paths follow IMAP section numbering ("1", "2.1"...): a single-part message's
+    only part is "1", the top-level container is "0", and the body of an attached
+    message at "2" is "2.1" (single part) or "2.1", "2.2"... (multipart).
     """
     out = MimeContent()
-    if message.is_multipart() and message.get_content_maintype() != "message":
-        _walk(message, "0", out, 0)
-    else:
-        _walk(message, "1", out, 0)
+    _walk_body(message, "", out, 0)
     return out

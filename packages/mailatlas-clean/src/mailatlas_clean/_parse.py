@@ -7,6 +7,8 @@ only input that is not an email at all raises :class:`ParseError`.
 from __future__ import annotations
 
 import os
+import re
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from typing import Any
@@ -15,6 +17,7 @@ from mailatlas_core.ids import content_hash, document_id, thread_id_for
 from mailatlas_core.model import ParsedDocument
 
 from ._assets import build_assets
+from ._forward import forwarded_text
 from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
@@ -26,10 +29,12 @@ from .cleaning._forwarded import original_author_and_date
 from .config import ParserConfig
 from .errors import ParseError
 
-__all__ = ["parse_bytes", "parse_eml"]
+__all__ = ["parse_bytes", "parse_eml", "parser_input"]
 
 _BOM = b"\xef\xbb\xbf"
 _FEED_SLICE = 1 << 20
+_SPACED_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")
+_LOST_FOLD = re.compile(rb"^[^ \t\r\n]")  # not blank, not indented
 
 
 def _skip_damaged_lines(data: bytes, defects: list[str]) -> bytes:
@@ -63,12 +68,59 @@ def _feed(data: bytes) -> Message:
     return parser.close()
 
 
-def _message_from_bytes(raw: bytes, defects: list[str]) -> Message:
+def _repair_header_lines(data: bytes) -> bytes | None:
+    """Repair the header lines the stdlib stops at, or ``None`` if there are none.
+
+    The stdlib ends the header block at the first line that is neither a field nor a
+    continuation, so everything after it, ``Content-Type`` included, became body text.
+    Two such lines are common: a field with space before its colon (``Subject :``,
+    obsolete syntax RFC 5322 still allows), and a header wrapped without its folding
+    indent by a gateway (a DKIM signature, a ``Received`` trace). The first loses the
+    space; the second is indented again, but only when real fields follow it.
+    """
+    ends = [i for i in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if i != -1]
+    end = min(ends) if ends else len(data)
+    lines = data[:end].split(b"\n")
+    last_field = max((i for i, line in enumerate(lines) if _FIELD_LINE.match(line)), default=0)
+    changed = False
+    for index in range(last_field + 1):
+        line = lines[index]
+        spaced = _SPACED_FIELD.match(line)
+        if spaced is not None:
+            lines[index] = spaced.group(1) + b":" + line[spaced.end() :]
+            changed = True
+        elif 0 < index < last_field and _LOST_FOLD.match(line) and not _FIELD_LINE.match(line):
+            lines[index] = b" " + line
+            changed = True
+    return b"\n".join(lines) + data[end:] if changed else None
+
+
+def _prepare(raw: bytes, defects: list[str]) -> tuple[Message, bytes]:
+    """The stdlib's tree of ``raw`` and the exact bytes it was read from."""
     data = raw[3:] if raw.startswith(_BOM) else raw
     # Leading blank lines (or a stray indent) would turn every header into body text.
     data = _skip_damaged_lines(data.lstrip(b" \t\r\n"), defects)
+    message = _feed(data)
+    if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in message.defects):
+        repaired = _repair_header_lines(data)
+        if repaired is not None:
+            defects.append(
+                "malformed header lines were repaired (a space before the colon, a lost fold)"
+            )
+            data = repaired
+            message = _feed(data)
+    return message, data
+
+
+def parser_input(raw: bytes) -> bytes:
+    """The bytes MailAtlas hands the stdlib parser for ``raw`` (BOM, leading blank or
+    damaged lines and lost header folds repaired): the reference for fidelity tests."""
+    return _prepare(raw, [])[1]
+
+
+def _message_from_bytes(raw: bytes, defects: list[str]) -> Message:
     try:
-        return _feed(data)
+        return _prepare(raw, defects)[0]
     except RecursionError as exc:
         raise ParseError("the message is nested too deeply to parse") from exc
     except (LookupError, UnicodeError, ValueError, TypeError) as exc:
@@ -115,16 +167,26 @@ def _build(
 
     body_html: str | None = None
     blocked = 0
+    plain = [p.text for p in content.plain]
     if content.html:
-        joined = "\n".join(content.html)
+        joined = "\n".join(p.text for p in content.html)
         rewritten, missing = rewrite_cids(joined, cid_targets)
         defects.extend(f"cid:{cid} matches no part of the message" for cid in missing)
         body_html, blocked = sanitize_html(rewritten, frozenset(cid_targets.values()))
-    body_source = "text/plain" if any(p.strip() for p in content.plain) else "text/html"
+    body_source = "text/plain" if any(p.strip() for p in plain) else "text/html"
     if body_html is not None and body_source == "text/html":
         text = _body([], [body_html], defects)
     else:
-        text = _body(content.plain, [], defects)
+        text = _body(plain, [], defects)
+    forwarded_from: list[str] = []
+    if not text.strip() and content.forwarded:
+        # Forwarded as an attachment, with nothing of its own to say: the text of the
+        # attached messages is the body, under a forwarded-message header block.
+        text, forwarded_from = forwarded_text(
+            content.forwarded, lambda h: _body([], [sanitize_html(h)[0]], defects)
+        )
+        if forwarded_from:
+            body_source = "message/rfc822"
     cleaned = clean_text(text.replace("\x00", ""), config)
 
     references = headers.references
@@ -140,7 +202,11 @@ def _build(
         author = sender["name"] or sender["email"]
     published_at = published_at or date_iso
     metadata: dict[str, Any] = {
-        "provenance": {"is_forwarded": bool(chain), "forwarded_chain": chain},
+        "provenance": {
+            "is_forwarded": bool(chain or forwarded_from),
+            "forwarded_chain": chain,
+            "forwarded_attachments": forwarded_from,
+        },
         "cleaning": cleaned.cleaning,
         "parser_config": config.to_dict(),
         "recipients": headers.recipients(),
@@ -150,8 +216,12 @@ def _build(
         "in_reply_to": in_reply_to,
         "references": list(references),
         "attached_messages": content.attached_messages,
-        "body_source": body_source if (content.plain or content.html) else None,
-        "asset_parts": [{"filename": a.filename, "part": p} for a, p in assets],
+        "body_source": body_source if (content.plain or content.html or forwarded_from) else None,
+        "asset_parts": [
+            {"filename": a.filename, "part": found.part, "message": found.message}
+            for a, found in zip((a for a, _p in assets), content.assets, strict=True)
+        ],
+        "parts": content.manifest(),
         "remote_images_blocked": blocked,
     }
     env = _envelope_of(message, envelope)
