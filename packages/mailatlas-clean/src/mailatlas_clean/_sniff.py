@@ -2,9 +2,9 @@
 
 Content that sniffs as binary is never body text, whatever its label: it is stored as
 an asset instead. The test is deliberately narrow so that real text in any charset
-passes: a known file signature, or more than 5 % (and more than one) of NUL and other C0
-control bytes, which no text encoding used in mail produces (UTF-16 and UTF-32, which
-do contain NULs, are exempt).
+passes: a known file signature, or more than 5 % of NUL and other C0 control bytes (a
+single stray NUL not counted), which no text encoding used in mail produces (UTF-16 and
+UTF-32, which do contain NULs, are exempt).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def binary_kind(data: bytes, charset: str | None) -> str | None:
     sample = data[:_SAMPLE]
     # bytes.translate counts at C speed (a regex character class is ten times slower).
     controls = len(sample) - len(sample.translate(None, _CONTROLS))
-    if controls > 1 and controls * 20 > len(sample):
+    if b"\x00" in sample:
+        controls -= 1  # one stray NUL is a damaged text, not a binary file
+    if controls * 20 > len(sample):
         return "binary data"
     return None
