@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParserConfig, parse_eml
-from mailatlas_cli import IngestResult, MailAtlas
+from mailatlas_cli import IngestInterrupted, IngestResult, MailAtlas
 from mailatlas_core import DocumentNotFoundError, StoreNotFoundError
 
 from devkit.mailgen import write_mbox
@@ -84,11 +84,21 @@ def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
 
     with (
         MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas,
-        pytest.raises(KeyboardInterrupt),
+        pytest.raises(KeyboardInterrupt) as stopped,
     ):
         atlas.ingest_mbox([mbox], progress=stop_after_250)
     with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
         kept = len(atlas.list_documents(limit=1000))
+    # The interruption carries the summary of what was committed, not of what was seen.
+    assert isinstance(stopped.value, IngestInterrupted)
+    partial = stopped.value.result
+    assert (partial.status, partial.ingested_count, len(partial.refs)) == (
+        "interrupted",
+        kept,
+        kept,
+    )
+    assert partial.ingested_count + partial.duplicate_count + partial.failed_count == 200
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
         resumed = atlas.ingest_mbox([mbox])
     with MailAtlas(tmp_path / "fresh.db", tmp_path / "fresh") as atlas:
         unique = atlas.ingest_mbox([mbox]).ingested_count

@@ -10,6 +10,7 @@ def test_public_api_is_pinned() -> None:
             "ExportFormat",
             "ExportPathError",
             "IngestFailure",
+            "IngestInterrupted",
             "IngestResult",
             "MailAtlas",
             "__version__",

@@ -62,3 +62,18 @@ def test_streamed_json_is_identical_to_plain_json(count: int) -> None:
     plain, streamed = runner.invoke(cmd, []), runner.invoke(cmd, ["--stream"])
     assert streamed.output == plain.output
     assert json.loads(streamed.output)["document_refs"] == items
+
+
+@pytest.mark.parametrize("length", [0, 2, 3, 4, 6, 9, 10, 12])
+def test_reflog_truncate_keeps_a_prefix_and_appends_after_it(length: int) -> None:
+    log = RefLog(keep_in_memory=3, stride=3)
+    refs = [_ref(i) for i in range(10)]
+    for ref in refs:
+        log.append(ref)
+    log.truncate(length)
+    kept = refs[:length]
+    assert list(log) == kept and len(log) == len(kept)
+    assert list(log.iter_from(1)) == kept[1:]
+    log.append(_ref(99))
+    assert list(log) == [*kept, _ref(99)]
+    assert log[-1] == _ref(99)

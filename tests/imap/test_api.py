@@ -16,6 +16,7 @@ def test_public_api_is_pinned() -> None:
         "ImapError",
         "ImapSyncConfig",
         "ProgressCallback",
+        "SyncInterrupted",
         "SyncResult",
         "__version__",
         "is_loopback_host",

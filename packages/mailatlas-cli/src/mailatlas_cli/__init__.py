@@ -20,12 +20,12 @@ from .atlas import MailAtlas
 from .errors import BrowserNotFoundError, ExportError, ExportPathError
 
 if TYPE_CHECKING:
-    from ._ingest import IngestFailure, IngestResult
+    from ._ingest import IngestFailure, IngestInterrupted, IngestResult
 
 
 def __getattr__(name: str) -> Any:
     # The ingest pipeline imports the parser; load it on first use (fast `list`/`show`).
-    if name in {"IngestFailure", "IngestResult"}:
+    if name in {"IngestFailure", "IngestInterrupted", "IngestResult"}:
         from . import _ingest
 
         value = getattr(_ingest, name)
@@ -41,6 +41,7 @@ __all__ = [
     "ExportFormat",
     "ExportPathError",
     "IngestFailure",
+    "IngestInterrupted",
     "IngestResult",
     "MailAtlas",
     "__version__",

@@ -28,11 +28,18 @@ from mailatlas_core import (
 from ._reflog import RefLog
 from ._sources import SourceItem, Unreadable
 
-__all__ = ["BATCH_SIZE", "IngestFailure", "IngestResult", "ingest_messages", "source_label"]
+__all__ = [
+    "BATCH_SIZE",
+    "IngestFailure",
+    "IngestInterrupted",
+    "IngestResult",
+    "ingest_messages",
+    "source_label",
+]
 
 BATCH_SIZE = 200
 
-Status = Literal["ok", "partial", "error"]
+Status = Literal["ok", "partial", "error", "interrupted"]
 
 
 def source_label(location: SourceLocation) -> str:
@@ -67,10 +74,18 @@ class IngestResult(Sequence[DocumentRef]):
     failed_count: int = 0
     refs: RefLog = field(default_factory=RefLog)
     failures: list[IngestFailure] = field(default_factory=list)
+    interrupted: bool = False
+    #: How many of ``refs`` are committed (the rest belong to the batch still open).
+    committed_count: int = field(default=0, compare=False)
+    #: Where the message processed last came from (progress by file and byte offset).
+    last_location: SourceLocation | None = field(default=None, compare=False)
 
     @property
     def status(self) -> Status:
-        """``ok`` (no failure), ``partial`` (some failed) or ``error`` (all failed)."""
+        """``ok`` (no failure), ``partial`` (some failed), ``error`` (all failed), or
+        ``interrupted`` (stopped by Ctrl-C: the counts are what was committed)."""
+        if self.interrupted:
+            return "interrupted"
         if not self.failed_count:
             return "ok"
         if self.ingested_count or self.duplicate_count:
@@ -112,6 +127,40 @@ class IngestResult(Sequence[DocumentRef]):
 Progress = Callable[[IngestResult], None]
 
 
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an ingest; ``result`` holds what was committed before it.
+
+    A ``KeyboardInterrupt``, so a program that does not look for it stops as usual.
+    """
+
+    def __init__(self, result: IngestResult) -> None:
+        super().__init__(f"interrupted: {result.ingested_count} stored")
+        self.result = result
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """The counts of an ingest at its last commit (what an interruption leaves stored)."""
+
+    ingested: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    failures: int = 0
+
+    @classmethod
+    def of(cls, result: IngestResult) -> _Committed:
+        r = result
+        return cls(r.ingested_count, r.duplicate_count, r.failed_count, len(r.failures))
+
+    def restore(self, result: IngestResult) -> None:
+        result.ingested_count, result.duplicate_count = self.ingested, self.duplicates
+        result.failed_count = self.failed
+        del result.failures[self.failures :]
+        result.refs.truncate(self.ingested)
+        result.committed_count = self.ingested
+        result.interrupted = True
+
+
 @dataclass(frozen=True, slots=True)
 class _Tag:
     """What the cheap first pass decided about a message (kept in this process)."""
@@ -143,6 +192,7 @@ def _apply(
     run_id: int,
 ) -> None:
     tag = job.tag
+    result.last_location = tag.location
     if tag.unreadable is not None:
         _fail(store, tag.location, tag.unreadable, None, result, run_id)
         return
@@ -206,10 +256,14 @@ def ingest_messages(
         progress: called with the running totals after each message.
         batch_size: how many messages share one commit.
         workers: parser processes (``0``: parse in this process; default: cores - 1).
+
+    Raises:
+        IngestInterrupted: Ctrl-C; its ``result`` counts what was committed.
     """
     result = IngestResult()
     run_id = store.start_run(run_kind, run_detail or {})
     outcomes = parse_many(_jobs(store, messages), parser_config, workers=workers)
+    committed = _Committed()
     try:
         # Store each result as it arrives (pulling one result lets the parser pool take
         # the next chunk, so the workers never idle while this process writes), and
@@ -225,15 +279,22 @@ def ingest_messages(
                     progress(result)
                 if pending == batch_size:
                     batch.close()  # commit
+                    committed = _Committed.of(result)
+                    result.committed_count = result.ingested_count
                     pending = 0
-    except BaseException:
-        # Committed batches stay; record how far the run got, but never mask the cause.
+    except BaseException as exc:
+        # Committed batches stay (the open one was rolled back); record how far the run
+        # got, but never mask the cause.
+        committed.restore(result)
         with contextlib.suppress(Exception):
             store.finish_run(run_id, "interrupted", _run_summary(result))
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, IngestInterrupted):
+            raise IngestInterrupted(result) from exc
         raise
     finally:
         with contextlib.suppress(Exception):
             outcomes.close()  # stops parser workers promptly on an interruption
+    result.committed_count = result.ingested_count
     store.finish_run(run_id, result.status, _run_summary(result))
     return result
 

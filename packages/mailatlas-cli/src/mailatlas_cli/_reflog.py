@@ -72,12 +72,24 @@ class RefLog(Sequence[DocumentRef]):
         return DocumentRef(**json.loads(self._file.readline()))
 
     def __iter__(self) -> Iterator[DocumentRef]:
-        yield from self._memory
-        if self._file is not None:
-            self._at_end = False
-            self._file.seek(0)
-            for line in self._file:
-                yield DocumentRef(**json.loads(line))
+        return self.iter_from(0)
+
+    def iter_from(self, start: int) -> Iterator[DocumentRef]:
+        """The refs from index ``start`` on, read forward once (no lookup per ref)."""
+        start = max(0, start)
+        yield from self._memory[start:]
+        if self._file is None:
+            return
+        first = max(0, start - len(self._memory))
+        mark, skip = divmod(first, self._stride)
+        if mark >= len(self._marks):
+            return
+        self._at_end = False
+        self._file.seek(self._marks[mark])
+        for _ in range(skip):
+            self._file.readline()
+        for line in self._file:
+            yield DocumentRef(**json.loads(line))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -85,6 +97,30 @@ class RefLog(Sequence[DocumentRef]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def truncate(self, length: int) -> None:
+        """Keep only the first ``length`` refs (the refs of a rolled-back batch go)."""
+        if length >= len(self):
+            return
+        if length <= len(self._memory):
+            del self._memory[length:]
+            self.close()
+            return
+        assert self._file is not None
+        keep = length - len(self._memory)
+        mark, skip = divmod(keep, self._stride)
+        if skip == 0:  # the cut is at a mark: the file ends where that mark starts
+            end = self._marks[mark]
+        else:
+            self._file.seek(self._marks[mark])
+            for _ in range(skip):
+                self._file.readline()
+            end = self._file.tell()
+        self._file.truncate(end)
+        del self._marks[mark + (1 if skip else 0) :]
+        self._spilled = keep
+        self._file.seek(0, 2)
+        self._at_end = True
 
     def close(self) -> None:
         """Drop the spill file (also happens when the process ends)."""

@@ -24,7 +24,7 @@ from .errors import (
     ImapConnectionError,
     ImapError,
 )
-from .result import FolderResult, SyncResult
+from .result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
     from ._folder import ProgressCallback
@@ -45,6 +45,7 @@ __all__ = [
     "ImapError",
     "ImapSyncConfig",
     "ProgressCallback",
+    "SyncInterrupted",
     "SyncResult",
     "__version__",
     "is_loopback_host",

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from mailatlas_core import DocumentRef
 
-__all__ = ["FolderResult", "Status", "SyncResult"]
+__all__ = ["FolderResult", "Status", "SyncInterrupted", "SyncResult"]
 
-Status = Literal["ok", "partial", "error"]
+Status = Literal["ok", "partial", "error", "interrupted"]
 
 
 @dataclass(slots=True)
@@ -89,7 +89,8 @@ class SyncResult:
     """The outcome of :func:`~mailatlas_imap.sync_imap` over every folder.
 
     ``status``: ``"ok"`` when every folder is ok, ``"error"`` when no folder could be
-    synced, else ``"partial"``. ``error_count`` counts folders in error;
+    synced, ``"interrupted"`` when Ctrl-C stopped the run (the counts are what was
+    committed), else ``"partial"``. ``error_count`` counts folders in error;
     ``failed_count`` messages recorded as failures.
     """
 
@@ -99,9 +100,12 @@ class SyncResult:
     folders: list[FolderResult] = field(default_factory=list)
     duration_s: float = 0.0
     run_id: int | None = None
+    interrupted: bool = False
 
     @property
     def status(self) -> Status:
+        if self.interrupted:
+            return "interrupted"
         if not self.folders or all(f.status == "ok" for f in self.folders):
             return "ok"
         if all(f.status == "error" for f in self.folders):
@@ -150,3 +154,14 @@ class SyncResult:
             "duration_s": round(self.duration_s, 3),
             "run_id": self.run_id,
         }
+
+
+class SyncInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sync; ``result`` holds what was committed before it.
+
+    A ``KeyboardInterrupt``, so a program that does not look for it stops as usual.
+    """
+
+    def __init__(self, result: SyncResult) -> None:
+        super().__init__(f"interrupted: {result.ingested_count} stored")
+        self.result = result

@@ -13,7 +13,7 @@ from ._parsing import Parser
 from ._session import Session
 from .config import ImapSyncConfig
 from .errors import FolderError, ImapAuthError, ImapConnectionError
-from .result import FolderResult, SyncResult
+from .result import FolderResult, SyncInterrupted, SyncResult
 
 __all__ = ["sync_imap"]
 
@@ -40,6 +40,8 @@ def sync_imap(
         The run summary; a failing folder is reported in its entry, not raised.
 
     Raises:
+        SyncInterrupted: Ctrl-C (a ``KeyboardInterrupt``); its ``result`` counts what
+            was committed.
         ImapAuthError: the server refused the credentials.
         ImapConnectionError: no connection could be made at all (after retries).
     """
@@ -69,11 +71,17 @@ def sync_imap(
                 continue
             lost = _sync_with_retries(session, store, config, entry, run_id, parser, progress)
             entry.finish()
-    except BaseException:
+    except BaseException as exc:
         # Ctrl-C, a full disk...: committed batches stay; record how far the run got
         # without letting the bookkeeping hide the real error.
+        result.interrupted = True
+        if result.folders and result.folders[-1].status == "ok":
+            result.folders[-1].status = "interrupted"
         with contextlib.suppress(Exception):
             store.finish_run(run_id, "interrupted", result.to_dict())
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, SyncInterrupted):
+            result.duration_s = time.monotonic() - started
+            raise SyncInterrupted(result) from exc
         raise
     else:
         store.finish_run(run_id, result.status, result.to_dict())

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
 
 from ..errors import ExportPathError
 
-__all__ = ["MailAtlasGroup", "UserError", "message_of", "translate"]
+__all__ = ["INTERRUPTED_EXIT", "MailAtlasGroup", "UserError", "message_of", "translate"]
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 _USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
     StoreNotFoundError,
@@ -131,6 +134,10 @@ class MailAtlasGroup(click.Group):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as exc:
+            # `mailatlas`, `mailatlas ingest`: the whole help, as click shows it (exit 2).
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else "mailatlas"
             click.echo(f"Error: {_one_line(exc.format_message())} — see '{where} --help'", err=True)
@@ -138,8 +145,8 @@ class MailAtlasGroup(click.Group):
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:  # Ctrl-C before a command could print its own summary
+            click.echo("interrupted: nothing stored by this run", err=True)
+            sys.exit(INTERRUPTED_EXIT)
         # Without standalone mode click returns ctx.exit()'s code instead of exiting.
         sys.exit(rv if isinstance(rv, int) else 0)

@@ -12,11 +12,12 @@ from mailatlas_imap import (
     ImapAuthError,
     ImapConnectionError,
     ImapSyncConfig,
+    SyncInterrupted,
     SyncResult,
 )
 from mailatlas_imap.config import AuthMode, TlsMode
 
-from ._errors import UserError
+from ._errors import INTERRUPTED_EXIT, UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
 from ._output import ProgressBar, emit_json, progress_enabled
 
@@ -165,7 +166,9 @@ def sync_imap(
 
     Prints one JSON summary (status ok, partial or error; per-folder results with
     document_refs of the new documents). Exits 1 unless every folder succeeded.
-    Mail is never marked as read; credentials are never stored.
+    Mail is never marked as read; credentials are never stored. Ctrl-C stops after
+    the last committed batch: the summary says status "interrupted", and the exit
+    code is 130; rerun to resume.
     """
     config = _config(parser_config=parser_config, **options)
     with (
@@ -183,12 +186,17 @@ def sync_imap(
 
         try:
             result = atlas.sync_imap(config, progress=progress)
+        except SyncInterrupted as stopped:
+            result = stopped.result
         except (ImapAuthError, ImapConnectionError) as exc:
             # Nothing could start: still print the summary scripts expect, then the
             # one-line error (translated with every other error, exit 1).
             emit_json(_unstarted(config, str(exc)).to_dict())
             raise
     emit_json(result.to_dict())
+    if result.interrupted:
+        click.echo(f"interrupted: {result.ingested_count:,} stored; rerun to resume", err=True)
+        click.get_current_context().exit(INTERRUPTED_EXIT)
     if result.status != "ok":
         failed = [f"{f.folder}: {f.error}" for f in result.folders if f.error]
         reason = "; ".join(failed) or f"{result.failed_count} message(s) failed"
