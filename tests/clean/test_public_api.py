@@ -23,6 +23,7 @@ def test_all_is_pinned() -> None:
         "default_workers",
         "iter_maildir",
         "iter_mbox",
+        "maildir_files",
         "parse_bytes",
         "parse_eml",
         "parse_many",

@@ -20,7 +20,7 @@ from .config import ParserConfig
 from .errors import ParseError
 
 if TYPE_CHECKING:
-    from ._maildir import iter_maildir
+    from ._maildir import iter_maildir, maildir_files
     from ._mbox import iter_mbox
     from ._parse import parse_bytes, parse_eml
     from ._peek import peek_message_id
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # on first use, so that commands which only read the store start fast.
 _LAZY = {
     "iter_maildir": "._maildir",
+    "maildir_files": "._maildir",
     "iter_mbox": "._mbox",
     "peek_message_id": "._peek",
     "RawMessage": "._raw",
@@ -66,6 +67,7 @@ __all__ = [
     "default_workers",
     "iter_maildir",
     "iter_mbox",
+    "maildir_files",
     "parse_bytes",
     "parse_eml",
     "parse_many",

@@ -11,7 +11,7 @@ from mailatlas_core.model import SourceLocation
 from ._raw import RawMessage
 from .errors import ParseError
 
-__all__ = ["iter_maildir"]
+__all__ = ["iter_maildir", "maildir_files"]
 
 _SUBDIRS = ("cur", "new")
 
@@ -35,6 +35,19 @@ def _folders(root: Path) -> Iterator[Path]:
             yield entry
 
 
+def maildir_files(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """The message files :func:`iter_maildir` reads, in the same order (nothing is read).
+
+    Raises:
+        ParseError: ``directory`` is not a Maildir.
+    """
+    root = Path(os.path.abspath(os.fspath(directory)))
+    if not root.is_dir() or not any((root / sub).is_dir() for sub in _SUBDIRS):
+        raise ParseError(f"{root} is not a Maildir: it has no cur/ or new/ folder")
+    for folder in _folders(root):
+        yield from _message_files(folder)
+
+
 def iter_maildir(directory: str | os.PathLike[str]) -> Iterator[RawMessage]:
     """Stream the messages of a Maildir folder (``cur/`` and ``new/``, not ``tmp/``).
 
@@ -50,13 +63,9 @@ def iter_maildir(directory: str | os.PathLike[str]) -> Iterator[RawMessage]:
     Raises:
         ParseError: ``directory`` is not a Maildir.
     """
-    root = Path(os.path.abspath(os.fspath(directory)))
-    if not root.is_dir() or not any((root / sub).is_dir() for sub in _SUBDIRS):
-        raise ParseError(f"{root} is not a Maildir: it has no cur/ or new/ folder")
-    for folder in _folders(root):
-        for path in _message_files(folder):
-            try:
-                raw = path.read_bytes()
-            except OSError as exc:
-                raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from exc
-            yield RawMessage(raw=raw, location=SourceLocation(kind="maildir", path=str(path)))
+    for path in maildir_files(directory):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        yield RawMessage(raw=raw, location=SourceLocation(kind="maildir", path=str(path)))

@@ -51,27 +51,39 @@ class ProgressBar:
     and how many messages were processed since the last call.
     """
 
-    def __init__(self, enabled: bool, description: str, total: int | None = None) -> None:
+    def __init__(
+        self,
+        enabled: bool,
+        description: str,
+        total: int | None = None,
+        *,
+        unit: str = "msg",
+    ) -> None:
+        """``unit="B"`` counts bytes (shown as KiB, MiB...) instead of messages."""
         from tqdm import tqdm  # only commands that show progress pay for importing it
 
+        in_bytes = unit == "B"
         self._bar = tqdm(
             total=total,
             desc=description,
-            unit="msg",
+            unit=unit,
+            unit_scale=in_bytes,
+            unit_divisor=1024 if in_bytes else 1000,
             file=sys.stderr,
             disable=not enabled,
             dynamic_ncols=True,
             leave=True,
         )
 
-    def advance(self, done: int, counters: dict[str, int]) -> None:
-        """Move to ``done`` processed messages and show ``counters``."""
+    def advance(self, done: int, counters: dict[str, int] | None = None) -> None:
+        """Move to ``done`` (messages, or bytes) and show ``counters`` if given."""
         if self._bar.disable:
             return
+        if counters is not None:
+            self._bar.set_postfix(counters, refresh=False)
         step = done - self._bar.n
         if step > 0:
             self._bar.update(step)
-        self._bar.set_postfix(counters, refresh=False)
 
     def set_total(self, total: int) -> None:
         if not self._bar.disable and total != self._bar.total:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from mailatlas_clean import ParserConfig
 
+from .._ingest import IngestInterrupted, IngestResult
 from ._errors import UserError
+from ._ingest_view import Meter, RefsMode, RefsPrinter, finish, measure, refs_options
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
-from ._output import ProgressBar, emit_json_streaming, progress_enabled
-
-if TYPE_CHECKING:
-    from .._ingest import IngestResult
+from ._output import ProgressBar, progress_enabled
 
 __all__ = ["ingest"]
 
@@ -23,7 +21,10 @@ def ingest() -> None:
     """Store mail files (.eml, mbox, Maildir) as documents.
 
     Prints one JSON summary: status, ingested_count, duplicate_count, failed_count,
-    document_refs (the new documents) and failures. Exits 1 when any message failed.
+    document_refs (the new documents) and failures. On a terminal document_refs is
+    left out unless --refs is given; --jsonl prints one ref per line instead. Exits 1
+    when any message failed. Ctrl-C stops after the last committed batch: the summary
+    says status "interrupted", and the exit code is 130; rerun to resume.
     """
 
 
@@ -46,49 +47,46 @@ def _require_dirs(paths: tuple[Path, ...], command: str, hint: str) -> None:
             raise UserError(f"{path} is a file, but `{command}` expects a directory — {hint}")
 
 
-def _finish(result: IngestResult) -> None:
-    emit_json_streaming(
-        result.to_dict(with_refs=False), "document_refs", (r.to_dict() for r in result.refs)
-    )
-    if result.failed_count:
-        ctx = click.get_current_context()
-        click.echo(
-            f"Error: {result.failed_count} message(s) could not be ingested — see "
-            '"failures" in the summary',
-            err=True,
-        )
-        ctx.exit(1)
-
-
 def _run(
     kind: str,
     paths: StorePaths,
     parser_config: ParserConfig,
     sources: tuple[Path, ...],
     quiet: bool,
+    refs_mode: RefsMode,
 ) -> None:
+    shown = progress_enabled(quiet)
+    meter = measure(kind, sources) if shown else Meter()
+    printer = RefsPrinter(refs_mode)
     with (
         paths.atlas(parser_config) as atlas,
-        ProgressBar(progress_enabled(quiet), f"ingest {kind}") as bar,
+        ProgressBar(shown, f"ingest {kind}", meter.total, unit=meter.unit) as bar,
     ):
 
         def progress(result: IngestResult) -> None:
             bar.advance(
-                result.processed_count,
+                meter.position(result),
                 {
                     "new": result.ingested_count,
                     "dup": result.duplicate_count,
                     "failed": result.failed_count,
                 },
             )
+            printer.flush(result)
 
         runner = {
             "eml": atlas.ingest_eml,
             "mbox": atlas.ingest_mbox,
             "maildir": atlas.ingest_maildir,
         }[kind]
-        result = runner(sources, progress=progress)
-    _finish(result)
+        try:
+            result = runner(sources, progress=progress)
+        except IngestInterrupted as stopped:
+            result = stopped.result
+        else:
+            if meter.total is not None:
+                bar.advance(meter.total)
+    finish(kind, result, refs_mode, printer)
 
 
 _PATHS = click.Path(path_type=Path)
@@ -99,13 +97,18 @@ _PATHS = click.Path(path_type=Path)
 @store_options
 @cleaning_options
 @quiet_option
+@refs_options
 def ingest_eml(
-    eml_paths: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+    eml_paths: tuple[Path, ...],
+    paths: StorePaths,
+    parser_config: ParserConfig,
+    quiet: bool,
+    refs_mode: RefsMode,
 ) -> None:
     """Ingest .eml files; each directory given is walked for *.eml."""
     for path in eml_paths:
         _require_exists(path)
-    _run("eml", paths, parser_config, eml_paths, quiet)
+    _run("eml", paths, parser_config, eml_paths, quiet, refs_mode)
 
 
 @ingest.command("mbox")
@@ -113,12 +116,17 @@ def ingest_eml(
 @store_options
 @cleaning_options
 @quiet_option
+@refs_options
 def ingest_mbox(
-    mbox_files: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+    mbox_files: tuple[Path, ...],
+    paths: StorePaths,
+    parser_config: ParserConfig,
+    quiet: bool,
+    refs_mode: RefsMode,
 ) -> None:
     """Ingest mbox archives, streaming (constant memory)."""
     _require_files(mbox_files, "ingest mbox", "use `mailatlas ingest maildir` for a Maildir folder")
-    _run("mbox", paths, parser_config, mbox_files, quiet)
+    _run("mbox", paths, parser_config, mbox_files, quiet, refs_mode)
 
 
 @ingest.command("maildir")
@@ -126,8 +134,13 @@ def ingest_mbox(
 @store_options
 @cleaning_options
 @quiet_option
+@refs_options
 def ingest_maildir(
-    dirs: tuple[Path, ...], paths: StorePaths, parser_config: ParserConfig, quiet: bool
+    dirs: tuple[Path, ...],
+    paths: StorePaths,
+    parser_config: ParserConfig,
+    quiet: bool,
+    refs_mode: RefsMode,
 ) -> None:
     """Ingest Maildir folders (messages in cur/ and new/)."""
     _require_dirs(dirs, "ingest maildir", "use `mailatlas ingest mbox` for an mbox file")
@@ -137,4 +150,4 @@ def ingest_maildir(
                 f"{path} is not a Maildir (it has no cur/ or new/ folder) — "
                 "pass the folder that holds cur/ and new/"
             )
-    _run("maildir", paths, parser_config, dirs, quiet)
+    _run("maildir", paths, parser_config, dirs, quiet, refs_mode)
