@@ -113,7 +113,7 @@ def test_markdown_to_stdout_links_assets_absolutely(
 def test_markdown_bundle(runner: CliRunner, doc_id: str, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     printed = json.loads(
-        _ok(runner.invoke(cli, ["export", doc_id, "--format", "markdown", "--out", str(out)]))
+        _ok(runner.invoke(cli, ["export", doc_id, "--format", "markdown", "--out", f"{out}/"]))
     )
     assert printed == {"path": str(out / "document.md")}
     text = (out / "document.md").read_text()
@@ -130,7 +130,7 @@ def test_html_bundle_is_sanitised_and_standalone(
 ) -> None:
     out = tmp_path / "page"
     printed = json.loads(
-        _ok(runner.invoke(cli, ["export", doc_id, "--format", "html", "--out", str(out)]))
+        _ok(runner.invoke(cli, ["export", doc_id, "--format", "html", "--out", f"{out}/"]))
     )
     assert printed == {"path": str(out / "document.html")}
     page = (out / "document.html").read_text()
@@ -156,16 +156,15 @@ def test_html_to_stdout_uses_file_uris(runner: CliRunner, home: Path, doc_id: st
     _assert_safe_html(page)
 
 
-def test_bundle_out_that_is_a_file(runner: CliRunner, doc_id: str, tmp_path: Path) -> None:
+def test_bundle_out_naming_an_existing_file_replaces_that_file(
+    runner: CliRunner, doc_id: str, tmp_path: Path
+) -> None:
     target = tmp_path / "taken"
     target.write_text("x")
     result = runner.invoke(cli, ["export", doc_id, "-f", "markdown", "--out", str(target)])
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: --out {target} is a file, but a markdown export is a directory bundle — "
-        "give a directory path\n"
-    )
-    assert "Traceback" not in result.output
+    assert json.loads(_ok(result)) == {"path": str(target)}
+    assert "[report.txt](taken_files/report.txt)" in target.read_text()
+    assert (tmp_path / "taken_files" / "report.txt").read_bytes() == b"the full report\n"
 
 
 def test_no_browser_for_pdf(runner: CliRunner, doc_id: str, tmp_path: Path) -> None:

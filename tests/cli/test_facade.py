@@ -24,7 +24,7 @@ def test_spec_python_api_example(tmp_path: Path) -> None:
     doc = parse_eml(str(a), parser_config=ParserConfig(strip_boilerplate=True))
     atlas = MailAtlas(db_path=tmp_path / "store.db", workspace_path=tmp_path / "ws")
     refs = atlas.ingest_eml([str(a), str(b)])
-    path = atlas.export_document(refs[0].id, format="markdown", out=tmp_path / "bundle")
+    path = atlas.export_document(refs[0].id, format="markdown", out=f"{tmp_path}/bundle/")
     atlas.close()
 
     assert refs[0].id == doc.id

@@ -65,7 +65,8 @@ def test_umask_000_still_gives_0700_and_0600(tmp_path: Path) -> None:
     for fmt in ("json", "markdown", "html"):
         done = _run(home, "export", doc_id, "--format", fmt)
         assert done.returncode == 0, done.stderr
-        bundle = _run(home, "export", doc_id, "--format", fmt, "--out", str(home / "out" / fmt))
+        out = str(home / "out" / fmt)
+        bundle = _run(home, "export", doc_id, "--format", fmt, "--out", out, "--parents")
         assert bundle.returncode == 0, bundle.stderr
 
     ws = home / "workspace"

@@ -166,7 +166,7 @@ def test_html_export_is_inert(
         monkeypatch.setenv(name, value)
     runner = CliRunner()
     out = tmp_path / "bundle"
-    result = runner.invoke(cli, ["export", doc_id, "--format", "html", "--out", str(out)])
+    result = runner.invoke(cli, ["export", doc_id, "--format", "html", "--out", f"{out}/"])
     assert result.exit_code == 0, result.output
     page = (out / "document.html").read_text()
     assert "Visible paragraph about quarterly results." in page

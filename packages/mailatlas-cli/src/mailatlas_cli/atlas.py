@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -185,23 +186,33 @@ class MailAtlas:
     # -- export ----------------------------------------------------------------------
 
     def export_document(
-        self, document_id: str, format: ExportFormat = "json", out: str | Path | None = None
+        self,
+        document_id: str,
+        format: ExportFormat = "json",
+        out: str | os.PathLike[str] | None = None,
+        *,
+        parents: bool = False,
     ) -> Path:
         """Write an export of one document and return the path of the file written.
 
         Args:
             document_id: the document's id.
             format: ``json``, ``markdown``, ``html`` or ``pdf``.
-            out: for ``markdown`` and ``html``, a bundle directory that receives
-                ``document.md``/``document.html`` and ``assets/`` (links are relative);
-                for ``json`` and ``pdf``, the file to write, or an existing directory to
-                write ``<id>.json``/``<id>.pdf`` into. Without ``out`` the export goes to
-                ``<workspace>/exports/<id>.<ext>`` (asset links absolute).
+            out: a directory when it ends in ``/`` or is an existing directory:
+                ``markdown``/``html`` write ``document.md``/``document.html`` plus
+                ``assets/`` into it (links relative), ``json``/``pdf`` write
+                ``<id>.json``/``<id>.pdf``. Otherwise the file to write
+                (``report.html``); ``markdown``/``html`` put the assets beside it in
+                ``report_files/``. Pass a ``str`` to keep a trailing ``/`` (a
+                ``Path`` drops it). Only a regular file is ever replaced. Without
+                ``out`` the export goes to ``<workspace>/exports/<id>.<ext>`` (asset
+                links absolute).
+            parents: create missing parent directories of ``out`` (else an error).
         """
         from ._export import export_document
 
         document = self.get_document(document_id)
-        return export_document(document, format, self.workspace_path, out)
+        return export_document(document, format, self.workspace_path, out, parents=parents)
 
     def render_document(self, document_id: str, format: ExportFormat) -> str:
         """An export as text, with absolute asset links (``json``, ``markdown``, ``html``)."""

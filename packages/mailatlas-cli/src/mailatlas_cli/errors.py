@@ -27,4 +27,8 @@ class BrowserNotFoundError(ExportError):
 
 
 class ExportPathError(ExportError):
-    """The ``out`` path cannot take this export (a file where a directory is needed)."""
+    """The ``out`` path cannot take this export.
+
+    A missing parent directory (without ``parents``), something other than a regular
+    file where the export would go, or a symbolic link planted in its way.
+    """

@@ -24,13 +24,14 @@ import errno
 import fcntl
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
     "DIR_MODE",
     "FILE_MODE",
     "NotARegularFileError",
+    "copy_at",
     "describe_kind",
     "make_dirs",
     "open_dir",
@@ -38,7 +39,6 @@ __all__ = [
     "read_regular",
     "replace_at",
     "temp_name",
-    "write_at",
 ]
 
 DIR_MODE = 0o700
@@ -190,6 +190,35 @@ def replace_at(dir_fd: int, name: str, data: bytes) -> None:
     ``name`` is replaced only if it is a regular file; anything else (a link, a device,
     a FIFO, a directory) is refused and left alone.
     """
+
+    def fill(fd: int) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    _replace(dir_fd, name, fill)
+
+
+def copy_at(source_fd: int, dir_fd: int, name: str) -> None:
+    """Copy the open file ``source_fd`` to ``name`` in ``dir_fd``, as :func:`replace_at`.
+
+    Streamed, so a large attachment costs no memory. Open the source with
+    :func:`open_regular` (``follow=False`` for a file inside a store).
+    """
+    _replace(dir_fd, name, lambda fd: _copy_fd(source_fd, fd))
+
+
+def _copy_fd(src: int, dst: int) -> None:
+    while True:
+        chunk = os.read(src, 1 << 20)
+        if not chunk:
+            return
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view) :]
+
+
+def _replace(dir_fd: int, name: str, fill: Callable[[int], None]) -> None:
     _check_replaceable(dir_fd, name)
     tmp = temp_name(name)
     try:
@@ -199,9 +228,7 @@ def replace_at(dir_fd: int, name: str, data: bytes) -> None:
         fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE, dir_fd=dir_fd)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            fill(fd)
         finally:
             os.close(fd)
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -218,12 +245,3 @@ def _check_replaceable(dir_fd: int, name: str) -> None:
         return
     if not stat.S_ISREG(mode):
         raise NotARegularFileError(name, describe_kind(mode))
-
-
-def write_at(directory: str | os.PathLike[str], name: str, data: bytes) -> None:
-    """:func:`replace_at` in a directory given by path (followed: the caller vouches)."""
-    fd = open_dir(directory, create=False)
-    try:
-        replace_at(fd, name, data)
-    finally:
-        os.close(fd)

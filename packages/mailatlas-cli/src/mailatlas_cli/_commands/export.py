@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import cast
 
 import click
@@ -27,14 +26,23 @@ __all__ = ["export_command"]
 )
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="PATH",
-    help="markdown/html: a bundle directory (document.md or document.html plus "
-    "assets/, relative links). json/pdf: the file to write, or an existing "
-    "directory to write <id>.json/<id>.pdf into.",
+    help="Where to write. A PATH ending in / (or an existing directory) is a "
+    "directory: markdown/html write document.md or document.html plus assets/ into "
+    "it, json/pdf write <ID>.json or <ID>.pdf. Any other PATH is the file to write "
+    "(report.html); markdown/html put their assets beside it in report_files/. Only a "
+    "regular file is ever replaced.",
+)
+@click.option(
+    "--parents",
+    is_flag=True,
+    help="Create missing parent directories of --out (else they are an error).",
 )
 @store_options
-def export_command(paths: StorePaths, document_id: str, fmt: str, out: Path | None) -> None:
+def export_command(
+    paths: StorePaths, document_id: str, fmt: str, out: str | None, parents: bool
+) -> None:
     """Export one document.
 
     Without --out, json, markdown and html are printed to stdout (asset links are
@@ -47,5 +55,5 @@ def export_command(paths: StorePaths, document_id: str, fmt: str, out: Path | No
         if out is None and export_format != "pdf":
             click.echo(atlas.render_document(document_id, export_format), nl=False)
             return
-        written = atlas.export_document(document_id, format=export_format, out=out)
+        written = atlas.export_document(document_id, format=export_format, out=out, parents=parents)
     emit_json({"path": str(written)})

@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from mailatlas_core import Document
 
 from .._formats import EXPORT_FORMATS, ExportFormat
-from ..errors import ExportError, ExportPathError
-from ._common import absolute_path_link, absolute_uri_link, bundle_link, copy_assets, write_private
+from ..errors import ExportError
+from ._common import absolute_path_link, absolute_uri_link, bundle_linker
+from ._paths import destination, open_destination, refuse_special, write_assets, write_file
 from .html import render_html
 from .markdown import render_markdown
 from .pdf import render_pdf
@@ -44,38 +46,42 @@ def render_document(document: Document, fmt: ExportFormat) -> str:
 
 
 def export_document(
-    document: Document, fmt: ExportFormat, workspace: Path, out: str | Path | None = None
+    document: Document,
+    fmt: ExportFormat,
+    workspace: Path,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    parents: bool = False,
 ) -> Path:
     """Write an export of ``document`` and return the absolute path of the file written.
 
-    ``out`` is a bundle directory for ``markdown`` and ``html`` (``document.md`` or
-    ``document.html`` plus ``assets/``, linked relatively); for ``json`` and ``pdf`` it
-    is the file to write, or an existing directory to write ``<id>.<ext>`` into.
-    Without ``out``: ``<workspace>/exports/<id>.<ext>``, asset links absolute.
+    ``out`` ending in ``/`` or naming an existing directory: ``markdown`` and ``html``
+    write ``document.md``/``document.html`` plus ``assets/`` into it, ``json`` and
+    ``pdf`` write ``<id>.<ext>``. Any other ``out`` is the file to write; ``markdown``
+    and ``html`` put their assets beside it in ``<stem>_files/``. Missing parent
+    directories are an error unless ``parents``; only a regular file is ever replaced
+    (see :mod:`._paths`). Without ``out``: ``<workspace>/exports/<id>.<ext>``, asset
+    links absolute.
     """
     if fmt not in _EXTENSIONS:
         raise ExportError(f"unknown export format {fmt!r} — use one of {', '.join(EXPORT_FORMATS)}")
-    ext = _EXTENSIONS[fmt]
-    if out is None:
-        dest = workspace / "exports" / f"{document.id}.{ext}"
+    bundle = out is not None and fmt in BUNDLE_FORMATS
+    dest = destination(
+        out, document_id=document.id, ext=_EXTENSIONS[fmt], bundle=bundle, workspace=workspace
+    )
+    refuse_special(dest.path)  # before any work, and before any assets folder is made
+    with open_destination(dest, out, parents=parents) as dir_fd:
         if fmt == "pdf":
-            return render_pdf(document, dest)
-        return write_private(dest, render_document(document, fmt).encode("utf-8"))
-    target = Path(out).absolute()
-    if fmt in BUNDLE_FORMATS:
-        if target.exists() and not target.is_dir():
-            raise ExportPathError(
-                f"--out {out} is a file, but a {fmt} export is a directory bundle — "
-                "give a directory path"
+            data = render_pdf(document)
+        elif bundle:
+            link = bundle_linker(dest.assets)
+            page = (
+                render_markdown(document, link)
+                if fmt == "markdown"
+                else render_html(document, link)
             )
-        copy_assets(document, target)
-        page = (
-            render_markdown(document, bundle_link)
-            if fmt == "markdown"
-            else render_html(document, bundle_link)
-        )
-        return write_private(target / f"document.{ext}", page.encode("utf-8"))
-    dest = target / f"{document.id}.{ext}" if target.is_dir() else target
-    if fmt == "pdf":
-        return render_pdf(document, dest)
-    return write_private(dest, render_document(document, "json").encode("utf-8"))
+            data = page.encode("utf-8")
+            write_assets(dir_fd, dest, document)
+        else:
+            data = render_document(document, fmt).encode("utf-8")
+        return write_file(dir_fd, dest, data)

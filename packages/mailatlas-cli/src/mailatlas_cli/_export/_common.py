@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,18 +10,14 @@ from urllib.parse import quote
 
 from mailatlas_core import Asset, Document
 
-from ..errors import ExportError
-
 __all__ = [
     "AssetLinker",
     "Header",
     "absolute_path_link",
     "absolute_uri_link",
     "bundle_link",
-    "copy_assets",
+    "bundle_linker",
     "header_of",
-    "make_private_dir",
-    "write_private",
 ]
 
 AssetLinker = Callable[[Asset], str]
@@ -100,58 +92,15 @@ def absolute_uri_link(asset: Asset) -> str:
     return Path(asset.file_path).as_uri()
 
 
-def bundle_link(asset: Asset) -> str:
-    """Link an asset copied next to the export, as ``assets/<filename>``."""
-    return "assets/" + quote(asset.filename)
+def bundle_linker(folder: str) -> AssetLinker:
+    """Link assets copied beside the export, as ``<folder>/<filename>`` (relative)."""
+    prefix = quote(folder) + "/"
+
+    def link(asset: Asset) -> str:
+        return prefix + quote(asset.filename)
+
+    return link
 
 
-def copy_assets(document: Document, bundle_dir: Path) -> None:
-    """Copy a document's assets into ``bundle_dir/assets/`` (private permissions)."""
-    if not document.assets:
-        return
-    make_private_dir(bundle_dir)
-    target = bundle_dir / "assets"
-    target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for asset in document.assets:
-        name = Path(asset.filename).name  # the store keeps safe names; stay safe anyway
-        try:
-            shutil.copyfile(asset.file_path, target / name)
-        except OSError as exc:
-            raise ExportError(
-                f"cannot copy asset {asset.filename!r} into {target}: "
-                f"{exc.strerror or exc} — check the workspace and the --out directory"
-            ) from exc
-        os.chmod(target / name, 0o600)
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) if missing; a directory MailAtlas creates is 0700."""
-    if path.is_dir():
-        return
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.mkdir(mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(
-            f"cannot create {path}: {exc.strerror or exc} — choose another --out location"
-        ) from exc
-
-
-def write_private(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + rename), mode 0600."""
-    make_private_dir(path.parent)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise ExportError(
-            f"cannot write {path}: {exc.strerror or exc} — choose another --out location"
-        ) from exc
-    return path.absolute()
+bundle_link = bundle_linker("assets")
+"""Link an asset copied into a bundle's ``assets/`` folder."""

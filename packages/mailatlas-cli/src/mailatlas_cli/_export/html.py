@@ -9,11 +9,11 @@ in the page repeats the rule for any renderer that honours it.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nh3
 from mailatlas_core import Asset, Document
+from mailatlas_core.files import read_regular
 
 from ._common import AssetLinker, header_of
 
@@ -112,7 +112,9 @@ def render_html(document: Document, link: AssetLinker, *, link_attachments: bool
     body = None
     if document.body_html_path:
         try:
-            stored = Path(document.body_html_path).read_text("utf-8", errors="replace")
+            # Never through a link planted in the workspace's html/ folder.
+            raw = read_regular(document.body_html_path, follow=False)
+            stored = raw.decode("utf-8", errors="replace")
         except OSError:
             stored = None
         if stored:

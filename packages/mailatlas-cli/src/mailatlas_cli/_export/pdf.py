@@ -22,9 +22,11 @@ import tempfile
 from pathlib import Path
 
 from mailatlas_core import Document
+from mailatlas_core.files import open_dir
 
 from ..errors import BrowserNotFoundError, ExportError
-from ._common import bundle_link, copy_assets, write_private
+from ._common import bundle_link
+from ._paths import Destination, write_assets
 from .html import render_html
 
 __all__ = [
@@ -100,15 +102,19 @@ def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> l
 _BROWSER_ENV = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "FONTCONFIG_FILE", "FONTCONFIG_PATH"})
 
 
-def render_pdf(document: Document, dest: Path) -> Path:
-    """Print ``document`` to the PDF file ``dest`` (written atomically, mode 0600)."""
+def render_pdf(document: Document) -> bytes:
+    """Print ``document`` to PDF; the bytes of the PDF file."""
     browser = find_browser()
     with tempfile.TemporaryDirectory(prefix="mailatlas-pdf-") as tmp:
         root = Path(tmp)
         page_dir, profile = root / "page", root / "profile"
         page_dir.mkdir(mode=0o700)
         make_profile(profile)
-        copy_assets(document, page_dir)
+        page_fd = open_dir(page_dir, create=False)
+        try:
+            write_assets(page_fd, Destination(page_dir, "document.html", "assets"), document)
+        finally:
+            os.close(page_fd)
         page = page_dir / "document.html"
         page.write_text(render_html(document, bundle_link, link_attachments=False), "utf-8")
         output = root / "document.pdf"
@@ -146,7 +152,7 @@ def render_pdf(document: Document, dest: Path) -> Path:
                 f"{': ' + detail if detail else ''}) — run it by hand to see why, or set "
                 f"{BROWSER_ENV} to another Chromium"
             )
-        return write_private(dest, output.read_bytes())
+        return output.read_bytes()
 
 
 def _last_line(stderr: bytes) -> str:
