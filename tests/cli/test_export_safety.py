@@ -436,7 +436,7 @@ def test_chromium_loads_nothing_from_stored_or_exported_html(
             stored = atlas.get_document(doc).body_html_path
         assert stored is not None
         out = tmp_path / "bundle"
-        result = runner.invoke(cli, ["export", doc, "--format", "html", "--out", str(out)])
+        result = runner.invoke(cli, ["export", doc, "--format", "html", "--out", f"{out}/"])
         assert result.exit_code == 0, result.output
         for opened in (Path(stored), out / "document.html"):
             assert "visible text" in _browse(browser, opened, tmp_path)
