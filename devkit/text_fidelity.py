@@ -5,8 +5,9 @@ Shared by ``tests/clean/test_text_fidelity.py`` (asserted over the whole corpus)
 ``bench/text_fidelity.py`` (prints the figures in docs/fidelity.md).
 
 The reference is ``email.message_from_bytes`` with ``policy.default`` (which decodes
-encoded words and text parts), read from the bytes as MailAtlas frames them (a leading
-BOM and blank lines dropped). Two stdlib readings of ``From`` count: ``policy.default``'s
+encoded words and text parts), read from the bytes MailAtlas hands the parser
+(``parser_input``: a BOM, leading blank or damaged lines and lost header folds
+repaired). Two stdlib readings of ``From`` count: ``policy.default``'s
 address parser and the classic ``email.utils.parseaddr`` of the raw header with the name
 decoded by ``email.header``; they differ on comments (``a@b (Name)``), and agreeing with
 either is agreeing with the stdlib. Undecodable bytes come back from the stdlib as
@@ -24,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 
+from mailatlas_clean._parse import parser_input
 from mailatlas_core.model import ParsedDocument
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
 #: What garbled text looks like: the replacement character, and the lead characters of
 #: UTF-8 read as Windows-1252/Latin-1 (``Ã©``, ``Ð¿``, ``â€™``).
 MOJIBAKE = ("\ufffd", "Ã", "Ð", "â€")
-_BOM = b"\xef\xbb\xbf"
 _FFFD_RUN = re.compile("\ufffd+")
 
 
@@ -57,8 +58,10 @@ def _sanitize(text: str) -> str:
 
 
 def _framed(raw: bytes) -> bytes:
-    data = raw[3:] if raw.startswith(_BOM) else raw
-    return data.lstrip(b" \t\r\n")
+    try:
+        return parser_input(raw)
+    except Exception:  # what MailAtlas cannot frame, the stdlib reads as it is
+        return raw
 
 
 def _classic_sender(raw: bytes) -> tuple[str, str] | None:
