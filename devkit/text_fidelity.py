@@ -1,7 +1,7 @@
 """Text fidelity checks: a document's subject, sender and body against the stdlib's
 decoding of the same bytes (issue 13, "Wrong text").
 
-Shared by ``tests/clean/test_text_fidelity.py`` (asserted over the whole corpus) and
+Shared by ``tests/clean/test_corpus_fidelity.py`` (asserted over the whole corpus) and
 ``bench/text_fidelity.py`` (prints the figures in docs/fidelity.md).
 
 The reference is ``email.message_from_bytes`` with ``policy.default`` (which decodes

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mailatlas_core.model import ParsedDocument
 
 from devkit.fidelity import (
     Case,
@@ -27,6 +28,13 @@ from devkit.fidelity import (
     check_stored_where_recorded,
     load_case,
     read_corpus,
+)
+from devkit.text_fidelity import (
+    TextReference,
+    check_no_mojibake,
+    check_sender_agrees,
+    check_subject_agrees,
+    text_reference,
 )
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -61,6 +69,34 @@ EXCEPTIONS_FRAMING = {
         "prefix of the next: the stdlib's split leaves the inner framing in a text part"
     ),
 }
+# Text (subject, sender, body in their right characters; devkit/text_fidelity.py).
+EXCEPTIONS_MOJIBAKE = {
+    "php-mime-mail-parser/issue116.eml": (
+        "the subject's iso-2022-jp word holds an NEC extension character (№, 0x2D62) no "
+        "Python codec knows: we decode the word with that one character as U+FFFD, the "
+        "stdlib leaves the whole word encoded"
+    ),
+}
+EXCEPTIONS_SUBJECT = {
+    "mail-parser/mail_test_9.eml": (
+        "gb2312 words hold a GBK character (屄); we decode gb2312 as GBK, its superset (as "
+        "browsers do), the stdlib strictly, which gives U+FFFD and misreads the next "
+        "character"
+    ),
+    "php-mime-mail-parser/issue116.eml": EXCEPTIONS_MOJIBAKE["php-mime-mail-parser/issue116.eml"],
+}
+EXCEPTIONS_SENDER = {
+    "mail-parser/mail_test_19.eml": (
+        "'From: alice@example.com <bob@example.com>': the mailbox is the angle address "
+        "(bob, who gets the replies; 'alice@...' is the display name), the stdlib takes "
+        "the first address-like word"
+    ),
+    "mimekit/messages__issue358.eml": (
+        "'From: jang.abcdef@xyzlinu <jang.abcdef@xyzlinux12345678.it>': as above, the "
+        "angle address is the mailbox"
+    ),
+}
+MIN_AGREEMENT = 0.995
 
 
 @pytest.fixture(scope="session")
@@ -128,3 +164,52 @@ def test_no_binary_content_in_body_text(fidelity_cases: list[Case]) -> None:
 def test_no_mime_framing_in_body_text(fidelity_cases: list[Case]) -> None:
     """No MIME header line and no boundary line of the message in ``body_text``."""
     _assert_family(fidelity_cases, check_no_mime_framing, EXCEPTIONS_FRAMING)
+
+
+# -- text: the right characters (devkit/text_fidelity.py) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def text_references(fidelity_cases: list[Case]) -> dict[str, TextReference]:
+    """The stdlib's decoding of every parsed corpus message, by name."""
+    return {case.rel: text_reference(case.raw) for case in _parsed(fidelity_cases)}
+
+
+TextCheck = Callable[[ParsedDocument, TextReference], list[str]]
+
+
+def _text_check(refs: dict[str, TextReference], check: TextCheck) -> Callable[[Case], list[str]]:
+    def run(case: Case) -> list[str]:
+        assert case.doc is not None
+        return check(case.doc, refs[case.rel])
+
+    return run
+
+
+def test_no_mojibake_where_the_stdlib_has_none(
+    fidelity_cases: list[Case], text_references: dict[str, TextReference]
+) -> None:
+    """No U+FFFD, ``Ã``, ``Ð`` or ``â€`` in subject, sender or body where the stdlib's
+    decoding of that field has none."""
+    check = _text_check(text_references, check_no_mojibake)
+    _assert_family(fidelity_cases, check, EXCEPTIONS_MOJIBAKE)
+
+
+@pytest.mark.parametrize(
+    ("check", "exceptions"),
+    [(check_subject_agrees, EXCEPTIONS_SUBJECT), (check_sender_agrees, EXCEPTIONS_SENDER)],
+    ids=["subject", "sender"],
+)
+def test_text_agrees_with_the_stdlib(
+    fidelity_cases: list[Case],
+    text_references: dict[str, TextReference],
+    check: TextCheck,
+    exceptions: dict[str, str],
+) -> None:
+    """Subject / sender equal the stdlib's decoded values, whitespace normalised, for at
+    least 99.5% of the messages; every exception is listed with its reason."""
+    run = _text_check(text_references, check)
+    _assert_family(fidelity_cases, run, exceptions)
+    parsed = _parsed(fidelity_cases)
+    agreeing = sum(1 for case in parsed if not run(case))
+    assert agreeing / len(parsed) >= MIN_AGREEMENT
