@@ -88,8 +88,8 @@ def figures(corpus: Path) -> dict[str, Any]:
         forwarded = case.doc.metadata["provenance"].get("forwarded_attachments")
         out["body_from_attached_messages"] += bool(forwarded)
     result: dict[str, Any] = dict(out)
-    attachments = out["attachments"] or 1
-    result["attachments_stored_pct"] = round(100 * out["attachments_stored_byte_equal"] / attachments, 2)
+    stored, attachments = out["attachments_stored_byte_equal"], out["attachments"] or 1
+    result["attachments_stored_pct"] = round(100 * stored / attachments, 2)
     result["framing_in_body_text"] = framing
     result["stored_as"] = dict(where.most_common())
     result["repairs"] = dict(repairs)
@@ -121,8 +121,10 @@ def main() -> None:
     framing = result["framing_in_body_text"]
     print(f"messages with MIME framing in body_text: {len(framing)} {framing}")
     print(f"messages with binary content in body_text: {result['binary_in_body_text']}")
-    print(f"messages whose body_text is the text of attached messages: "
-          f"{result['body_from_attached_messages']}")
+    print(
+        f"messages whose body_text is the text of attached messages: "
+        f"{result['body_from_attached_messages']}"
+    )
     print("repairs: " + ", ".join(f"{k}: {v}" for k, v in result["repairs"].items()))
 
 
