@@ -163,6 +163,30 @@ def test_raw_legacy_header_is_detected_with_the_body() -> None:
     assert RUSSIAN in doc.body_text
 
 
+def test_short_raw_header_is_detected_from_the_body_too() -> None:
+    # "Да!" alone is 2 non-ASCII bytes: too little to detect; the body says koi8-r.
+    raw = (
+        b"From: a@example.com\nSubject: " + "Да!".encode("koi8-r") + b"\n"
+        b"Content-Type: text/plain\n\n" + (RUSSIAN * 2).encode("koi8-r")
+    )
+    doc = parse_bytes(raw)
+    assert doc.subject == "Да!"
+    assert RUSSIAN in doc.body_text
+
+
+def test_short_undeclared_body_is_detected_from_the_headers_too() -> None:
+    subject = (RUSSIAN[:60]).encode("koi8-r")
+    raw = (
+        b"From: a@example.com\nSubject: " + subject + b"\n"
+        b"Content-Type: text/plain\n\n" + "Да!".encode("koi8-r") + b"\n"
+    )
+    doc = parse_bytes(raw)
+    assert doc.body_text == "Да!"
+    assert doc.metadata["defects"] == [
+        "part 1: no charset declared and not UTF-8; decoded as koi8-r"
+    ]
+
+
 def test_raw_header_mostly_utf8_keeps_its_text() -> None:
     raw = "From: a@example.com\nSubject: Профиль обновлён\n\nbody\n".encode()
     raw = raw.replace("обновлён".encode(), b"\xff" + "обновлён".encode())

@@ -142,9 +142,12 @@ class MimeContent:
     forwarded: list[AttachedText] = field(default_factory=list)
     message: str | None = None
     container: FoundAsset | None = None
+    # Raw 8-bit header bytes of the message: extra sample if a part's charset must be
+    # detected (headers and body are usually in one charset).
+    samples: tuple[bytes, ...] = ()
 
     def child(self) -> MimeContent:
-        return MimeContent(message=self.message, container=self.container)
+        return MimeContent(message=self.message, container=self.container, samples=self.samples)
 
     def extend(self, other: MimeContent) -> None:
         self.plain.extend(other.plain)
@@ -349,7 +352,7 @@ def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
         charset = _charset(part)
         binary = binary_kind(data, charset)
         if binary is None:
-            text, note = decode_text(data, charset)
+            text, note = decode_text(data, charset, out.samples)
             if note:
                 out.defects.append(f"part {path}: {note}")
             _text_leaf(record, text, ctype, out)
@@ -397,7 +400,7 @@ def _broken_multipart(part: Message, ctype: str, path: str, out: MimeContent, de
     record = PartRecord(path, ctype, _disposition(part), None, len(data), "body_text")
     record.message = out.message
     out.parts.append(record)
-    text, note = decode_text(data, _charset(part))
+    text, note = decode_text(data, _charset(part), out.samples)
     if note:
         out.defects.append(f"part {path}: {note}")
     text, removed = strip_mime_framing(text, part.get_boundary())
@@ -473,13 +476,14 @@ def _walk_body(message: Message, path: str, out: MimeContent, depth: int) -> Non
         _walk(message, f"{prefix}1", out, depth)
 
 
-def walk_message(message: Message) -> MimeContent:
+def walk_message(message: Message, samples: tuple[bytes, ...] = ()) -> MimeContent:
     """Walk a parsed message and collect its body candidates, assets, manifest, defects.
 
     Part paths follow IMAP section numbering ("1", "2.1"...): a single-part message's
     only part is "1", the top-level container is "0", and the body of an attached
-    message at "2" is "2.1" (single part) or "2.1", "2.2"... (multipart).
+    message at "2" is "2.1" (single part) or "2.1", "2.2"... (multipart). ``samples``
+    are the message's raw 8-bit header bytes, used if a part's charset is detected.
     """
-    out = MimeContent()
+    out = MimeContent(samples=samples)
     _walk_body(message, "", out, 0)
     return out

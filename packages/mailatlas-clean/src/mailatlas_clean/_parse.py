@@ -161,7 +161,7 @@ def _build(
     # (the stdlib parser stops at the first malformed header line; this does not).
     message_id = peek_message_id(raw)
     doc_id = document_id(message_id, raw_hash)
-    content = walk_message(message)
+    content = walk_message(message, headers.legacy_bytes)
     defects = parse_defects + content.defects
     assets, cid_targets = build_assets(content.assets, doc_id)
 
