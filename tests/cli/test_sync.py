@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,18 +123,31 @@ def test_wrong_password(runner: CliRunner, imap_env: dict[str, str]) -> None:
 
 
 @pytest.mark.dovecot
-def test_unreachable_host(runner: CliRunner, imap_env: dict[str, str]) -> None:
-    env = {**imap_env, "MAILATLAS_IMAP_PORT": str(free_port())}  # nothing listens there
-    result = runner.invoke(cli, ["sync", "imap", "--retries", "0", "--timeout", "5"], env=env)
+def test_refused_connection_is_reported_at_once(
+    runner: CliRunner, imap_env: dict[str, str], home: Path
+) -> None:
+    port = free_port()  # nothing listens there
+    env = {**imap_env, "MAILATLAS_IMAP_PORT": str(port)}
+    started = time.monotonic()
+    result = runner.invoke(cli, ["sync", "imap"], env=env)  # the default --retries 3
+    elapsed = time.monotonic() - started
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert summary["status"] == "error"
     error = summary["folders"][0]["error"]
-    assert result.stderr == (
-        f"Error: {error} — check --host, --port and --tls and that the server is reachable, "
-        "then rerun\n"
+    assert error == (
+        f"127.0.0.1:{port} refused the connection: nothing listens there; check --host and --port"
     )
-    assert env["MAILATLAS_IMAP_PORT"] in error
+    assert result.stderr == f"Error: {error}\n"  # no "reconnecting" warnings: no retries
+    # The summary tells the truth: no retries, the time it took, the run it recorded.
+    assert summary["retries"] == 0 and summary["folders"][0]["retries"] == 0
+    assert 0 < summary["duration_s"] <= elapsed
+    assert elapsed < 6  # was 7 s of backoff (1 + 2 + 4) before three more refusals
+    with sqlite3.connect(home / "store.db") as db:
+        status, stored = db.execute(
+            "SELECT status, summary FROM runs WHERE id = ?", (summary["run_id"],)
+        ).fetchone()
+    assert status == "error" and json.loads(stored)["folders"][0]["error"] == error
     _no_traceback_no_secret(result.output)
 
 
@@ -202,8 +217,8 @@ def test_plaintext_to_a_remote_host_is_refused(runner: CliRunner, home: Path) ->
     args = ["sync", "imap", "--host", "imap.example.com", "--username", "me", "--tls", "none"]
     _usage(
         runner.invoke(cli, args, env={"MAILATLAS_IMAP_PASSWORD": "pw"}),
-        "refusing plaintext IMAP to imap.example.com: tls='none' is only allowed for a "
-        "loopback address; use tls='implicit' or 'starttls'",
+        "refusing plaintext IMAP to imap.example.com: --tls none is only allowed for a "
+        "loopback address; use --tls implicit or --tls starttls",
     )
 
 

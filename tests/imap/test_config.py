@@ -79,6 +79,8 @@ def test_a_single_folder_string_becomes_a_tuple() -> None:
         ({"folders": ("bad\r\nname",)}, "invalid folder name"),
         ({"password": "a\r\nb"}, "line break"),
         ({"timeout": 0}, "timeout must be positive"),
+        ({"command_timeout": -1}, "command_timeout must be positive"),
+        ({"max_message_bytes": 0}, "max_message_bytes must be positive"),
         ({"batch_size": 0}, "batch_size"),
         ({"max_retries": -1}, "max_retries"),
         ({"ca_file": "/nonexistent/ca.pem"}, "CA file not found"),
@@ -108,7 +110,40 @@ def test_non_loopback_hosts(host: str) -> None:
     assert not is_loopback_host(host)
 
 
-def test_ca_file_accepts_a_path(tmp_path: Path) -> None:
+CA_PEM = Path(__file__).with_name("ca.pem")  # a self-signed certificate (openssl req -x509)
+
+
+def test_ca_file_accepts_a_path() -> None:
+    assert make(ca_file=CA_PEM).ca_file == str(CA_PEM)
+
+
+@pytest.mark.parametrize(
+    "content", [b"x", b"", b"\x00\xff" * 100, b"-----BEGIN CERTIFICATE-----\n"]
+)
+def test_ca_file_that_is_not_a_certificate(tmp_path: Path, content: bytes) -> None:
     ca = tmp_path / "ca.pem"
-    ca.write_text("x")
-    assert make(ca_file=ca).ca_file == str(ca)
+    ca.write_bytes(content)
+    with pytest.raises(ImapConfigError) as info:
+        make(ca_file=ca)
+    assert str(info.value).startswith(f"ca_file={str(ca)!r} is not a PEM certificate file (")
+
+
+def test_messages_use_python_or_cli_spelling() -> None:
+    from mailatlas_imap.errors import cli_spelling
+
+    with pytest.raises(ImapConfigError) as python:
+        make(tls="none")
+    with cli_spelling(), pytest.raises(ImapConfigError) as cli:
+        make(tls="none")
+    assert str(python.value) == (
+        "refusing plaintext IMAP to imap.example.com: tls='none' is only allowed for a"
+        " loopback address; use tls='implicit' or tls='starttls'"
+    )
+    assert str(cli.value) == (
+        "refusing plaintext IMAP to imap.example.com: --tls none is only allowed for a"
+        " loopback address; use --tls implicit or --tls starttls"
+    )
+    with pytest.raises(ImapConfigError, match=r"give password='\.\.\.'$"):
+        make(password=None)  # a Python caller is not told to set an environment variable
+    with pytest.raises(ImapConfigError, match=r"give access_token='\.\.\.'$"):
+        make(auth="xoauth2", password=None)

@@ -31,6 +31,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 BODY_ITEMS = (b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE", b"FLAGS")
 PROBE_ITEMS = (b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", b"RFC822.SIZE")
+SIZE_ITEMS = (b"RFC822.SIZE",)
 _PROBE_KEY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 MAX_FETCH_BYTES = 64 * 1024 * 1024  # bound one body fetch when the probe gave sizes
 
@@ -77,7 +78,7 @@ def sync_folder(
     if cursor is None:
         cursor = ImapCursor(cfg.host, cfg.port, cfg.username, folder, info.uidvalidity)
     result.unchanged = False
-    uids = session.uids_above(cursor.last_uid)
+    uids = session.uids_above(cursor.last_uid, info.exists)
     parser.expect(len(uids))
     done = 0
 
@@ -143,12 +144,14 @@ def _fetch(
         )
 
     by_uid: dict[int, Action] = {}
-    fetches = [uids]
-    if probe:
+    wanted: list[tuple[int, int]] = []
+    if not probe:  # sizes first: body fetches are bounded in bytes, never by count alone
+        heads = session.fetch(uids, SIZE_ITEMS)
+        wanted = [(uid, _size(heads[uid])) for uid in uids if uid in heads]
+    else:
         heads = session.fetch(uids, PROBE_ITEMS)
         mids = {u: peek_message_id(bytes(d.get(_PROBE_KEY) or b"")) for u, d in heads.items()}
         known = store.known_message_ids(m for m in mids.values() if m)
-        wanted: list[tuple[int, int]] = []
         for uid in uids:
             mid = mids.get(uid)
             if uid not in heads:
@@ -156,15 +159,22 @@ def _fetch(
             if mid is not None and mid in known:
                 by_uid[uid] = Action(where(uid), known_id=known[mid])
             else:
-                size = heads[uid].get(b"RFC822.SIZE")
-                wanted.append((uid, size if isinstance(size, int) else 0))
-        fetches = _by_size(wanted)
+                wanted.append((uid, _size(heads[uid])))
     batch = _Batch(uids)
-    for chunk in fetches:
-        data = session.fetch(chunk, BODY_ITEMS) if chunk else {}
+    limit = cfg.max_message_bytes
+    for uid, size in wanted:
+        if size > limit:
+            log.warning("%s: uid %d is %d bytes, over the limit; not downloaded", folder, uid, size)
+            by_uid[uid] = Action(
+                where(uid), failure=f"not downloaded: {size:,} bytes, over the limit of {limit:,}"
+            )
+    sizes = dict(wanted)
+    for chunk in _by_size([(uid, size) for uid, size in wanted if size <= limit]):
+        expect = sum(sizes[uid] for uid in chunk)
+        data = session.fetch(chunk, BODY_ITEMS, expect)
         missing = [uid for uid in chunk if uid not in data]
         if missing:  # expunged since the search, or a server hiccup: ask once more
-            data.update(session.fetch(missing, BODY_ITEMS))
+            data.update(session.fetch(missing, BODY_ITEMS, sum(sizes[uid] for uid in missing)))
             for uid in missing:
                 if uid not in data:
                     log.warning(
@@ -176,6 +186,11 @@ def _fetch(
                 by_uid[uid] = _classify(store, data[uid], where(uid), batch)
     batch.actions = [by_uid[uid] for uid in uids if uid in by_uid]
     return batch
+
+
+def _size(item: dict[bytes, object]) -> int:
+    size = item.get(b"RFC822.SIZE")
+    return size if isinstance(size, int) and size >= 0 else 0
 
 
 def _by_size(sized: list[tuple[int, int]]) -> list[list[int]]:

@@ -1,8 +1,9 @@
 """One authenticated IMAP connection: TLS, auth, EXAMINE, SEARCH, FETCH.
 
 This is the package edge: every imapclient, imaplib, ssl and socket exception is turned
-into the :mod:`mailatlas_imap.errors` tree here, with server text decoded and
-credentials scrubbed.
+into the :mod:`mailatlas_imap.errors` tree here, with server text decoded and every form
+of the credential scrubbed. Every command runs within a budget (:mod:`._wire`), and no
+command's reply grows with the size of the folder: UIDs are listed window by window.
 """
 
 from __future__ import annotations
@@ -15,36 +16,48 @@ import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
+from ._replies import BadReply, FetchData, FolderInfo, parse_fetch, parse_uids, sequence_set
+from ._secrets import Scrubber
+from ._wire import BoundedClient, Budget, Overrun
 from .config import ImapSyncConfig, is_loopback_host
-from .errors import FolderError, ImapAuthError, ImapConnectionError, ImapError
+from .errors import (
+    FolderError,
+    ImapAuthError,
+    ImapConfigError,
+    ImapConnectionError,
+    ImapError,
+)
+from .errors import option as opt
 
-__all__ = ["FolderInfo", "Session", "server_text"]
+__all__ = ["FetchData", "FolderInfo", "Session", "server_text"]
 
 log = logging.getLogger("mailatlas_imap")
 
 _BYTES_REPR = re.compile(r"\bb'(?:[^'\\]|\\.)*'|\bb\"(?:[^\"\\]|\\.)*\"")
-FetchData = dict[int, dict[bytes, Any]]
+
+GREETING_SECONDS = 15.0  # connect, TLS handshake and greeting: a real server needs far less
+SEARCH_WINDOW = 20_000  # messages per UID SEARCH: a reply of at most ~220 kB
+COMMAND_BYTES = 16 << 20  # what an ordinary command (SEARCH window, EXAMINE...) may receive
+COMMAND_LINES = 10_000
+MIN_RATE = 32 << 10  # bytes/s: a body fetch gets command_timeout plus its size at this rate
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "HTTP_REQUEST")
 
 
-def server_text(exc: BaseException, secrets: Sequence[str] = ()) -> str:
+def server_text(exc: BaseException, secrets: Sequence[str] | Scrubber = ()) -> str:
     """The text of an exception as a person should read it.
 
     imaplib and imapclient put bytes reprs (``b'[ALERT] ...'``) into their messages;
-    those are unwrapped. Any credential in ``secrets`` is replaced by ``***``.
+    those are unwrapped. Every credential form in ``secrets`` is replaced by ``***``.
     """
     text = str(exc) or type(exc).__name__
+    scrub = secrets if isinstance(secrets, Scrubber) else Scrubber(s for s in secrets if s)
+    text = scrub(text)  # before unwrapping too: a repr shows secrets escaped
     text = _BYTES_REPR.sub(_unrepr, text)
-    text = " ".join(text.split())
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return scrub(" ".join(text.split()))
 
 
 def _unrepr(match: re.Match[str]) -> str:
@@ -55,27 +68,22 @@ def _unrepr(match: re.Match[str]) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else match.group(0)
 
 
-@dataclass(frozen=True, slots=True)
-class FolderInfo:
-    """What EXAMINE told us about a folder."""
-
-    uidvalidity: int
-    uidnext: int | None
-    highestmodseq: int | None
-    exists: int
-
-
 class Session:
     """An open, logged-in connection for one :class:`ImapSyncConfig`."""
 
     def __init__(self, config: ImapSyncConfig) -> None:
         self.config = config
-        self._client: IMAPClient | None = None
+        self.scrub = Scrubber.for_config(config)
+        self._client: BoundedClient | None = None
         self.condstore = False
+        self.ever_connected = False  # a refused reconnect is worth retrying, a first one not
 
     @property
     def where(self) -> str:
         return f"{self.config.host}:{self.config.port}"
+
+    def _text(self, exc: BaseException) -> str:
+        return server_text(exc, self.scrub)
 
     @contextmanager
     def guard(self, doing: str) -> Iterator[None]:
@@ -85,26 +93,69 @@ class Session:
         except ImapError:
             raise
         except ssl.SSLCertVerificationError as exc:
-            reason = exc.verify_message or server_text(exc)
+            reason = exc.verify_message or self._text(exc)
             raise ImapConnectionError(
                 f"TLS certificate of {self.where} is not trusted ({reason});"
-                " pass ca_file / --ca-file if the server uses a private CA",
+                f" pass {opt('ca_file')} if the server uses a private CA",
                 retryable=False,
             ) from None
-        except TimeoutError:
+        except ConnectionRefusedError:
+            if self.ever_connected:  # it was there a moment ago: perhaps restarting
+                raise ImapConnectionError(f"{self.where} refused the connection") from None
+            raise ImapConnectionError(  # nothing listens there: a retry cannot help
+                f"{self.where} refused the connection: nothing listens there;"
+                f" check {opt('host')} and {opt('port')}",
+                retryable=False,
+            ) from None
+        except socket.gaierror as exc:
             raise ImapConnectionError(
-                f"{self.where} did not answer within {self.config.timeout:g} s while {doing}"
+                f"cannot resolve {self.config.host} ({self._text(exc)}); check {opt('host')}",
+                retryable=False,
             ) from None
         except (imaplib.IMAP4.abort, OSError, EOFError) as exc:
+            raise self._lost(exc, doing) from None
+        except (imaplib.IMAP4.error, ValueError) as exc:  # a reply imapclient cannot parse
             raise ImapConnectionError(
-                f"connection to {self.where} lost while {doing}: {self._text(exc)}"
+                f"{self.where} sent a reply MailAtlas cannot read while {doing}: {self._text(exc)}",
+                retryable=False,
             ) from None
 
-    def _text(self, exc: BaseException) -> str:
-        return server_text(exc, (self.config.secret,))
+    def _lost(self, exc: BaseException, doing: str) -> ImapConnectionError:
+        overrun = exc.why if isinstance(exc, Overrun) else None
+        if overrun is None and self._client is not None:
+            overrun = self._client.wire.overrun
+        cfg = self.config
+        if overrun is not None:
+            if doing == "connecting" and cfg.tls != "implicit":
+                return ImapConnectionError(
+                    f"{self.where} sent no IMAP greeting within {GREETING_SECONDS:g} s;"
+                    f" if that port expects TLS from the first byte (usually 993),"
+                    f" use {opt('tls', 'implicit')}",
+                    retryable=False,
+                )
+            stalled = "did not finish" in overrun  # a deadline; budgets are not retried
+            return ImapConnectionError(
+                f"{self.where} {overrun} while {doing}; gave up on the connection",
+                retryable=stalled,
+            )
+        if isinstance(exc, TimeoutError):
+            return ImapConnectionError(
+                f"{self.where} did not answer within {cfg.timeout:g} s while {doing}"
+            )
+        if isinstance(exc, ssl.SSLError) and doing == "connecting":
+            reason = exc.reason or ""
+            if any(word in reason for word in _NOT_TLS):
+                return ImapConnectionError(
+                    f"{self.where} does not speak TLS from the first byte ({reason});"
+                    f" use {opt('tls', 'starttls')} for a port like 143",
+                    retryable=False,
+                )
+        return ImapConnectionError(
+            f"connection to {self.where} lost while {doing}: {self._text(exc)}"
+        )
 
     @property
-    def client(self) -> IMAPClient:
+    def client(self) -> BoundedClient:
         if self._client is None:
             raise ImapConnectionError(f"not connected to {self.where}")
         return self._client
@@ -114,26 +165,43 @@ class Session:
         return self._client is not None
 
     # -- connect and authenticate -------------------------------------------------------
+    def _tls_context(self) -> ssl.SSLContext | None:
+        cfg = self.config
+        if cfg.tls == "none":
+            return None
+        try:
+            return ssl.create_default_context(cafile=cfg.ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ImapConfigError(
+                f"{opt('ca_file')} {cfg.ca_file} is not a usable PEM certificate file"
+                f" ({self._text(exc)})"
+            ) from None
+
     def open(self) -> None:
         """Connect, secure, authenticate and ENABLE CONDSTORE (where offered)."""
         cfg = self.config
-        context = ssl.create_default_context(cafile=cfg.ca_file) if cfg.tls != "none" else None
+        context = self._tls_context()
+        greeting = Budget(min(cfg.timeout, GREETING_SECONDS), 1 << 20, 100)
         with self.guard("connecting"):
-            client = IMAPClient(
+            client = BoundedClient(
                 cfg.host,
                 port=cfg.port,
-                ssl=cfg.tls == "implicit",
+                use_tls=cfg.tls == "implicit",
                 ssl_context=context,
-                timeout=cfg.timeout,
+                read_timeout=cfg.timeout,
+                greeting=greeting,
+                budget=Budget(cfg.command_timeout, COMMAND_BYTES, COMMAND_LINES),
             )
         self._client = client
+        self.ever_connected = True
+        log.addFilter(self.scrub)
         try:
             self._secure_and_login(client, context)
         except BaseException:
             self.close()
             raise
 
-    def _secure_and_login(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
+    def _secure_and_login(self, client: BoundedClient, context: ssl.SSLContext | None) -> None:
         cfg = self.config
         client.normalise_times = False  # keep INTERNALDATE's zone; stored as UTC
         with self.guard("connecting"):
@@ -145,48 +213,60 @@ class Session:
                     retryable=False,
                 )
             if cfg.tls == "starttls":
-                try:
-                    client.starttls(context)
-                except CapabilityError:
-                    raise ImapConnectionError(
-                        f"{self.where} does not offer STARTTLS; use tls='implicit'",
-                        retryable=False,
-                    ) from None
+                self._starttls(client, context)
         with self.guard("logging in"):
-            try:
-                if cfg.auth == "xoauth2":
-                    client.oauth2_login(cfg.username, cfg.secret)
-                else:
-                    client.login(cfg.username, cfg.secret)
-            except LoginError as exc:
-                if str(exc).startswith("socket error"):  # imapclient wraps a drop as this
-                    raise imaplib.IMAP4.abort(str(exc)) from None
-                detail = self._text(exc).removeprefix("authenticate failed: ")
-                detail = detail.removeprefix("login failed: ")
-                if cfg.auth == "xoauth2":
-                    msg = (
-                        f"{self.where} refused the access token for {cfg.username} ({detail});"
-                        " MailAtlas does not refresh tokens: get a fresh one and retry"
-                    )
-                else:
-                    msg = f"{self.where} refused the password for {cfg.username} ({detail})"
-                raise ImapAuthError(msg) from None
-            except imaplib.IMAP4.error as exc:
-                if isinstance(exc, imaplib.IMAP4.abort):
-                    raise
-                raise ImapAuthError(f"{self.where} refused login: {self._text(exc)}") from None
+            self._login(client)
             self.condstore = b"CONDSTORE" in client.capabilities()
             if self.condstore:
                 client.enable("CONDSTORE")  # must precede EXAMINE to get HIGHESTMODSEQ
         log.info("connected to %s as %s (%s, %s)", self.where, cfg.username, cfg.tls, cfg.auth)
 
+    def _starttls(self, client: BoundedClient, context: ssl.SSLContext | None) -> None:
+        try:
+            client.starttls(context)
+        except (CapabilityError, imaplib.IMAP4.error) as exc:
+            if isinstance(exc, imaplib.IMAP4.abort):
+                raise
+            raise ImapConnectionError(
+                f"{self.where} refused STARTTLS ({self._text(exc)});"
+                f" use {opt('tls', 'implicit')} and its TLS port if it has one",
+                retryable=False,
+            ) from None
+
+    def _login(self, client: BoundedClient) -> None:
+        cfg = self.config
+        try:
+            if cfg.auth == "xoauth2":
+                client.oauth2_login(cfg.username, cfg.secret)
+            else:
+                client.login(cfg.username, cfg.secret)
+        except LoginError as exc:
+            if str(exc).startswith("socket error"):  # imapclient wraps a drop as this
+                raise imaplib.IMAP4.abort(str(exc)) from None
+            detail = self._text(exc).removeprefix("authenticate failed: ")
+            detail = detail.removeprefix("login failed: ")
+            if cfg.auth == "xoauth2":
+                msg = (
+                    f"{self.where} refused the access token for {cfg.username} ({detail});"
+                    " MailAtlas does not refresh tokens: get a fresh one and retry"
+                )
+            else:
+                msg = f"{self.where} refused the password for {cfg.username} ({detail})"
+            raise ImapAuthError(msg) from None
+        except imaplib.IMAP4.error as exc:
+            if isinstance(exc, imaplib.IMAP4.abort):
+                raise
+            raise ImapAuthError(f"{self.where} refused login: {self._text(exc)}") from None
+
     def close(self) -> None:
         """Log out politely if possible; always drop the socket."""
         client, self._client = self._client, None
+        log.removeFilter(self.scrub)
         if client is None:
             return
         try:
-            client.socket().settimeout(min(self.config.timeout, 5.0))
+            client.wire.read_timeout = min(self.config.timeout, 5.0)
+            client.wire.next_budget = Budget(5.0, 1 << 20, 100)
             client.logout()
         except Exception:
             try:
@@ -199,52 +279,78 @@ class Session:
         """EXAMINE (read-only SELECT) a folder."""
         with self.guard(f"opening {folder!r}"):
             try:
-                resp = self.client.select_folder(folder, readonly=True)
+                self.client.select_folder(folder, readonly=True)
+            except ValueError:
+                pass  # imapclient could not read a number; the check below says which
             except imaplib.IMAP4.error as exc:
                 if isinstance(exc, imaplib.IMAP4.abort):
                     raise
                 detail = self._text(exc).removeprefix("select failed: ")
                 raise FolderError(f"cannot open folder {folder!r}: {detail}") from None
-        if b"UIDVALIDITY" not in resp:
-            raise FolderError(f"server gave no UIDVALIDITY for folder {folder!r}")
-        return FolderInfo(
-            uidvalidity=int(resp[b"UIDVALIDITY"]),
-            uidnext=_opt_int(resp.get(b"UIDNEXT")),
-            highestmodseq=_opt_int(resp.get(b"HIGHESTMODSEQ")),
-            exists=int(resp.get(b"EXISTS", 0)),
-        )
+            try:
+                return FolderInfo.from_untagged(self.client.wire.untagged_responses)
+            except BadReply as exc:
+                raise FolderError(
+                    f"cannot sync folder {folder!r}: {self.where} sent {exc}"
+                ) from None
 
-    def uids_above(self, last_uid: int) -> list[int]:
-        """Every UID greater than ``last_uid``, ascending.
+    def uids_above(self, last_uid: int, exists: int) -> list[int]:
+        """Every UID greater than ``last_uid``, ascending, among the ``exists`` messages.
 
-        ``UID SEARCH UID n:*`` returns the largest UID even when it is below ``n``, so
-        the result is filtered here.
+        Listed in windows of :data:`SEARCH_WINDOW` message numbers from the newest down,
+        so no reply grows with the folder (one ``UID SEARCH 1:*`` line of a 155,000-message
+        folder is over imaplib's 1 MB line limit). UIDs ascend with message numbers, so
+        the walk stops at the first window that reaches a UID at or below ``last_uid``.
         """
-        with self.guard("listing messages"):
-            found = self._checked(lambda: self.client.search(["UID", f"{last_uid + 1}:*"]))
-        return sorted(uid for uid in found if uid > last_uid)
+        found: list[int] = []
+        top = exists
+        while top > 0:
+            low = max(1, top - SEARCH_WINDOW + 1)
+            window = self._command("listing messages", "SEARCH", f"{low}:{top}")
+            uids = parse_uids(window, self.where)
+            found.extend(uid for uid in uids if uid > last_uid)
+            if any(uid <= last_uid for uid in uids):
+                break
+            top = low - 1
+        return sorted(set(found))
 
-    def fetch(self, uids: Sequence[int], items: Sequence[bytes]) -> FetchData:
-        """UID FETCH ``items`` for ``uids``; messages expunged meanwhile are absent."""
-        with self.guard("fetching messages"):
-            result: FetchData = self._checked(lambda: self.client.fetch(list(uids), list(items)))
-        return result
+    def fetch(self, uids: Sequence[int], items: Sequence[bytes], expect: int = 0) -> FetchData:
+        """UID FETCH ``items`` for ``uids``; messages expunged meanwhile are absent.
 
-    def _checked(self, call: Any) -> Any:
+        ``expect``: the bytes the reply should carry (bodies), which widens the budget.
+        """
+        if not uids:
+            return {}
+        n = len(uids)
+        self.client.wire.next_budget = Budget(
+            seconds=self.config.command_timeout + expect / MIN_RATE,
+            max_bytes=COMMAND_BYTES + 2 * expect + (16 << 10) * n,
+            max_lines=COMMAND_LINES + 8 * n,
+        )
+        data = self._command(
+            "fetching messages",
+            "FETCH",
+            sequence_set(uids),
+            "(" + " ".join(i.decode() for i in items) + ")",
+        )
         try:
-            return call()
-        except imaplib.IMAP4.error as exc:
-            if isinstance(exc, imaplib.IMAP4.abort):
-                raise
-            raise FolderError(f"server refused a command: {self._text(exc)}") from None
+            return parse_fetch(data, uids, self.where)
+        except (BadReply, imaplib.IMAP4.error) as exc:
+            raise FolderError(
+                f"{self.where} sent a FETCH reply MailAtlas cannot read: {exc}"
+            ) from None
 
-
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, list | tuple):
-        value = value[0] if value else None
-    if isinstance(value, int | bytes | str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
+    def _command(self, doing: str, command: str, *args: str) -> list[Any]:
+        """``UID <command> <args>``: its untagged data, or :class:`FolderError` if refused."""
+        with self.guard(doing):
+            try:
+                typ, data = self.client.wire.uid(command, *args)
+            except imaplib.IMAP4.error as exc:
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
+                raise FolderError(f"{self.where} refused {command} ({self._text(exc)})") from None
+            if typ != "OK":
+                text = b" ".join(d for d in data if isinstance(d, bytes))
+                detail = self.scrub(text.decode("utf-8", "replace"))
+                raise FolderError(f"{self.where} refused {command} ({detail or typ})")
+            return [d for d in data if d is not None]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Literal
 
 from mailatlas_clean import ParserConfig
 
 from .errors import ImapConfigError
+from .errors import option as opt
 
 __all__ = ["AuthMode", "ImapSyncConfig", "TlsMode", "is_loopback_host"]
 
@@ -48,12 +51,16 @@ class ImapSyncConfig:
             (plaintext, refused unless ``host`` is a loopback address).
         ca_file: a PEM bundle to trust instead of the system CAs (private CAs).
             Certificates and host names are always verified.
-        timeout: seconds to wait for the server before treating it as stalled.
+        timeout: seconds one read may wait for the server before it counts as stalled.
+        command_timeout: seconds one IMAP command may take in all, however the server
+            trickles its reply; a body fetch gets one more second per 32 kB it expects.
         batch_size: messages fetched and committed together; the cursor advances
             with every batch.
         parser_config: the cleaning flags used for every message.
         max_retries: reconnect attempts after a dropped connection, per folder.
         retry_delay: seconds before the first reconnect; doubles with each attempt.
+        max_message_bytes: messages the server says are larger are not downloaded; each
+            is recorded as a failure with its size, and the sync goes on.
         parse_workers: processes that parse messages next to the download. ``None``
             (default): one when a folder has at least 1,000 new messages and the machine
             has two cores or more; ``0``: always parse in this process.
@@ -69,11 +76,13 @@ class ImapSyncConfig:
     tls: TlsMode = "implicit"
     ca_file: str | None = None
     timeout: float = 60.0
+    command_timeout: float = 600.0
     batch_size: int = 500
     parser_config: ParserConfig = field(default_factory=ParserConfig)
     max_retries: int = 3
     retry_delay: float = 1.0
     parse_workers: int | None = None
+    max_message_bytes: int = 1 << 30
 
     def __post_init__(self) -> None:
         if isinstance(self.folders, str):
@@ -103,41 +112,51 @@ class ImapSyncConfig:
 
 def _validate(c: ImapSyncConfig) -> None:
     if not c.host or any(ch.isspace() for ch in c.host):
-        raise ImapConfigError("IMAP host is missing or invalid: give --host imap.example.com")
+        raise ImapConfigError(
+            f"IMAP host is missing or invalid: give {opt('host', 'imap.example.com')}"
+        )
     if not isinstance(c.port, int) or not 0 < c.port < 65536:
         raise ImapConfigError(f"IMAP port must be between 1 and 65535, not {c.port!r}")
     if not c.username or "\r" in c.username or "\n" in c.username:
-        raise ImapConfigError("IMAP username is missing: give --username")
+        raise ImapConfigError(f"IMAP username is missing: give {opt('username')}")
     if c.auth not in _AUTH_MODES:
-        raise ImapConfigError(f"auth must be 'password' or 'xoauth2', not {c.auth!r}")
+        raise ImapConfigError(f"{opt('auth')} must be 'password' or 'xoauth2', not {c.auth!r}")
     if c.tls not in _TLS_MODES:
-        raise ImapConfigError(f"tls must be 'implicit', 'starttls' or 'none', not {c.tls!r}")
+        raise ImapConfigError(
+            f"{opt('tls')} must be 'implicit', 'starttls' or 'none', not {c.tls!r}"
+        )
     if c.auth == "password" and not c.password:
-        raise ImapConfigError("password auth needs a password: set MAILATLAS_IMAP_PASSWORD")
+        raise ImapConfigError(f"password auth needs a password: give {opt('password', '...')}")
     if c.auth == "xoauth2" and not c.access_token:
-        raise ImapConfigError("xoauth2 auth needs an access token: set MAILATLAS_IMAP_ACCESS_TOKEN")
+        raise ImapConfigError(
+            f"xoauth2 auth needs an access token: give {opt('access_token', '...')}"
+        )
     if any(ch in c.secret for ch in "\r\n\x00"):
         raise ImapConfigError(f"the {_secret_name(c)} contains a line break or NUL byte")
     if c.tls == "none" and not is_loopback_host(c.host):
         raise ImapConfigError(
-            f"refusing plaintext IMAP to {c.host}: tls='none' is only allowed for a loopback"
-            " address; use tls='implicit' or 'starttls'"
+            f"refusing plaintext IMAP to {c.host}: {opt('tls', 'none')} is only allowed for a"
+            f" loopback address; use {opt('tls', 'implicit')} or {opt('tls', 'starttls')}"
         )
     if not c.folders:
-        raise ImapConfigError("no folders to sync: give at least one --folder")
+        raise ImapConfigError(f"no folders to sync: give at least one in {opt('folders')}")
     for name in c.folders:
         if not isinstance(name, str) or not name or any(ch in name for ch in "\r\n\x00"):
             raise ImapConfigError(f"invalid folder name {name!r}")
     if len(set(c.folders)) != len(c.folders):
         raise ImapConfigError("a folder is listed twice")
-    if c.ca_file is not None and not os.path.isfile(c.ca_file):
-        raise ImapConfigError(f"CA file not found: {c.ca_file}")
-    if not c.timeout > 0:
-        raise ImapConfigError(f"timeout must be positive, not {c.timeout!r}")
+    if c.ca_file is not None:
+        _check_ca_file(c.ca_file)
+    for name in ("timeout", "command_timeout"):
+        value = getattr(c, name)
+        if not isinstance(value, int | float) or not value > 0:
+            raise ImapConfigError(f"{opt(name)} must be positive, not {value!r}")
+    if not isinstance(c.max_message_bytes, int) or c.max_message_bytes < 1:
+        raise ImapConfigError(f"max_message_bytes must be positive, not {c.max_message_bytes!r}")
     if not isinstance(c.batch_size, int) or c.batch_size < 1:
         raise ImapConfigError(f"batch_size must be at least 1, not {c.batch_size!r}")
     if not isinstance(c.max_retries, int) or c.max_retries < 0:
-        raise ImapConfigError(f"max_retries must be 0 or more, not {c.max_retries!r}")
+        raise ImapConfigError(f"{opt('max_retries')} must be 0 or more, not {c.max_retries!r}")
     if c.parse_workers is not None and (
         not isinstance(c.parse_workers, int) or c.parse_workers < 0
     ):
@@ -146,6 +165,18 @@ def _validate(c: ImapSyncConfig) -> None:
         raise ImapConfigError(f"retry_delay must be 0 or more, not {c.retry_delay!r}")
     if not isinstance(c.parser_config, ParserConfig):
         raise ImapConfigError("parser_config must be a mailatlas_clean.ParserConfig")
+
+
+def _check_ca_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise ImapConfigError(f"CA file not found: {opt('ca_file', path)}")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = re.sub(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc))
+        raise ImapConfigError(
+            f"{opt('ca_file', path)} is not a PEM certificate file ({reason})"
+        ) from None
 
 
 def _secret_name(c: ImapSyncConfig) -> str:

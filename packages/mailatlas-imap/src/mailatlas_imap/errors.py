@@ -12,12 +12,25 @@ error tree at the package edge::
         └── FolderError                 missing folder, no permission
 
 Messages are one line for the person at the shell. They quote the server's text as text
-(never a bytes repr) and never contain a password or an access token.
+(never a bytes repr) and never contain a password or an access token, in any form.
+
+Where a message names a setting, it spells it as the caller does: ``ca_file`` and
+``tls='none'`` for Python callers (the default), ``--ca-file`` and ``--tls none`` once the
+command line has entered :func:`cli_spelling`. Messages are built in one place, with
+:func:`option`, whoever reads them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
 from mailatlas_core.errors import MailAtlasError
+
+if TYPE_CHECKING:
+    from .result import SyncResult
 
 __all__ = [
     "FolderError",
@@ -25,11 +38,47 @@ __all__ = [
     "ImapConfigError",
     "ImapConnectionError",
     "ImapError",
+    "cli_spelling",
+    "option",
 ]
+
+_CLI = ContextVar("mailatlas_imap_cli_spelling", default=False)
+
+# ImapSyncConfig fields whose command-line option is not simply --field-name.
+_FLAGS = {"folders": "--folder", "max_retries": "--retries"}
+_NOT_ON_CLI = frozenset({"batch_size", "parse_workers", "retry_delay", "parser_config"})
+
+
+def option(name: str, value: str | None = None) -> str:
+    """A configuration field as the caller spells it.
+
+    ``option("ca_file")`` is ``ca_file`` for Python and ``--ca-file`` on the command
+    line; ``option("tls", "none")`` is ``tls='none'`` or ``--tls none``.
+    """
+    if _CLI.get() and name not in _NOT_ON_CLI:
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        return flag if value is None else f"{flag} {value}"
+    return name if value is None else f"{name}={value!r}"
+
+
+@contextmanager
+def cli_spelling() -> Iterator[None]:
+    """Within this block, messages name settings as command-line options."""
+    token = _CLI.set(True)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
 
 
 class ImapError(MailAtlasError):
-    """An IMAP sync failed."""
+    """An IMAP sync failed.
+
+    ``result`` is set when a sync that had started (a run was recorded) could not go on:
+    the summary of what it did, with its true ``run_id``, ``duration_s`` and retries.
+    """
+
+    result: SyncResult | None = None
 
 
 class ImapConfigError(ImapError, ValueError):

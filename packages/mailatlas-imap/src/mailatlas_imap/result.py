@@ -91,7 +91,7 @@ class SyncResult:
     ``status``: ``"ok"`` when every folder is ok, ``"error"`` when no folder could be
     synced, ``"interrupted"`` when Ctrl-C stopped the run (the counts are what was
     committed), else ``"partial"``. ``error_count`` counts folders in error;
-    ``failed_count`` messages recorded as failures.
+    ``failed_count`` messages recorded as failures; ``retries`` every reconnect.
     """
 
     host: str
@@ -101,6 +101,7 @@ class SyncResult:
     duration_s: float = 0.0
     run_id: int | None = None
     interrupted: bool = False
+    connect_retries: int = 0
 
     @property
     def status(self) -> Status:
@@ -133,6 +134,11 @@ class SyncResult:
         return sum(f.failed_count for f in self.folders)
 
     @property
+    def retries(self) -> int:
+        """Reconnects in all: before the first login and during every folder."""
+        return self.connect_retries + sum(f.retries for f in self.folders)
+
+    @property
     def document_refs(self) -> list[DocumentRef]:
         """Every document new in this run, folder by folder."""
         return [r for f in self.folders for r in f.document_refs]
@@ -153,6 +159,7 @@ class SyncResult:
             "failed_count": self.failed_count,
             "duration_s": round(self.duration_s, 3),
             "run_id": self.run_id,
+            "retries": self.retries,
         }
 
 

@@ -12,7 +12,7 @@ from ._folder import ProgressCallback, sync_folder
 from ._parsing import Parser
 from ._session import Session
 from .config import ImapSyncConfig
-from .errors import FolderError, ImapAuthError, ImapConnectionError
+from .errors import FolderError, ImapAuthError, ImapConnectionError, ImapError
 from .result import FolderResult, SyncInterrupted, SyncResult
 
 __all__ = ["sync_imap"]
@@ -47,7 +47,6 @@ def sync_imap(
     """
     started = time.monotonic()
     session = Session(config)
-    _open_with_retries(session, config)
     result = SyncResult(host=config.host, port=config.port, auth=config.auth)
     run_id = store.start_run(
         "imap",
@@ -60,6 +59,31 @@ def sync_imap(
         },
     )
     result.run_id = run_id
+
+    def finish(status: str) -> None:
+        result.duration_s = time.monotonic() - started
+        for entry in result.folders:  # the server's words may echo a secret in any form
+            entry.error = session.scrub(entry.error) if entry.error else entry.error
+        store.finish_run(run_id, status, session.scrub.data(result.to_dict()))
+
+    try:
+        _open_with_retries(session, config, result)
+    except ImapError as exc:
+        # Nothing could start: every folder in error, the run recorded as such, and the
+        # true summary (run id, time spent, retries) travels with the error.
+        for folder in config.folders:
+            entry = FolderResult(folder)
+            entry.fail(str(exc))
+            result.folders.append(entry)
+        with contextlib.suppress(Exception):
+            finish("error")
+        exc.result = result
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C while connecting: a run that did nothing
+        with contextlib.suppress(Exception):
+            finish("interrupted")
+        session.close()
+        raise SyncInterrupted(result) from exc
     lost: str | None = None
     parser = Parser(config.parser_config, config.parse_workers)
     try:
@@ -78,13 +102,13 @@ def sync_imap(
         if result.folders and result.folders[-1].status == "ok":
             result.folders[-1].status = "interrupted"
         with contextlib.suppress(Exception):
-            store.finish_run(run_id, "interrupted", result.to_dict())
+            finish("interrupted")
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, SyncInterrupted):
             result.duration_s = time.monotonic() - started
             raise SyncInterrupted(result) from exc
         raise
     else:
-        store.finish_run(run_id, result.status, result.to_dict())
+        finish(result.status)
     finally:
         parser.close()
         session.close()
@@ -100,17 +124,17 @@ def sync_imap(
     return result
 
 
-def _open_with_retries(session: Session, config: ImapSyncConfig) -> None:
-    attempt = 0
+def _open_with_retries(session: Session, config: ImapSyncConfig, result: SyncResult) -> None:
+    """Connect and log in, counting reconnects in ``result.connect_retries``."""
     while True:
         try:
             session.open()
             return
         except ImapConnectionError as exc:
-            attempt += 1
-            if not exc.retryable or attempt > config.max_retries:
+            if not exc.retryable or result.connect_retries >= config.max_retries:
                 raise
-            _backoff(config, attempt, exc)
+            result.connect_retries += 1
+            _backoff(config, result.connect_retries, exc)
 
 
 def _sync_with_retries(

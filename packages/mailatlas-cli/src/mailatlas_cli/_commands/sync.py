@@ -16,6 +16,7 @@ from mailatlas_imap import (
     SyncResult,
 )
 from mailatlas_imap.config import AuthMode, TlsMode
+from mailatlas_imap.errors import cli_spelling
 
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
@@ -170,6 +171,11 @@ def sync_imap(
     the last committed batch: the summary says status "interrupted", and the exit
     code is 130; rerun to resume.
     """
+    with cli_spelling():  # library messages name --ca-file, --tls none...
+        _sync(paths, parser_config, quiet, options)
+
+
+def _sync(paths: StorePaths, parser_config: ParserConfig, quiet: bool, options: Any) -> None:
     config = _config(parser_config=parser_config, **options)
     with (
         paths.atlas(parser_config) as atlas,
@@ -191,7 +197,7 @@ def sync_imap(
         except (ImapAuthError, ImapConnectionError) as exc:
             # Nothing could start: still print the summary scripts expect, then the
             # one-line error (translated with every other error, exit 1).
-            emit_json(_unstarted(config, str(exc)).to_dict())
+            emit_json((exc.result or _unstarted(config, str(exc))).to_dict())
             raise
     emit_json(result.to_dict())
     if result.interrupted:
