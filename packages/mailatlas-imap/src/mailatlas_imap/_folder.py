@@ -20,6 +20,7 @@ from mailatlas_core.dates import to_utc_iso
 from ._commit import Action, commit_batch
 from ._parsing import ParseItem, Parser, PendingParse
 from ._session import FolderInfo, Session
+from .errors import ImapError
 from .result import FolderResult
 
 __all__ = ["ProgressCallback", "sync_folder"]
@@ -100,7 +101,12 @@ def sync_folder(
 
     pending: _Batch | None = None
     for chunk in _chunks(uids, cfg.batch_size):
-        batch = _fetch(session, store, folder, info.uidvalidity, chunk, probe, result)
+        try:
+            batch = _fetch(session, store, folder, info.uidvalidity, chunk, probe, result)
+        except ImapError:
+            if pending is not None:  # downloaded already: keep it before giving up
+                finish(pending)
+            raise
         batch.future = parser.submit(batch.to_parse)
         if pending is not None:
             finish(pending)

@@ -79,9 +79,12 @@ class _Bounded(imaplib.IMAP4):
         """Check the deadline and let the next blocking read wake up at it."""
         left = self._deadline - time.monotonic()
         if left <= 0:
-            raise self._fail(f"did not finish a command within {self._seconds:g} s")
+            raise self._fail(self._late())
         timeout = left if self.read_timeout is None else min(self.read_timeout, left)
         self.sock.settimeout(timeout)
+
+    def _late(self) -> str:
+        return f"did not finish a command within {round(self._seconds, 1):g} s"
 
     def _spend(self, nbytes: int) -> None:
         self._bytes_left -= nbytes
@@ -90,7 +93,7 @@ class _Bounded(imaplib.IMAP4):
 
     def _timed_out(self) -> None:
         if time.monotonic() >= self._deadline:
-            raise self._fail(f"did not finish a command within {self._seconds:g} s") from None
+            raise self._fail(self._late()) from None
 
     @property
     def _reader(self) -> io.BufferedReader:
