@@ -164,6 +164,51 @@ def test_untrusted_certificate(runner: CliRunner, imap_env: dict[str, str]) -> N
 
 
 @pytest.mark.dovecot
+@pytest.mark.parametrize(
+    ("tls", "port", "expected"),
+    [
+        (
+            "none",
+            "imaps_port",
+            "sent no IMAP greeting within 2 s; if that port expects TLS from the first byte"
+            " (usually 993), use --tls implicit",
+        ),
+        ("implicit", "imap_port", "does not speak TLS from the first byte ("),
+    ],
+)
+def test_tls_mode_that_does_not_match_the_port_fails_fast_with_a_hint(
+    runner: CliRunner,
+    imap_env: dict[str, str],
+    server: DovecotServer,
+    tls: str,
+    port: str,
+    expected: str,
+) -> None:
+    env = {**imap_env, "MAILATLAS_IMAP_PORT": str(getattr(server, port))}
+    started = time.monotonic()
+    result = runner.invoke(cli, ["sync", "imap", "--tls", tls, "--timeout", "2"], env=env)
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["retries"] == 0  # a retry cannot fix a mismatch: it used to take 4 x 60 s
+    assert expected in result.stderr
+    assert result.stderr.startswith("Error: 127.0.0.1:") and result.stderr.count("\n") == 1
+    assert elapsed < 20
+    _no_traceback_no_secret(result.output)
+
+
+def test_ca_file_that_is_not_a_certificate(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate\n")
+    args = ["sync", "imap", "--host", "h.example", "--username", "me", "--ca-file", str(ca)]
+    _usage(
+        runner.invoke(cli, args, env={"MAILATLAS_IMAP_PASSWORD": "pw"}),
+        f"--ca-file {ca} is not a PEM certificate file (no certificate or crl found)",
+    )
+    assert not home.exists()
+
+
+@pytest.mark.dovecot
 def test_missing_folder_is_partial(runner: CliRunner, imap_env: dict[str, str]) -> None:
     result = runner.invoke(
         cli, ["sync", "imap", "--folder", "INBOX", "--folder", "Nope"], env=imap_env

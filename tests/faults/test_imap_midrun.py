@@ -40,7 +40,9 @@ def test_uidvalidity_changed_mid_run(
     folder = first["folders"][0]
     assert changed == [20]
     # The dropped session is retried, the reset noticed and the folder rescanned in the
-    # same run: the 20 stored before the change are recognised, the other 40 fetched.
+    # same run: the 30 stored before the change (two committed batches and the third,
+    # downloaded before the change and committed when the session dropped) are
+    # recognised, the other 30 fetched.
     assert (first["status"], folder["status"], folder["error"]) == ("ok", "ok", None)
     assert (folder["uidvalidity"], folder["uidvalidity_reset"], folder["retries"]) == (
         "777",
@@ -49,7 +51,7 @@ def test_uidvalidity_changed_mid_run(
     )
     assert (folder["ingested_count"], folder["duplicate_count"], folder["last_uid"]) == (
         60,
-        20,
+        30,
         60,
     )
     assert store.count_documents() == 60

@@ -142,7 +142,7 @@ def test_a_silent_server_fails_fast_with_a_tls_hint(home: Path) -> None:
     with ScriptedImap(greeting=b"") as server, pytest.raises(ImapConnectionError) as info:
         sync(home, config(server, timeout=1.0, max_retries=3))
     assert str(info.value) == (
-        f"127.0.0.1:{server.port} sent no IMAP greeting within 15 s; if that port expects TLS"
+        f"127.0.0.1:{server.port} sent no IMAP greeting within 1 s; if that port expects TLS"
         " from the first byte (usually 993), use tls='implicit'"
     )
     assert not info.value.retryable

@@ -153,7 +153,8 @@ def _fetch(
     wanted: list[tuple[int, int]] = []
     if not probe:  # sizes first: body fetches are bounded in bytes, never by count alone
         heads = session.fetch(uids, SIZE_ITEMS)
-        wanted = [(uid, _size(heads[uid])) for uid in uids if uid in heads]
+        # A UID missing here is still asked for (and warned about if it stays missing).
+        wanted = [(uid, _size(heads.get(uid, {}))) for uid in uids]
     else:
         heads = session.fetch(uids, PROBE_ITEMS)
         mids = {u: peek_message_id(bytes(d.get(_PROBE_KEY) or b"")) for u, d in heads.items()}

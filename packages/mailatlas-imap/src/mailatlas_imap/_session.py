@@ -128,7 +128,7 @@ class Session:
         if overrun is not None:
             if doing == "connecting" and cfg.tls != "implicit":
                 return ImapConnectionError(
-                    f"{self.where} sent no IMAP greeting within {GREETING_SECONDS:g} s;"
+                    f"{self.where} sent no IMAP greeting within {self._greeting_s:g} s;"
                     f" if that port expects TLS from the first byte (usually 993),"
                     f" use {opt('tls', 'implicit')}",
                     retryable=False,
@@ -153,6 +153,10 @@ class Session:
         return ImapConnectionError(
             f"connection to {self.where} lost while {doing}: {self._text(exc)}"
         )
+
+    @property
+    def _greeting_s(self) -> float:
+        return min(self.config.timeout, GREETING_SECONDS)
 
     @property
     def client(self) -> BoundedClient:
@@ -181,7 +185,7 @@ class Session:
         """Connect, secure, authenticate and ENABLE CONDSTORE (where offered)."""
         cfg = self.config
         context = self._tls_context()
-        greeting = Budget(min(cfg.timeout, GREETING_SECONDS), 1 << 20, 100)
+        greeting = Budget(self._greeting_s, 1 << 20, 100)
         with self.guard("connecting"):
             client = BoundedClient(
                 cfg.host,
