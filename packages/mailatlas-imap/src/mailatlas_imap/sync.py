@@ -80,6 +80,7 @@ def sync_imap(
         exc.result = result
         raise
     except KeyboardInterrupt as exc:  # Ctrl-C while connecting: a run that did nothing
+        result.interrupted = True
         with contextlib.suppress(Exception):
             finish("interrupted")
         session.close()
