@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mailatlas_core.model import AssetData, AssetKind
 
+from ._content import FoundAsset
 from ._html import asset_href
-from ._mime import FoundAsset
 from ._names import NameAllocator, default_name, safe_filename
 
 __all__ = ["build_assets"]

@@ -19,13 +19,18 @@ from email.message import Message
 
 __all__ = ["recover_multipart", "strip_mime_framing"]
 
-_DELIMITER = re.compile(r"^--([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+_DELIMITER = re.compile(r"^--([^\r\n]*)\r?$", re.MULTILINE)
 _MIME_HEADER = re.compile(r"^(?:content-[a-z-]+|mime-version)[ \t]*:", re.IGNORECASE)
 _MAX_TOKEN = 200
 
 
-def _lines_after(text: str, end: int, count: int) -> list[str]:
-    return text[end:].lstrip("\r\n").split("\n", count)[:count]
+def _next_line(text: str, end: int) -> str:
+    """The line after the one that ends at ``end`` (without copying the rest)."""
+    start = text.find("\n", end)
+    if start == -1:
+        return ""
+    stop = text.find("\n", start + 1)
+    return text[start + 1 : stop if stop != -1 else len(text)]
 
 
 def find_boundary(text: str) -> str | None:
@@ -36,11 +41,10 @@ def find_boundary(text: str) -> str | None:
     """
     votes: Counter[str] = Counter()
     for match in _DELIMITER.finditer(text):
-        token = match.group(1)
+        token = match.group(1).rstrip(" \t")
         if not token.strip() or len(token) > _MAX_TOKEN:
             continue
-        following = _lines_after(text, match.end(), 1)
-        if following and _MIME_HEADER.match(following[0]):
+        if _MIME_HEADER.match(_next_line(text, match.end())):
             votes[token] += 1
     if not votes:
         return None

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._content import AttachedText
 from ._headers import HeaderView
-from ._mime import AttachedText
 
 __all__ = ["MARKER", "forwarded_text"]
 

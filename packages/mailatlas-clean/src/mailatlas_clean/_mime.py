@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import collapse_rfc2231_value
-from typing import Any
 
 from mailatlas_core.ids import normalize_message_id
 from mailparser.utils import as_string_safe
 
 from ._boundary import recover_multipart, strip_mime_framing
 from ._charsets import decode_text
+from ._content import AttachedText, BodyPart, FoundAsset, MimeContent, PartRecord
 from ._headers import HeaderView, decode_header_value, raw_header_text
 from ._sniff import binary_kind
 
-__all__ = ["AttachedText", "BodyPart", "FoundAsset", "MimeContent", "PartRecord", "walk_message"]
+__all__ = ["MimeContent", "walk_message"]
 
 _MAX_DEPTH = 64
 _BODY_TYPES = ("text/plain", "text/html")
@@ -52,116 +51,6 @@ _DEFECT_TEXT = {
     "FirstHeaderLineIsContinuationDefect": "the first header line is a continuation line",
     "MisplacedEnvelopeHeaderDefect": "an mbox 'From ' line appears inside the headers",
 }
-
-
-@dataclass(slots=True)
-class FoundAsset:
-    """An asset as found in the tree, before its name is made safe.
-
-    ``message`` is the part path of the attached message the asset was found in.
-    """
-
-    kind: str
-    mime_type: str
-    data: bytes
-    original_filename: str | None
-    cid: str | None
-    part: str
-    message: str | None = None
-
-
-@dataclass(slots=True)
-class PartRecord:
-    """One MIME leaf of the manifest and where its bytes went.
-
-    ``stored_as`` is ``body_text``, ``body_html``, ``asset``, ``alternative`` (the twin
-    of a stored body, see ``twin``) or ``attached_message`` (a text body inside an
-    attached message that is stored whole as ``asset``).
-    """
-
-    part: str
-    content_type: str
-    disposition: str | None
-    filename: str | None
-    size: int
-    stored_as: str
-    asset: FoundAsset | None = None
-    twin: str | None = None
-    message: str | None = None
-    recovered: bool = False
-
-    def to_dict(self, ordinals: dict[int, int]) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "part": self.part,
-            "content_type": self.content_type,
-            "disposition": self.disposition,
-            "filename": self.filename,
-            "size": self.size,
-            "stored_as": self.stored_as,
-        }
-        if self.asset is not None:
-            out["asset"] = ordinals[id(self.asset)]
-        if self.twin is not None:
-            out["twin"] = self.twin
-        if self.message is not None:
-            out["message"] = self.message
-        if self.recovered:
-            out["recovered"] = True
-        return out
-
-
-@dataclass(slots=True)
-class BodyPart:
-    """The decoded text of one body leaf."""
-
-    text: str
-    record: PartRecord
-
-
-@dataclass(slots=True)
-class AttachedText:
-    """The text bodies of one attached message (forwarded as an attachment)."""
-
-    part: str
-    message: Message
-    plain: list[BodyPart]
-    html: list[BodyPart]
-
-
-@dataclass(slots=True)
-class MimeContent:
-    """What the walk found. ``message`` and ``container`` are set inside an attached
-    message: its path and its whole-message asset."""
-
-    plain: list[BodyPart] = field(default_factory=list)
-    html: list[BodyPart] = field(default_factory=list)
-    assets: list[FoundAsset] = field(default_factory=list)
-    attached_messages: list[dict[str, Any]] = field(default_factory=list)
-    defects: list[str] = field(default_factory=list)
-    parts: list[PartRecord] = field(default_factory=list)
-    forwarded: list[AttachedText] = field(default_factory=list)
-    message: str | None = None
-    container: FoundAsset | None = None
-    # Raw 8-bit header bytes of the message: extra sample if a part's charset must be
-    # detected (headers and body are usually in one charset).
-    samples: tuple[bytes, ...] = ()
-
-    def child(self) -> MimeContent:
-        return MimeContent(message=self.message, container=self.container, samples=self.samples)
-
-    def extend(self, other: MimeContent) -> None:
-        self.plain.extend(other.plain)
-        self.html.extend(other.html)
-        self.assets.extend(other.assets)
-        self.attached_messages.extend(other.attached_messages)
-        self.defects.extend(other.defects)
-        self.parts.extend(other.parts)
-        self.forwarded.extend(other.forwarded)
-
-    def manifest(self) -> list[dict[str, Any]]:
-        """``metadata.parts``: every leaf, with asset ordinals as the store numbers them."""
-        ordinals = {id(asset): index for index, asset in enumerate(self.assets)}
-        return [record.to_dict(ordinals) for record in self.parts]
 
 
 def _describe(defect: object) -> str:
