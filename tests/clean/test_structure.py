@@ -321,3 +321,10 @@ def test_header_lines_the_stdlib_stops_at_are_repaired(bad_line: bytes) -> None:
         in doc.metadata["defects"]
     )
     assert doc.raw == raw  # the stored original is untouched
+
+
+def test_body_without_blank_line_is_not_pulled_into_the_headers() -> None:
+    raw = b"From: a@example.com\nSubject: s\nThe body starts here.\nNote: not a header\nEnd.\n"
+    doc = parse_bytes(raw)
+    assert doc.subject == "s"
+    assert "The body starts here." in doc.body_text

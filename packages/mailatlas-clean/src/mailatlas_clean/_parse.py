@@ -23,6 +23,7 @@ from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._mime import walk_message
 from ._peek import FIELD_LINE as _FIELD_LINE
+from ._peek import KNOWN_FIELD as _KNOWN_FIELD
 from ._peek import peek_message_id, sniff_not_email
 from .cleaning import clean_text
 from .cleaning._forwarded import original_author_and_date
@@ -76,12 +77,14 @@ def _repair_header_lines(data: bytes) -> bytes | None:
     Two such lines are common: a field with space before its colon (``Subject :``,
     obsolete syntax RFC 5322 still allows), and a header wrapped without its folding
     indent by a gateway (a DKIM signature, a ``Received`` trace). The first loses the
-    space; the second is indented again, but only when real fields follow it.
+    space; the second is indented again, but only when well-known fields follow it.
     """
     ends = [i for i in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if i != -1]
     end = min(ends) if ends else len(data)
     lines = data[:end].split(b"\n")
-    last_field = max((i for i, line in enumerate(lines) if _FIELD_LINE.match(line)), default=0)
+    # The last well-known field (Content-Type, Subject, X-...): "Note: ..." in a body
+    # that lost its blank separator line must not pull body lines into the header.
+    last_field = max((i for i, line in enumerate(lines) if _KNOWN_FIELD.match(line)), default=0)
     changed = False
     for index in range(last_field + 1):
         line = lines[index]

@@ -10,14 +10,14 @@ import re
 
 from mailatlas_core.ids import normalize_message_id
 
-__all__ = ["FIELD_LINE", "header_block", "peek_message_id", "sniff_not_email"]
+__all__ = ["FIELD_LINE", "KNOWN_FIELD", "header_block", "peek_message_id", "sniff_not_email"]
 
 _BOM = b"\xef\xbb\xbf"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 # A header field name is printable ASCII without ':' (RFC 5322 section 2.2).
 FIELD_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
-_KNOWN_FIELDS = re.compile(
+KNOWN_FIELD = re.compile(
     rb"^(from|to|cc|bcc|subject|date|message-id|received|return-path|mime-version"
     rb"|content-type|content-transfer-encoding|content-disposition|reply-to|sender"
     rb"|in-reply-to|references|delivered-to|x-[!-9;-~]+)[ \t]*:",
@@ -75,7 +75,7 @@ def sniff_not_email(raw: bytes) -> str | None:
         )
     block = header_block(raw.lstrip(b" \t\r\n"))
     first_line = block.split(b"\n", 1)[0]
-    known = len(_KNOWN_FIELDS.findall(block))
+    known = len(KNOWN_FIELD.findall(block))
     # A damaged first line is tolerated when the block is clearly mail headers anyway.
     if not FIELD_LINE.match(first_line) and known < 2:
         return "the input does not start with an email header (expected 'Name: value')"
