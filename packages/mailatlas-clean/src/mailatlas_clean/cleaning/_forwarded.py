@@ -106,17 +106,41 @@ _DATE_FORMATS = (
 _ZONE_SUFFIX = re.compile(r"\s+(?!(?:AM|PM)$)[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?$")
 
 
+_MERIDIEM = re.compile(r"\s*\b([AaPp])\.?[Mm]\.?(?=\s|$)")
+
+
 def _parse_loose_date(value: str) -> str | None:
-    iso, _offset = parse_mail_date(value)
-    if iso:
-        return iso
-    text = _ZONE_SUFFIX.sub("", value.replace("\u202f", " ").strip())
+    text = value.replace("\u202f", " ").strip()
+    meridiem = _MERIDIEM.search(text)
+    if meridiem is None:
+        iso, _offset = parse_mail_date(text)
+        if iso:
+            return iso
+    # The RFC 5322 reader accepts "10:23 PM" and drops the PM: 12-hour times never go
+    # to it with their AM/PM still attached.
+    bare = _ZONE_SUFFIX.sub("", text)
     for fmt in _DATE_FORMATS:
         try:
-            return to_utc_iso(datetime.strptime(text, fmt))
+            return to_utc_iso(datetime.strptime(bare, fmt))
         except ValueError:
             continue
+    if meridiem is not None:
+        return _with_meridiem(_MERIDIEM.sub("", text, count=1), meridiem.group(1).upper())
     return None
+
+
+def _with_meridiem(text: str, meridiem: str) -> str | None:
+    """An RFC 5322-like date written with a 12-hour clock (``Mon, 8 Jan 2024 10:23 PM``)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or not 1 <= when.hour <= 12:
+        return None
+    hour = when.hour % 12 + (12 if meridiem == "P" else 0)
+    return to_utc_iso(when.replace(hour=hour))
 
 
 def original_author_and_date(chain: list[dict[str, str]]) -> tuple[str | None, str | None]:
