@@ -133,5 +133,7 @@ def test_bad_date_is_a_usage_error(runner: CliRunner, stored: list[str]) -> None
     result = runner.invoke(cli, ["list", "--since", "last tuesday"])
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: --since 'last tuesday' is not a date — use YYYY-MM-DD or an ISO-8601 timestamp\n"
+        "Error: --since 'last tuesday' is not a date — use YYYY-MM-DD, an ISO-8601 "
+        "timestamp, today, yesterday, Nh/Nd/Nw/Nmo/Ny (e.g. 7d), 'N days ago' (hours, "
+        "weeks, months, years) or 'last week|month|year'; in UTC\n"
     )

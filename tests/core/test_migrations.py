@@ -70,3 +70,35 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(MigrationError, match="upgrade MailAtlas"):
         open_store(tmp_path / "s.db", tmp_path / "ws")
+
+
+def test_0005_makes_the_recipients_of_stored_mail_searchable(tmp_path: Path) -> None:
+    db, ws = tmp_path / "v4.db", tmp_path / "ws"
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert apply_migrations(conn, upto=4) == [1, 2, 3, 4]
+    metadata = (
+        '{"recipients": {"to": [{"name": "Charles Babbage", "email": "charles@example.test"}],'
+        ' "cc": [{"name": "", "email": "ada@example.test"}], "bcc": [], "reply_to": []}}'
+    )
+    conn.execute(
+        "INSERT INTO documents (id, source_kind, subject, body_text, raw_path, content_hash,"
+        " created_at, metadata) VALUES ('d1', 'eml', 'Engines', 'gears', 'raw/d1.eml', 'h1',"
+        " '2020-01-01T00:00:00Z', ?)",
+        (metadata,),
+    )
+    conn.execute(
+        "INSERT INTO documents_fts (rowid, subject, sender_name, sender_email, body_text)"
+        " SELECT seq, subject, sender_name, sender_email, body_text FROM documents"
+    )
+    conn.close()
+
+    store = open_store(db, ws)
+    assert store._conn.execute("SELECT recipients FROM documents").fetchone()[0] == (
+        "Charles Babbage charles@example.test ada@example.test"
+    )
+    for query in ("charles@example.test", "Babbage", "ada@example.test", "gears"):
+        assert [r.id for r in store.list_documents(ListFilter(query=query))] == ["d1"], query
+    assert [r.id for r in store.list_documents(ListFilter(to="charles@example.test"))] == ["d1"]
+    assert store.list_documents(ListFilter(cc="charles@example.test")) == []
+    store._conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")
+    store.close()

@@ -11,6 +11,7 @@ def test_public_api_is_pinned() -> None:
             "DocumentNotFoundError",
             "DocumentRef",
             "ImapCursor",
+            "InvalidFilterError",
             "ListFilter",
             "Location",
             "MailAtlasError",

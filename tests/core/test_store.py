@@ -11,6 +11,7 @@ from mailatlas_core import (
     AssetData,
     DocumentNotFoundError,
     ImapCursor,
+    InvalidFilterError,
     ListFilter,
     SourceLocation,
     StoreNotFoundError,
@@ -200,8 +201,30 @@ def test_full_text_search(store: SQLiteStore) -> None:
     assert [r.subject for r in store.list_documents(ListFilter(query="invoice"))] == [
         "Invoice March"
     ]
-    assert store.list_documents(ListFilter(query='bad "query AND (')) == []  # never an error
+    # Bad syntax is the caller's error, said in one line (issue 12), not an empty list.
+    with pytest.raises(InvalidFilterError, match="unclosed quote"):
+        store.list_documents(ListFilter(query='bad "query AND ('))
+    with pytest.raises(InvalidFilterError, match="cannot read the search 'invoice OR'"):
+        store.list_documents(ListFilter(query="invoice OR"))
     assert [r.subject for r in store.list_documents(ListFilter(query="sender"))] != []
+
+
+def _subjects(store: SQLiteStore, **kw: object) -> list[str]:
+    return sorted(r.subject for r in store.list_documents(ListFilter(**kw)))  # type: ignore[arg-type]
+
+
+def test_search_syntax_or_prefix_phrase_not(store: SQLiteStore) -> None:
+    store.add(make_parsed(make_raw(1), subject="Invoice March", body="pay by friday"), loc("1"))
+    store.add(make_parsed(make_raw(2), subject="Budget", body="the parser budget"), loc("2"))
+    store.add(make_parsed(make_raw(3), subject="Lunch", body="pizza-party at e.g. noon"), loc("3"))
+    assert _subjects(store, query="invoice OR budget") == ["Budget", "Invoice March"]
+    assert _subjects(store, query="pars*") == ["Budget"]
+    assert _subjects(store, query='"parser budget"') == ["Budget"]
+    assert _subjects(store, query='"budget parser"') == []
+    assert _subjects(store, query="budget NOT parser") == []
+    assert _subjects(store, query="(invoice OR lunch) friday") == ["Invoice March"]
+    assert _subjects(store, query="pizza-party e.g.") == ["Lunch"]  # punctuation is text
+    assert _subjects(store, query="invoice or budget") == []  # lower-case 'or' is a word
 
 
 def test_threads_are_linked_when_stored(store: SQLiteStore) -> None:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from mailatlas_clean import ParserConfig
-from mailatlas_core import Document, DocumentRef, ListFilter, Store, open_store
+from mailatlas_core import (
+    Document,
+    DocumentRef,
+    InvalidFilterError,
+    ListFilter,
+    Store,
+    open_store,
+)
+from mailatlas_core.dates import parse_date_filter
 
 if TYPE_CHECKING:
     from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
@@ -22,7 +31,10 @@ if TYPE_CHECKING:
 # Ingest, sync and export import their machinery (parser, imapclient, sanitiser) when
 # first called, so that reading the store (`mailatlas list`, `show`) starts fast.
 
-__all__ = ["MailAtlas"]
+__all__ = ["DateBound", "DateField", "MailAtlas"]
+
+DateBound: TypeAlias = "str | date"  # a datetime is a date
+DateField = Literal["sent", "received"]
 
 
 class MailAtlas:
@@ -162,26 +174,71 @@ class MailAtlas:
         query: str | None = None,
         limit: int = 50,
         offset: int = 0,
-        since: str | None = None,
-        until: str | None = None,
+        since: DateBound | None = None,
+        until: DateBound | None = None,
+        date_field: DateField = "sent",
         sender: str | None = None,
+        to: str | None = None,
+        cc: str | None = None,
+        message_id: str | None = None,
         source_kind: str | None = None,
         folder: str | None = None,
         thread_id: str | None = None,
     ) -> list[DocumentRef]:
-        """Document refs, newest first; ``query`` is a full-text search."""
-        flt = ListFilter(
-            query=query,
-            limit=limit,
-            offset=offset,
-            since=since,
-            until=until,
-            sender=sender,
-            source_kind=source_kind,
-            folder=folder,
-            thread_id=thread_id,
-        )
+        """Document refs, newest first, filtered and paged.
+
+        Args:
+            query: full-text search over subject, sender, To/Cc/Bcc and body:
+                words must all match; ``"exact phrase"``, ``pars*`` (prefix),
+                ``invoice OR budget``, ``invoice NOT draft``, parentheses.
+            limit, offset: the page.
+            since, until: ``since <= date < until``; a ``date``/``datetime`` or text
+                (``2024-01-31``, an ISO-8601 timestamp, ``today``, ``yesterday``,
+                ``7d``, ``2w``, ``3mo``, ``1y``, ``"3 days ago"``, ``"last month"``).
+            date_field: ``sent`` (the Date header, as ``published_at``; the arrival
+                time for mail without one) or ``received`` (arrival, ``received_at``).
+            sender: an address (exact), a domain (``gnome.org``) or part of the name.
+            to, cc: an address among the message's To or Cc recipients.
+            message_id: a Message-ID, with or without angle brackets.
+            source_kind, folder, thread_id: where the document came from.
+
+        Raises:
+            InvalidFilterError: a date or search that cannot be read (a ValueError).
+            StoreNotFoundError: there is no store.
+        """
+        flt = self._filter(locals())
         return self.store(create=False).list_documents(flt)
+
+    def count_documents(
+        self,
+        *,
+        query: str | None = None,
+        since: DateBound | None = None,
+        until: DateBound | None = None,
+        date_field: DateField = "sent",
+        sender: str | None = None,
+        to: str | None = None,
+        cc: str | None = None,
+        message_id: str | None = None,
+        source_kind: str | None = None,
+        folder: str | None = None,
+        thread_id: str | None = None,
+    ) -> int:
+        """How many documents :meth:`list_documents` would page through (same filters)."""
+        return self.store(create=False).count_documents(self._filter(locals()))
+
+    @staticmethod
+    def _filter(arguments: dict[str, Any]) -> ListFilter:
+        """A validated ``ListFilter`` from the keyword arguments of a read method."""
+        values = {k: v for k, v in arguments.items() if k != "self"}
+        for bound in ("since", "until"):
+            if values[bound] is not None:
+                values[bound] = parse_date_filter(values[bound], name=bound)
+        if values["date_field"] not in ("sent", "received"):
+            raise InvalidFilterError(
+                f"date_field must be 'sent' or 'received', not {values['date_field']!r}"
+            )
+        return ListFilter(**values)
 
     # -- export ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from .__about__ import __version__
 from .errors import (
     DocumentNotFoundError,
+    InvalidFilterError,
     MailAtlasError,
     MigrationError,
     StorageFullError,
@@ -32,6 +33,7 @@ __all__ = [
     "DocumentNotFoundError",
     "DocumentRef",
     "ImapCursor",
+    "InvalidFilterError",
     "ListFilter",
     "Location",
     "MailAtlasError",

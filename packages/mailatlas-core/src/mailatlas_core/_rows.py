@@ -1,4 +1,4 @@
-"""Row <-> model conversion and the ``list`` query builder for the SQLite backend."""
+"""Row <-> model conversion for the SQLite backend (the ``list`` SQL is in ``_query``)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ import sqlite3
 from typing import Any
 
 from .model import Asset, Document, DocumentRef, Location
-from .store import ListFilter
 from .workspace import Workspace
 
 __all__ = [
-    "COMMON_QUERY_THRESHOLD",
     "asset_from_row",
     "document_from_row",
-    "fts_query",
-    "list_query",
     "location_from_row",
+    "recipients_text",
     "ref_from_row",
 ]
-
-# Above this many matches, walking the date index beats sorting the matches.
-COMMON_QUERY_THRESHOLD = 5000
 
 _LOCATION_FIELDS = ("path", "offset", "host", "port", "folder", "uid", "uidvalidity")
 
@@ -88,59 +82,19 @@ def location_from_row(row: sqlite3.Row) -> Location:
     )
 
 
-def fts_query(text: str) -> str:
-    """Turn user text into an FTS5 query: every word must match, no operator surprises."""
-    words = [w for w in text.split() if w]
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+def recipients_text(recipients: Any) -> str:
+    """To, Cc and Bcc as the ``recipients`` column keeps them for search.
 
-
-def list_query(flt: ListFilter, *, common_query: bool = False) -> tuple[str, list[Any]]:
-    """Build the SQL for ``list``: newest first, then filters, then paging.
-
-    A search term that matches few documents is answered from the full-text index and
-    sorted (cheap). One that matches a large part of the store (``common_query``) is
-    answered by walking the date index newest-first and keeping matching rows, which
-    stops after one page instead of sorting every match.
+    ``"Name address"`` per recipient, space-separated: what migration 0005 writes for
+    documents stored before it.
     """
-    where: list[str] = []
-    params: list[Any] = []
-    source = "documents d"
-    if flt.query and fts_query(flt.query):
-        if common_query:
-            source = "documents d INDEXED BY documents_newest"
-            where.append("d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)")
-        else:
-            source = "documents_fts f JOIN documents d ON d.seq = f.rowid"
-            where.append("documents_fts MATCH ?")
-        params.append(fts_query(flt.query))
-    if flt.since:
-        where.append("d.received_at >= ?")
-        params.append(flt.since)
-    if flt.until:
-        where.append("d.received_at < ?")
-        params.append(flt.until)
-    if flt.sender:
-        where.append("(d.sender_email = ? COLLATE NOCASE OR d.sender_name = ? COLLATE NOCASE)")
-        params.extend([flt.sender, flt.sender])
-    if flt.source_kind:
-        where.append("d.source_kind = ?")
-        params.append(flt.source_kind)
-    if flt.folder:
-        where.append(
-            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = ?)"
-        )
-        params.append(flt.folder)
-    if flt.thread_id:
-        where.append("d.thread_id = ?")
-        params.append(flt.thread_id)
-    sql = (
-        "SELECT d.id, d.subject, d.source_kind, d.created_at, d.sender_email, d.received_at"
-        f" FROM {source}"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        # SQLite sorts NULL lowest, so undated documents come last without a NULL test
-        # (which would keep the date index from serving the ORDER BY).
-        + " ORDER BY d.received_at DESC, d.created_at DESC"
-        " LIMIT ? OFFSET ?"
-    )
-    params.extend([max(0, flt.limit), max(0, flt.offset)])
-    return sql, params
+    if not isinstance(recipients, dict):
+        return ""
+    parts = []
+    for role in ("to", "cc", "bcc"):
+        for entry in recipients.get(role) or ():
+            if isinstance(entry, dict):
+                text = f"{entry.get('name') or ''} {entry.get('email') or ''}".strip()
+                if text:
+                    parts.append(text)
+    return " ".join(parts)

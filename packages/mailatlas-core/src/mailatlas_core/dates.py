@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["parse_mail_date", "to_utc_iso", "utc_now_iso"]
+from .errors import InvalidFilterError
+
+__all__ = ["DATE_FILTER_HELP", "parse_date_filter", "parse_mail_date", "to_utc_iso", "utc_now_iso"]
+
+DATE_FILTER_HELP = (
+    "YYYY-MM-DD, an ISO-8601 timestamp, today, yesterday, Nh/Nd/Nw/Nmo/Ny (e.g. 7d), "
+    "'N days ago' (hours, weeks, months, years) or 'last week|month|year'; in UTC"
+)
+_UNITS = {
+    "h": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
+    "w": "weeks",
+    "week": "weeks",
+    "weeks": "weeks",
+    "mo": "months",
+    "month": "months",
+    "months": "months",
+    "y": "years",
+    "year": "years",
+    "years": "years",
+}
+_AGO = re.compile(r"^(\d{1,6})\s*([a-z]+?)(?:\s+ago)?$")
+_LAST = re.compile(r"^last\s+(week|month|year)$")
 
 
 def to_utc_iso(value: datetime) -> str:
@@ -43,3 +70,66 @@ def parse_mail_date(value: str | None) -> tuple[str | None, str | None]:
         return None, None
     offset = parsed.strftime("%z") if parsed.tzinfo is not None else None
     return iso, offset or None
+
+
+def _months_before(when: datetime, months: int) -> datetime:
+    import calendar
+
+    total = when.year * 12 + when.month - 1 - months
+    year, month = divmod(total, 12)
+    if year < 1:
+        raise OverflowError("before year 1")
+    day = min(when.day, calendar.monthrange(year, month + 1)[1])
+    return when.replace(year=year, month=month + 1, day=day)
+
+
+def _before(now: datetime, count: int, unit: str) -> datetime:
+    if unit == "months":
+        return _months_before(now, count)
+    if unit == "years":
+        return _months_before(now, 12 * count)
+    return now - timedelta(**{unit: count})
+
+
+def parse_date_filter(
+    value: str | date | datetime, *, name: str = "date", now: datetime | None = None
+) -> str:
+    """Read a ``since``/``until`` bound: the one parser behind the CLI and the Python API.
+
+    Accepts a :class:`~datetime.date` or :class:`~datetime.datetime` (naive counts as
+    UTC), or text: ``YYYY-MM-DD``, an ISO-8601 timestamp, ``today``, ``yesterday``
+    (midnight UTC), ``now``, ``7d``/``12h``/``2w``/``3mo``/``1y`` and ``N days ago``
+    (hours, weeks, months, years) counted back from now, and ``last week``, ``last
+    month``, ``last year`` (one week, month or year ago, as git reads them).
+
+    Returns:
+        The bound as stored dates are written (UTC ISO-8601), so it compares with them.
+
+    Raises:
+        InvalidFilterError: the value is none of these (``name`` says which bound).
+    """
+    if isinstance(value, datetime):
+        return to_utc_iso(value)
+    if isinstance(value, date):
+        return to_utc_iso(datetime(value.year, value.month, value.day, tzinfo=UTC))
+    if not isinstance(value, str):
+        raise InvalidFilterError(f"{name} must be a date or a string, not {type(value).__name__}")
+    text = " ".join(value.lower().split())
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        if text == "now":
+            return to_utc_iso(now)
+        if text in ("today", "yesterday"):
+            return to_utc_iso(midnight - timedelta(days=text == "yesterday"))
+        match = _LAST.match(text)
+        if match:
+            return to_utc_iso(_before(now, 1, match[1] + "s"))
+        match = _AGO.match(text)
+        if match and match[2] in _UNITS:
+            return to_utc_iso(_before(now, int(match[1]), _UNITS[match[2]]))
+        if re.match(r"^\d{4}-\d{2}-\d{2}", text):
+            return to_utc_iso(datetime.fromisoformat(value.strip().replace("z", "Z")))
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidFilterError(f"{name} {value!r} is not a date — use {DATE_FILTER_HELP}")

@@ -10,6 +10,8 @@ package adds its own branch in its ``errors`` module::
     │   ├── UnsafePathError             a path derived from message data left the workspace
     │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
     │   └── MigrationError              the database schema is newer than this MailAtlas
+    ├── InvalidFilterError              (mailatlas_core) a list filter that cannot be read:
+    │                                   a bad date, search syntax (also a ValueError)
     ├── ParseError                      (mailatlas_clean) input is not an email message
     ├── ImapError                       (mailatlas_imap)
     │   ├── ImapConnectionError         host unreachable, TLS failure, dropped connection
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "DocumentNotFoundError",
+    "InvalidFilterError",
     "MailAtlasError",
     "MigrationError",
     "StorageFullError",
@@ -61,3 +64,10 @@ class StorageFullError(StoreError):
 
 class MigrationError(StoreError):
     """The database was written by a newer MailAtlas or its schema is damaged."""
+
+
+class InvalidFilterError(MailAtlasError, ValueError):
+    """A ``list`` filter that cannot be read: a date that is not one, bad search syntax.
+
+    Also a :class:`ValueError`, as for any bad argument; the CLI makes it a usage error.
+    """

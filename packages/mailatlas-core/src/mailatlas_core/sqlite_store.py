@@ -9,19 +9,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._rows import (
+from ._query import (
     COMMON_QUERY_THRESHOLD,
+    count_query,
+    fts_query,
+    is_search_error,
+    list_query,
+    search_error,
+)
+from ._rows import (
     asset_from_row,
     document_from_row,
-    fts_query,
-    list_query,
     location_from_row,
+    recipients_text,
     ref_from_row,
 )
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_state import StateMixin
 from .dates import utc_now_iso
-from .errors import DocumentNotFoundError, StoreError
+from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
 from .ids import thread_id_for
 from .model import (
     AddResult,
@@ -119,8 +125,8 @@ class SQLiteStore(StateMixin):
         if after is not None:
             self._conn.execute(
                 "INSERT INTO documents_fts (rowid, subject, sender_name, sender_email,"
-                " body_text) SELECT seq, subject, sender_name, sender_email, body_text"
-                " FROM documents WHERE seq > ?",
+                " recipients, body_text) SELECT seq, subject, sender_name, sender_email,"
+                " recipients, body_text FROM documents WHERE seq > ?",
                 (after,),
             )
 
@@ -225,6 +231,7 @@ class SQLiteStore(StateMixin):
             dumps(metadata),
             now,
             parsed.in_reply_to,
+            recipients_text(metadata.get("recipients")),
         )
         try:
             seq = self._insert_document_row(values)
@@ -255,8 +262,8 @@ class SQLiteStore(StateMixin):
         cursor = self._conn.execute(
             "INSERT INTO documents (id, source_kind, message_id, thread_id, subject,"
             " sender_name, sender_email, author, received_at, published_at, body_text,"
-            " body_html_path, raw_path, content_hash, metadata, created_at, in_reply_to)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " body_html_path, raw_path, content_hash, metadata, created_at, in_reply_to,"
+            " recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             values,
         )
         assert cursor.lastrowid is not None
@@ -369,27 +376,37 @@ class SQLiteStore(StateMixin):
         flt = flt or ListFilter()
         try:
             common = False
-            if flt.query and fts_query(flt.query):
+            match = fts_query(flt.query) if flt.query else ""
+            if match:
                 common = (
                     self._conn.execute(
                         "SELECT count(*) FROM (SELECT rowid FROM documents_fts"
                         " WHERE documents_fts MATCH ? LIMIT ?)",
-                        (fts_query(flt.query), COMMON_QUERY_THRESHOLD),
+                        (match, COMMON_QUERY_THRESHOLD),
                     ).fetchone()[0]
                     >= COMMON_QUERY_THRESHOLD
                 )
             sql, params = list_query(flt, common_query=common)
             rows = self._conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot search: {exc}") from exc
+            raise self._list_error(flt, exc) from exc
         return [ref_from_row(r) for r in rows]
 
-    def count_documents(self) -> int:
-        """How many documents are stored."""
+    def count_documents(self, flt: ListFilter | None = None) -> int:
+        """How many documents are stored (that match ``flt``, limit and offset aside)."""
+        sql, params = count_query(flt or ListFilter())
         try:
-            return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+            return int(self._conn.execute(sql, params).fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            raise self._list_error(flt or ListFilter(), exc) from exc
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
+
+    @staticmethod
+    def _list_error(flt: ListFilter, exc: sqlite3.Error) -> StoreError | InvalidFilterError:
+        if flt.query and is_search_error(exc):
+            return search_error(flt.query, exc)
+        return StoreError(f"cannot search: {exc}")
 
     def _ref(self, document_id: str) -> DocumentRef:
         r = self._conn.execute(

@@ -26,7 +26,16 @@ __all__ = ["ListFilter", "Store", "open_store"]
 
 @dataclass(frozen=True, slots=True)
 class ListFilter:
-    """Filters for :meth:`Store.list_documents`. Dates are ISO-8601 (UTC) strings."""
+    """Filters for :meth:`Store.list_documents`.
+
+    ``since``/``until`` are UTC ISO-8601 strings (read user input with
+    :func:`mailatlas_core.dates.parse_date_filter`), compared with ``date_field``:
+    ``sent`` (``published_at``, the Date header, or the arrival time when a message has
+    none) or ``received`` (``received_at``, the arrival time). ``query`` uses the search
+    syntax of :mod:`mailatlas_core._query`. ``sender`` is an address, a domain or part
+    of the display name; ``to``/``cc`` an address in that role; ``message_id`` with or
+    without angle brackets.
+    """
 
     query: str | None = None
     limit: int = 50
@@ -37,6 +46,10 @@ class ListFilter:
     source_kind: str | None = None
     folder: str | None = None
     thread_id: str | None = None
+    to: str | None = None
+    cc: str | None = None
+    message_id: str | None = None
+    date_field: str = "sent"
 
 
 class Store(Protocol):
@@ -76,8 +89,8 @@ class Store(Protocol):
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
         """Document refs, newest first (by received date), filtered and paged."""
 
-    def count_documents(self) -> int:
-        """How many documents are stored."""
+    def count_documents(self, flt: ListFilter | None = None) -> int:
+        """How many documents are stored (that match ``flt``, limit and offset aside)."""
 
     def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
         """The stored cursor of one IMAP folder, if any."""

@@ -14,7 +14,12 @@ from typing import Any
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from mailatlas_core import DocumentNotFoundError, MailAtlasError, StoreNotFoundError
+from mailatlas_core import (
+    DocumentNotFoundError,
+    InvalidFilterError,
+    MailAtlasError,
+    StoreNotFoundError,
+)
 
 from ..errors import ExportPathError
 
@@ -26,6 +31,7 @@ _USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
     StoreNotFoundError,
     DocumentNotFoundError,
     ExportPathError,
+    InvalidFilterError,
 )
 
 

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-__all__ = ["ProgressBar", "emit_json", "emit_json_streaming", "progress_enabled"]
+__all__ = [
+    "ProgressBar",
+    "emit_json",
+    "emit_json_streaming",
+    "emit_jsonl",
+    "emit_table",
+    "progress_enabled",
+    "stderr_is_terminal",
+]
 
 _PLACEHOLDER = "\x00streamed\x00"
 
@@ -39,9 +47,40 @@ def emit_json_streaming(data: dict[str, Any], key: str, items: Iterable[Any]) ->
     click.echo(tail)
 
 
+def emit_jsonl(rows: Iterable[Any]) -> None:
+    """One JSON value per line on stdout (for ``jq -c``, ``while read``, streaming)."""
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+def emit_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
+    """An aligned plain-text table of ``rows`` (``columns``: key to heading)."""
+    cells = [list(columns.values())]
+    for row in rows:
+        cells.append([_cell(row.get(key)) for key in columns])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    # 2024-05-03T09:30:00Z -> 2024-05-03 09:30 (the seconds rarely matter to a reader)
+    if len(text) >= 17 and text[4] == "-" and text[10] == "T" and text.endswith("Z"):
+        return f"{text[:10]} {text[11:16]}"
+    return text
+
+
+def stderr_is_terminal() -> bool:
+    """Whether a person is watching stderr (hints and progress are for people)."""
+    return sys.stderr.isatty()
+
+
 def progress_enabled(quiet: bool) -> bool:
     """A progress bar is shown only when stderr is a terminal and ``--quiet`` is off."""
-    return not quiet and sys.stderr.isatty()
+    return not quiet and stderr_is_terminal()
 
 
 class ProgressBar:

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 import click
-from mailatlas_core.dates import to_utc_iso
+from mailatlas_core.dates import parse_date_filter
 
 from ._errors import UserError
 from ._options import StorePaths, store_options
-from ._output import emit_json
+from ._output import emit_json, emit_jsonl, emit_table, stderr_is_terminal
 
 __all__ = ["list_command", "show_command"]
 
 SOURCE_KINDS = ("eml", "mbox", "maildir", "imap")
+SEARCH_HELP = (
+    "Full-text search over subject, sender, To/Cc/Bcc and body. All words must "
+    'match; "exact phrase"; pars* (prefix); invoice OR budget; invoice NOT draft; '
+    "parentheses group (operators in capitals)."
+)
+DATE_HELP = (
+    "DATE: YYYY-MM-DD, an ISO-8601 timestamp, today, yesterday, 12h, 7d, 2w, 3mo, 1y, "
+    "'3 days ago' or 'last week|month|year' (UTC)."
+)
 
 
 def _date(option: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return to_utc_iso(datetime.fromisoformat(value))
-    except ValueError:
-        raise UserError(
-            f"{option} {value!r} is not a date — use YYYY-MM-DD or an ISO-8601 timestamp"
-        ) from None
+    """The one date parser of the Python API, with the option's name in its message."""
+    return None if value is None else parse_date_filter(value, name=option)
 
 
 @click.command("list")
@@ -42,10 +45,28 @@ def _date(option: str, value: str | None) -> str | None:
     show_default=True,
     help="How many refs to skip (for paging).",
 )
-@click.option("--query", metavar="TEXT", help="Full-text search over subject, sender and body.")
-@click.option("--since", metavar="DATE", help="Only mail received on or after DATE (UTC).")
-@click.option("--until", metavar="DATE", help="Only mail received before DATE (UTC).")
-@click.option("--sender", metavar="EMAIL", help="Only mail from this sender address.")
+@click.option("--query", metavar="TEXT", help=SEARCH_HELP)
+@click.option("--since", metavar="DATE", help="Only mail dated on or after DATE.")
+@click.option("--until", metavar="DATE", help="Only mail dated before DATE. " + DATE_HELP)
+@click.option(
+    "--date-field",
+    type=click.Choice(["sent", "received"]),
+    default="sent",
+    show_default=True,
+    help="What --since/--until compare: sent is the Date header (published_at; for "
+    "a forward, the original's date), or the arrival time for mail without one; "
+    "received is when the message arrived (received_at: IMAP arrival, or the newest "
+    "Received: header).",
+)
+@click.option(
+    "--sender",
+    metavar="WHO",
+    help="Only mail from WHO: an address (exact), a domain (gnome.org, subdomains "
+    "too) or part of the sender's name.",
+)
+@click.option("--to", "to", metavar="ADDR", help="Only mail with ADDR among its To recipients.")
+@click.option("--cc", metavar="ADDR", help="Only mail with ADDR among its Cc recipients.")
+@click.option("--message-id", metavar="ID", help="Only the message with this Message-ID.")
 @click.option(
     "--source-kind",
     type=click.Choice(SOURCE_KINDS),
@@ -53,34 +74,58 @@ def _date(option: str, value: str | None) -> str | None:
 )
 @click.option("--folder", metavar="NAME", help="Only documents seen in this IMAP folder.")
 @click.option("--thread-id", metavar="ID", help="Only documents of this thread.")
+@click.option("--table", is_flag=True, help="Print an aligned table for reading, not JSON.")
+@click.option("--jsonl", is_flag=True, help="Print one JSON ref per line, not an array.")
 @store_options
 def list_command(
     paths: StorePaths,
     limit: int,
     offset: int,
-    query: str | None,
     since: str | None,
     until: str | None,
-    sender: str | None,
-    source_kind: str | None,
-    folder: str | None,
-    thread_id: str | None,
+    table: bool,
+    jsonl: bool,
+    **filters: Any,
 ) -> None:
-    """Print stored document refs as a JSON array, newest first."""
-    since_iso, until_iso = _date("--since", since), _date("--until", until)
+    """Print stored document refs as a JSON array, newest first (by arrival).
+
+    On a terminal, stderr also says how many match and how to get the next page.
+    A search or date that cannot be read is a usage error (exit 2).
+    """
+    if table and jsonl:
+        raise UserError("--table and --jsonl are two output forms; pick one")
+    filters["since"], filters["until"] = _date("--since", since), _date("--until", until)
     with paths.atlas() as atlas:
-        refs = atlas.list_documents(
-            query=query,
-            limit=limit,
-            offset=offset,
-            since=since_iso,
-            until=until_iso,
-            sender=sender,
-            source_kind=source_kind,
-            folder=folder,
-            thread_id=thread_id,
-        )
-    emit_json([ref.to_dict() for ref in refs])
+        refs = atlas.list_documents(limit=limit, offset=offset, **filters)
+        total = atlas.count_documents(**filters) if stderr_is_terminal() else None
+    rows = [ref.to_dict() for ref in refs]
+    if table:
+        emit_table(rows, TABLE_COLUMNS)
+    elif jsonl:
+        emit_jsonl(rows)
+    else:
+        emit_json(rows)
+    if total is not None:
+        click.echo(_page_hint(offset, len(rows), total), err=True)
+
+
+TABLE_COLUMNS = {
+    "id": "ID",
+    "received_at": "RECEIVED",
+    "sender_email": "FROM",
+    "subject": "SUBJECT",
+}
+
+
+def _page_hint(offset: int, shown: int, total: int) -> str:
+    if shown:
+        hint = f"{offset + 1:,}–{offset + shown:,} of {total:,}"
+        if offset + shown < total:
+            hint += f"; next page: --offset {offset + shown}"
+        return hint
+    if total:
+        return f"nothing at --offset {offset:,}: {total:,} match"
+    return "no documents match"
 
 
 @click.command("show")

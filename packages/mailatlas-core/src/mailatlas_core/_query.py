@@ -1,0 +1,209 @@
+"""The SQL behind ``list``: search syntax, filters, paging and counting.
+
+Search text is read as a small, documented subset of SQLite FTS5 syntax and rewritten
+into a safe FTS5 query: ``"exact phrases"``, ``word*`` prefixes, ``AND``/``OR``/``NOT``
+(in capitals) and parentheses. Every other word is quoted, so an address
+(``ada@example.com``), a hyphenated or dotted word is searched for as written instead
+of failing as FTS5 syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import InvalidFilterError
+from .ids import normalize_message_id
+from .store import ListFilter
+
+__all__ = [
+    "COMMON_QUERY_THRESHOLD",
+    "SEARCH_HELP",
+    "count_query",
+    "fts_query",
+    "is_search_error",
+    "list_query",
+    "search_error",
+]
+
+# Above this many matches, walking the date index beats sorting the matches.
+COMMON_QUERY_THRESHOLD = 5000
+
+SEARCH_HELP = (
+    'Words must all match; "exact phrase"; parse* (prefix); invoice OR budget; '
+    "invoice NOT draft; parentheses group (operators in capitals). Searches "
+    "subject, sender, To/Cc/Bcc and body."
+)
+
+_TOKEN = re.compile(r'\s*(?:"(?P<phrase>[^"]*)(?P<closed>"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))')
+_OPERATORS = {"AND", "OR", "NOT"}
+_DATE_COLUMNS = {"sent": "coalesce(d.published_at, d.received_at)", "received": "d.received_at"}
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_query(text: str) -> str:
+    """Rewrite search text into an FTS5 query (see the module docstring).
+
+    Raises:
+        InvalidFilterError: an unclosed quote (other syntax errors, such as a dangling
+            ``OR``, are reported by SQLite when the query runs).
+    """
+    out: list[str] = []
+    for token in _tokens(text):
+        # FTS5 joins adjacent phrases with an implicit AND, but not a phrase and a
+        # parenthesised group: write the AND out wherever one operand follows another.
+        starts_operand = token not in _OPERATORS and token != ")"
+        if starts_operand and out and out[-1] not in (*_OPERATORS, "("):
+            out.append("AND")
+        out.append(token)
+    return " ".join(out)
+
+
+def _tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    position = 0
+    stripped = text.rstrip()
+    while position < len(stripped):
+        match = _TOKEN.match(stripped, position)
+        if match is None:  # pragma: no cover - the pattern matches any non-space text
+            break
+        position = match.end()
+        word = match["word"]
+        if match["phrase"] is not None:
+            if not match["closed"]:
+                raise InvalidFilterError(f"search {text!r} has an unclosed quote")
+            if match["phrase"].strip():
+                tokens.append(_quote(match["phrase"]))
+        elif match["paren"]:
+            tokens.append(match["paren"])
+        elif word in _OPERATORS:
+            tokens.append(word)
+        elif word.endswith("*") and word.strip("*"):
+            tokens.append(_quote(word.rstrip("*")) + "*")
+        elif word.strip("*"):
+            tokens.append(_quote(word))
+    return tokens
+
+
+def search_error(text: str, exc: Exception) -> InvalidFilterError:
+    reason = str(exc).removeprefix("fts5: ")
+    return InvalidFilterError(
+        f"cannot read the search {text!r} ({reason}) — see `mailatlas list --help` for the syntax"
+    )
+
+
+def is_search_error(exc: Exception) -> bool:
+    """An SQLite error that a bad search string (not the store) caused."""
+    text = str(exc)
+    return text.startswith("fts5:") or "unterminated string" in text or "malformed MATCH" in text
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _sender(value: str) -> tuple[str, list[Any]]:
+    """An address matches exactly; anything else a domain or part of the display name."""
+    value = value.strip()
+    if "@" in value.strip("@"):
+        return "d.sender_email = ? COLLATE NOCASE", [value]
+    domain = _escape_like(value.lstrip("@").lower())
+    return (
+        "(lower(d.sender_email) LIKE ? ESCAPE '\\' OR lower(d.sender_email) LIKE ? ESCAPE '\\'"
+        " OR d.sender_name LIKE ? ESCAPE '\\')",
+        ["%@" + domain, "%." + domain, "%" + _escape_like(value) + "%"],
+    )
+
+
+def _recipient(role: str, address: str) -> tuple[str, list[Any]]:
+    """Mail with ``address`` among its ``role`` (to, cc) recipients.
+
+    The full-text index narrows to documents that mention the address anywhere among
+    their recipients; the metadata then says in which role.
+    """
+    sql = (
+        "d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+        " AND EXISTS (SELECT 1 FROM json_each(d.metadata, '$.recipients." + role + "') r"
+        " WHERE json_extract(r.value, '$.email') = ? COLLATE NOCASE)"
+    )
+    return sql, ["recipients : " + _quote(address.strip()), address.strip()]
+
+
+def _where(flt: ListFilter, *, common_query: bool) -> tuple[str, list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    source = "documents d"
+    match = fts_query(flt.query) if flt.query else ""
+    if match:
+        if common_query:
+            source = "documents d INDEXED BY documents_newest"
+            where.append("d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)")
+        else:
+            source = "documents_fts f JOIN documents d ON d.seq = f.rowid"
+            where.append("documents_fts MATCH ?")
+        params.append(match)
+    date_column = _DATE_COLUMNS.get(flt.date_field)
+    if date_column is None:
+        raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")
+    if flt.since:
+        where.append(f"{date_column} >= ?")
+        params.append(flt.since)
+    if flt.until:
+        where.append(f"{date_column} < ?")
+        params.append(flt.until)
+    if flt.sender:
+        clause, values = _sender(flt.sender)
+        where.append(clause)
+        params.extend(values)
+    for role, address in (("to", flt.to), ("cc", flt.cc)):
+        if address:
+            clause, values = _recipient(role, address)
+            where.append(clause)
+            params.extend(values)
+    if flt.message_id:
+        where.append("d.message_id = ?")
+        params.append(normalize_message_id(flt.message_id))
+    if flt.source_kind:
+        where.append("d.source_kind = ?")
+        params.append(flt.source_kind)
+    if flt.folder:
+        where.append(
+            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = ?)"
+        )
+        params.append(flt.folder)
+    if flt.thread_id:
+        where.append("d.thread_id = ?")
+        params.append(flt.thread_id)
+    return source, where, params
+
+
+def list_query(flt: ListFilter, *, common_query: bool = False) -> tuple[str, list[Any]]:
+    """Build the SQL for ``list``: newest first, then filters, then paging.
+
+    A search term that matches few documents is answered from the full-text index and
+    sorted (cheap). One that matches a large part of the store (``common_query``) is
+    answered by walking the date index newest-first and keeping matching rows, which
+    stops after one page instead of sorting every match.
+    """
+    source, where, params = _where(flt, common_query=common_query)
+    sql = (
+        "SELECT d.id, d.subject, d.source_kind, d.created_at, d.sender_email, d.received_at"
+        f" FROM {source}"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        # SQLite sorts NULL lowest, so undated documents come last without a NULL test
+        # (which would keep the date index from serving the ORDER BY).
+        + " ORDER BY d.received_at DESC, d.created_at DESC"
+        " LIMIT ? OFFSET ?"
+    )
+    params.extend([max(0, flt.limit), max(0, flt.offset)])
+    return sql, params
+
+
+def count_query(flt: ListFilter) -> tuple[str, list[Any]]:
+    """The SQL that counts what ``list`` would page through (limit and offset ignored)."""
+    source, where, params = _where(flt, common_query=False)
+    sql = f"SELECT count(*) FROM {source}" + (" WHERE " + " AND ".join(where) if where else "")
+    return sql, params
