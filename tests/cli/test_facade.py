@@ -46,6 +46,8 @@ def test_missing_and_unreadable_files_are_failures(tmp_path: Path) -> None:
         "failed_count": 1,
         "document_refs": [result.refs[0].to_dict()],
         "failures": [{"source": str(tmp_path / "gone.eml"), "error": "no such file"}],
+        "skipped_count": 0,
+        "skipped": [],
     }
 
 

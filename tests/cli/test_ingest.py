@@ -18,6 +18,8 @@ SUMMARY_KEYS = [
     "failed_count",
     "document_refs",
     "failures",
+    "skipped_count",
+    "skipped",
 ]
 REF_KEYS = ["id", "subject", "source_kind", "created_at", "sender_email", "received_at"]
 
@@ -63,6 +65,8 @@ def test_ingest_eml_files_and_directories(runner: CliRunner, home: Path, tmp_pat
         "failed_count": 0,
         "document_refs": [],
         "failures": [],
+        "skipped_count": 0,
+        "skipped": [],
     }
 
 

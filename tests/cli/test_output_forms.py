@@ -42,6 +42,8 @@ def test_no_refs_leaves_document_refs_out(runner: CliRunner, home: Path, tmp_pat
         "duplicate_count": 0,
         "failed_count": 0,
         "failures": [],
+        "skipped_count": 0,
+        "skipped": [],
     }
     assert result.stderr == (
         "(3 document refs not shown on a terminal — pass --refs to print them, "

@@ -61,6 +61,8 @@ def test_on_a_terminal_ingest_prints_the_summary_without_refs(tmp_path: Path) ->
         "duplicate_count": 0,
         "failed_count": 0,
         "failures": [],
+        "skipped_count": 0,
+        "skipped": [],
     }
     assert proc.stderr is not None
     assert proc.stderr.read().decode() == (

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from mailatlas_core.files import open_regular
 from mailatlas_core.model import SourceLocation
 
 from ._raw import RawMessage
@@ -221,7 +222,9 @@ def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
     """
     abs_path = os.path.abspath(os.fspath(path))
     try:
-        fp = open(abs_path, "rb")  # noqa: SIM115 - closed in the finally below
+        # A regular file only (the reader seeks): never a wait without end for a FIFO's
+        # writer, nor an endless device such as /dev/zero.
+        fp = os.fdopen(open_regular(abs_path), "rb")
     except OSError as exc:
         raise ParseError(f"cannot read mbox {abs_path}: {exc.strerror or exc}") from exc
     try:

@@ -26,7 +26,7 @@ from mailatlas_core import (
 )
 
 from ._reflog import RefLog
-from ._sources import SourceItem, Unreadable
+from ._sources import Skipped, SourceItem, Unreadable
 
 __all__ = [
     "BATCH_SIZE",
@@ -74,6 +74,8 @@ class IngestResult(Sequence[DocumentRef]):
     failed_count: int = 0
     refs: RefLog = field(default_factory=RefLog)
     failures: list[IngestFailure] = field(default_factory=list)
+    #: Symbolic links found inside walked directories: reported, not followed.
+    skipped: list[IngestFailure] = field(default_factory=list)
     interrupted: bool = False
     #: How many of ``refs`` are committed (the rest belong to the batch still open).
     committed_count: int = field(default=0, compare=False)
@@ -108,6 +110,8 @@ class IngestResult(Sequence[DocumentRef]):
             "failed_count": self.failed_count,
             "document_refs": [ref.to_dict() for ref in self.refs] if with_refs else [],
             "failures": [f.to_dict() for f in self.failures],
+            "skipped_count": len(self.skipped),
+            "skipped": [f.to_dict() for f in self.skipped],
         }
 
     @overload
@@ -170,9 +174,14 @@ class _Tag:
     unreadable: str | None = None
 
 
-def _jobs(store: Store, messages: Iterable[SourceItem]) -> Iterator[ParseJob[_Tag]]:
+def _jobs(
+    store: Store, messages: Iterable[SourceItem], result: IngestResult
+) -> Iterator[ParseJob[_Tag]]:
     """First pass, in order: unreadable sources and known messages skip the parser."""
     for item in messages:
+        if isinstance(item, Skipped):  # no message: nothing to store or roll back
+            result.skipped.append(IngestFailure(source_label(item.location), item.reason))
+            continue
         if isinstance(item, Unreadable):
             yield ParseJob(_Tag(item.location, unreadable=item.reason), b"", parse=False)
             continue
@@ -262,7 +271,7 @@ def ingest_messages(
     """
     result = IngestResult()
     run_id = store.start_run(run_kind, run_detail or {})
-    outcomes = parse_many(_jobs(store, messages), parser_config, workers=workers)
+    outcomes = parse_many(_jobs(store, messages, result), parser_config, workers=workers)
     committed = _Committed()
     try:
         # Store each result as it arrives (pulling one result lets the parser pool take

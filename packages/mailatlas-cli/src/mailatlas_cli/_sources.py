@@ -7,15 +7,26 @@ recorded as a failure and never stops the run.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-from mailatlas_clean import ParseError, RawMessage, iter_maildir, iter_mbox
-from mailatlas_core import SourceLocation
+from mailatlas_clean import ParseError, RawMessage, iter_mbox, maildir_files
+from mailatlas_core import SourceLocation, files
+from mailatlas_core.files import read_regular
 
-__all__ = ["SourceItem", "Unreadable", "eml_messages", "maildir_messages", "mbox_messages"]
+__all__ = [
+    "Skipped",
+    "SourceItem",
+    "Unreadable",
+    "eml_messages",
+    "iter_eml_files",
+    "maildir_messages",
+    "mbox_messages",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +37,17 @@ class Unreadable:
     reason: str
 
 
-SourceItem: TypeAlias = RawMessage | Unreadable
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A symbolic link found inside a walked directory: reported, never followed."""
+
+    location: SourceLocation
+    reason: str
+
+
+SourceItem: TypeAlias = RawMessage | Unreadable | Skipped
+
+_LINK = "a symbolic link inside the directory; not followed (name its target to ingest it)"
 
 
 def _reason(exc: BaseException) -> str:
@@ -41,22 +62,53 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def iter_eml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Each given file, and every ``*.eml`` below each given directory (sorted)."""
+def _eml_entries(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
+    """Each given path (named: followed), and each ``*.eml`` found below a given directory.
+
+    The bool says whether the path is a symbolic link found by the walk: those (files
+    named ``*.eml``, and linked directories) are yielded to be reported, never followed.
+    """
     for raw in paths:
         path = Path(raw).absolute()
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.eml") if p.is_file())
-        else:
-            yield path
+        if not path.is_dir():
+            yield path, False
+            continue
+        found: list[tuple[Path, bool]] = []
+        for parent, dirs, names in os.walk(path):  # never descends into a linked directory
+            found += [(Path(parent, d), True) for d in dirs if os.path.islink(Path(parent, d))]
+            for name in names:
+                if not name.endswith(".eml"):
+                    continue
+                entry = Path(parent, name)
+                try:
+                    mode = entry.lstat().st_mode
+                except OSError:  # gone since the listing: it was never there for us
+                    continue
+                if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+                    found.append((entry, stat.S_ISLNK(mode)))
+        yield from sorted(found)
+
+
+def iter_eml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Each given file, and every ``*.eml`` below each given directory (sorted).
+
+    Symbolic links inside a given directory are not followed (nor listed).
+    """
+    return (path for path, linked in _eml_entries(paths) if not linked)
 
 
 def eml_messages(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
-    """One raw message per ``.eml`` file; directories are walked for ``*.eml``."""
-    for path in iter_eml_files(paths):
+    """One raw message per ``.eml`` file; directories are walked for ``*.eml``.
+
+    A link inside a walked directory is a :class:`Skipped` item, not followed.
+    """
+    for path, linked in _eml_entries(paths):
         location = SourceLocation(kind="eml", path=str(path))
+        if linked:
+            yield Skipped(location, _LINK)
+            continue
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path, fifo_wait=files.FIFO_WAIT_S)  # named: <(...) works
         except OSError as exc:
             yield Unreadable(location, _reason(exc))
             continue
@@ -74,10 +126,21 @@ def mbox_messages(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
 
 
 def maildir_messages(dirs: Iterable[str | Path]) -> Iterator[SourceItem]:
-    """Every message in each Maildir folder (``cur/`` and ``new/``)."""
+    """Every message in each Maildir folder (``cur/`` and ``new/``).
+
+    A link inside a Maildir is a :class:`Skipped` item, not followed.
+    """
     for raw in dirs:
         path = Path(raw).absolute()
         try:
-            yield from iter_maildir(path)
+            for file in maildir_files(path, links=True):
+                location = SourceLocation(kind="maildir", path=str(file))
+                if os.path.islink(file):
+                    yield Skipped(location, _LINK)
+                    continue
+                try:
+                    yield RawMessage(raw=read_regular(file, follow=False), location=location)
+                except OSError as exc:
+                    yield Unreadable(location, _reason(exc))
         except (OSError, ParseError) as exc:
             yield Unreadable(SourceLocation(kind="maildir", path=str(path)), _reason(exc))

@@ -23,12 +23,14 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
     "DIR_MODE",
+    "FIFO_WAIT_S",
     "FILE_MODE",
     "NotARegularFileError",
     "copy_at",
@@ -43,6 +45,8 @@ __all__ = [
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+#: How long a FIFO named as input may take to get a writer (see :func:`open_regular`).
+FIFO_WAIT_S = 10.0
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -72,12 +76,18 @@ def describe_kind(mode: int) -> str:
     return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
 
 
-def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> int:
+def open_regular(
+    path: str | os.PathLike[str], *, follow: bool = True, fifo_wait: float | None = None
+) -> int:
     """Open a regular file for reading; refuse anything else without blocking on it.
 
     ``O_NONBLOCK`` makes opening a FIFO return at once, and the type is checked on the
     open descriptor (no race with a swapped path). With ``follow=False`` a symbolic
     link is refused too.
+
+    With ``fifo_wait`` (seconds) a FIFO is accepted as a stream, e.g. a shell's
+    ``<(zcat archive.mbox.gz)``, if its writer shows up within that time; one that
+    nothing writes to is refused then, never waited on forever.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
@@ -88,7 +98,14 @@ def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> int:
         raise
     try:
         mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
+        if stat.S_ISFIFO(mode) and fifo_wait is not None:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(int(fifo_wait * 1000)):
+                raise NotARegularFileError(
+                    path, f"a FIFO (named pipe) that nothing wrote to within {fifo_wait:g} s"
+                )
+        elif not stat.S_ISREG(mode):
             raise NotARegularFileError(path, describe_kind(mode))
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except BaseException:
@@ -97,9 +114,11 @@ def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> int:
     return fd
 
 
-def read_regular(path: str | os.PathLike[str], *, follow: bool = True) -> bytes:
+def read_regular(
+    path: str | os.PathLike[str], *, follow: bool = True, fifo_wait: float | None = None
+) -> bytes:
     """The bytes of a regular file (see :func:`open_regular`)."""
-    with os.fdopen(open_regular(path, follow=follow), "rb") as fh:
+    with os.fdopen(open_regular(path, follow=follow, fifo_wait=fifo_wait), "rb") as fh:
         return fh.read()
 
 

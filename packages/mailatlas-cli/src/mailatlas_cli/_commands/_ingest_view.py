@@ -146,6 +146,7 @@ def finish(kind: str, result: IngestResult, mode: RefsMode, printer: RefsPrinter
             f"{result.duplicate_count:,} duplicates, {result.failed_count:,} failed",
             err=True,
         )
+    _warn_skipped(result)
     ctx = click.get_current_context()
     if result.interrupted:
         click.echo(f"interrupted: {result.ingested_count:,} stored; rerun to resume", err=True)
@@ -157,3 +158,16 @@ def finish(kind: str, result: IngestResult, mode: RefsMode, printer: RefsPrinter
             err=True,
         )
         ctx.exit(1)
+
+
+_SKIPPED_SHOWN = 20
+
+
+def _warn_skipped(result: IngestResult) -> None:
+    """One warning line per skipped link (the first few; the summary lists them all)."""
+    for item in result.skipped[:_SKIPPED_SHOWN]:
+        click.echo(f"Warning: skipped {item.source}: {item.error}", err=True)
+    more = len(result.skipped) - _SKIPPED_SHOWN
+    if more > 0:
+        text = f'Warning: ... and {more:,} more skipped — see "skipped" in the summary'
+        click.echo(text, err=True)

@@ -21,7 +21,9 @@ def ingest() -> None:
     """Store mail files (.eml, mbox, Maildir) as documents.
 
     Prints one JSON summary: status, ingested_count, duplicate_count, failed_count,
-    document_refs (the new documents) and failures. On a terminal document_refs is
+    document_refs (the new documents), failures, and skipped_count/skipped: symbolic
+    links found inside a directory or Maildir are never followed, only reported (a
+    path you name yourself is followed). On a terminal document_refs is
     left out unless --refs is given; --jsonl prints one ref per line instead. Exits 1
     when any message failed. Ctrl-C stops after the last committed batch: the summary
     says status "interrupted", and the exit code is 130; rerun to resume.
