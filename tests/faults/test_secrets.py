@@ -19,7 +19,7 @@ import pytest
 
 from devkit.dovecot import DovecotServer, make_token
 from devkit.imapscript import Conn, ScriptedImap
-from tests.hostile.helpers import REPO, cli_command, cli_env
+from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli
 from tests.integration.conftest import files_containing, messages, new_mailbox
 
 
@@ -114,15 +114,7 @@ def test_a_secret_echoed_back_in_any_form_is_scrubbed_everywhere(tmp_path: Path,
                 secret
             ),
         }
-        done = subprocess.run(
-            cli_command("sync", "imap", "--tls", "none", "--auth", auth),
-            capture_output=True,
-            text=True,
-            env=cli_env(home, **env),
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
+        done = run_cli(["sync", "imap", "--tls", "none", "--auth", auth], home, **env)
         sent = [c for c in server.commands if " LOGIN " in c.upper()] + server.auth_lines
 
     assert done.returncode == 1, done.stderr
