@@ -77,6 +77,7 @@ class Session:
         self._client: BoundedClient | None = None
         self.condstore = False
         self.ever_connected = False  # a refused reconnect is worth retrying, a first one not
+        self._broken = False
 
     @property
     def where(self) -> str:
@@ -113,6 +114,7 @@ class Session:
                 retryable=False,
             ) from None
         except (imaplib.IMAP4.abort, OSError, EOFError) as exc:
+            self._broken = True  # mid-reply: a LOGOUT would only wait for the rest
             raise self._lost(exc, doing) from None
         except (imaplib.IMAP4.error, ValueError) as exc:  # a reply imapclient cannot parse
             raise ImapConnectionError(
@@ -265,10 +267,13 @@ class Session:
     def close(self) -> None:
         """Log out politely if possible; always drop the socket."""
         client, self._client = self._client, None
+        broken, self._broken = self._broken, False
         log.removeFilter(self.scrub)
         if client is None:
             return
         try:
+            if broken:
+                raise ConnectionAbortedError
             client.wire.read_timeout = min(self.config.timeout, 5.0)
             client.wire.next_budget = Budget(5.0, 1 << 20, 100)
             client.logout()
