@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from mailatlas_clean import ParserConfig
 from mailatlas_core import (
+    DeletedDocument,
     Document,
     DocumentRef,
     InvalidFilterError,
     ListFilter,
     Store,
+    StoredFailure,
+    StoreStats,
     open_store,
 )
 from mailatlas_core.dates import parse_date_filter
@@ -239,6 +242,31 @@ class MailAtlas:
                 f"date_field must be 'sent' or 'received', not {values['date_field']!r}"
             )
         return ListFilter(**values)
+
+    def list_failures(
+        self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredFailure]:
+        """Messages that could not be stored, and why, newest first (one run's, if given)."""
+        return self.store(create=False).list_failures(run_id=run_id, limit=limit, offset=offset)
+
+    def count_failures(self, *, run_id: int | None = None) -> int:
+        """How many failures are recorded (in one run, if given)."""
+        return self.store(create=False).count_failures(run_id=run_id)
+
+    def stats(self) -> StoreStats:
+        """Counts, bytes on disk (database and workspace), sources and folders."""
+        return self.store(create=False).stats()
+
+    # -- delete ----------------------------------------------------------------------
+
+    def delete_document(self, document_id: str) -> DeletedDocument:
+        """Delete one document with its files and search-index entries.
+
+        Only files the store wrote for it, still regular files inside the workspace,
+        are removed; anything else is left and listed in ``files_left``. Exports are
+        not touched. ``DocumentNotFoundError`` for an unknown id.
+        """
+        return self.store(create=False).delete_document(document_id)
 
     # -- export ----------------------------------------------------------------------
 

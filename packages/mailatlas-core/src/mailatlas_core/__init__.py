@@ -16,12 +16,15 @@ from .model import (
     AddResult,
     Asset,
     AssetData,
+    DeletedDocument,
     Document,
     DocumentRef,
     ImapCursor,
     Location,
     ParsedDocument,
     SourceLocation,
+    StoredFailure,
+    StoreStats,
 )
 from .store import ListFilter, Store, open_store
 
@@ -29,6 +32,7 @@ __all__ = [
     "AddResult",
     "Asset",
     "AssetData",
+    "DeletedDocument",
     "Document",
     "DocumentNotFoundError",
     "DocumentRef",
@@ -44,6 +48,8 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreNotFoundError",
+    "StoreStats",
+    "StoredFailure",
     "UnsafePathError",
     "__version__",
     "content_hash",

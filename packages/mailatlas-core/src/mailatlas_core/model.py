@@ -21,6 +21,7 @@ __all__ = [
     "Asset",
     "AssetData",
     "AssetKind",
+    "DeletedDocument",
     "Document",
     "DocumentRef",
     "ImapCursor",
@@ -28,6 +29,8 @@ __all__ = [
     "ParsedDocument",
     "SourceKind",
     "SourceLocation",
+    "StoreStats",
+    "StoredFailure",
 ]
 
 AssetKind = Literal["inline", "attachment"]
@@ -269,3 +272,83 @@ class ImapCursor:
     uidnext: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFailure:
+    """A message (or file) that could not be stored, as ``mailatlas failures`` lists it."""
+
+    id: str
+    created_at: str
+    run_id: int | None
+    run_kind: str | None
+    kind: str
+    source: str
+    error: str
+    raw_path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "run_id": self.run_id,
+            "run_kind": self.run_kind,
+            "kind": self.kind,
+            "source": self.source,
+            "error": self.error,
+            "raw_path": self.raw_path,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """What ``mailatlas stats`` prints: counts, bytes on disk, and where mail came from."""
+
+    documents: int
+    assets: int
+    asset_bytes: int
+    locations: int
+    failures: int
+    runs: int
+    database_bytes: int
+    workspace_bytes: int
+    by_source_kind: dict[str, int]
+    by_folder: dict[str, int]
+    oldest: str | None
+    newest: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "assets": self.assets,
+            "asset_bytes": self.asset_bytes,
+            "locations": self.locations,
+            "failures": self.failures,
+            "runs": self.runs,
+            "database_bytes": self.database_bytes,
+            "workspace_bytes": self.workspace_bytes,
+            "total_bytes": self.database_bytes + self.workspace_bytes,
+            "by_source_kind": dict(self.by_source_kind),
+            "by_folder": dict(self.by_folder),
+            "oldest": self.oldest,
+            "newest": self.newest,
+        }
+
+
+@dataclass(slots=True)
+class DeletedDocument:
+    """What deleting one document removed, and any file it left alone (and why)."""
+
+    id: str
+    files_removed: list[str] = field(default_factory=list)
+    files_left: list[dict[str, str]] = field(default_factory=list)
+    bytes_freed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "deleted": True,
+            "files_removed": list(self.files_removed),
+            "files_left": [dict(f) for f in self.files_left],
+            "bytes_freed": self.bytes_freed,
+        }

@@ -24,6 +24,7 @@ from ._rows import (
     recipients_text,
     ref_from_row,
 )
+from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_state import StateMixin
 from .dates import utc_now_iso
@@ -42,7 +43,7 @@ from .workspace import Workspace
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(StateMixin):
+class SQLiteStore(StateMixin, AdminMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take

@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .model import AddResult, Document, DocumentRef, ImapCursor, ParsedDocument, SourceLocation
+from .model import (
+    AddResult,
+    DeletedDocument,
+    Document,
+    DocumentRef,
+    ImapCursor,
+    ParsedDocument,
+    SourceLocation,
+    StoredFailure,
+    StoreStats,
+)
 
 __all__ = ["ListFilter", "Store", "open_store"]
 
@@ -106,6 +116,20 @@ class Store(Protocol):
 
     def iter_failures(self) -> Iterator[dict[str, Any]]:
         """Every recorded failure: source, reason, raw path, run, time."""
+
+    def list_failures(
+        self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredFailure]:
+        """Recorded failures, newest first, with the run each belongs to."""
+
+    def count_failures(self, *, run_id: int | None = None) -> int:
+        """How many failures are recorded (in one run, if given)."""
+
+    def stats(self) -> StoreStats:
+        """Counts, sizes on disk, and documents per source kind and per folder."""
+
+    def delete_document(self, document_id: str) -> DeletedDocument:
+        """Delete a document, its rows and search entry, then the files the store wrote."""
 
     def close(self) -> None:
         """Release the connection."""

@@ -16,6 +16,7 @@ __all__ = [
     "emit_json_streaming",
     "emit_jsonl",
     "emit_table",
+    "page_hint",
     "progress_enabled",
     "stderr_is_terminal",
 ]
@@ -71,6 +72,18 @@ def _cell(value: Any) -> str:
     if len(text) >= 17 and text[4] == "-" and text[10] == "T" and text.endswith("Z"):
         return f"{text[:10]} {text[11:16]}"
     return text
+
+
+def page_hint(offset: int, shown: int, total: int, noun: str = "documents") -> str:
+    """What a person paging through a list is told on stderr: where they are, what next."""
+    if shown:
+        hint = f"{offset + 1:,}–{offset + shown:,} of {total:,}"
+        if offset + shown < total:
+            hint += f"; next page: --offset {offset + shown}"
+        return hint
+    if total:
+        return f"nothing at --offset {offset:,}: {total:,} match"
+    return f"no {noun} match"
 
 
 def stderr_is_terminal() -> bool:

@@ -9,7 +9,7 @@ from mailatlas_core.dates import parse_date_filter
 
 from ._errors import UserError
 from ._options import StorePaths, store_options
-from ._output import emit_json, emit_jsonl, emit_table, stderr_is_terminal
+from ._output import emit_json, emit_jsonl, emit_table, page_hint, stderr_is_terminal
 
 __all__ = ["list_command", "show_command"]
 
@@ -106,7 +106,7 @@ def list_command(
     else:
         emit_json(rows)
     if total is not None:
-        click.echo(_page_hint(offset, len(rows), total), err=True)
+        click.echo(page_hint(offset, len(rows), total), err=True)
 
 
 TABLE_COLUMNS = {
@@ -115,17 +115,6 @@ TABLE_COLUMNS = {
     "sender_email": "FROM",
     "subject": "SUBJECT",
 }
-
-
-def _page_hint(offset: int, shown: int, total: int) -> str:
-    if shown:
-        hint = f"{offset + 1:,}–{offset + shown:,} of {total:,}"
-        if offset + shown < total:
-            hint += f"; next page: --offset {offset + shown}"
-        return hint
-    if total:
-        return f"nothing at --offset {offset:,}: {total:,} match"
-    return "no documents match"
 
 
 @click.command("show")

@@ -1,0 +1,210 @@
+"""Everyday questions about a SQLite store: what failed, how big it is, and deleting a document."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._sqlite_conn import db_error
+from .errors import DocumentNotFoundError, UnsafePathError
+from .model import DeletedDocument, StoredFailure, StoreStats
+from .workspace import Workspace
+
+__all__ = ["AdminMixin"]
+
+
+class AdminMixin:
+    """Failures, statistics and deletion, for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+
+    _conn: sqlite3.Connection
+    workspace: Workspace
+    db_path: Path
+
+    if TYPE_CHECKING:
+
+        def transaction(self) -> AbstractContextManager[None]:
+            """Provided by the store."""
+
+    # -- failures --------------------------------------------------------------------------
+
+    def list_failures(
+        self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredFailure]:
+        """Recorded failures, newest first, with the run each belongs to."""
+        where, params = ("WHERE f.run_id = ?", [run_id]) if run_id is not None else ("", [])
+        try:
+            rows = self._conn.execute(
+                "SELECT f.*, r.kind AS run_kind FROM failures f LEFT JOIN runs r ON r.id = f.run_id"
+                f" {where} ORDER BY f.created_at DESC, f.id LIMIT ? OFFSET ?",
+                [*params, max(0, limit), max(0, offset)],
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
+        return [
+            StoredFailure(
+                id=r["id"],
+                created_at=r["created_at"],
+                run_id=r["run_id"],
+                run_kind=r["run_kind"],
+                kind=r["kind"],
+                source=r["source"],
+                error=r["reason"],
+                raw_path=self.workspace.absolute(r["raw_path"]),
+            )
+            for r in rows
+        ]
+
+    def count_failures(self, *, run_id: int | None = None) -> int:
+        """How many failures are recorded (in one run, if given)."""
+        where, params = ("WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
+        try:
+            row = self._conn.execute(f"SELECT count(*) FROM failures {where}", params).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
+        return int(row[0])
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        """Counts, sizes on disk, and documents per source kind and per folder."""
+        try:
+            one = self._scalar
+            kinds = self._conn.execute(
+                "SELECT source_kind, count(*) FROM documents GROUP BY source_kind ORDER BY 2 DESC"
+            ).fetchall()
+            folders = self._conn.execute(
+                "SELECT folder, count(DISTINCT document_id) FROM locations"
+                " WHERE folder IS NOT NULL GROUP BY folder ORDER BY 2 DESC, 1"
+            ).fetchall()
+            return StoreStats(
+                documents=one("SELECT count(*) FROM documents"),
+                assets=one("SELECT count(*) FROM assets"),
+                asset_bytes=one("SELECT coalesce(sum(size), 0) FROM assets"),
+                locations=one("SELECT count(*) FROM locations"),
+                failures=one("SELECT count(*) FROM failures"),
+                runs=one("SELECT count(*) FROM runs"),
+                database_bytes=sum(
+                    _size(Path(f"{self.db_path}{suffix}")) for suffix in ("", "-wal", "-shm")
+                ),
+                workspace_bytes=_tree_size(self.workspace.root),
+                by_source_kind={str(k): int(n) for k, n in kinds},
+                by_folder={str(f): int(n) for f, n in folders},
+                oldest=self._text("SELECT min(coalesce(published_at, received_at)) FROM documents"),
+                newest=self._text("SELECT max(coalesce(published_at, received_at)) FROM documents"),
+            )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
+
+    def _scalar(self, sql: str) -> int:
+        return int(self._conn.execute(sql).fetchone()[0])
+
+    def _text(self, sql: str) -> str | None:
+        value = self._conn.execute(sql).fetchone()[0]
+        return None if value is None else str(value)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def delete_document(self, document_id: str) -> DeletedDocument:
+        """Delete one document: its row, assets, locations, search entry, then its files.
+
+        Only the files the store wrote for it are removed (``raw/<id>.eml``,
+        ``html/<id>.html``, ``assets/<id>/...``), and only when they are still regular
+        files inside the workspace; anything else found there (a symlink, a directory,
+        a path leading out of the workspace) is left alone and reported. Exports are
+        never touched.
+
+        Raises:
+            DocumentNotFoundError: there is no document with this id.
+        """
+        try:
+            with self.transaction():
+                row = self._conn.execute(
+                    "SELECT raw_path, body_html_path FROM documents WHERE id = ?", (document_id,)
+                ).fetchone()
+                if row is None:
+                    raise DocumentNotFoundError(
+                        f"no document with id {document_id!r}; run `mailatlas list` to see ids"
+                    )
+                paths = [row["raw_path"], row["body_html_path"]]
+                paths += [
+                    r[0]
+                    for r in self._conn.execute(
+                        "SELECT file_path FROM assets WHERE document_id = ? ORDER BY ordinal",
+                        (document_id,),
+                    )
+                ]
+                # assets and locations go with it (ON DELETE CASCADE); a trigger drops
+                # the full-text entry.
+                self._conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        except sqlite3.Error as exc:
+            raise db_error(exc, f"cannot delete document {document_id}") from exc
+        # The rows are committed first: a crash now leaves unreferenced files (private
+        # data a rerun cannot find), never a document whose files are gone.
+        result = DeletedDocument(id=document_id)
+        for relative in paths:
+            if relative:
+                self._remove_file(relative, result)
+        self._remove_asset_dir(document_id, result)
+        return result
+
+    def _remove_file(self, relative: str, result: DeletedDocument) -> None:
+        where = self.workspace.root / relative
+        try:
+            path = self.workspace.inside(*Path(relative).parts)
+            info = path.lstat()
+        except UnsafePathError:
+            result.files_left.append({"path": str(where), "reason": "outside the workspace"})
+            return
+        except FileNotFoundError:
+            return  # already gone
+        except OSError as exc:
+            result.files_left.append({"path": str(where), "reason": exc.strerror or str(exc)})
+            return
+        if not stat.S_ISREG(info.st_mode):
+            result.files_left.append(
+                {"path": str(path), "reason": "not a regular file MailAtlas wrote"}
+            )
+            return
+        try:
+            path.unlink()
+        except OSError as exc:
+            result.files_left.append({"path": str(path), "reason": exc.strerror or str(exc)})
+            return
+        result.files_removed.append(str(path))
+        result.bytes_freed += info.st_size
+
+    def _remove_asset_dir(self, document_id: str, result: DeletedDocument) -> None:
+        directory = self.workspace.assets_dir / document_id
+        try:
+            if directory.is_symlink() or not directory.is_dir():
+                return
+            directory.rmdir()  # only when empty: never a file MailAtlas did not write
+        except OSError:
+            result.files_left.append(
+                {"path": str(directory), "reason": "holds files MailAtlas did not write"}
+            )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _tree_size(root: Path) -> int:
+    """Bytes of the regular files under ``root`` (symlinks not followed)."""
+    total = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
