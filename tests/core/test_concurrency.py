@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -32,17 +31,29 @@ def _writer(db: Path, ws: Path, count: int, batch: int, *extra: str) -> subproce
             *extra,
         ],
         cwd=REPO,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
+def _racing_writers(db: Path, ws: Path, count: int, batch: int) -> list[subprocess.Popen[str]]:
+    """Two writers, released together once both are ready (a barrier, not a clock)."""
+    procs = [_writer(db, ws, count, batch, "--wait") for _ in range(2)]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline() == "ready\n"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return procs
+
+
 def test_two_processes_adding_the_same_300_messages(tmp_path: Path) -> None:
     db, ws = tmp_path / "store.db", tmp_path / "ws"
     open_store(db, ws).close()  # both writers race on the same, existing store
-    start = f"{time.time() + 1.0:.3f}"
-    procs = [_writer(db, ws, 300, 25, start) for _ in range(2)]
+    procs = _racing_writers(db, ws, 300, 25)
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -55,8 +66,7 @@ def test_two_processes_adding_the_same_300_messages(tmp_path: Path) -> None:
 
 def test_two_processes_creating_a_fresh_store_at_once(tmp_path: Path) -> None:
     db, ws = tmp_path / "new" / "store.db", tmp_path / "new" / "ws"
-    start = f"{time.time() + 1.0:.3f}"
-    procs = [_writer(db, ws, 60, 10, start) for _ in range(2)]
+    procs = _racing_writers(db, ws, 60, 10)
     for p in procs:
         _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -67,15 +77,21 @@ def test_two_processes_creating_a_fresh_store_at_once(tmp_path: Path) -> None:
 def test_writer_killed_mid_batch_leaves_a_consistent_store(tmp_path: Path, seed: int) -> None:
     db, ws = tmp_path / "store.db", tmp_path / "ws"
     rng = random.Random(seed)
+    # Kill once the writer reports adding message N: after at least one committed
+    # batch, anywhere inside a later one (N drawn per seed, never a point in time).
+    kill_at = rng.randint(200, 1799)
     proc = _writer(db, ws, 2000, 200)
     assert proc.stdout is not None
-    for _ in range(1 + seed % 2):
-        proc.stdout.readline()  # at least one batch committed
-    time.sleep(rng.uniform(0.0, 0.15))  # then somewhere inside a later batch
+    for line in proc.stdout:
+        if line == f"added {kill_at}\n":
+            break
+    else:
+        raise AssertionError(f"the writer ended before adding message {kill_at}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     committed = assert_consistent(db, ws)
-    assert committed >= 200 and committed % 200 == 0  # whole batches only
+    assert committed >= kill_at // 200 * 200  # every batch committed before the kill
+    assert committed % 200 == 0  # whole batches only
     # A rerun completes the job with every message stored exactly once.
     rerun = _writer(db, ws, 2000, 200)
     _out, err = rerun.communicate(timeout=300)

@@ -1,14 +1,16 @@
 """A store writer run as a separate process by the concurrency and crash tests.
 
-Usage: python -m tests.core.writer DB WORKSPACE COUNT BATCH [START_AT_EPOCH]
+Usage: python -m tests.core.writer DB WORKSPACE COUNT BATCH [--wait]
 Adds COUNT messages (with an attachment each) in transactions of BATCH, printing
-"batch N" after each commit so the parent can pick a moment to kill it.
+"added I" after each message is added (before its batch commits) and "batch N" after
+each commit, so the parent can pick a point of observed progress to kill it at.
+With ``--wait`` it prints "ready" once imported and waits for a line on stdin before
+opening the store: a parent releases several writers at once (a barrier, not a clock).
 """
 
 from __future__ import annotations
 
 import sys
-import time
 
 from mailatlas_core import AssetData, SourceLocation, open_store
 
@@ -17,8 +19,9 @@ from .factory import make_parsed, make_raw
 
 def main() -> None:
     db, ws, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    if len(sys.argv) > 5:
-        time.sleep(max(0.0, float(sys.argv[5]) - time.time()))
+    if "--wait" in sys.argv[5:]:
+        print("ready", flush=True)
+        sys.stdin.readline()
     store = open_store(db, ws)
     for start in range(0, count, batch):
         with store.transaction():
@@ -33,6 +36,7 @@ def main() -> None:
                     ],
                 )
                 store.add(parsed, SourceLocation(kind="eml", path=f"/mail/{i}.eml"))
+                print(f"added {i}", flush=True)
         print(f"batch {start // batch}", flush=True)
     store.close()
     print("done", flush=True)

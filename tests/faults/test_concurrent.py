@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,15 @@ from mailatlas_core import open_store
 
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
-from tests.hostile.helpers import REPO, assert_consistent, cli_command, cli_env, message_ids
+from tests.hostile.helpers import (
+    REPO,
+    assert_consistent,
+    cli_command,
+    cli_env,
+    committed_documents,
+    message_ids,
+    wait_for,
+)
 from tests.integration.conftest import Mailbox, new_mailbox
 
 pytestmark = pytest.mark.dovecot
@@ -80,28 +87,33 @@ def test_two_syncs_on_one_store_at_once(dovecot: DovecotServer, tmp_path: Path) 
 @pytest.mark.slow
 def test_sync_racing_an_ingest_of_overlapping_mail(dovecot: DovecotServer, tmp_path: Path) -> None:
     box = new_mailbox(dovecot)
-    mail = list(generate_messages(600, seed=22))
+    mail = list(generate_messages(2000, seed=22))
     dovecot.fill_maildir(box.user, "INBOX", mail[:400])
     mbox = tmp_path / "overlap.mbox"
-    with mbox.open("wb") as fh:  # 200 of these are also in the mailbox
-        for raw in mail[200:]:
+    with mbox.open("wb") as fh:  # 1,600 others, then 200 that are also in the mailbox
+        for raw in mail[400:] + mail[200:400]:
             fh.write(b"From sender@example.com Mon Jan  1 00:00:00 2024\n")
             fh.write(raw.replace(b"\nFrom ", b"\n>From ").rstrip(b"\n") + b"\n\n")
     home = tmp_path / "home"
     env = _sync_env(box, home)
+    db, ws = home / "store.db", home / "workspace"
 
-    sync = _start(["sync", "imap"], env)
-    time.sleep(0.1)
+    # The sync starts once the ingest is observed mid-run (a first batch committed), so
+    # the two write one store at once, and the overlapping mail comes at the ingest's end.
     ingest = _start(["ingest", "mbox", str(mbox), "--quiet"], env)
+    wait_for(
+        lambda: committed_documents(db) > 0 or ingest.poll() is not None,
+        "the ingest's first commit",
+    )
+    sync = _start(["sync", "imap"], env)
     synced, ingested = _finish(sync), _finish(ingest)
 
     assert (synced["status"], synced["fetched_count"]) == ("ok", 400)
     assert ingested["failed_count"] == 0
     new = int(synced["ingested_count"]) + int(ingested["ingested_count"])  # type: ignore[call-overload]
-    assert new == 600
-    db, ws = home / "store.db", home / "workspace"
-    assert assert_consistent(db, ws) == 600
-    assert len(set(message_ids(db))) == 600
+    assert new == 2000
+    assert assert_consistent(db, ws) == 2000
+    assert len(set(message_ids(db))) == 2000
     with contextlib.closing(open_store(db, ws, create=False)) as store:
         cursor = store.get_cursor("127.0.0.1", box.server.imaps_port, box.user, "INBOX")
         assert cursor is not None and cursor.last_uid == 400

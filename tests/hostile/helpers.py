@@ -9,7 +9,8 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mailatlas_core.model import ParsedDocument
@@ -47,6 +48,41 @@ def assert_consistent(db: Path, ws: Path) -> int:
         fts = conn.execute("SELECT count(*) FROM documents_fts").fetchone()[0]
         assert fts == len(rows)
         return len(rows)
+    finally:
+        conn.close()
+
+
+POLL_INTERVAL_S = 0.01
+
+
+def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 120) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after a safety-net timeout.
+
+    Fault tests act on observed progress (documents committed, workers started), never
+    on elapsed time: the timeout only stops a test that would otherwise hang.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def committed_documents(db: Path) -> int:
+    """How many documents another process has committed to ``db`` so far (0 if none yet).
+
+    Reads through a separate read-only connection, as an outside observer would.
+    """
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:  # the schema is not created yet
+        return 0
     finally:
         conn.close()
 
