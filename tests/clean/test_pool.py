@@ -117,6 +117,7 @@ def _lazy(raws: list[bytes]) -> Iterator[ParseJob[int]]:
         yield ParseJob(i, raw)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
     started = []
     real_worker = pool_module.WorkerProcess

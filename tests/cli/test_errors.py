@@ -37,6 +37,7 @@ def test_usage_errors_are_one_line(args: list[str], expected: str) -> None:
     assert done.stderr.splitlines() == [expected]
 
 
+@pytest.mark.slow
 def test_help_and_version_still_exit_zero() -> None:
     for args in (["--help"], ["list", "-h"], ["--version"]):
         done = subprocess.run(

@@ -196,6 +196,7 @@ def _pdftotext(path: Path) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 def test_pdf_export(runner: CliRunner, home: Path, doc_id: str, tmp_path: Path) -> None:
     chromium_or_skip()

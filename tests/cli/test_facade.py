@@ -76,6 +76,7 @@ def test_large_mbox_in_batches_then_all_duplicates(tmp_path: Path) -> None:
     assert json.loads(runs[1][1])["duplicate_count"] == 450
 
 
+@pytest.mark.slow
 def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
     mbox = tmp_path / "big.mbox"
     write_mbox(mbox, 300, seed=4)

@@ -73,6 +73,7 @@ def test_ingest_then_user_error_for_real(tmp_path: Path) -> None:
     assert bad.stderr == "Error: no document with id 'nope'; run `mailatlas list` to see ids\n"
 
 
+@pytest.mark.slow
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     """With stderr on a terminal, ingest draws counts and a rate; stdout stays pure JSON."""
     for i in range(30):

@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from devkit.mailgen import write_mbox
 from tests.hostile.helpers import REPO, assert_consistent, cli_command, cli_env, message_ids
 
@@ -50,6 +52,7 @@ def _assert_one_clear_line(stderr: str) -> None:
     assert "free space and rerun" in lines[0], stderr
 
 
+@pytest.mark.slow
 def test_workspace_file_past_the_limit(tmp_path: Path) -> None:
     """A message larger than the limit: its raw file cannot be written."""
     src = tmp_path / "in"
@@ -81,6 +84,7 @@ def test_workspace_file_past_the_limit(tmp_path: Path) -> None:
     assert len(set(message_ids(db))) == 6
 
 
+@pytest.mark.slow
 def test_database_past_the_limit(tmp_path: Path) -> None:
     """Many small messages: the database (its WAL) is the file that hits the limit."""
     mbox = tmp_path / "mail.mbox"

@@ -11,6 +11,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import make_message
 from tests.hostile.helpers import REPO, cli_command, cli_env
 
@@ -43,6 +45,7 @@ def _modes(root: Path) -> dict[str, str]:
     return bad
 
 
+@pytest.mark.slow
 def test_umask_000_still_gives_0700_and_0600(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()

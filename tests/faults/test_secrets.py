@@ -50,6 +50,7 @@ def _scenarios(server: DovecotServer) -> list[tuple[str, list[str], dict[str, st
 
 
 @pytest.mark.dovecot
+@pytest.mark.slow
 def test_no_secret_anywhere_after_any_auth_scenario(dovecot: DovecotServer, tmp_path: Path) -> None:
     home = tmp_path / "home"  # one store for all scenarios: secrets must not pile up
     for name, args, env, secret, code in _scenarios(dovecot):

@@ -15,6 +15,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mailatlas_cli import MailAtlas
@@ -188,6 +189,7 @@ _names = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     derandomize=True,

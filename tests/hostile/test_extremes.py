@@ -79,6 +79,7 @@ def test_mime_nested_200_deep_is_stored_with_a_defect(tmp_path: Path) -> None:
         assert _stored_raw(tmp_path, doc.id) == raw  # nothing lost: the raw bytes are kept
 
 
+@pytest.mark.slow
 def test_mime_nested_2000_deep_is_a_clean_failure(tmp_path: Path) -> None:
     raw = _nested(2000)
     atlas, out = _ingest(tmp_path, raw)
@@ -89,6 +90,7 @@ def test_mime_nested_2000_deep_is_a_clean_failure(tmp_path: Path) -> None:
         assert failure["reason"] == "the message is nested too deeply to parse"
 
 
+@pytest.mark.slow
 def test_10000_parts_with_one_name(tmp_path: Path) -> None:
     parts = b"".join(
         b"--B\nContent-Type: application/octet-stream\n"
@@ -169,6 +171,7 @@ def _run_measured(args: list[str], home: Path) -> tuple[int, str, int]:
     return proc.returncode, out.decode(), usage.ru_maxrss * 1024
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_200_mb_attachment_memory_is_bounded(tmp_path: Path) -> None:
     src = tmp_path / "big.eml"
@@ -184,6 +187,7 @@ def test_200_mb_attachment_memory_is_bounded(tmp_path: Path) -> None:
     assert peak < MEMORY_FACTOR * size, f"peak RSS {peak / MB:.0f} MB for {size / MB:.0f} MB"
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_mbox_of_one_100_mb_message(tmp_path: Path) -> None:
     src = tmp_path / "one.mbox"

@@ -108,6 +108,7 @@ def mutated_corpus(draw: st.DrawFn) -> bytes:
     return raw
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 @SETTINGS
 @given(mutated_corpus())
