@@ -8,6 +8,7 @@ missing; in CI (``CI=true`` or ``MAILATLAS_REQUIRE_CORPUS=1``) its absence is a 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,3 +56,14 @@ def corpus_dir() -> Path:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _corpus_required() and not CORPUS_DIR.is_dir():
         raise pytest.UsageError(f"CI requires the corpus at {CORPUS_DIR}; it is missing")
+
+
+def package_index_or_skip(python: Path, dest: Path) -> None:
+    """Skip the test when ``python``'s pip cannot reach a package index (install tests)."""
+    probe = subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", "download", "--no-deps",
+         "--dest", str(dest), "nh3"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        pytest.skip(f"pip cannot reach a package index: {probe.stderr.strip()[-200:]}")

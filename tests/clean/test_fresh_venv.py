@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, package_index_or_skip
 
 from .helpers import message
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 SCRIPT = """
 import importlib.util, json, sys
@@ -41,9 +41,7 @@ def test_core_and_clean_alone_parse_a_file(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    probe = _pip(python, "download", "--no-deps", "--dest", str(tmp_path / "probe"), "nh3")
-    if probe.returncode != 0:
-        pytest.skip(f"pip cannot reach a package index: {probe.stderr.strip()[-200:]}")
+    package_index_or_skip(python, tmp_path / "probe")
     install = _pip(
         python,
         "install",
