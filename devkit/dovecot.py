@@ -58,9 +58,16 @@ MAIL_UID = 65534  # mail processes must not run as root (see docs/notes)
 HOST = "127.0.0.1"
 
 
+# Where Dovecot keeps the IMAP server process (Debian, Fedora): ``dovecot-core`` alone
+# brings ``dovecot`` and ``doveadm`` but not this; ``dovecot-imapd`` does.
+IMAP_BINARIES = ("/usr/lib/dovecot/imap", "/usr/libexec/dovecot/imap")
+
+
 def dovecot_available() -> bool:
-    """True when the ``dovecot``, ``doveadm`` and ``openssl`` binaries are installed."""
-    return all(shutil.which(b) for b in ("dovecot", "doveadm", "openssl"))
+    """True when Dovecot with its IMAP server, ``doveadm`` and ``openssl`` are installed."""
+    return all(shutil.which(b) for b in ("dovecot", "doveadm", "openssl")) and any(
+        os.access(path, os.X_OK) for path in IMAP_BINARIES
+    )
 
 
 def free_port() -> int:
