@@ -40,7 +40,7 @@ def test_plain_message_fields() -> None:
         "Alice",
         "alice@example.com",
     )
-    assert doc.author == "Alice"
+    assert doc.author == "Alice <alice@example.com>"
     assert doc.body_text == "Hi Bob,\nsee you."
     assert doc.body_html is None
     assert doc.published_at == doc.received_at == "2024-05-06T08:00:00Z"
@@ -118,10 +118,35 @@ def test_forwarded_message_author_and_date_come_from_the_original() -> None:
     doc = parse_bytes(message(body), ParserConfig(strip_forwarded_headers=True))
     assert doc.metadata["provenance"]["is_forwarded"] is True
     assert doc.metadata["provenance"]["forwarded_chain"][0]["from"] == "Carla <carla@example.net>"
-    assert doc.author == "Carla"
+    assert doc.author == "Carla <carla@example.net>"
     assert doc.published_at == "2024-01-08T09:15:00Z"
     assert doc.body_text == "FYI\n\nNumbers."
     assert doc.metadata["cleaning"]["removed_forwarded_headers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("sender", "author"),
+    [
+        ("Source Author <source@example.com>", "Source Author <source@example.com>"),
+        ("Doe, Jane [mailto:jane@example.com]", '"Doe, Jane" <jane@example.com>'),
+        ("source@example.com", "source@example.com"),
+        ("Just A Name", "Just A Name"),
+    ],
+)
+def test_forwarded_author_keeps_the_name_and_the_address(sender: str, author: str) -> None:
+    body = (
+        "FYI\n\n---------- Forwarded message ---------\n"
+        f"From: {sender}\nDate: Mon, Jan 8, 2024 at 9:15 AM\n"
+        "Subject: Budget\nTo: team@example.com\n\nNumbers.\n"
+    )
+    doc = parse_bytes(message(body), ParserConfig(strip_forwarded_headers=True))
+    assert doc.author == author
+
+
+def test_author_of_a_sender_without_a_name_is_the_address() -> None:
+    doc = parse_bytes(b"From: a@example.com\nSubject: x\n\nbody\n")
+    assert (doc.sender_name, doc.sender_email) == (None, "a@example.com")
+    assert doc.author == "a@example.com"
 
 
 # -- charsets and transfer encodings ------------------------------------------------------

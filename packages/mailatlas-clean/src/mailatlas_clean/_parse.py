@@ -18,7 +18,7 @@ from mailatlas_core.model import ParsedDocument
 
 from ._assets import build_assets
 from ._forward import forwarded_text
-from ._headers import HeaderView
+from ._headers import HeaderView, format_mailbox
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._mime import walk_message
@@ -202,7 +202,7 @@ def _build(
     if chain:
         author, published_at = original_author_and_date(chain)
     if author is None and sender is not None:
-        author = sender["name"] or sender["email"]
+        author = format_mailbox(sender["name"], sender["email"])
     published_at = published_at or date_iso
     metadata: dict[str, Any] = {
         "provenance": {

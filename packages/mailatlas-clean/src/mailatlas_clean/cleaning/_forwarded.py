@@ -14,6 +14,8 @@ from email.utils import parseaddr
 
 from mailatlas_core.dates import parse_mail_date, to_utc_iso
 
+from .._headers import format_mailbox
+
 __all__ = ["ForwardBlock", "find_forwarded_blocks", "original_author_and_date"]
 
 _MARKERS = (
@@ -143,14 +145,32 @@ def _with_meridiem(text: str, meridiem: str) -> str | None:
     return to_utc_iso(when.replace(hour=hour))
 
 
+def _split_mailbox(text: str) -> tuple[str, str]:
+    """(name, address) of a forwarded ``From:`` value; either may be empty.
+
+    ``Name <a@b>`` is split by hand (linear time, and the name may hold commas, as in
+    Outlook's ``Doe, Jane [mailto:jane@example.com]``, which parseaddr reads as a list).
+    """
+    text = text.replace("[mailto:", "<").replace("]", ">").strip()
+    if text.endswith(">") and "<" in text:
+        name, _, address = text[:-1].rpartition("<")
+        address = address.strip()
+        if "@" in address and not any(ch in address for ch in '<>" \t'):
+            return name.strip().strip('"').strip(), address
+    name, address = parseaddr(text)
+    if "@" in address:
+        return name, address
+    return text, ""  # a name alone (Outlook often hides the address)
+
+
 def original_author_and_date(chain: list[dict[str, str]]) -> tuple[str | None, str | None]:
     """Author and UTC date of the innermost (original) message in a forward chain."""
     for block in reversed(chain):
         sender = block.get("from", "")
         if not sender:
             continue
-        name, address = parseaddr(sender.replace("[mailto:", "<").replace("]", ">"))
-        author = name or address or sender
+        name, address = _split_mailbox(sender)
+        author = format_mailbox(name, address) or sender
         date = block.get("date")
         return author, _parse_loose_date(date) if date else None
     return None, None
