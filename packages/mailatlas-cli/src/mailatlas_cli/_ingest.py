@@ -61,7 +61,7 @@ class IngestFailure:
         return {"source": self.source, "error": self.error}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class IngestResult(Sequence[DocumentRef]):
     """The summary of one ingest run.
 
@@ -113,6 +113,17 @@ class IngestResult(Sequence[DocumentRef]):
             "skipped_count": len(self.skipped),
             "skipped": [f.to_dict() for f in self.skipped],
         }
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(ref.id) for ref in self.refs[:3])
+        more = f", … {len(self.refs) - 3} more" if len(self.refs) > 3 else ""
+        failures = ", ".join(repr(f) for f in self.failures[:3])
+        more_failures = f", … {len(self.failures) - 3} more" if len(self.failures) > 3 else ""
+        return (
+            f"IngestResult(status={self.status!r}, ingested_count={self.ingested_count}, "
+            f"duplicate_count={self.duplicate_count}, failed_count={self.failed_count}, "
+            f"refs=[{shown}{more}], failures=[{failures}{more_failures}])"
+        )
 
     @overload
     def __getitem__(self, index: int) -> DocumentRef: ...

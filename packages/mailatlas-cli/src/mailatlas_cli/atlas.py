@@ -24,6 +24,8 @@ from mailatlas_core import (
 )
 from mailatlas_core.dates import parse_date_filter
 
+from ._paths import PathsArg, as_paths
+
 if TYPE_CHECKING:
     from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 # Ingest, sync and export import their machinery (parser, imapclient, sanitiser) when
 # first called, so that reading the store (`mailatlas list`, `show`) starts fast.
 
-__all__ = ["DateBound", "DateField", "MailAtlas"]
+__all__ = ["DateBound", "DateField", "MailAtlas", "unstarted_sync"]
 
 DateBound: TypeAlias = "str | date"  # a datetime is a date
 DateField = Literal["sent", "received"]
@@ -98,47 +100,42 @@ class MailAtlas:
 
     # -- ingest ----------------------------------------------------------------------
 
-    def ingest_eml(
-        self, paths: Iterable[str | Path], *, progress: Progress | None = None
-    ) -> IngestResult:
+    def ingest_eml(self, paths: PathsArg, *, progress: Progress | None = None) -> IngestResult:
         """Ingest ``.eml`` files; a directory is walked for ``*.eml``.
 
-        A missing or unreadable file is recorded as a failure and the run goes on.
+        ``paths`` is one path (``str`` or path-like) or an iterable of paths. A missing
+        or unreadable file is recorded as a failure and the run goes on.
         """
         from ._sources import eml_messages
 
-        paths = list(paths)
-        return self._ingest("eml", paths, eml_messages(paths), progress)
+        sources = as_paths(paths, "ingest_eml")
+        return self._ingest("eml", sources, eml_messages(sources), progress)
 
-    def ingest_mbox(
-        self, paths: Iterable[str | Path], *, progress: Progress | None = None
-    ) -> IngestResult:
-        """Ingest mbox archives, streaming one message at a time."""
+    def ingest_mbox(self, paths: PathsArg, *, progress: Progress | None = None) -> IngestResult:
+        """Ingest mbox archives (one path or an iterable of paths), streaming."""
         from ._sources import mbox_messages
 
-        paths = list(paths)
-        return self._ingest("mbox", paths, mbox_messages(paths), progress)
+        sources = as_paths(paths, "ingest_mbox")
+        return self._ingest("mbox", sources, mbox_messages(sources), progress)
 
-    def ingest_maildir(
-        self, dirs: Iterable[str | Path], *, progress: Progress | None = None
-    ) -> IngestResult:
-        """Ingest Maildir folders (``cur/`` and ``new/``)."""
+    def ingest_maildir(self, dirs: PathsArg, *, progress: Progress | None = None) -> IngestResult:
+        """Ingest Maildir folders (``cur/`` and ``new/``); one path or an iterable of paths."""
         from ._sources import maildir_messages
 
-        dirs = list(dirs)
-        return self._ingest("maildir", dirs, maildir_messages(dirs), progress)
+        sources = as_paths(dirs, "ingest_maildir")
+        return self._ingest("maildir", sources, maildir_messages(sources), progress)
 
     def _ingest(
         self,
         kind: str,
-        paths: list[str | Path],
+        paths: list[Path],
         messages: Iterable[SourceItem],
         progress: Progress | None,
     ) -> IngestResult:
         from ._ingest import ingest_messages
 
         detail = {
-            "paths": [str(Path(p).absolute()) for p in paths],
+            "paths": [str(p.absolute()) for p in paths],
             "parser_config": dataclasses.asdict(self.parser_config),
         }
         return ingest_messages(
@@ -158,7 +155,27 @@ class MailAtlas:
         """Fetch the configured folders incrementally; see :func:`mailatlas_imap.sync_imap`.
 
         When ``config.parser_config`` is unset, this facade's cleaning flags apply.
+
+        Returns:
+            The run's summary, whatever the server does: a host that cannot be reached
+            or a login that is refused gives ``status == "error"`` with the reason in
+            every folder's ``error``, like a folder that fails.
+
+        Raises:
+            StoreError: the store cannot be opened or written. (An unusable config is
+                refused earlier, by ``ImapSyncConfig`` itself: ``ImapConfigError``.)
         """
+        from mailatlas_imap import ImapAuthError, ImapConnectionError
+
+        try:
+            return self._sync_imap(config, progress)
+        except (ImapAuthError, ImapConnectionError) as exc:
+            # The library hands the true summary (run id, time, retries) with the error.
+            return exc.result or unstarted_sync(config, str(exc))
+
+    def _sync_imap(self, config: ImapSyncConfig, progress: ProgressCallback | None) -> SyncResult:
+        """:meth:`sync_imap`, raising when no connection or login could be made (the CLI
+        reports those with a hint of its own)."""
         from mailatlas_imap import sync_imap
 
         if config.parser_config is None:
@@ -304,3 +321,11 @@ class MailAtlas:
         from ._export import render_document
 
         return render_document(self.get_document(document_id), format)
+
+
+def unstarted_sync(config: ImapSyncConfig, error: str) -> SyncResult:
+    """The summary of a sync that could not connect or log in: every folder in error."""
+    from mailatlas_imap import FolderResult, SyncResult
+
+    folders = [FolderResult(folder, status="error", error=error) for folder in config.folders]
+    return SyncResult(host=config.host, port=config.port, auth=config.auth, folders=folders)

@@ -60,8 +60,25 @@ class AssetData:
     def sha256(self) -> str:
         return content_hash(self.data)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The asset as JSON: the fields of a stored asset (:meth:`Asset.to_dict`) it has."""
+        return {
+            "kind": self.kind,
+            "mime_type": self.mime_type,
+            "cid": self.cid,
+            "sha256": self.sha256,
+            "filename": self.filename,
+            "size": self.size,
+        }
 
-@dataclass(slots=True)
+    def __repr__(self) -> str:
+        return (
+            f"AssetData(kind={self.kind!r}, filename={self.filename!r}, "
+            f"mime_type={self.mime_type!r}, size={self.size})"
+        )
+
+
+@dataclass(slots=True, repr=False)
 class ParsedDocument:
     """A parsed, cleaned message held in memory, not yet stored.
 
@@ -88,6 +105,44 @@ class ParsedDocument:
     assets: list[AssetData] = field(default_factory=list)
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as JSON, in the shape ``mailatlas show`` prints where they overlap.
+
+        Not stored yet, so there is no ``source_kind``, ``created_at``, ``locations`` or
+        file path: ``body_html`` is the sanitised HTML itself, ``raw_size`` the size of
+        the original message, and each asset has no ``id`` or ``file_path``.
+        """
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "thread_id": self.thread_id,
+            "subject": self.subject,
+            "sender_name": self.sender_name,
+            "sender_email": self.sender_email,
+            "author": self.author,
+            "received_at": self.received_at,
+            "published_at": self.published_at,
+            "body_text": self.body_text,
+            "body_html": self.body_html,
+            "content_hash": self.content_hash,
+            "raw_size": len(self.raw),
+            "metadata": self.metadata,
+            "assets": [asset.to_dict() for asset in self.assets],
+        }
+
+    def __repr__(self) -> str:
+        # Short: the raw message and the bodies can be megabytes.
+        return (
+            f"ParsedDocument(id={self.id!r}, subject={_clip(self.subject)!r}, "
+            f"author={self.author!r}, published_at={self.published_at!r}, "
+            f"body_text={len(self.body_text)} chars, assets={len(self.assets)}, "
+            f"raw={len(self.raw)} bytes)"
+        )
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,17 +7,11 @@ from typing import Any, cast
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import (
-    FolderResult,
-    ImapAuthError,
-    ImapConnectionError,
-    ImapSyncConfig,
-    SyncInterrupted,
-    SyncResult,
-)
+from mailatlas_imap import ImapAuthError, ImapConnectionError, ImapSyncConfig, SyncInterrupted
 from mailatlas_imap.config import AuthMode, TlsMode
 from mailatlas_imap.errors import cli_spelling
 
+from ..atlas import unstarted_sync
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._options import StorePaths, cleaning_options, quiet_option, store_options
 from ._output import ProgressBar, emit_json, progress_enabled
@@ -191,13 +185,13 @@ def _sync(paths: StorePaths, parser_config: ParserConfig, quiet: bool, options: 
             bar.advance(sum(done.values()), {})
 
         try:
-            result = atlas.sync_imap(config, progress=progress)
+            result = atlas._sync_imap(config, progress)
         except SyncInterrupted as stopped:
             result = stopped.result
         except (ImapAuthError, ImapConnectionError) as exc:
             # Nothing could start: still print the summary scripts expect, then the
             # one-line error (translated with every other error, exit 1).
-            emit_json((exc.result or _unstarted(config, str(exc))).to_dict())
+            emit_json((exc.result or unstarted_sync(config, str(exc))).to_dict())
             raise
     emit_json(result.to_dict())
     if result.interrupted:
@@ -208,9 +202,3 @@ def _sync(paths: StorePaths, parser_config: ParserConfig, quiet: bool, options: 
         reason = "; ".join(failed) or f"{result.failed_count} message(s) failed"
         click.echo(f"Error: sync {result.status}: {reason}", err=True)
         click.get_current_context().exit(1)
-
-
-def _unstarted(config: ImapSyncConfig, error: str) -> SyncResult:
-    """The summary of a run that could not connect or log in: every folder in error."""
-    folders = [FolderResult(folder, status="error", error=error) for folder in config.folders]
-    return SyncResult(host=config.host, port=config.port, auth=config.auth, folders=folders)
