@@ -592,7 +592,15 @@ def _main(argv: list[str] | None = None) -> int:
         if state.exists():
             ports = json.loads(state.read_text())
             server.imap_port, server.imaps_port = ports["imap_port"], ports["imaps_port"]
-        server.start()
+        try:
+            server.start()
+        except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
+            cause = str(exc)
+            if isinstance(exc, subprocess.CalledProcessError):
+                said = exc.stderr.decode(errors="replace").strip() if exc.stderr else ""
+                cause = f"`{exc.cmd[0]}` exited with status {exc.returncode}: {said}"
+            print(f"devkit.dovecot: Dovecot did not start: {cause}", file=sys.stderr)
+            return 1
         print(json.dumps(server.info(), indent=2))
     else:
         DovecotServer(root).stop()
