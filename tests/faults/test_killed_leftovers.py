@@ -14,30 +14,23 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from devkit.mailgen import write_mbox
 from tests.cli.conftest import make_message
-from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli
+from tests.hostile.helpers import (
+    REPO,
+    cli_command,
+    cli_env,
+    committed_documents,
+    run_cli,
+    wait_for,
+)
 
 MESSAGES = 1500
 PROGRESS = 200  # documents committed before the kill
-
-
-def _committed(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return 0
-    try:
-        return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
-    except sqlite3.Error:  # not created yet
-        return 0
-    finally:
-        conn.close()
 
 
 def _runs(db: Path) -> list[tuple[str, str]]:
@@ -58,12 +51,13 @@ def _kill_after_progress(home: Path, mbox: Path) -> int:
         cwd=REPO,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 300  # a safety net only: the kill waits for progress
-    try:
-        while _committed(home / "store.db") < PROGRESS:
-            assert proc.poll() is None, "the ingest ended before it could be killed"
-            assert time.monotonic() < deadline, "no progress within 300 s"
-            time.sleep(0.05)
+    try:  # the timeout is a safety net only: the kill waits for progress
+        wait_for(
+            lambda: committed_documents(home / "store.db") >= PROGRESS or proc.poll() is not None,
+            f"{PROGRESS} committed documents",
+            timeout=300,
+        )
+        assert proc.poll() is None, "the ingest ended before it could be killed"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -76,7 +76,7 @@ def committed_documents(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
         return 0
     try:
