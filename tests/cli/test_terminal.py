@@ -12,13 +12,12 @@ import struct
 import subprocess
 import termios
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from devkit.mailgen import write_mbox
+from tests.hostile.helpers import committed_documents, wait_for
 
 from .conftest import make_message
 from .test_subprocess import _env, _script
@@ -94,25 +93,6 @@ def test_mbox_progress_has_a_total_in_bytes(tmp_path: Path) -> None:
     assert "ETA" not in drawn or "<" in drawn  # tqdm shows elapsed<remaining
 
 
-def _documents(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM documents").fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is being created
-        return 0
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds (observed progress); fail after the safety net."""
-    deadline = time.monotonic() + SAFETY_TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> None:
     """SIGINT once a batch is committed: exit 130, the summary, one line; rerun resumes.
@@ -148,7 +128,11 @@ def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
-        wait_for(lambda: _documents(home / "store.db") >= 200, "the first committed batch")
+        wait_for(
+            lambda: committed_documents(home / "store.db") >= 200,
+            "the first committed batch",
+            timeout=SAFETY_TIMEOUT,
+        )
         stop.set()
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=SAFETY_TIMEOUT)
@@ -164,7 +148,7 @@ def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> 
             os.close(fd)
         feeder.join(10)
 
-    stored = _documents(home / "store.db")
+    stored = committed_documents(home / "store.db")
     summary = json.loads(stdout)
     assert proc.returncode == 130, stderr
     assert summary["status"] == "interrupted"
