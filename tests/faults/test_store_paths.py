@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mailatlas_core.migrate import LATEST_VERSION, apply_migrations
 
 from tests.cli.conftest import make_message
 from tests.hostile.helpers import run_cli
@@ -199,6 +200,23 @@ def test_a_read_only_store_with_a_live_wal_shows_its_latest_commits(
         assert subjects == ["Committed to the WAL only"]
     finally:
         writer.close()
+
+
+def test_a_read_only_store_that_needs_an_upgrade_says_so(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    conn = sqlite3.connect(store / "store.db", isolation_level=None)
+    apply_migrations(conn, upto=LATEST_VERSION - 1)  # as an older MailAtlas left it
+    conn.close()
+    with _read_only(store) as view:
+        where = ["--db", str(view / "store.db"), "--workspace", str(view / "ws")]
+        done = run_cli(["list", *where], tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: {view / 'store.db'} was written by an older MailAtlas and must be "
+        "upgraded, but it is read-only here; run any mailatlas command on it once where "
+        "it is writable\n"
+    )
 
 
 @pytest.mark.parametrize("sub", ["raw", "failures", "tmp"])

@@ -88,7 +88,17 @@ def connect(db_path: Path, *, create: bool) -> sqlite3.Connection:
         # Savepoint and statement journals (the pages one add changes) stay in memory:
         # no message text in temp files, and 230,000 fewer writes per 5,000 adds.
         conn.execute("PRAGMA temp_store = MEMORY")
-        apply_migrations(conn)
+        try:
+            apply_migrations(conn)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+            conn.close()
+            raise StoreError(
+                f"{db_path} was written by an older MailAtlas and must be upgraded, but it "
+                "is read-only here; run any mailatlas command on it once where it is "
+                "writable"
+            ) from exc
     except sqlite3.DatabaseError as exc:
         if "not a database" in str(exc):
             raise StoreNotFoundError(
