@@ -141,6 +141,7 @@ def test_parse_workers_exit_when_the_ingest_is_killed(tmp_path: Path) -> None:
         assert proc.poll() is None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        assert _group_gone(proc.pid, 5), "processes of the killed ingest still run after 5 s"
+        # Workers notice the closed pipe at their next read; a loaded machine may take a while.
+        assert _group_gone(proc.pid, 60), "processes of the killed ingest still run after 60 s"
     finally:
         _kill_group(proc.pid)
