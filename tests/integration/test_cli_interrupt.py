@@ -12,7 +12,8 @@ import pytest
 from devkit.dovecot import DovecotServer
 from devkit.faultproxy import FaultProxy
 from tests.cli.test_subprocess import _env, _script
-from tests.cli.test_terminal import SAFETY_TIMEOUT, _documents, wait_for
+from tests.cli.test_terminal import SAFETY_TIMEOUT
+from tests.hostile.helpers import committed_documents, wait_for
 
 from .conftest import Mailbox, message
 
@@ -46,14 +47,18 @@ def test_ctrl_c_during_sync_prints_the_interrupted_summary(
             env=env,
         )
         try:
-            wait_for(lambda: _documents(home / "store.db") >= 500, "the first committed batch")
+            wait_for(
+                lambda: committed_documents(home / "store.db") >= 500,
+                "the first committed batch",
+                timeout=SAFETY_TIMEOUT,
+            )
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=SAFETY_TIMEOUT)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        stored = _documents(home / "store.db")
+        stored = committed_documents(home / "store.db")
         # The same mailbox (host, port, user) resumes from its cursor: the stall was
         # armed for one connection only.
         rerun = subprocess.run(
@@ -72,4 +77,4 @@ def test_ctrl_c_during_sync_prints_the_interrupted_summary(
     assert rerun.returncode == 0, rerun.stderr
     again = json.loads(rerun.stdout)
     assert (again["status"], again["ingested_count"], again["duplicate_count"]) == ("ok", 700, 0)
-    assert _documents(home / "store.db") == 1_200
+    assert committed_documents(home / "store.db") == 1_200
