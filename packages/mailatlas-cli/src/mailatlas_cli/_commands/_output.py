@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import click
 
 __all__ = [
+    "OutputForm",
     "ProgressBar",
     "emit_json",
     "emit_json_streaming",
     "emit_jsonl",
+    "emit_rows",
     "emit_table",
     "page_hint",
+    "paging_options",
     "progress_enabled",
     "stderr_is_terminal",
 ]
 
+F = TypeVar("F", bound=Callable[..., Any])
 _PLACEHOLDER = "\x00streamed\x00"
 
 
@@ -52,6 +57,54 @@ def emit_jsonl(rows: Iterable[Any]) -> None:
     """One JSON value per line on stdout (for ``jq -c``, ``while read``, streaming)."""
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False))
+
+
+OutputForm = Literal["json", "table", "jsonl"]
+
+
+def paging_options(noun: str) -> Callable[[F], F]:
+    """``--limit``, ``--offset``, ``--table`` and ``--jsonl`` for a command printing a page
+    of ``noun``; the command receives ``limit``, ``offset`` and ``form``."""
+
+    def decorate(func: F) -> F:
+        @click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=50,
+            show_default=True,
+            help=f"How many {noun} to print.",
+        )
+        @click.option(
+            "--offset",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help=f"How many {noun} to skip (for paging).",
+        )
+        @click.option("--table", is_flag=True, help="Print an aligned table for reading, not JSON.")
+        @click.option("--jsonl", is_flag=True, help="Print one JSON object per line, not an array.")
+        @functools.wraps(func)
+        def wrapper(*args: Any, table: bool, jsonl: bool, **kwargs: Any) -> Any:
+            if table and jsonl:
+                from ._errors import UserError
+
+                raise UserError("--table and --jsonl are two output forms; pick one")
+            form: OutputForm = "table" if table else "jsonl" if jsonl else "json"
+            return func(*args, form=form, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def emit_rows(rows: list[dict[str, Any]], form: OutputForm, columns: dict[str, str]) -> None:
+    """Print ``rows`` as a JSON array, JSON lines, or a table of ``columns``."""
+    if form == "table":
+        emit_table(rows, columns)
+    elif form == "jsonl":
+        emit_jsonl(rows)
+    else:
+        emit_json(rows)
 
 
 def emit_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> None:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ._errors import UserError
 from ._options import StorePaths, store_options
-from ._output import emit_json, emit_jsonl, emit_table, page_hint, stderr_is_terminal
+from ._output import (
+    OutputForm,
+    emit_json,
+    emit_rows,
+    page_hint,
+    paging_options,
+    stderr_is_terminal,
+)
 
 __all__ = ["delete_command", "failures_command", "stats_command"]
 
@@ -20,25 +26,10 @@ FAILURE_COLUMNS = {
 
 @click.command("failures")
 @click.option("--run", "run_id", type=int, metavar="ID", help="Only failures of this run.")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=50,
-    show_default=True,
-    help="How many to print.",
-)
-@click.option(
-    "--offset",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="How many to skip (for paging).",
-)
-@click.option("--table", is_flag=True, help="Print an aligned table for reading, not JSON.")
-@click.option("--jsonl", is_flag=True, help="Print one JSON object per line, not an array.")
+@paging_options("failures")
 @store_options
 def failures_command(
-    paths: StorePaths, run_id: int | None, limit: int, offset: int, table: bool, jsonl: bool
+    paths: StorePaths, run_id: int | None, limit: int, offset: int, form: OutputForm
 ) -> None:
     """Print the messages that could not be stored, and why, newest first.
 
@@ -46,18 +37,11 @@ def failures_command(
     kind, source (file, mbox offset or IMAP folder and uid), error, and raw_path
     (the message bytes, kept for a later look).
     """
-    if table and jsonl:
-        raise UserError("--table and --jsonl are two output forms; pick one")
     with paths.atlas() as atlas:
         failures = atlas.list_failures(run_id=run_id, limit=limit, offset=offset)
         total = atlas.count_failures(run_id=run_id) if stderr_is_terminal() else None
     rows = [f.to_dict() for f in failures]
-    if table:
-        emit_table(rows, FAILURE_COLUMNS)
-    elif jsonl:
-        emit_jsonl(rows)
-    else:
-        emit_json(rows)
+    emit_rows(rows, form, FAILURE_COLUMNS)
     if total is not None:
         click.echo(page_hint(offset, len(rows), total, "failures"), err=True)
 

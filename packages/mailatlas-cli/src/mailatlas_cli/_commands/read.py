@@ -7,9 +7,15 @@ from typing import Any
 import click
 from mailatlas_core.dates import parse_date_filter
 
-from ._errors import UserError
 from ._options import StorePaths, store_options
-from ._output import emit_json, emit_jsonl, emit_table, page_hint, stderr_is_terminal
+from ._output import (
+    OutputForm,
+    emit_json,
+    emit_rows,
+    page_hint,
+    paging_options,
+    stderr_is_terminal,
+)
 
 __all__ = ["list_command", "show_command"]
 
@@ -31,20 +37,7 @@ def _date(option: str, value: str | None) -> str | None:
 
 
 @click.command("list")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=50,
-    show_default=True,
-    help="How many refs to print.",
-)
-@click.option(
-    "--offset",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="How many refs to skip (for paging).",
-)
+@paging_options("refs")
 @click.option("--query", metavar="TEXT", help=SEARCH_HELP)
 @click.option("--since", metavar="DATE", help="Only mail dated on or after DATE.")
 @click.option("--until", metavar="DATE", help="Only mail dated before DATE. " + DATE_HELP)
@@ -74,8 +67,6 @@ def _date(option: str, value: str | None) -> str | None:
 )
 @click.option("--folder", metavar="NAME", help="Only documents seen in this IMAP folder.")
 @click.option("--thread-id", metavar="ID", help="Only documents of this thread.")
-@click.option("--table", is_flag=True, help="Print an aligned table for reading, not JSON.")
-@click.option("--jsonl", is_flag=True, help="Print one JSON ref per line, not an array.")
 @store_options
 def list_command(
     paths: StorePaths,
@@ -83,8 +74,7 @@ def list_command(
     offset: int,
     since: str | None,
     until: str | None,
-    table: bool,
-    jsonl: bool,
+    form: OutputForm,
     **filters: Any,
 ) -> None:
     """Print stored document refs as a JSON array, newest first (by arrival).
@@ -92,19 +82,12 @@ def list_command(
     On a terminal, stderr also says how many match and how to get the next page.
     A search or date that cannot be read is a usage error (exit 2).
     """
-    if table and jsonl:
-        raise UserError("--table and --jsonl are two output forms; pick one")
     filters["since"], filters["until"] = _date("--since", since), _date("--until", until)
     with paths.atlas() as atlas:
         refs = atlas.list_documents(limit=limit, offset=offset, **filters)
         total = atlas.count_documents(**filters) if stderr_is_terminal() else None
     rows = [ref.to_dict() for ref in refs]
-    if table:
-        emit_table(rows, TABLE_COLUMNS)
-    elif jsonl:
-        emit_jsonl(rows)
-    else:
-        emit_json(rows)
+    emit_rows(rows, form, TABLE_COLUMNS)
     if total is not None:
         click.echo(page_hint(offset, len(rows), total), err=True)
 
