@@ -108,15 +108,22 @@ _KEYWORDS = (
     "preferencias", "ajustes", "guenos", "enviado",
 )  # fmt: skip
 _MD_LINK_LINE = re.compile(r"^\[([^\]]+)\]\([^)]*\)$")
-_EDGES = re.compile(r"^[\s\-*•·|>»]+|[\s.!:»>→|]+$")
+# Bullets before and punctuation after a line: stripped with str methods (linear; a
+# regex "[...]+$" rescans a long inner run of spaces from each of its positions).
+_LEAD = " \t\r\n\f\v\u00a0-*•·|>»"
+_TRAIL = " \t\r\n\f\v\u00a0.!:»>→|"
 _MAX_LENGTH = 160
 
 
+def _edges(text: str) -> str:
+    return text.lstrip(_LEAD).rstrip(_TRAIL)
+
+
 def _normalised(line: str) -> str:
-    text = _EDGES.sub("", line)
+    text = _edges(line)
     match = _MD_LINK_LINE.match(text)
     if match:
-        text = _EDGES.sub("", match.group(1))
+        text = _edges(match.group(1))
     return text
 
 
