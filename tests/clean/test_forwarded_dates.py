@@ -24,7 +24,7 @@ from mailatlas_clean.cleaning._forwarded import original_author_and_date
 )
 def test_original_date_keeps_pm(written: str, utc: str) -> None:
     chain = [{"style": "outlook", "from": "Ann <ann@example.test>", "date": written}]
-    assert original_author_and_date(chain) == ("Ann", utc)
+    assert original_author_and_date(chain) == ("Ann <ann@example.test>", utc)
 
 
 def test_published_at_of_a_forwarded_message_keeps_pm() -> None:

@@ -209,7 +209,7 @@ def test_forwarded_as_attachment_with_no_own_text_gets_its_text() -> None:
     assert provenance["is_forwarded"] is True
     assert provenance["forwarded_attachments"] == ["2"]
     assert provenance["forwarded_chain"][0]["from"] == "Zed <zed@example.com>"
-    assert doc.author == "Zed"  # the original author, as for an inline forward
+    assert doc.author == "Zed <zed@example.com>"  # the original author, as for an inline forward
     assert doc.metadata["body_source"] == "message/rfc822"
     assert ("2.1", "body_text", None) in _where(raw)
     stripped = parse_bytes(raw, ParserConfig(strip_forwarded_headers=True))
