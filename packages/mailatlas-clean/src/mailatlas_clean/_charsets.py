@@ -73,6 +73,9 @@ _SINGLE_BYTE = frozenset(
 _MIN_DETECT_BYTES = 4  # fewer non-ASCII bytes than this say nothing reliable
 _DETECT_SAMPLE = 64 * 1024  # detection reads at most this much of a long text
 _REPLACEMENT = "\ufffd"
+# Text codecs that are no mail charset and cost quadratic time: Python's punycode decoder
+# (and idna, which runs it on every "xn--" label) took 110 s on a 400 KB body.
+_REFUSED = frozenset({"punycode", "idna"})
 
 
 def lookup_charset(name: str | None) -> str | None:
@@ -89,7 +92,7 @@ def lookup_charset(name: str | None) -> str | None:
         return None
     ok = _TEXT_CODEC_OK.get(info.name)
     if ok is None:
-        ok = getattr(info, "_is_text_encoding", True)
+        ok = getattr(info, "_is_text_encoding", True) and info.name not in _REFUSED
         _TEXT_CODEC_OK[info.name] = ok
     return info.name if ok else None
 

@@ -54,11 +54,28 @@ _SENDERS = ("from", "sender")
 _ADDRESS_FIELDS = {"to": "to", "cc": "cc", "bcc": "bcc", "reply_to": "reply-to"}
 # The common shapes, ``"Name" <a@b>``, ``Name <a@b>`` and ``a@b``, with no encoded words,
 # comments, groups or second mailbox: read directly. Anything else goes to mail-parser.
-_SIMPLE_MAILBOX = re.compile(
-    r'\s*(?:"(?P<quoted>[^"\\]*)"|(?P<plain>[A-Za-z0-9 .\'_-]*?))?\s*'
-    r"<(?P<a>[^<>@\s,;:()\"]+@[^<>@\s,;:()\"]+)>\s*"
-    r'|\s*(?P<bare>[^<>@\s,;:()"]+@[^<>@\s,;:()"]+)\s*'
-)
+# Split with str methods, then each piece is matched by one class: a single pattern with
+# ``\s*`` around a display name that may itself hold spaces backtracked cubically on a
+# ``To:`` of 20,000 spaces (seconds; minutes at 100 KB).
+# The lookbehind lets only the start of a run begin a match (linear in a search, too).
+_ADDRESS = re.compile(r'(?<![^<>@\s,;:()"])[^<>@\s,;:()"]+@[^<>@\s,;:()"]+')
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9 .'_-]*")
+_QUOTED_NAME = re.compile(r'"[^"\\]*"')
+
+
+def _simple_mailbox(value: str) -> tuple[str, str] | None:
+    """``(display name, address)`` for the common shapes, else ``None``."""
+    text = value.strip()
+    if not text.endswith(">"):
+        return ("", text) if _ADDRESS.fullmatch(text) else None
+    opening = text.rfind("<")
+    address = text[opening + 1 : -1]
+    if opening == -1 or not _ADDRESS.fullmatch(address):
+        return None
+    display = text[:opening].strip()
+    if _QUOTED_NAME.fullmatch(display):
+        return display[1:-1].strip(), address
+    return (display, address) if _PLAIN_NAME.fullmatch(display) else None
 
 
 # An encoded word: =?charset[*lang]?Q|B?payload?=. Neither part can hold "?", so each
@@ -271,10 +288,10 @@ class HeaderView:
         value = self.first(name)
         if not value:
             return []
-        simple = _SIMPLE_MAILBOX.fullmatch(value)
+        simple = _simple_mailbox(value)
         if simple is not None:
-            address = simple.group("a") or simple.group("bare") or ""
-            display = _display_name(simple.group("quoted") or simple.group("plain") or "")
+            raw_display, address = simple
+            display = _display_name(raw_display)
             return [{"name": "" if display == address else display, "email": address}]
         unfolded = _FOLD.sub(" ", value)
         try:

@@ -15,6 +15,8 @@ from urllib.parse import quote, unquote
 
 import nh3
 
+from ._html_bounds import bounded_pieces
+
 __all__ = ["asset_href", "rewrite_cids", "sanitize_html"]
 
 _TAGS = set(nh3.ALLOWED_TAGS) | {"font", "tfoot"}
@@ -48,7 +50,8 @@ _CID_REF = re.compile(
 )
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\s)src="([^"]*)"', re.IGNORECASE)
 _STYLE_ATTR = re.compile(r'style="([^"]*)"')
-_CSS_URL = re.compile(r"url\((?:&quot;|')?(.*?)(?:&quot;|')?\)", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(", re.IGNORECASE)
+_QUOTES = ("&quot;", "'")
 # CSS that runs script (IE expression()) or loads from a bare string, not url():
 # image-set("https://...") and image("https://...") load remote images in Chromium.
 _CSS_DANGEROUS = re.compile(r"expression\s*\(|(?:-webkit-)?image(?:-set)?\s*\(", re.IGNORECASE)
@@ -85,6 +88,28 @@ def rewrite_cids(html: str, targets: Mapping[str, str]) -> tuple[str, list[str]]
     return _CID_REF.sub(replace, html), missing
 
 
+def _block_css_urls(style: str, local_assets: frozenset[str]) -> str:
+    r"""Every ``url(...)`` that is not one of ``local_assets`` becomes ``none``.
+
+    A forward scan, not a lazy ``url\((.*?)\)`` regex: that one rescanned to the end of
+    the attribute for every ``url(`` with no ``)`` after it (quadratic). An unclosed
+    ``url(`` runs to the end, as CSS reads it.
+    """
+    out: list[str] = []
+    pos = 0
+    while (found := _CSS_URL.search(style, pos)) is not None:
+        close = style.find(")", found.end())
+        end = len(style) if close == -1 else close + 1
+        inner = style[found.end() : close if close != -1 else len(style)]
+        for mark in _QUOTES:
+            inner = inner.removeprefix(mark).removesuffix(mark)
+        out.append(style[pos : found.start()])
+        out.append(style[found.start() : end] if inner in local_assets else "none")
+        pos = end
+    out.append(style[pos:])
+    return "".join(out)
+
+
 def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tuple[str, int]:
     """Sanitise message HTML for storage and display.
 
@@ -97,7 +122,8 @@ def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tupl
     Returns:
         The safe HTML and how many remote images were blocked.
     """
-    clean = _CLEANER.clean(html)
+    # Nesting and piece size bounded: html5ever is quadratic in depth and its DOM is big.
+    clean = "".join(_CLEANER.clean(piece) for piece in bounded_pieces(html))
     blocked = 0
 
     def block_img(match: re.Match[str]) -> str:
@@ -108,13 +134,10 @@ def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tupl
         return f'{match.group(1)}data-blocked-src="{match.group(2)}"'
 
     def block_css(match: re.Match[str]) -> str:
-        def check(url: re.Match[str]) -> str:
-            return url.group(0) if url.group(1) in local_assets else "none"
-
         # nh3 keeps allowed properties whatever their value. An invalid value makes the
         # rule a no-op, so dangerous functions are renamed rather than parsed.
         style = _CSS_DANGEROUS.sub("blocked(", match.group(1))
-        return 'style="' + _CSS_URL.sub(check, style) + '"'
+        return 'style="' + _block_css_urls(style, local_assets) + '"'
 
     clean = _IMG_SRC.sub(block_img, clean)
     lowered = clean.lower()

@@ -13,6 +13,8 @@ import re
 import html_to_markdown
 import nh3
 
+from ._html_bounds import bounded_pieces
+
 __all__ = ["html_to_text"]
 
 _OPTIONS = html_to_markdown.ConversionOptions(
@@ -24,8 +26,12 @@ _OPTIONS = html_to_markdown.ConversionOptions(
     newline_style="backslash",
     strip_tags=["b", "strong", "i", "em", "u", "span", "font", "small", "big", "mark"],
 )
-_PRE = re.compile(r"(<pre\b.*?</pre>)", re.IGNORECASE | re.DOTALL)
-_NEWLINES = re.compile(r"[ \t]*\r?\n[ \t\r\n]*")
+_PRE_OPEN = re.compile(r"<pre\b", re.IGNORECASE)
+_PRE_CLOSE = re.compile(r"</pre>", re.IGNORECASE)
+# A line end with the blanks around it. Only a run's first blank may start a match, and
+# the run is taken whole: ``[ \t]*\r?\n`` tried at every space of a long run of spaces
+# with no line end was quadratic (a 150 KB message took minutes).
+_NEWLINES = re.compile(r"(?<![ \t])[ \t]*+\r?\n[ \t\r\n]*+")
 _HARD_BREAK = re.compile(r"\\$", re.MULTILINE)
 
 
@@ -34,8 +40,19 @@ def _unwrap_source_lines(html: str) -> str:
     # which would split one sentence over two lines. <pre> keeps its newlines.
     if "<pre" not in html and "<PRE" not in html:
         return _NEWLINES.sub(" ", html)
-    parts = _PRE.split(html)
-    return "".join(p if i % 2 else _NEWLINES.sub(" ", p) for i, p in enumerate(parts))
+    # Split around <pre>...</pre> by scanning forward only (a lazy ``<pre.*?</pre>``
+    # rescanned to the end for every unclosed <pre>: quadratic).
+    parts: list[str] = []
+    pos = 0
+    while (opened := _PRE_OPEN.search(html, pos)) is not None:
+        closed = _PRE_CLOSE.search(html, opened.end())
+        if closed is None:
+            break
+        parts.append(_NEWLINES.sub(" ", html[pos : opened.start()]))
+        parts.append(html[opened.start() : closed.end()])
+        pos = closed.end()
+    parts.append(_NEWLINES.sub(" ", html[pos:]))
+    return "".join(parts)
 
 
 def html_to_text(markup: str) -> tuple[str, str | None]:
@@ -47,9 +64,12 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
     """
     if not markup.strip():
         return "", None
-    try:
-        result = html_to_markdown.convert(_unwrap_source_lines(markup), _OPTIONS)
-    except Exception as exc:
-        flat = html.unescape(nh3.clean(markup, tags=set()))
-        return flat, f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
-    return _HARD_BREAK.sub("", result.content or ""), None
+    texts: list[str] = []
+    for piece in bounded_pieces(markup):  # time and memory bounded per piece
+        try:
+            result = html_to_markdown.convert(_unwrap_source_lines(piece), _OPTIONS)
+        except Exception as exc:
+            flat = "".join(html.unescape(nh3.clean(p, tags=set())) for p in bounded_pieces(markup))
+            return flat, f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
+        texts.append(_HARD_BREAK.sub("", result.content or ""))
+    return "\n".join(texts), None

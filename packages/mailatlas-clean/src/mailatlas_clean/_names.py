@@ -18,6 +18,7 @@ MAX_NAME_BYTES = 150
 # Control characters, path separators, and characters Windows refuses in file names.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]')
 _SPACES = re.compile(r"\s+")
+_SEPARATOR = re.compile(r"[/\\]")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 
@@ -52,7 +53,7 @@ def safe_filename(name: str | None, fallback: str) -> str:
     """
     text = unicodedata.normalize("NFC", name or "")
     # Keep only the last path component: "../../etc/passwd" -> "passwd".
-    text = re.split(r"[/\\]", text)[-1]
+    text = _SEPARATOR.split(text)[-1]
     text = _UNSAFE.sub("_", text)
     text = _SPACES.sub(" ", text).strip(" .")
     if _WINDOWS_RESERVED.match(text):
