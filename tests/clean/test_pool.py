@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mailatlas_clean._pool as pool_module
 import pytest
@@ -178,9 +179,9 @@ def test_the_caller_parses_while_waiting_but_never_large_messages(
     parsed_here: list[int] = []
     real_parse_one = pool_module.parse_one
 
-    def recording(job: ParseJob[int], config: ParserConfig) -> object:
+    def recording(job: ParseJob[int], config: ParserConfig, *limits: Any) -> object:
         parsed_here.append(len(job.raw))
-        return real_parse_one(job, config)
+        return real_parse_one(job, config, *limits)
 
     monkeypatch.setattr(pool_module, "parse_one", recording)
     results = list(parse_many(_lazy(raws), workers=1, chunk_size=8, inline_below=10))

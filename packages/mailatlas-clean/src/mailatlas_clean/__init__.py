@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
-from .config import ParserConfig
+from .config import ParseLimits, ParserConfig
 from .errors import ParseError
 
 if TYPE_CHECKING:
+    from ._html_bounds import bounded_html_pieces
     from ._maildir import iter_maildir, maildir_files
     from ._mbox import iter_mbox
     from ._parse import parse_bytes, parse_eml
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
 _LAZY = {
+    "bounded_html_pieces": "._html_bounds",
     "iter_maildir": "._maildir",
     "maildir_files": "._maildir",
     "iter_mbox": "._mbox",
@@ -60,10 +62,12 @@ __all__ = [
     "ParseError",
     "ParseFailure",
     "ParseJob",
+    "ParseLimits",
     "ParsePool",
     "ParserConfig",
     "RawMessage",
     "__version__",
+    "bounded_html_pieces",
     "default_workers",
     "iter_maildir",
     "iter_mbox",

@@ -14,6 +14,10 @@ cursors exactly as if they had parsed inline.
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
   messages it was holding: they are retried one by one in a fresh worker, and a
   message that kills a worker again is reported as failed.
+* Every message has a time budget (:class:`ParseLimits`): a worker that overruns it is
+  killed, that message is reported as failed, and the rest go on in a fresh worker.
+  Messages above the size limit are never parsed. This process parses only small
+  messages itself, under the same budget (see ``_deadline``).
 * Workers are plain child processes (``_worker``), not ``multiprocessing`` ones: a
   user's script without a ``__main__`` guard is never re-run inside them.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import time
 from collections import deque
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, replace
@@ -31,9 +36,10 @@ from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
+from ._deadline import ParseTimeout, time_budget
 from ._parse import parse_bytes
 from ._worker import WorkerDied, WorkerProcess
-from .config import ParserConfig
+from .config import ParseLimits, ParserConfig
 from .errors import ParseError
 
 __all__ = ["ParseBatch", "ParseFailure", "ParseJob", "ParsePool", "default_workers", "parse_many"]
@@ -70,17 +76,39 @@ class ParseFailure:
 _Outcome = ParsedDocument | ParseFailure
 
 
-def parse_one(job: ParseJob[T], config: ParserConfig) -> _Outcome | None:
-    """Parse one job in this process; never raises for a bad message."""
+def parse_one(
+    job: ParseJob[T], config: ParserConfig, limits: ParseLimits | None = None
+) -> _Outcome | None:
+    """Parse one job in this process; never raises for a bad message.
+
+    With ``limits``, a message above the size limit is refused unparsed, and the parse
+    is stopped when it overruns the time budget (where Python code runs; see
+    ``_deadline``).
+    """
     if not job.parse:
         return None
+    if limits is None:
+        return _parse_guarded(job.raw, config, job.received_at, job.envelope)
+    refusal = limits.refusal(len(job.raw))
+    if refusal is not None:
+        return ParseFailure(refusal)
     try:
-        return parse_bytes(job.raw, config, received_at=job.received_at, envelope=job.envelope)
+        with time_budget(limits.budget(len(job.raw))):
+            return _parse_guarded(job.raw, config, job.received_at, job.envelope)
+    except ParseTimeout:
+        return ParseFailure(limits.timeout_reason(len(job.raw)))
+
+
+def _parse_guarded(
+    raw: bytes, config: ParserConfig, received_at: str | None, envelope: str | None
+) -> _Outcome:
+    try:
+        return parse_bytes(raw, config, received_at=received_at, envelope=envelope)
     except ParseError as exc:
         return ParseFailure(str(exc))
     except RecursionError:
         return ParseFailure("message structure is nested too deeply to parse")
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, ParseTimeout):
         raise
     except BaseException as exc:  # a parser bug must cost one message, not the run
         # BaseException too: a Rust panic in nh3 or html-to-markdown arrives as pyo3's
@@ -88,16 +116,12 @@ def parse_one(job: ParseJob[T], config: ParserConfig) -> _Outcome | None:
         return ParseFailure(f"unexpected parser error: {type(exc).__name__}: {exc}")
 
 
-def _parse_chunk(
-    items: list[tuple[bytes, str | None, str | None]], config: ParserConfig
-) -> list[_Outcome]:
-    out: list[_Outcome] = []
-    for raw, received_at, envelope in items:
-        outcome = parse_one(ParseJob(None, raw, received_at, envelope), config)
-        assert outcome is not None
-        # The caller holds the raw bytes already; don't pickle them back.
-        out.append(replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome)
-    return out
+def parse_item(item: tuple[bytes, str | None, str | None], config: ParserConfig) -> _Outcome:
+    """Parse one message in a worker process (whose time the caller bounds)."""
+    raw, received_at, envelope = item
+    outcome = _parse_guarded(raw, config, received_at, envelope)
+    # The caller holds the raw bytes already; don't pickle them back.
+    return replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome
 
 
 def default_workers() -> int:
@@ -133,10 +157,12 @@ class _Chunk:
     """Consecutive jobs of one batch that are parsed together (in a worker or here).
 
     A chunk is waiting (in the pool's queue), in flight (``worker`` set), ``crashed``
-    (its worker died before answering) or ``done``.
+    (its worker died before answering) or ``done``. ``outcomes`` holds the answers so
+    far, in order: a chunk whose worker was killed for overrunning a message's budget
+    goes back to the queue for the jobs after that message.
     """
 
-    __slots__ = ("crashed", "done", "jobs", "nbytes", "small", "started_ok", "worker")
+    __slots__ = ("crashed", "done", "jobs", "nbytes", "outcomes", "small", "started_ok", "worker")
 
     def __init__(self, jobs: list[ParseJob[Any]]) -> None:
         self.jobs = jobs
@@ -145,7 +171,22 @@ class _Chunk:
         self.worker: WorkerProcess | None = None
         self.crashed = False
         self.started_ok = True  # whether the worker that crashed on it had started
+        self.outcomes: list[_Outcome] = []
         self.done: list[_Outcome] | None = None
+
+    @property
+    def left(self) -> list[ParseJob[Any]]:
+        """The jobs not answered yet."""
+        return self.jobs[len(self.outcomes) :]
+
+    def answer(self, outcome: _Outcome) -> None:
+        job = self.jobs[len(self.outcomes)]
+        # The workers do not send the raw bytes back: this process has them.
+        if isinstance(outcome, ParsedDocument):
+            outcome = replace(outcome, raw=job.raw)
+        self.outcomes.append(outcome)
+        if len(self.outcomes) == len(self.jobs):
+            self.done, self.worker = self.outcomes, None
 
 
 class ParseBatch(Generic[T]):
@@ -176,8 +217,10 @@ class ParsePool:
         workers: int | None = None,
         *,
         chunk_size: int = 32,
+        limits: ParseLimits | None = None,
     ) -> None:
         self.config = parser_config or ParserConfig()
+        self.limits = limits or ParseLimits()
         self.workers = default_workers() if workers is None else max(0, workers)
         self.chunk_size = max(1, chunk_size)
         self._procs: list[WorkerProcess] = []
@@ -195,9 +238,9 @@ class ParsePool:
     def submit(self, jobs: list[ParseJob[T]]) -> ParseBatch[T]:
         """Queue ``jobs`` for parsing (inline pools parse right here)."""
         batch = ParseBatch(jobs)
-        to_parse = [j for j in jobs if j.parse]
+        to_parse = [j for j in jobs if j.parse and self.limits.refusal(len(j.raw)) is None]
         if self.workers == 0 or not to_parse:
-            batch._done = [parse_one(j, self.config) for j in jobs]
+            batch._done = [parse_one(j, self.config, self.limits) for j in jobs]
             return batch
         size = self.chunk_size
         batch._chunks = [_Chunk(to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
@@ -210,7 +253,16 @@ class ParsePool:
         if batch._done is not None:
             return list(zip(batch.jobs, batch._done, strict=True))
         outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
-        return [(job, next(outcomes) if job.parse else None) for job in batch.jobs]
+        out: list[tuple[ParseJob[T], _Outcome | None]] = []
+        for job in batch.jobs:
+            refusal = self.limits.refusal(len(job.raw)) if job.parse else None
+            if not job.parse:
+                out.append((job, None))
+            elif refusal is not None:
+                out.append((job, ParseFailure(refusal)))
+            else:
+                out.append((job, next(outcomes)))
+        return out
 
     def poll(self) -> None:
         """Move requests and replies, and hand waiting work to idle workers; never waits.
@@ -241,7 +293,8 @@ class ParsePool:
                 chunk.crashed = False  # its worker never started: no message is to blame
                 self._start(chunk)
             elif chunk.crashed:
-                chunk.done = [self._retry_alone(job) for job in chunk.jobs]
+                for job in chunk.left:
+                    chunk.answer(self._retry_alone(job))
             elif chunk.worker is None:  # still waiting: its turn has come
                 self._waiting.remove(chunk)
                 if chunk.small:
@@ -263,12 +316,10 @@ class ParsePool:
         return True
 
     def _parse_here(self, chunk: _Chunk) -> None:
-        done: list[_Outcome] = []
-        for i, job in enumerate(chunk.jobs):
+        for i, job in enumerate(chunk.left):
             if i % 8 == 7:
                 self._pump()  # keep the workers' pipes moving while this process parses
-            done.append(parse_one(job, self.config) or ParseFailure("not parsed"))
-        chunk.done = done
+            chunk.answer(parse_one(job, self.config, self.limits) or ParseFailure("not parsed"))
 
     def _feed(self) -> None:
         """Hand waiting chunks to the workers, up to their bound."""
@@ -298,7 +349,9 @@ class ParsePool:
             self._parse_here(chunk)
             return
         proc = min(self._procs, key=lambda p: len(p.pending))
-        proc.send([(j.raw, j.received_at, j.envelope) for j in chunk.jobs], chunk)
+        jobs = chunk.left
+        budgets = [self.limits.budget(len(j.raw)) for j in jobs]
+        proc.send([(j.raw, j.received_at, j.envelope) for j in jobs], chunk, budgets)
         chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
     def _pump(self, until: _Chunk | None = None) -> None:
@@ -308,38 +361,53 @@ class ParsePool:
                 try:
                     replies = proc.pump()
                 except WorkerDied:
-                    self._procs.remove(proc)
-                    if not proc.ready:
-                        self._worker_failed(f"exit status {proc.proc.returncode}")
-                    for lost in proc.pending:
-                        assert isinstance(lost, _Chunk)
-                        lost.worker, lost.crashed, lost.started_ok = None, True, proc.ready
-                    proc.pending.clear()
+                    self._lost(proc)
                     continue
-                for token, outcomes in replies:
+                for token, outcome in replies:
                     assert isinstance(token, _Chunk)
-                    token.worker = None
-                    # The workers do not send the raw bytes back: this process has them.
-                    token.done = [
-                        replace(o, raw=job.raw) if isinstance(o, ParsedDocument) else o
-                        for job, o in zip(token.jobs, outcomes, strict=True)
-                    ]
-            if until is None or until.done is not None or until.crashed:
+                    token.answer(outcome)
+            if until is None or until.done is not None or until.crashed or until.worker is None:
                 return
             # poll(), not select(): no limit on descriptor numbers in a busy process.
             poller = select.poll()
             watched = 0
+            deadlines = []
             for p in self._procs:
                 if p.pending:
                     poller.register(p.read_fd, select.POLLIN)
                     watched += 1
+                    deadline = p.deadline()
+                    if deadline is not None:
+                        deadlines.append(deadline)
                 if p.wants_write:
                     poller.register(p.write_fd, select.POLLOUT)
                     watched += 1
             if not watched:  # cannot happen while `until` is in flight
                 until.worker, until.crashed = None, True
                 return
-            poller.poll()
+            # Wake up in time to stop a worker that overruns its message's budget.
+            wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            poller.poll(None if wait is None else int(wait * 1000) + 10)
+
+    def _lost(self, proc: WorkerProcess) -> None:
+        """A worker is gone: give its unanswered chunks back (or to a retry, if it crashed)."""
+        self._procs.remove(proc)
+        if not proc.ready:
+            self._worker_failed(f"exit status {proc.proc.returncode}")
+        lost = [c for c in proc.pending if isinstance(c, _Chunk)]
+        proc.pending.clear()
+        if proc.timed_out and lost:
+            # It was stopped on the first unanswered message of its first chunk: that
+            # message fails; the rest of its work is innocent and goes back in the queue.
+            head = lost[0]
+            head.answer(ParseFailure(self.limits.timeout_reason(len(head.left[0].raw))))
+            for chunk in reversed(lost):
+                chunk.worker = None
+                if chunk.done is None:
+                    self._waiting.appendleft(chunk)
+            return
+        for chunk in lost:
+            chunk.worker, chunk.crashed, chunk.started_ok = None, True, proc.ready
 
     def _worker_failed(self, why: str) -> None:
         """A worker could not start; after a few, stop trying and parse here."""
@@ -353,7 +421,12 @@ class ParsePool:
         while True:
             single = _Chunk([job])
             self._start(single)
-            self._pump(until=single)
+            while single.done is None and not single.crashed:
+                if single.worker is None:  # its worker was stopped over another message
+                    self._waiting.remove(single)
+                    self._start(single)
+                else:
+                    self._pump(until=single)
             if single.done is not None:
                 return single.done[0]
             if single.started_ok:
@@ -369,6 +442,7 @@ def parse_many(
     workers: int | None = None,
     chunk_size: int = 32,
     inline_below: int = 256,
+    limits: ParseLimits | None = None,
 ) -> Generator[tuple[ParseJob[T], _Outcome | None], None, None]:
     """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
@@ -378,17 +452,19 @@ def parse_many(
         workers: worker processes; ``0`` parses in this process. Default: cores - 1.
         chunk_size: messages sent to a worker at once.
         inline_below: runs shorter than this parse in-process (no start-up cost).
+        limits: the size limit and time budget per message (default ``ParseLimits()``).
     """
     config = parser_config or ParserConfig()
     n_workers = default_workers() if workers is None else workers
     iterator = iter(jobs)
     head = list(islice(iterator, inline_below))
+    limits = limits or ParseLimits()
     if n_workers <= 0 or len(head) < inline_below:
         for job in chain(head, iterator):
-            yield job, parse_one(job, config)
+            yield job, parse_one(job, config, limits)
         return
     jobs_left = chain(head, iterator)
-    with ParsePool(config, n_workers, chunk_size=chunk_size) as pool:
+    with ParsePool(config, n_workers, chunk_size=chunk_size, limits=limits) as pool:
         # Keep the workers full, plus a few chunks for this process to parse while it
         # would otherwise wait (see ParsePool); bounded in count and in bytes.
         ahead_chunks = pool.capacity + HELP_AHEAD_CHUNKS

@@ -3,7 +3,15 @@
 A worker is ``python -P -m mailatlas_clean._worker``: a fresh interpreter that reads
 frames from stdin and writes frames to stdout. A frame is an 8-byte little-endian
 length and a pickle. The first frame carries the :class:`ParserConfig`; every later
-frame is one chunk of messages, answered by one frame of outcomes, in order.
+frame is one chunk of messages, answered by one frame *per message*, in order, so the
+caller knows which message a worker is on and how long it has been on it (a message
+that overruns its time budget gets its worker killed; see ``_pool``).
+
+The worker moves bytes with ``os.read``/``os.write`` loops on private copies of its
+pipe descriptors: a buffered ``sys.stdout.buffer.write`` interrupted mid-frame (the
+worker stopped with SIGSTOP and resumed) lost the rest of the frame, and the caller
+then failed to unpickle the stream. Descriptors 0 and 1 are pointed away from the
+pipes, so a stray write by any library cannot corrupt the protocol either.
 
 Why not ``multiprocessing``: its workers import the caller's ``__main__`` module, so
 a user's script without an ``if __name__ == "__main__"`` guard would run again inside
@@ -25,8 +33,9 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 from collections import deque
-from typing import IO, Any
+from typing import Any
 
 __all__ = ["WorkerDied", "WorkerProcess", "main"]
 
@@ -47,16 +56,45 @@ def _frame(obj: object) -> bytes:
 # -- the worker's side -----------------------------------------------------------------
 
 
-def _read_frame(stream: IO[bytes]) -> Any:
-    """The next object from ``stream``, or ``None`` at end of input."""
-    header = stream.read(_HEADER)
-    if len(header) < _HEADER:
+def _read_exact(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from ``fd``, or ``None`` at end of input."""
+    parts: list[bytes] = []
+    left = size
+    while left:
+        data = os.read(fd, min(left, _READ_SIZE))
+        if not data:
+            return None
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
+def _read_frame(fd: int) -> Any:
+    """The next object from ``fd``, or ``None`` at end of input."""
+    header = _read_exact(fd, _HEADER)
+    if header is None:
         return None
-    size = int.from_bytes(header, "little")
-    payload = stream.read(size)
-    if len(payload) < size:
+    payload = _read_exact(fd, int.from_bytes(header, "little"))
+    if payload is None:
         return None
     return pickle.loads(payload)  # frames come only from our own parent process
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view[:_READ_SIZE])
+        view = view[written:]
+
+
+def _private_pipes() -> tuple[int, int]:
+    """Own copies of the request and reply pipes; fds 0 and 1 then lead nowhere."""
+    requests, replies = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    return requests, replies
 
 
 def main() -> None:
@@ -65,18 +103,17 @@ def main() -> None:
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    requests, replies = _private_pipes()
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
     config = _read_frame(requests)
     if config is None:
         return
-    from ._pool import _parse_chunk
+    from ._pool import parse_item
 
-    replies.write(_frame(_READY))
-    replies.flush()
+    _write_all(replies, _frame(_READY))
     while (items := _read_frame(requests)) is not None:
-        replies.write(_frame(_parse_chunk(items, config)))
-        replies.flush()
+        for item in items:
+            _write_all(replies, _frame(parse_item(item, config)))
 
 
 # -- the caller's side -----------------------------------------------------------------
@@ -131,18 +168,32 @@ class WorkerProcess:
         _grow_pipe(self.read_fd)
         self._out = bytearray(_frame(config))
         self._in = bytearray()
-        self.pending: deque[object] = deque()  # a token per request not yet answered
+        self.pending: deque[object] = deque()  # a token per request not yet fully answered
+        # Per pending request, the time budget of each message not yet answered.
+        self._budgets: deque[deque[float]] = deque()
+        self.since = time.monotonic()  # when the worker started its current message
         self.alive = True
         self.ready = False  # it has started and imported the parser
+        self.timed_out = False  # it was killed for overrunning a message's budget
 
     @property
     def wants_write(self) -> bool:
         return self.alive and bool(self._out)
 
-    def send(self, items: object, token: object) -> None:
-        """Queue one request; its reply is returned by :meth:`pump` with ``token``."""
+    def send(self, items: list[Any], token: object, budgets: list[float]) -> None:
+        """Queue one request of ``len(items)`` messages; :meth:`pump` returns one
+        ``(token, outcome)`` per message, in order. ``budgets``: seconds each may take."""
+        if not self.pending:
+            self.since = time.monotonic()
         self._out += _frame(items)
         self.pending.append(token)
+        self._budgets.append(deque(budgets))
+
+    def deadline(self) -> float | None:
+        """When the message the worker is on runs out of time (monotonic), if it is busy."""
+        if not self._budgets or not self.ready:
+            return None
+        return self.since + self._budgets[0][0]
 
     def pump(self) -> list[tuple[object, Any]]:
         """Write what the pipe takes, read what has arrived; ``(token, reply)`` pairs.
@@ -174,6 +225,9 @@ class WorkerProcess:
                 break
             self._in += data
         replies = self._frames()
+        deadline = self.deadline()
+        if not gone and deadline is not None and time.monotonic() > deadline:
+            self.timed_out = gone = True
         if gone:
             self.close(kill=True)
             if not replies:
@@ -189,10 +243,16 @@ class WorkerProcess:
                 break
             reply = pickle.loads(bytes(buf[_HEADER : _HEADER + size]))  # our own worker
             del buf[: _HEADER + size]
+            self.since = time.monotonic()  # its next message starts now (or later)
             if not self.ready:
                 self.ready = reply == _READY
                 continue
-            out.append((self.pending.popleft(), reply))
+            out.append((self.pending[0], reply))
+            budgets = self._budgets[0]
+            budgets.popleft()
+            if not budgets:
+                self._budgets.popleft()
+                self.pending.popleft()
         return out
 
     def close(self, *, kill: bool = False) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["ParserConfig"]
+__all__ = ["ParseLimits", "ParserConfig"]
+
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +68,51 @@ class ParserConfig:
                 raise TypeError(f"parser_config.{key} must be true or false, not {value!r}")
             values[key] = value
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """Bounds on the work one message may cost (see ``docs/reliability.md``).
+
+    Attributes:
+        max_message_bytes: a larger message is not parsed: it is recorded as a failure
+            with this reason, its raw bytes kept. Readers (mbox) stop buffering a message
+            at this size too.
+        time_budget_s: how long parsing one message may take, plus ``time_per_mb_s`` for
+            each MB of it; a parser process that exceeds it is stopped and the message is
+            recorded as a failure (raw bytes kept). In-process parsing (small runs) is
+            stopped the same way where Python code is running.
+        time_per_mb_s: the budget's allowance per MB of message.
+    """
+
+    max_message_bytes: int = 512 * MB
+    time_budget_s: float = 60.0
+    time_per_mb_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_message_bytes < 1 or self.time_budget_s <= 0 or self.time_per_mb_s < 0:
+            raise ValueError("parse limits must be positive")
+
+    def budget(self, size: int) -> float:
+        """Seconds a message of ``size`` bytes may take to parse."""
+        return self.time_budget_s + self.time_per_mb_s * size / MB
+
+    def refusal(self, size: int) -> str | None:
+        """Why a message of ``size`` bytes is not parsed, or ``None`` if it is."""
+        if size <= self.max_message_bytes:
+            return None
+        return (
+            f"the message is {_megabytes(size)}, above the {_megabytes(self.max_message_bytes)}"
+            " limit (--max-message-size); it was not parsed, its raw bytes are kept"
+        )
+
+    def timeout_reason(self, size: int) -> str:
+        """The failure reason of a message whose parse ran out of time."""
+        return (
+            f"parsing took longer than its time budget ({self.budget(size):.0f} s,"
+            " --parse-timeout) and was stopped; its raw bytes are kept"
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size < 10 * MB else f"{size // MB} MB"

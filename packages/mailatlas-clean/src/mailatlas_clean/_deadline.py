@@ -1,0 +1,60 @@
+"""A time budget for parsing in the calling process (SIGALRM).
+
+Parser workers are separate processes, and the pool kills one that overruns a
+message's budget. A message parsed in the calling process (small runs, small messages,
+``workers=0``) cannot be killed; instead an interval timer raises :class:`ParseTimeout`
+in it. That stops Python code, including a backtracking regular expression (``re``
+checks for signals while it works), but not a call into a Rust library (nh3,
+html-to-markdown) until it returns: those are kept linear by bounding their input
+(see ``_html``). The timer is used only in the main thread and only when the
+application has no SIGALRM handler of its own; elsewhere the budget is not enforced
+in-process.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+__all__ = ["ParseTimeout", "time_budget"]
+
+# After the first alarm, fire again this often, in case the parser swallowed it.
+_REPEAT_S = 0.5
+
+
+class ParseTimeout(BaseException):
+    """A parse in this process ran out of time.
+
+    A ``BaseException``, so that the parser's own ``except Exception`` clauses (which
+    turn a bad part into a defect note) do not swallow it.
+    """
+
+
+def _raise(_signum: int, _frame: FrameType | None) -> None:
+    raise ParseTimeout
+
+
+def _usable() -> bool:
+    if not hasattr(signal, "setitimer"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    return signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None, _raise)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise :class:`ParseTimeout` inside the block once ``seconds`` have passed."""
+    if not _usable():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

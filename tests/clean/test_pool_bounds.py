@@ -1,0 +1,134 @@
+"""The parse pool's bounds: a time budget per message, a size limit, stopped workers.
+
+The slow message here is legitimate, just large (parsing costs about a second per MB
+on a loaded machine): with a budget far below that, it must be stopped and reported,
+and every other message must come back parsed, in order. The SIGSTOP test stops the
+real worker while it is answering, then resumes it, driven by observed progress.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import mailatlas_clean._pool as pool_module
+import pytest
+from mailatlas_clean import ParseFailure, ParseJob, ParseLimits, parse_many
+from mailatlas_core import ParsedDocument
+
+LINE = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n"
+
+
+def _small(i: int) -> bytes:
+    return f"Message-ID: <b-{i}@t>\nFrom: a@example.test\nSubject: n {i}\n\nbody {i}\n".encode()
+
+
+def _big(i: int, megabytes: int) -> bytes:
+    head = f"Message-ID: <big-{i}@t>\nFrom: a@example.test\nSubject: big {i}\n\n".encode()
+    return head + LINE * (megabytes * 1024 * 1024 // len(LINE))
+
+
+def _jobs(raws: list[bytes]) -> Iterator[ParseJob[int]]:
+    for i, raw in enumerate(raws):
+        yield ParseJob(i, raw)
+
+
+def _check_others(results: list[tuple[ParseJob[int], object]], slow: set[int]) -> None:
+    assert [job.tag for job, _ in results] == list(range(len(results)))
+    for job, outcome in results:
+        if job.tag in slow:
+            assert isinstance(outcome, ParseFailure), outcome
+            assert "time budget" in outcome.reason
+        else:
+            assert isinstance(outcome, ParsedDocument), outcome
+            assert outcome.raw == job.raw
+            assert outcome.subject == f"n {job.tag}"
+
+
+@pytest.mark.slow
+def test_a_worker_over_its_budget_is_killed_and_the_run_goes_on() -> None:
+    raws = [_big(i, 12) if i == 5 else _small(i) for i in range(40)]
+    limits = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
+    started = time.monotonic()
+    results = list(parse_many(_jobs(raws), workers=1, chunk_size=8, inline_below=1, limits=limits))
+    _check_others(results, {5})
+    assert time.monotonic() - started < 120  # safety net only; unbounded would not end
+
+
+@pytest.mark.slow
+def test_in_process_parsing_is_stopped_at_its_budget_too() -> None:
+    raws = [_big(i, 12) if i == 2 else _small(i) for i in range(6)]
+    limits = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
+    results = list(parse_many(_jobs(raws), workers=0, limits=limits))
+    _check_others(results, {2})
+
+
+def test_a_message_over_the_size_limit_is_refused_unparsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[int] = []
+    real = pool_module.parse_bytes
+
+    def recording(raw: bytes, *args: object, **kwargs: object) -> ParsedDocument:
+        parsed.append(len(raw))
+        return real(raw, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool_module, "parse_bytes", recording)
+    raws = [_small(0), _big(1, 1), _small(2)]
+    limits = ParseLimits(max_message_bytes=100_000)
+    for workers in (0, 1):
+        results = list(parse_many(_jobs(raws), workers=workers, inline_below=1, limits=limits))
+        outcome = results[1][1]
+        assert isinstance(outcome, ParseFailure)
+        assert "above the" in outcome.reason and "raw bytes are kept" in outcome.reason
+        assert isinstance(results[0][1], ParsedDocument)
+        assert isinstance(results[2][1], ParsedDocument)
+    assert all(size < 100_000 for size in parsed)
+
+
+def _worker_pids() -> list[int]:
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+        except OSError:
+            continue
+        if ppid == me and b"mailatlas_clean._worker" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_and_resumed_mid_reply_loses_nothing() -> None:
+    # Replies of ~2 MB each (larger than the pipe) so the worker is usually blocked
+    # in a write when it is stopped; stop and resume it again and again.
+    body = LINE * (2 * 1024 * 1024 // len(LINE))
+    raws = [_small(i)[:-1] + body for i in range(48)]
+    limits = ParseLimits(time_budget_s=600)
+    results = []
+    stops = 0
+    gen = parse_many(
+        _jobs(raws), workers=1, chunk_size=2, inline_below=1, limits=limits
+    )
+    for item in gen:
+        results.append(item)
+        pids = _worker_pids()
+        if pids and len(results) % 4 == 1:
+            # Stopping interrupts the write the worker is blocked in (a partial write);
+            # resuming it must not lose the rest of that reply.
+            os.kill(pids[0], signal.SIGSTOP)
+            stops += 1
+            os.kill(pids[0], signal.SIGCONT)
+    assert stops >= 5
+    assert [job.tag for job, _ in results] == list(range(48))
+    for job, outcome in results:
+        assert isinstance(outcome, ParsedDocument), outcome
+        assert outcome.subject == f"n {job.tag}" and outcome.raw == job.raw
