@@ -106,6 +106,16 @@ def _worker_pids() -> list[int]:
     return found
 
 
+def _wait_for_state(pid: int, state: bytes) -> None:
+    """Until /proc says the process is in ``state`` (no clock: polling /proc is the progress)."""
+    for _ in range(1_000_000):
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            if fh.read().rsplit(b")", 1)[1].split()[0] == state:
+                return
+        os.sched_yield()
+    raise AssertionError(f"process {pid} never reached state {state!r}")
+
+
 @pytest.mark.slow
 def test_a_worker_stopped_and_resumed_mid_reply_loses_nothing() -> None:
     # Replies of ~2 MB each (larger than the pipe) so the worker is usually blocked
@@ -115,9 +125,7 @@ def test_a_worker_stopped_and_resumed_mid_reply_loses_nothing() -> None:
     limits = ParseLimits(time_budget_s=600)
     results = []
     stops = 0
-    gen = parse_many(
-        _jobs(raws), workers=1, chunk_size=2, inline_below=1, limits=limits
-    )
+    gen = parse_many(_jobs(raws), workers=1, chunk_size=2, inline_below=1, limits=limits)
     for item in gen:
         results.append(item)
         pids = _worker_pids()
@@ -125,6 +133,7 @@ def test_a_worker_stopped_and_resumed_mid_reply_loses_nothing() -> None:
             # Stopping interrupts the write the worker is blocked in (a partial write);
             # resuming it must not lose the rest of that reply.
             os.kill(pids[0], signal.SIGSTOP)
+            _wait_for_state(pids[0], b"T")  # it is stopped (a SIGCONT sent sooner cancels)
             stops += 1
             os.kill(pids[0], signal.SIGCONT)
     assert stops >= 5

@@ -21,7 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["MAX_DEPTH", "PIECE_CHARS", "bounded_html_pieces", "bounded_pieces", "html_pieces", "limit_depth"]
+__all__ = [
+    "MAX_DEPTH",
+    "PIECE_CHARS",
+    "bounded_html_pieces",
+    "bounded_pieces",
+    "html_pieces",
+    "limit_depth",
+]
 
 MAX_DEPTH = 256
 PIECE_CHARS = 512 * 1024
