@@ -116,3 +116,19 @@ def test_html_export_of_deeply_nested_html_is_fast(tmp_path: Path) -> None:
     stored.write_text("<div>" * 100_000 + "x", encoding="utf-8")
     export = measure(["export", doc_id, "--format", "html"], home)
     assert export["code"] == 0, export["err"]
+
+
+def test_a_message_over_max_message_size_is_kept_unparsed(tmp_path: Path) -> None:
+    big = HEAD + b"\n" + b"line of text\n" * 1000
+    small = b"From: b@example.com\nSubject: small\nMessage-ID: <small@x>\n\nhello\n"
+    (tmp_path / "a_big.eml").write_bytes(big)
+    (tmp_path / "b_small.eml").write_bytes(small)
+    home = tmp_path / "home"
+    run = measure(["ingest", "eml", "--max-message-size", "4K", str(tmp_path)], home)
+    assert run["code"] == 1, run["err"]
+    summary = json.loads(str(run["out"]))
+    assert (summary["ingested_count"], summary["failed_count"]) == (1, 1)
+    reason = summary["failures"][0]["error"]
+    assert "above the 4.0 KB limit (--max-message-size)" in reason, reason
+    kept = list((home / "workspace" / "failures").iterdir())
+    assert [p.read_bytes() for p in kept] == [big]

@@ -220,7 +220,7 @@ class ParsePool:
         limits: ParseLimits | None = None,
     ) -> None:
         self.config = parser_config or ParserConfig()
-        self.limits = limits or ParseLimits()
+        self.limits = limits or self.config.limits
         self.workers = default_workers() if workers is None else max(0, workers)
         self.chunk_size = max(1, chunk_size)
         self._procs: list[WorkerProcess] = []
@@ -452,13 +452,13 @@ def parse_many(
         workers: worker processes; ``0`` parses in this process. Default: cores - 1.
         chunk_size: messages sent to a worker at once.
         inline_below: runs shorter than this parse in-process (no start-up cost).
-        limits: the size limit and time budget per message (default ``ParseLimits()``).
+        limits: the size limit and time budget per message (default: the config's).
     """
     config = parser_config or ParserConfig()
     n_workers = default_workers() if workers is None else workers
     iterator = iter(jobs)
     head = list(islice(iterator, inline_below))
-    limits = limits or ParseLimits()
+    limits = limits or config.limits
     if n_workers <= 0 or len(head) < inline_below:
         for job in chain(head, iterator):
             yield job, parse_one(job, config, limits)

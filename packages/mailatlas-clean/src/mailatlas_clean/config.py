@@ -12,65 +12,6 @@ MB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class ParserConfig:
-    """Which cleaning rules run on ``body_text``.
-
-    The four rules that remove content are off by default; the two that only tidy
-    (invisible characters, whitespace) are on. Every rule is described, with examples and
-    its limits, in ``docs/cleaning.md``.
-
-    Attributes:
-        strip_forwarded_headers: remove forwarded/quoted header blocks (Gmail, Apple Mail,
-            Outlook). The chain is recorded in ``metadata.provenance`` either way.
-        strip_boilerplate: remove whole newsletter boilerplate lines ("View in browser").
-        strip_link_only_lines: remove lines that hold nothing but links (kept in
-            ``metadata.links``).
-        stop_at_footer: cut the trailing footer (unsubscribe block, copyright line,
-            ``-- `` signature) when it starts in the second half of the message.
-        strip_invisible_chars: drop zero-width and bidi control characters, keeping the
-            joiners that emoji and some scripts need.
-        normalize_whitespace: remove trailing spaces, squeeze blank-line runs and collapse
-            invisible (no-break space) padding; never touches indentation or joins lines.
-    """
-
-    strip_forwarded_headers: bool = False
-    strip_boilerplate: bool = False
-    strip_link_only_lines: bool = False
-    stop_at_footer: bool = False
-    strip_invisible_chars: bool = True
-    normalize_whitespace: bool = True
-
-    def to_dict(self) -> dict[str, bool]:
-        """The six flags as a plain dict (the ``metadata.parser_config`` shape)."""
-        # Spelled out: dataclasses.asdict deep-copies and is slow on a hot path.
-        return {
-            "strip_forwarded_headers": self.strip_forwarded_headers,
-            "strip_boilerplate": self.strip_boilerplate,
-            "strip_link_only_lines": self.strip_link_only_lines,
-            "stop_at_footer": self.stop_at_footer,
-            "strip_invisible_chars": self.strip_invisible_chars,
-            "normalize_whitespace": self.normalize_whitespace,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ParserConfig:
-        """Build a config from a mapping, ignoring unknown keys.
-
-        Raises:
-            TypeError: a known flag has a value that is not a bool.
-        """
-        known = {f.name for f in fields(cls)}
-        values: dict[str, bool] = {}
-        for key, value in data.items():
-            if key not in known:
-                continue
-            if not isinstance(value, bool):
-                raise TypeError(f"parser_config.{key} must be true or false, not {value!r}")
-            values[key] = value
-        return cls(**values)
-
-
-@dataclass(frozen=True, slots=True)
 class ParseLimits:
     """Bounds on the work one message may cost (see ``docs/reliability.md``).
 
@@ -115,4 +56,66 @@ class ParseLimits:
 
 
 def _megabytes(size: int) -> str:
+    if size < MB:
+        return f"{size / 1024:.1f} KB"
     return f"{size / MB:.1f} MB" if size < 10 * MB else f"{size // MB} MB"
+
+
+@dataclass(frozen=True, slots=True)
+class ParserConfig:
+    """Which cleaning rules run on ``body_text``.
+
+    The four rules that remove content are off by default; the two that only tidy
+    (invisible characters, whitespace) are on. Every rule is described, with examples and
+    its limits, in ``docs/cleaning.md``.
+
+    Attributes:
+        strip_forwarded_headers: remove forwarded/quoted header blocks (Gmail, Apple Mail,
+            Outlook). The chain is recorded in ``metadata.provenance`` either way.
+        strip_boilerplate: remove whole newsletter boilerplate lines ("View in browser").
+        strip_link_only_lines: remove lines that hold nothing but links (kept in
+            ``metadata.links``).
+        stop_at_footer: cut the trailing footer (unsubscribe block, copyright line,
+            ``-- `` signature) when it starts in the second half of the message.
+        strip_invisible_chars: drop zero-width and bidi control characters, keeping the
+            joiners that emoji and some scripts need.
+        normalize_whitespace: remove trailing spaces, squeeze blank-line runs and collapse
+            invisible (no-break space) padding; never touches indentation or joins lines.
+    """
+
+    strip_forwarded_headers: bool = False
+    strip_boilerplate: bool = False
+    strip_link_only_lines: bool = False
+    stop_at_footer: bool = False
+    strip_invisible_chars: bool = True
+    normalize_whitespace: bool = True
+    limits: ParseLimits = ParseLimits()
+
+    def to_dict(self) -> dict[str, bool]:
+        """The six flags as a plain dict (the ``metadata.parser_config`` shape)."""
+        # Spelled out: dataclasses.asdict deep-copies and is slow on a hot path.
+        return {
+            "strip_forwarded_headers": self.strip_forwarded_headers,
+            "strip_boilerplate": self.strip_boilerplate,
+            "strip_link_only_lines": self.strip_link_only_lines,
+            "stop_at_footer": self.stop_at_footer,
+            "strip_invisible_chars": self.strip_invisible_chars,
+            "normalize_whitespace": self.normalize_whitespace,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParserConfig:
+        """Build a config from a mapping, ignoring unknown keys.
+
+        Raises:
+            TypeError: a known flag has a value that is not a bool.
+        """
+        known = {f.name for f in fields(cls)} - {"limits"}
+        values: dict[str, bool] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if not isinstance(value, bool):
+                raise TypeError(f"parser_config.{key} must be true or false, not {value!r}")
+            values[key] = value
+        return cls(**values)  # type: ignore[arg-type]

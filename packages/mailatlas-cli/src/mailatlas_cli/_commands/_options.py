@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from mailatlas_clean import ParserConfig
+from mailatlas_clean import ParseLimits, ParserConfig
 
 from ..atlas import MailAtlas
 from ._errors import UserError
@@ -97,17 +97,60 @@ def store_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _Size(click.ParamType):  # type: ignore[type-arg]
+    """A byte count: ``1048576``, ``512K``, ``512M``, ``2G``."""
+
+    name = "size"
+    _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B")
+        unit = text[-1:] if text[-1:] in "KMG" else ""
+        number = text[: len(text) - len(unit)]
+        if not number.isdigit() or int(number) < 1:
+            self.fail(f"{value!r} is not a size like 1048576, 512K, 512M or 2G", param, ctx)
+        return int(number) * self._UNITS[unit]
+
+
+_SIZE = _Size()
+
+
 def cleaning_options(func: F) -> F:
-    """Add the six cleaning flags; the command receives ``parser_config: ParserConfig``."""
+    """Add the six cleaning flags and the parse limits (``--max-message-size``,
+    ``--parse-timeout``); the command receives ``parser_config: ParserConfig``."""
     defaults = ParserConfig()
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         flags = {name: kwargs.pop(name) for name in CLEANING_FLAGS}
-        chosen = {name: value for name, value in flags.items() if value is not None}
+        chosen: dict[str, Any] = {name: value for name, value in flags.items() if value is not None}
+        chosen["limits"] = ParseLimits(
+            max_message_bytes=kwargs.pop("max_message_size"),
+            time_budget_s=kwargs.pop("parse_timeout"),
+        )
         return func(*args, parser_config=ParserConfig(**chosen), **kwargs)
 
     decorated: Callable[..., Any] = wrapper
+    limits = ParseLimits()
+    decorated = click.option(
+        "--parse-timeout",
+        type=click.FloatRange(min=0.001),
+        default=limits.time_budget_s,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time one message may take to parse (plus 1 s per MB of it); a message that "
+        "takes longer is recorded as failed, its raw bytes kept.",
+    )(decorated)
+    decorated = click.option(
+        "--max-message-size",
+        type=_SIZE,
+        default=limits.max_message_bytes,
+        metavar="SIZE",
+        help="Larger messages are not parsed: recorded as failed, raw bytes kept "
+        "(bytes, or with K, M, G). [default: 512M]",
+    )(decorated)
     for name, help_text in reversed(CLEANING_FLAGS.items()):
         flag = name.replace("_", "-")
         state = "on" if getattr(defaults, name) else "off"
