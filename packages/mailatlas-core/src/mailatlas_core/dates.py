@@ -32,6 +32,7 @@ _UNITS = {
 }
 _AGO = re.compile(r"^(\d{1,6})\s*([a-z]+?)(?:\s+ago)?$")
 _LAST = re.compile(r"^last\s+(week|month|year)$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def to_utc_iso(value: datetime) -> str:
@@ -128,7 +129,7 @@ def parse_date_filter(
         match = _AGO.match(text)
         if match and match[2] in _UNITS:
             return to_utc_iso(_before(now, int(match[1]), _UNITS[match[2]]))
-        if re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        if _ISO_DAY.match(text):
             return to_utc_iso(datetime.fromisoformat(value.strip().replace("z", "Z")))
     except (ValueError, OverflowError):
         pass

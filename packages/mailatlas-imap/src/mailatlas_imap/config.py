@@ -167,13 +167,18 @@ def _validate(c: ImapSyncConfig) -> None:
         raise ImapConfigError("parser_config must be a mailatlas_clean.ParserConfig")
 
 
+# "[SSL: ...] " in front and " (_ssl.c:NNN)" behind an ssl error's text. Only a run's
+# first blank may start the second branch (linear on a long run of spaces).
+_SSL_NOISE = re.compile(r"^\[[^\]]*\]\s*|(?<!\s)\s*+\(_ssl\.c:\d+\)$")
+
+
 def _check_ca_file(path: str) -> None:
     if not os.path.isfile(path):
         raise ImapConfigError(f"CA file not found: {opt('ca_file', path)}")
     try:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = re.sub(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$", "", str(exc))
+        reason = _SSL_NOISE.sub("", str(exc))
         raise ImapConfigError(
             f"{opt('ca_file', path)} is not a PEM certificate file ({reason})"
         ) from None
