@@ -97,11 +97,13 @@ def store_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
 class _Size(click.ParamType):  # type: ignore[type-arg]
     """A byte count: ``1048576``, ``512K``, ``512M``, ``2G``."""
 
     name = "size"
-    _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -111,7 +113,7 @@ class _Size(click.ParamType):  # type: ignore[type-arg]
         number = text[: len(text) - len(unit)]
         if not number.isdigit() or int(number) < 1:
             self.fail(f"{value!r} is not a size like 1048576, 512K, 512M or 2G", param, ctx)
-        return int(number) * self._UNITS[unit]
+        return int(number) * _SIZE_UNITS[unit]
 
 
 _SIZE = _Size()
