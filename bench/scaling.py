@@ -35,16 +35,14 @@ ALL_RULES = ParserConfig(
 
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "spaces then x (text)": lambda n: HEAD + b"\n" + b" " * n + b"x\n",
-    "spaces then tab (html)": lambda n: HEAD
-    + b"Content-Type: text/html\n\n<p>x"
-    + b" " * n
-    + b"\tx</p>\n",
+    "spaces then tab (html)": lambda n: (
+        HEAD + b"Content-Type: text/html\n\n<p>x" + b" " * n + b"\tx</p>\n"
+    ),
     "To: of spaces": lambda n: b"From: a@example.com\nTo: a" + b" " * n + b"x\n\nbody\n",
     "nested <div>": lambda n: HEAD + b"Content-Type: text/html\n\n" + b"<div>" * (n // 5),
-    "punycode body": lambda n: HEAD
-    + b"Content-Type: text/plain; charset=punycode\n\n"
-    + b"a" * n
-    + b"-bc\n",
+    "punycode body": lambda n: (
+        HEAD + b"Content-Type: text/plain; charset=punycode\n\n" + b"a" * n + b"-bc\n"
+    ),
     "text": lambda n: HEAD + b"\n" + LINE * (n // len(LINE)),
     "text, all rules": lambda n: HEAD + b"\n" + LINE * (n // len(LINE)),
     "tag-dense html": lambda n: HEAD + b"Content-Type: text/html\n\n" + b"<b>x</b>" * (n // 8),
