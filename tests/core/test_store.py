@@ -79,11 +79,15 @@ def test_dedupe_does_not_depend_on_cleaning(store: SQLiteStore) -> None:
 
 
 def test_known_and_known_message_ids(store: SQLiteStore) -> None:
-    parsed = make_parsed(make_raw(2))
-    assert store.known(parsed.message_id, parsed.content_hash) is None
+    raw = make_raw(2)
+    parsed = make_parsed(raw)
+    assert store.known(parsed.message_id, raw) is None
     store.add(parsed, loc())
-    assert store.known(parsed.message_id, None) == parsed.id
-    assert store.known(None, parsed.content_hash) == parsed.id
+    assert store.known(parsed.message_id, raw) == parsed.id
+    assert store.known(None, raw) == parsed.id  # the same bytes, whatever the headers say
+    relayed = b"Received: by relay\r\n" + raw  # the same message, another route
+    assert store.known(parsed.message_id, relayed) == parsed.id
+    assert store.known(parsed.message_id, make_raw(2, body="other")) is None
     assert store.known_message_ids(["msg-2@example.test", "nope@x"]) == {
         "msg-2@example.test": parsed.id
     }
@@ -375,7 +379,7 @@ def test_a_rejected_add_inside_a_batch_costs_only_itself(store: SQLiteStore) -> 
             store.add(bad, loc("2"))
         store.add(make_parsed(make_raw(3)), loc("3"))
     assert store.count_documents() == 2
-    assert store.known("msg-2@example.test", None) is None
+    assert store.known("msg-2@example.test", make_raw(2)) is None
 
 
 def _fts_is_consistent(store: SQLiteStore) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
-from mailatlas_core.ids import normalize_message_id
+from mailatlas_core.ids import header_block, normalize_message_id
 
 __all__ = ["FIELD_LINE", "KNOWN_FIELD", "header_block", "peek_message_id", "sniff_not_email"]
 
-_BOM = b"\xef\xbb\xbf"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 # A header field name is printable ASCII without ':' (RFC 5322 section 2.2).
@@ -23,22 +22,6 @@ KNOWN_FIELD = re.compile(
     rb"|in-reply-to|references|delivered-to|x-[!-9;-~]+)[ \t]*:",
     re.IGNORECASE | re.MULTILINE,
 )
-
-
-def header_block(raw: bytes) -> bytes:
-    """The header block of ``raw``: everything before the first empty line.
-
-    A leading UTF-8 BOM and an mbox ``From `` envelope line are skipped.
-    """
-    if raw.startswith(_BOM):
-        raw = raw[3:]
-    if raw.startswith(b"From "):
-        newline = raw.find(b"\n")
-        raw = b"" if newline == -1 else raw[newline + 1 :]
-    # bytes.find is much faster than a regex on long messages.
-    lf, crlf = raw.find(b"\n\n"), raw.find(b"\r\n\r\n")
-    ends = [i for i in (lf, crlf) if i != -1]
-    return raw[: min(ends)] if ends else raw
 
 
 def peek_message_id(raw: bytes) -> str | None:

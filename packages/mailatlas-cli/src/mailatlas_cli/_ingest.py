@@ -22,7 +22,6 @@ from mailatlas_core import (
     SourceLocation,
     Store,
     UnsafePathError,
-    content_hash,
 )
 
 from ._reflog import RefLog
@@ -197,7 +196,7 @@ def _jobs(
             yield ParseJob(_Tag(item.location, unreadable=item.reason), b"", parse=False)
             continue
         raw = item.raw
-        known = store.known(peek_message_id(raw), content_hash(raw))
+        known = store.known(peek_message_id(raw), raw)
         if known is not None:
             yield ParseJob(_Tag(item.location, duplicate_of=known), raw, parse=False)
         else:

@@ -3,6 +3,13 @@
 Migration files live in ``mailatlas_core/migrations/NNNN_name.sql``. A store records
 what it has applied in ``schema_migrations``; opening a store applies the missing ones
 in order. A store written by a newer MailAtlas is refused rather than guessed at.
+
+A migration that rebuilds a table other tables reference says
+``-- mailatlas: foreign_keys=off``: SQLite's documented way to change a table's schema
+(https://sqlite.org/lang_altertable.html#otheralter) needs foreign keys off, or dropping
+the old table would cascade into the rows that reference it. They are switched off
+around that migration (outside its transaction, where the pragma has effect) and
+``PRAGMA foreign_key_check`` must come back empty before it commits.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ __all__ = ["LATEST_VERSION", "Migration", "apply_migrations", "available_migrati
 LATEST_VERSION = 5
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_FOREIGN_KEYS_OFF = "-- mailatlas: foreign_keys=off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +74,46 @@ def apply_migrations(conn: sqlite3.Connection, upto: int | None = None) -> list[
     for migration in migrations:
         if migration.version in applied or (upto is not None and migration.version > upto):
             continue
-        conn.execute("BEGIN IMMEDIATE")
+        keys_off = _FOREIGN_KEYS_OFF in migration.sql
+        keys_were_on = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        if keys_off:
+            conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            # Re-check under the write lock: another process may have just applied it.
-            row = conn.execute(
-                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
-            ).fetchone()
-            if row is None:
-                for statement in _statements(migration.sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, utc_now_iso()),
-                )
+            if _apply_one(conn, migration, check_keys=keys_off):
                 done.append(migration.version)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        finally:
+            if keys_off and keys_were_on:
+                conn.execute("PRAGMA foreign_keys = ON")
     return done
+
+
+def _apply_one(conn: sqlite3.Connection, migration: Migration, *, check_keys: bool) -> bool:
+    """Apply one migration in its own transaction; False if another process just did."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-check under the write lock: another process may have just applied it.
+        row = conn.execute(
+            "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+        ).fetchone()
+        if row is not None:
+            conn.execute("COMMIT")
+            return False
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        if check_keys and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise MigrationError(
+                f"migration {migration.version} ({migration.name}) would break references "
+                "between tables; the store was left as it was"
+            )
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, utc_now_iso()),
+        )
+        conn.execute("COMMIT")
+        return True
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(sql: str) -> list[str]:

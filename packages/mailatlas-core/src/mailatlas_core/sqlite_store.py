@@ -26,10 +26,11 @@ from ._rows import (
 )
 from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
+from ._sqlite_identity import IdentityMixin, conflict_metadata
 from ._sqlite_state import StateMixin
 from .dates import utc_now_iso
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
-from .ids import thread_id_for
+from .ids import Fingerprint, conflict_document_id, fingerprint, thread_id_for
 from .model import (
     AddResult,
     Document,
@@ -43,7 +44,7 @@ from .workspace import Workspace
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(StateMixin, AdminMixin):
+class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take
@@ -141,18 +142,6 @@ class SQLiteStore(StateMixin, AdminMixin):
 
     # -- lookups ---------------------------------------------------------------------------
 
-    def known(self, message_id: str | None, content_hash: str | None) -> str | None:
-        """The id of a stored document with this Message-ID or raw hash, else ``None``."""
-        try:
-            row = self._conn.execute(
-                "SELECT id FROM documents WHERE message_id = ?"
-                " UNION ALL SELECT id FROM documents WHERE content_hash = ? LIMIT 1",
-                (message_id, content_hash),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise db_error(exc, "cannot read the store") from exc
-        return None if row is None else str(row[0])
-
     def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
         """Map each already-stored normalised Message-ID to its document id."""
         ids = list(dict.fromkeys(m for m in message_ids if m))
@@ -169,19 +158,26 @@ class SQLiteStore(StateMixin, AdminMixin):
     # -- writes ----------------------------------------------------------------------------
 
     def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
-        """Store a parsed message, or record the location of the duplicate it is."""
+        """Store a parsed message, or record the location of the stored copy it is.
+
+        A message with the Message-ID of a stored, different message (see
+        :mod:`._sqlite_identity`) is stored too, under :func:`conflict_document_id`, and
+        both are linked through ``metadata.message_id_conflict``.
+        """
+        print_ = fingerprint(parsed.raw)
         try:
             with self.transaction():
-                row = self._conn.execute(
-                    "SELECT id FROM documents WHERE message_id = ?"
-                    " UNION ALL SELECT id FROM documents WHERE content_hash = ?"
-                    " UNION ALL SELECT id FROM documents WHERE id = ? LIMIT 1",
-                    (parsed.message_id, parsed.content_hash, parsed.id),
-                ).fetchone()
-                existing = None if row is None else str(row[0])
+                existing, others = self._match(
+                    parsed.message_id, parsed.content_hash, lambda: print_
+                )
                 if existing is not None:
                     return self._add_location(existing, location)
-                return self._insert(parsed, location)
+                if parsed.message_id and others:
+                    doc_id = conflict_document_id(parsed.message_id, print_)
+                    added = self._insert(parsed, location, print_, doc_id, others)
+                    self._link_conflict(doc_id, parsed.message_id, others)
+                    return added
+                return self._insert(parsed, location, print_)
         except sqlite3.Error as exc:
             raise db_error(exc, f"cannot store message from {location.key()}") from exc
 
@@ -198,21 +194,33 @@ class SQLiteStore(StateMixin, AdminMixin):
         ref = self._ref(document_id)
         return AddResult(document_id=document_id, is_new=False, ref=ref)
 
-    def _insert(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+    def _insert(
+        self,
+        parsed: ParsedDocument,
+        location: SourceLocation,
+        print_: Fingerprint,
+        doc_id: str | None = None,
+        conflicts: list[str] | None = None,
+    ) -> AddResult:
         ws = self.workspace
-        doc_id = parsed.id
+        doc_id = doc_id or parsed.id
         raw_path = ws.inside("raw", f"{doc_id}.eml")
         ws.write_atomic(raw_path, parsed.raw)
         html_rel = None
         if parsed.body_html is not None:
+            html = parsed.body_html
+            if doc_id != parsed.id:  # the parser linked the assets under its own id
+                html = html.replace(f"../assets/{parsed.id}/", f"../assets/{doc_id}/")
             html_path = ws.inside("html", f"{doc_id}.html")
-            ws.write_atomic(html_path, parsed.body_html.encode("utf-8", "replace"))
+            ws.write_atomic(html_path, html.encode("utf-8", "replace"))
             html_rel = f"html/{doc_id}.html"
-        asset_rows = self._write_assets(parsed)
+        asset_rows = self._write_assets(parsed, doc_id)
 
         thread_id = self._linked_thread(parsed)
         metadata = dict(parsed.metadata)
         metadata["source"] = location.to_metadata()
+        if conflicts and parsed.message_id:
+            metadata["message_id_conflict"] = conflict_metadata(parsed.message_id, conflicts)
         now = utc_now_iso()
         values = (
             doc_id,
@@ -233,6 +241,9 @@ class SQLiteStore(StateMixin, AdminMixin):
             now,
             parsed.in_reply_to,
             recipients_text(metadata.get("recipients")),
+            print_.headers,
+            print_.body,
+            len(parsed.raw),
         )
         try:
             seq = self._insert_document_row(values)
@@ -264,17 +275,18 @@ class SQLiteStore(StateMixin, AdminMixin):
             "INSERT INTO documents (id, source_kind, message_id, thread_id, subject,"
             " sender_name, sender_email, author, received_at, published_at, body_text,"
             " body_html_path, raw_path, content_hash, metadata, created_at, in_reply_to,"
-            " recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " recipients, headers_hash, body_hash, raw_size)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             values,
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def _write_assets(self, parsed: ParsedDocument) -> list[tuple[Any, ...]]:
+    def _write_assets(self, parsed: ParsedDocument, doc_id: str) -> list[tuple[Any, ...]]:
         if not parsed.assets:
             return []
         ws = self.workspace
-        doc_dir = ws.inside("assets", parsed.id)
+        doc_dir = ws.inside("assets", doc_id)
         ws.clear_dir(doc_dir)  # leftovers of an add that was rolled back
         ws.make_dir(doc_dir)
         rows = []
@@ -284,12 +296,12 @@ class SQLiteStore(StateMixin, AdminMixin):
             if name.casefold() in used:  # the parser makes names unique; belt and braces
                 name = f"{ordinal}-{name}"
             used.add(name.casefold())
-            path = ws.inside("assets", parsed.id, name)
+            path = ws.inside("assets", doc_id, name)
             ws.write_atomic(path, asset.data)
             rows.append(
                 (
-                    f"{parsed.id}-{ordinal:04d}",
-                    parsed.id,
+                    f"{doc_id}-{ordinal:04d}",
+                    doc_id,
                     ordinal,
                     asset.kind,
                     asset.mime_type,

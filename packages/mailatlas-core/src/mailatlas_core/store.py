@@ -68,10 +68,22 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """Group the calls inside into one atomic commit (re-entrant)."""
 
-    def known(self, message_id: str | None, content_hash: str | None) -> str | None:
-        """The id of a stored document with this Message-ID or raw hash, else ``None``.
+    def known(self, message_id: str | None, raw: bytes) -> str | None:
+        """The id of the stored copy of ``raw``, else ``None``.
 
-        Cheap: lets callers skip parsing a message that is already stored.
+        A copy has the same raw bytes, or the same Message-ID *and* the same Date, From,
+        Subject and body (:func:`~mailatlas_core.ids.fingerprint`): a Message-ID alone is
+        a sender's claim. Cheap: lets callers skip parsing a message that is stored.
+        """
+
+    def known_copies(
+        self, heads: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], str]:
+        """Which (Message-ID, headers hash, size) triples are stored copies, and of what.
+
+        What an IMAP probe sees of a message before downloading its body: a stored
+        document matches only with the same Message-ID,
+        :func:`~mailatlas_core.ids.headers_hash` (Date, From, Subject) and raw size.
         """
 
     def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
@@ -80,9 +92,11 @@ class Store(Protocol):
     def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
         """Store a parsed message seen at ``location``, or record a duplicate.
 
-        Insert-or-ignore on the content-derived id, the normalised Message-ID and the
-        raw hash: under concurrent writers exactly one document results. A duplicate's
-        new location is recorded on the existing document.
+        Insert-or-ignore on the raw hash, or the normalised Message-ID with the
+        fingerprint: under concurrent writers exactly one document results. A duplicate's
+        new location is recorded on the existing document. A different message with a
+        stored Message-ID is stored as its own document, and the two are linked in
+        ``metadata.message_id_conflict``.
         """
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:

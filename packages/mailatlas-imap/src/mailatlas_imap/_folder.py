@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mailatlas_clean import peek_message_id
-from mailatlas_core import ImapCursor, SourceLocation, Store, content_hash
+from mailatlas_core import ImapCursor, SourceLocation, Store
 from mailatlas_core.dates import to_utc_iso
+from mailatlas_core.ids import header_block, headers_hash
 
 from ._commit import Action, commit_batch
 from ._parsing import ParseItem, Parser, PendingParse
@@ -31,9 +32,13 @@ ProgressCallback = Callable[[str, int, int], None]
 """Called after each committed batch as ``progress(folder, done, total)``."""
 
 BODY_ITEMS = (b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE", b"FLAGS")
-PROBE_ITEMS = (b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", b"RFC822.SIZE")
+# Before downloading bodies of a folder it has no cursor for, a sync asks for what tells
+# a stored copy from a different message with the same Message-ID: the headers that a
+# copy keeps in every folder (Date, From, Subject) and the size. Only a match on all of
+# them skips the download; anything else is downloaded and compared in full.
+PROBE_ITEMS = (b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]", b"RFC822.SIZE")
 SIZE_ITEMS = (b"RFC822.SIZE",)
-_PROBE_KEY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+_PROBE_KEY = b"BODY[HEADER.FIELDS"
 MAX_FETCH_BYTES = 64 * 1024 * 1024  # bound one body fetch when the probe gave sizes
 
 
@@ -157,14 +162,14 @@ def _fetch(
         wanted = [(uid, _size(heads.get(uid, {}))) for uid in uids]
     else:
         heads = session.fetch(uids, PROBE_ITEMS)
-        mids = {u: peek_message_id(bytes(d.get(_PROBE_KEY) or b"")) for u, d in heads.items()}
-        known = store.known_message_ids(m for m in mids.values() if m)
+        probed = {uid: _probe_key(item) for uid, item in heads.items()}
+        known = store.known_copies(k for k in probed.values() if k is not None)
         for uid in uids:
-            mid = mids.get(uid)
             if uid not in heads:
                 continue  # expunged since the search
-            if mid is not None and mid in known:
-                by_uid[uid] = Action(where(uid), known_id=known[mid])
+            key = probed[uid]
+            if key is not None and key in known:
+                by_uid[uid] = Action(where(uid), known_id=known[key])
             else:
                 wanted.append((uid, _size(heads[uid])))
     batch = _Batch(uids)
@@ -200,6 +205,15 @@ def _size(item: dict[bytes, object]) -> int:
     return size if isinstance(size, int) and size >= 0 else 0
 
 
+def _probe_key(item: dict[bytes, object]) -> tuple[str, str, int] | None:
+    """(Message-ID, headers hash, size) of a probed message; None if it cannot be told."""
+    block = next((v for k, v in item.items() if k.startswith(_PROBE_KEY)), None)
+    if not isinstance(block, bytes):
+        return None
+    mid = peek_message_id(block)
+    return None if mid is None else (mid, headers_hash(header_block(block)), _size(item))
+
+
 def _by_size(sized: list[tuple[int, int]]) -> list[list[int]]:
     """Split into body fetches of at most ``MAX_FETCH_BYTES`` (a single big one alone)."""
     chunks: list[list[int]] = []
@@ -223,7 +237,7 @@ def _classify(
     raw = item.get(b"BODY[]")
     if not isinstance(raw, bytes):
         return Action(loc, raw=b"", failure="server returned no message body")
-    known = store.known(peek_message_id(raw), content_hash(raw))
+    known = store.known(peek_message_id(raw), raw)
     if known is not None:
         return Action(loc, known_id=known)
     received = item.get(b"INTERNALDATE")
