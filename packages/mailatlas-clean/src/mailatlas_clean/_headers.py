@@ -30,6 +30,7 @@ from mailatlas_core.ids import normalize_message_id
 from mailparser.utils import get_addresses
 
 from ._charsets import decode_text, lookup_charset
+from .cleaning._invisible import visible_text
 
 __all__ = [
     "HeaderView",
@@ -161,13 +162,14 @@ def decode_encoded_words(text: str) -> str:
 
 
 def decode_header_value(value: Any) -> str:
-    """Decode one header value: unfold, undo RFC 2047, NFC-normalise."""
+    """Decode one header value to the text people see: unfold, undo RFC 2047,
+    NFC-normalise, drop invisible, bidi control and control characters."""
     if value is None:
         return ""
     text = _FOLD.sub(" ", raw_header_text(value))
     decoded = decode_encoded_words(text).strip() if "=?" in text else text.strip()
-    decoded = decoded.replace("\r", "").replace("\n", " ").replace("\x00", "")
-    return unicodedata.normalize("NFC", decoded)
+    decoded = decoded.replace("\r", "").replace("\n", " ")
+    return visible_text(unicodedata.normalize("NFC", decoded))
 
 
 def first_raw(message: Message, name: str) -> str | None:
@@ -189,10 +191,11 @@ def _message_ids(value: str | None) -> tuple[str, ...]:
 
 
 def _display_name(text: str) -> str:
-    """A display name as parsed (quotes removed), with its encoded words decoded."""
+    """A display name as parsed (quotes removed), with its encoded words decoded, and
+    without invisible, bidi control or control characters (see ``visible_text``)."""
     if "=?" in text:
         text = decode_encoded_words(text)
-    return unicodedata.normalize("NFC", text.strip()).replace("\x00", "")
+    return visible_text(unicodedata.normalize("NFC", text)).strip()
 
 
 def _body_charset(message: Message) -> str | None:

@@ -1,8 +1,9 @@
 """Safe, unique asset file names.
 
 An attachment name comes from the sender, so it is hostile until proven otherwise. The
-result is a single path component that is NFC-normalised, free of separators and control
-characters, never ``''``, ``'.'`` or ``'..'``, at most ``MAX_NAME_BYTES`` bytes of UTF-8,
+result is a single path component that is NFC-normalised, free of separators, control
+characters and invisible or bidi control characters (``evil\u202etxt.exe`` would show as
+``evilexe.txt``), never ``''``, ``'.'`` or ``'..'``, at most ``MAX_NAME_BYTES`` bytes of UTF-8,
 and unique (case-insensitively, after NFC) within one message.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import mimetypes
 import re
 import unicodedata
+
+from .cleaning._invisible import strip_invisible
 
 __all__ = ["MAX_NAME_BYTES", "NameAllocator", "default_name", "safe_filename"]
 
@@ -51,7 +54,8 @@ def safe_filename(name: str | None, fallback: str) -> str:
     Returns:
         A single safe path component (not yet unique; see :class:`NameAllocator`).
     """
-    text = unicodedata.normalize("NFC", name or "")
+    # Invisible and bidi controls go (the body rule); control characters become "_" below.
+    text = strip_invisible(unicodedata.normalize("NFC", name or ""))[0]
     # Keep only the last path component: "../../etc/passwd" -> "passwd".
     text = _SEPARATOR.split(text)[-1]
     text = _UNSAFE.sub("_", text)

@@ -2,6 +2,11 @@
 
 Kept: ZWJ (U+200D) inside emoji sequences (👩‍💻) and ZWJ/ZWNJ (U+200C) between letters of
 scripts that use them (Persian ``می‌خواهم``, Indic conjuncts). Removed everywhere else.
+
+The body cleaning rule ``strip_invisible_chars`` uses :func:`strip_invisible`; names and
+subjects shown to people (attachment names, ``Subject``, display names) always go
+through :func:`visible_text`, the same rule plus control characters: a right-to-left
+override in ``evil\u202etxt.exe`` would make an executable look like ``evilexe.txt``.
 """
 
 from __future__ import annotations
@@ -9,14 +14,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["strip_invisible"]
+__all__ = ["strip_invisible", "visible_text"]
 
 _ZWNJ, _ZWJ = "\u200c", "\u200d"
 # ZWSP, ZWNJ, ZWJ, LRM, RLM, bidi embeddings/overrides/isolates, ALM, word joiner,
-# invisible operators, BOM/ZWNBSP, Mongolian vowel separator, soft hyphen, CGJ.
+# invisible operators, BOM/ZWNBSP, Mongolian vowel separator, soft hyphen, CGJ, the
+# deprecated format controls (symmetric swapping, digit shapes), interlinear annotation.
 _INVISIBLE = re.compile(
-    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e\u00ad\u034f]"
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e\u00ad\u034f"
+    "\u206a-\u206f\ufff9-\ufffb]"
 )
+# Control characters but tab, line feed and carriage return (callers decide about those).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _is_pictographic(char: str) -> bool:
@@ -62,3 +71,12 @@ def strip_invisible(text: str) -> tuple[str, int]:
         removed += 1
     out.append(text[last:])
     return "".join(out), removed
+
+
+def visible_text(text: str) -> str:
+    """``text`` without invisible and bidi control characters, nor control characters.
+
+    For what is shown to people as a name or a line (an attachment name, a subject, a
+    display name): what it shows is then all it contains, in the order it shows.
+    """
+    return _CONTROLS.sub("", strip_invisible(text)[0])
