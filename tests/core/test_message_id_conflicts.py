@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
 from mailatlas_core import AssetData, SourceLocation, open_store
 from mailatlas_core.ids import fingerprint, header_block, headers_hash
 from mailatlas_core.migrate import apply_migrations
@@ -27,14 +26,6 @@ def raw_message(
 
 FORGED = raw_message(sender="Mallory <m@evil.example>", subject="Urgent", body="Pay me.")
 REAL = raw_message(sender="Bank <news@bank.example>", subject="Q2 report", body="Numbers.")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "store.db", tmp_path / "ws")
-    assert isinstance(s, SQLiteStore)
-    yield s
-    s.close()
 
 
 def at(name: str) -> SourceLocation:

@@ -24,14 +24,6 @@ from mailatlas_core.sqlite_store import SQLiteStore
 from .factory import make_parsed, make_raw
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path / "store.db", tmp_path / "ws")
-    assert isinstance(s, SQLiteStore)
-    yield s
-    s.close()
-
-
 def loc(name: str = "a.eml") -> SourceLocation:
     return SourceLocation(kind="eml", path=f"/mail/{name}")
 

@@ -10,7 +10,6 @@ else's. Two different messages with one Message-ID are both stored and linked th
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,8 +19,6 @@ from .ids import Fingerprint, content_hash, fingerprint, header_block, headers_h
 from .workspace import Workspace
 
 __all__ = ["IdentityMixin", "Match"]
-
-log = logging.getLogger("mailatlas_core")
 
 Match = tuple[str | None, list[str]]
 """The stored copy of a message (or None), and the other documents with its Message-ID."""
@@ -116,8 +113,10 @@ class IdentityMixin:
 
     def _link_conflict(self, new_id: str, message_id: str, others: Iterable[str]) -> None:
         """Add ``new_id`` to ``metadata.message_id_conflict`` of the earlier documents."""
+        import logging  # not at import time: `list` and `show` never load it (start-up)
+
         others = list(others)
-        log.warning(
+        logging.getLogger("mailatlas_core").warning(
             "two different messages share the Message-ID <%s>: stored %s beside %s",
             message_id,
             new_id,
