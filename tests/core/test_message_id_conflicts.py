@@ -127,25 +127,22 @@ def test_the_probe_matches_headers_and_size_only(store: SQLiteStore) -> None:
     assert store.known_copies([("nope@x", head, len(REAL))]) == {}
 
 
-def _v4_store_with(db: Path, ws: Path, raw: bytes) -> None:
-    """A store as MailAtlas wrote it before fingerprints (schema 4), holding ``raw``."""
+def _v5_store_with(db: Path, ws: Path, raw: bytes) -> None:
+    """A store as MailAtlas wrote it before fingerprints (schema 5), holding ``raw``."""
     (ws / "raw").mkdir(parents=True)
     (ws / "assets" / "old").mkdir(parents=True)
     (ws / "raw" / "old.eml").write_bytes(raw)
     (ws / "assets" / "old" / "a.pdf").write_bytes(b"%PDF")
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    assert apply_migrations(conn, upto=4) == [1, 2, 3, 4]
+    assert apply_migrations(conn, upto=5) == [1, 2, 3, 4, 5]
     conn.execute(
         "INSERT INTO documents (id, source_kind, message_id, subject, body_text, raw_path,"
         " content_hash, created_at) VALUES ('old', 'eml', ?, 'Urgent', 'Pay me.',"
         " 'raw/old.eml', 'h-old', '2020-01-01T00:00:00Z')",
         (MID,),
     )
-    conn.execute(
-        "INSERT INTO documents_fts (rowid, subject, sender_name, sender_email, body_text)"
-        " SELECT seq, subject, sender_name, sender_email, body_text FROM documents"
-    )
+    conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('rebuild')")
     conn.execute(
         "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, sha256,"
         " filename, size) VALUES ('a', 'old', 0, 'attachment', 'application/pdf',"
@@ -160,7 +157,7 @@ def _v4_store_with(db: Path, ws: Path, raw: bytes) -> None:
 
 def test_a_store_from_before_fingerprints_is_migrated_and_compared(tmp_path: Path) -> None:
     db, ws = tmp_path / "old.db", tmp_path / "ws"
-    _v4_store_with(db, ws, FORGED)
+    _v5_store_with(db, ws, FORGED)
     store = open_store(db, ws)
     assert isinstance(store, SQLiteStore)
     try:
