@@ -11,7 +11,10 @@ repaired). Two stdlib readings of ``From`` count: ``policy.default``'s
 address parser and the classic ``email.utils.parseaddr`` of the raw header with the name
 decoded by ``email.header``; they differ on comments (``a@b (Name)``), and agreeing with
 either is agreeing with the stdlib. Undecodable bytes come back from the stdlib as
-surrogates or U+FFFD; both are made U+FFFD here.
+surrogates or U+FFFD; both are made U+FFFD here. MailAtlas removes invisible, bidi
+control and control characters from the subject and names it shows, on purpose
+(``visible_text``, docs/security.md); the stdlib's subject and names are compared
+without them too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 
 from mailatlas_clean._parse import parser_input
+from mailatlas_clean.cleaning._invisible import visible_text
 from mailatlas_core.model import ParsedDocument
 
 __all__ = [
@@ -137,7 +141,7 @@ def check_no_mojibake(doc: ParsedDocument, ref: TextReference) -> list[str]:
 
 
 def check_subject_agrees(doc: ParsedDocument, ref: TextReference) -> list[str]:
-    if ref.subject is None or same_text(ref.subject, doc.subject):
+    if ref.subject is None or same_text(visible_text(ref.subject), doc.subject):
         return []
     return [f"subject {doc.subject!r} != stdlib {ref.subject!r}"]
 
@@ -150,6 +154,6 @@ def check_sender_agrees(doc: ParsedDocument, ref: TextReference) -> list[str]:
     ours_name, ours_email = doc.sender_name or "", doc.sender_email or ""
     for name, address in ref.senders:
         name = "" if name == address else name
-        if address == ours_email and same_text(name, ours_name):
+        if address == ours_email and same_text(visible_text(name), ours_name):
             return []
     return [f"sender {(ours_name, ours_email)!r} != stdlib {ref.senders!r}"]
