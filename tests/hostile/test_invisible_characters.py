@@ -79,7 +79,7 @@ def test_subject_and_display_names_lose_bidi_controls() -> None:
     doc = parse_bytes(raw)
     assert doc.subject == "Invoice gpj.exe and [31mred[0m zero"
     assert doc.sender_name == "Bank support"
-    assert doc.author == "Bank support"
+    assert doc.author == "Bank support <support@evil.example>"
     to = doc.metadata["recipients"]["to"]
     assert [r["name"] for r in to] == ["Alice", "Bob"]
     assert not _FORBIDDEN.search(json.dumps(doc.metadata, ensure_ascii=False))
