@@ -105,10 +105,11 @@ _DATE_FORMATS = (
     "%m/%d/%Y %I:%M %p",
 )
 # "GMT", "GMT+1", "CEST" after an Apple Mail date; never the AM/PM of the time itself.
-_ZONE_SUFFIX = re.compile(r"\s+(?!(?:AM|PM)$)[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?$")
+# Blank runs are matched from their first blank only, and whole (linear on long runs).
+_ZONE_SUFFIX = re.compile(r"(?<!\s)\s++(?!(?:AM|PM)$)[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?$")
 
 
-_MERIDIEM = re.compile(r"\s*\b([AaPp])\.?[Mm]\.?(?=\s|$)")
+_MERIDIEM = re.compile(r"(?<!\s)\s*+\b([AaPp])\.?[Mm]\.?(?=\s|$)")
 
 
 def _parse_loose_date(value: str) -> str | None:

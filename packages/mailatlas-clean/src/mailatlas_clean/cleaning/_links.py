@@ -9,7 +9,8 @@ import re
 
 __all__ = ["find_link_only_lines"]
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(<?((?:https?|mailto|ftp):[^)\s>]+)>?(?:\s+\"[^\"]*\")?\)")
+# The link text holds no "[": a run of "[" with no "]" was rescanned from each one.
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\(<?((?:https?|mailto|ftp):[^)\s>]+)>?(?:\s+\"[^\"]*\")?\)")
 _BARE_URL = re.compile(r"<?((?:https?|ftp)://[^\s<>]+|mailto:[^\s<>]+)>?")
 _FILLER = re.compile(r"^[\s\-*•·|>»«›‹→:,;()\[\]]*$")
 

@@ -27,7 +27,8 @@ __all__ = ["CleanResult", "clean_text"]
 MAX_RECORDED_LINES = 40
 
 # Cheap whole-text checks that let most messages skip the line-by-line scans.
-_MAY_FORWARD = re.compile(r"^\s*\**from\**\s*:|^[-_]{2,}|^begin forwarded", re.I | re.M)
+# [^\S\n]: a line's own blanks only (\s* ran on over every following blank line).
+_MAY_FORWARD = re.compile(r"^[^\S\n]*\**from\**\s*:|^[-_]{2,}|^begin forwarded", re.I | re.M)
 _MAY_LINK = re.compile(r"://|mailto:")
 
 
