@@ -119,3 +119,21 @@ def test_every_mbox_of_the_corpus_is_compared(corpus_dir: Path) -> None:
     names = {p.relative_to(corpus_dir).as_posix() for p in _mboxes()}
     assert len(names) == 5
     assert set(STDLIB_DIFFERENCES) <= names
+
+
+def test_a_message_over_the_size_limit_is_skipped_without_its_bytes(tmp_path: Path) -> None:
+    env = b"From a@example.com Mon Jan  1 00:00:00 2024\n"
+    first, last = b"From: a@x\nSubject: one\n\nhi\n", b"From: c@x\nSubject: three\n\nbye\n"
+    # A line longer than the limit, read in pieces: the "From " inside it, at a piece's
+    # start, must not be taken for a separator.
+    big = b"From: b@x\nSubject: two\n\n" + b"y" * 1001 + b"From b@x Mon Jan  1\nX: y\n"
+    path = tmp_path / "box.mbox"
+    path.write_bytes(env + first + b"\n" + env + big + b"\n" + env + last)
+    got = list(iter_mbox(path, max_message_bytes=1000))
+    assert [(m.raw, m.oversize is not None) for m in got] == [
+        (first, False),
+        (b"", True),
+        (last, False),
+    ]
+    assert got[1].oversize == len(big) + 1
+    assert [m.raw for m in iter_mbox(path)] == [first, big, last]

@@ -132,3 +132,46 @@ def test_a_message_over_max_message_size_is_kept_unparsed(tmp_path: Path) -> Non
     assert "above the 4.0 KB limit (--max-message-size)" in reason, reason
     kept = list((home / "workspace" / "failures").iterdir())
     assert [p.read_bytes() for p in kept] == [big]
+
+
+def _mbox_message(name: str) -> bytes:
+    return (
+        f"From {name}@example.com Mon Jan  1 00:00:00 2024\n"
+        f"From: {name}@example.com\nSubject: {name}\nMessage-ID: <{name}@x>\n\nhello\n\n"
+    ).encode()
+
+
+ENDLESS = {  # 30 MB after an envelope and a header line: no newline, or no separator
+    "no_newline": b"X-Junk: " + b"x" * (30 * MB) + b"\n\n",
+    "long_lines": b"X-Junk: y\n\n" + (b"z" * 100_000 + b"\n") * 300 + b"\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ENDLESS))
+def test_an_mbox_message_over_max_message_size_is_skipped_unbuffered(
+    tmp_path: Path, name: str
+) -> None:
+    # The mbox reader held a whole message in memory (and a line without end grew
+    # without bound): now it stops buffering at --max-message-size and skips ahead.
+    good = _mbox_message("first") + _mbox_message("last")
+    (tmp_path / "small.mbox").write_bytes(good)
+    small = measure(["ingest", "mbox", str(tmp_path / "small.mbox")], tmp_path / "base")
+    assert small["code"] == 0, small["err"]
+    baseline = int(str(small["peak"]))
+
+    hostile = b"From big@example.com Mon Jan  1 00:00:00 2024\n" + ENDLESS[name]
+    mbox = tmp_path / "hostile.mbox"
+    mbox.write_bytes(_mbox_message("first") + hostile + _mbox_message("last"))
+    home = tmp_path / "home"
+    run = measure(["ingest", "mbox", "--max-message-size", "1M", str(mbox)], home)
+    peak = int(str(run["peak"]))
+    assert peak < baseline + 20 * MB, f"peak RSS {peak / MB:.0f} MB, baseline {baseline / MB:.0f}"
+    assert run["code"] == 1, run["err"]
+    summary = json.loads(str(run["out"]))
+    assert (summary["ingested_count"], summary["failed_count"]) == (2, 1)
+    reason = summary["failures"][0]["error"]
+    assert "above the 1.0 MB limit (--max-message-size); it was skipped" in reason, reason
+    assert not (home / "workspace" / "failures").exists() or not any(
+        (home / "workspace" / "failures").iterdir()
+    )

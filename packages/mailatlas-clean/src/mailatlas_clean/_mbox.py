@@ -15,12 +15,16 @@ Real mbox files disagree about their own format, so the splitter is defensive:
   nothing inside it can split it.
 * ``>From `` quoting is undone mboxrd-style (one ``>`` removed from ``>+From `` lines).
 * A UTF-8 BOM and blank lines before the first separator are skipped; CRLF files work.
+* A message larger than the size limit is not buffered: its bytes are skipped up to the
+  next separator and it is yielded with ``oversize`` set and no bytes. Lines are read
+  with a length limit, so a file without newlines cannot grow memory either.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -45,6 +49,7 @@ _ENVELOPE = re.compile(
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE)
+_SKIP_CHUNK = 1 << 20  # how much of an oversized message is read at a time
 
 
 def _is_blank(line: bytes) -> bool:
@@ -58,10 +63,12 @@ def _envelope_text(line: bytes) -> str:
 class _Reader:
     """Line reader with one line of look-ahead that tracks byte offsets."""
 
-    def __init__(self, fp: BinaryIO, offset: int) -> None:
+    def __init__(self, fp: BinaryIO, offset: int, line_limit: int) -> None:
         self._fp = fp
         self.offset = offset
         self._peeked: bytes | None = None
+        self._limit = line_limit  # longest line read at once (-1: no limit)
+        self.line_done = True  # the last line consumed ended with its newline
 
     def remaining(self) -> int:
         """Bytes left in the file after the current offset."""
@@ -75,38 +82,61 @@ class _Reader:
 
     def peek(self) -> bytes:
         if self._peeked is None:
-            self._peeked = self._fp.readline()
+            self._peeked = self._fp.readline(self._limit)
         return self._peeked
 
     def next(self) -> bytes:
         line = self.peek()
         self._peeked = None
         self.offset += len(line)
+        self.line_done = line.endswith(b"\n")
         return line
 
-    def read_body_lines(self, lines: list[bytes]) -> None:
-        """Append lines up to (not including) the next ``From `` line or end of file.
+    def read_body_lines(self, lines: list[bytes], stop: int) -> None:
+        """Append lines up to (not including) the next ``From `` line or end of file, or
+        until the offset passes ``stop`` (the message is too large).
 
         The hot loop of the reader: most lines of an mbox are body lines, so they are
-        read here without the per-line look-ahead bookkeeping.
+        read here without the per-line look-ahead bookkeeping. A line cut by the length
+        limit always passes ``stop``, so its rest is never taken for a line start.
         """
         if self._peeked is not None:
             if not self._peeked or self._peeked.startswith(b"From "):
                 return
-            lines.append(self._peeked)
-            self.offset += len(self._peeked)
-            self._peeked = None
+            lines.append(self.next())
+            if self.offset > stop:
+                return
         readline = self._fp.readline
+        limit = self._limit
         offset = self.offset
         append = lines.append
         while True:
-            line = readline()
+            line = readline(limit)
             if not line or line.startswith(b"From "):
                 self._peeked = line
                 break
             offset += len(line)
             append(line)
+            if offset > stop:
+                self.line_done = line.endswith(b"\n")
+                break
         self.offset = offset
+
+    def skip_lines(self) -> None:
+        """Skip, keeping nothing, up to the next ``From `` at a line start or end of file."""
+        if self._peeked is not None:
+            if not self._peeked or self._peeked.startswith(b"From "):
+                return
+            self.next()
+        at_start = self.line_done
+        while True:
+            line = self._fp.readline(_SKIP_CHUNK)
+            if not line or (at_start and line.startswith(b"From ")):
+                self._peeked = line
+                break
+            self.offset += len(line)
+            at_start = line.endswith(b"\n")
+        self.line_done = True
 
     def seek(self, offset: int) -> None:
         self._fp.seek(offset)
@@ -141,9 +171,10 @@ def _finish(lines: list[bytes]) -> bytes:
     return _QUOTED_FROM.sub(rb"\1", b"".join(lines))
 
 
-def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
+def _read_head(reader: _Reader, stop: int) -> tuple[list[bytes], bool]:
     """Read a message's header block, and its body too when a ``Content-Length`` header
-    delimits it exactly. Returns the lines and whether the body was read that way."""
+    delimits it exactly. Returns the lines and whether the body was read that way.
+    Stops early once the offset passes ``stop`` (the message is too large)."""
     lines: list[bytes] = []
     length: int | None = None
     while True:
@@ -151,6 +182,8 @@ def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
         if not line:
             return lines, False
         lines.append(line)
+        if reader.offset > stop:
+            return lines, False
         match = _CONTENT_LENGTH.match(line)
         if match:
             length = int(match.group(1))
@@ -158,7 +191,7 @@ def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
             break
     # A Content-Length can only be right if the file still holds that many bytes; a
     # bigger one (hostile or corrupt) must not make us allocate it.
-    if length is None or length > reader.remaining():
+    if length is None or length > reader.remaining() or reader.offset + length > stop:
         return lines, False
     start = reader.offset
     body = reader.read(length)
@@ -171,10 +204,10 @@ def _read_head(reader: _Reader) -> tuple[list[bytes], bool]:
     return lines, False
 
 
-def _iter_stream(fp: BinaryIO, path: str) -> Iterator[RawMessage]:
+def _iter_stream(fp: BinaryIO, path: str, max_bytes: int | None) -> Iterator[RawMessage]:
     offset = 3 if fp.read(3) == _BOM else 0
     fp.seek(offset)
-    reader = _Reader(fp, offset)
+    reader = _Reader(fp, offset, -1 if max_bytes is None else max_bytes + 1)
     while _is_blank(reader.peek()):
         reader.next()
     if not reader.peek():
@@ -184,10 +217,17 @@ def _iter_stream(fp: BinaryIO, path: str) -> Iterator[RawMessage]:
     start = reader.offset
     envelope = reader.next()
     while True:
-        lines, _by_length = _read_head(reader)
+        stop = reader.offset + max_bytes if max_bytes is not None else sys.maxsize
+        lines, _by_length = _read_head(reader, stop)
         following: tuple[int, bytes] | None = None
         while True:
-            reader.read_body_lines(lines)
+            if reader.offset > stop:  # too large: keep nothing more of it
+                lines.clear()
+                reader.skip_lines()
+            else:
+                reader.read_body_lines(lines, stop)
+                if reader.offset > stop:
+                    continue
             line = reader.peek()
             if not line:
                 break
@@ -196,22 +236,31 @@ def _iter_stream(fp: BinaryIO, path: str) -> Iterator[RawMessage]:
             if _is_separator(reader, line):
                 following = (position, line)
                 break
-            lines.append(line)
+            if reader.offset <= stop:
+                lines.append(line)
+        size = (following[0] if following else reader.offset) - (start + len(envelope))
+        oversized = max_bytes is not None and size > max_bytes
         yield RawMessage(
-            raw=_finish(lines),
+            raw=b"" if oversized else _finish(lines),
             location=SourceLocation(kind="mbox", path=path, offset=start),
             envelope=_envelope_text(envelope),
+            oversize=size if oversized else None,
         )
         if following is None:
             return
         start, envelope = following
 
 
-def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
+def iter_mbox(
+    path: str | os.PathLike[str], *, max_message_bytes: int | None = None
+) -> Iterator[RawMessage]:
     """Stream the messages of an mbox file, one at a time, in constant memory.
 
     Args:
         path: the mbox file.
+        max_message_bytes: a larger message is not buffered: its bytes are skipped and
+            it is yielded with ``oversize`` set and empty ``raw``. ``None``: no limit
+            (a message is then held whole in memory, whatever its size).
 
     Yields:
         One :class:`RawMessage` per message, with ``location.offset`` the byte offset of
@@ -228,7 +277,7 @@ def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
     except OSError as exc:
         raise ParseError(f"cannot read mbox {abs_path}: {exc.strerror or exc}") from exc
     try:
-        yield from _iter_stream(fp, abs_path)
+        yield from _iter_stream(fp, abs_path, max_message_bytes)
     except OSError as exc:
         raise ParseError(f"cannot read mbox {abs_path}: {exc.strerror or exc}") from exc
     finally:

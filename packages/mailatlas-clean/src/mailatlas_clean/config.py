@@ -47,6 +47,13 @@ class ParseLimits:
             " limit (--max-message-size); it was not parsed, its raw bytes are kept"
         )
 
+    def skipped_reason(self, size: int) -> str:
+        """The failure reason of a message a reader skipped for its size (mbox)."""
+        return (
+            f"the message is {_megabytes(size)}, above the {_megabytes(self.max_message_bytes)}"
+            " limit (--max-message-size); it was skipped, its raw bytes are not kept"
+        )
+
     def timeout_reason(self, size: int) -> str:
         """The failure reason of a message whose parse ran out of time."""
         return (

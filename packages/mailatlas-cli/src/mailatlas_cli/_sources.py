@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-from mailatlas_clean import ParseError, RawMessage, iter_mbox, maildir_files
+from mailatlas_clean import ParseError, ParseLimits, RawMessage, iter_mbox, maildir_files
 from mailatlas_core import SourceLocation, files
 from mailatlas_core.files import read_regular
 
@@ -115,12 +115,23 @@ def eml_messages(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
         yield RawMessage(raw=raw, location=location)
 
 
-def mbox_messages(paths: Iterable[str | Path]) -> Iterator[SourceItem]:
-    """Every message of each mbox archive, streamed (constant memory)."""
+def mbox_messages(
+    paths: Iterable[str | Path], limits: ParseLimits | None = None
+) -> Iterator[SourceItem]:
+    """Every message of each mbox archive, streamed (constant memory).
+
+    A message larger than ``limits.max_message_bytes`` is skipped unbuffered and is an
+    :class:`Unreadable` item (no raw bytes kept).
+    """
+    limits = limits or ParseLimits()
     for raw in paths:
         path = Path(raw).absolute()
         try:
-            yield from iter_mbox(path)
+            for message in iter_mbox(path, max_message_bytes=limits.max_message_bytes):
+                if message.oversize is None:
+                    yield message
+                else:
+                    yield Unreadable(message.location, limits.skipped_reason(message.oversize))
         except (OSError, ParseError) as exc:
             yield Unreadable(SourceLocation(kind="mbox", path=str(path)), _reason(exc))
 

@@ -116,7 +116,8 @@ class MailAtlas:
         from ._sources import mbox_messages
 
         sources = as_paths(paths, "ingest_mbox")
-        return self._ingest("mbox", sources, mbox_messages(sources), progress)
+        messages = mbox_messages(sources, self.parser_config.limits)
+        return self._ingest("mbox", sources, messages, progress)
 
     def ingest_maildir(self, dirs: PathsArg, *, progress: Progress | None = None) -> IngestResult:
         """Ingest Maildir folders (``cur/`` and ``new/``); one path or an iterable of paths."""
