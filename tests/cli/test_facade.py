@@ -10,6 +10,7 @@ import pytest
 from mailatlas_clean import ParserConfig, parse_eml
 from mailatlas_cli import IngestInterrupted, IngestResult, MailAtlas
 from mailatlas_core import DocumentNotFoundError, StoreNotFoundError
+from mailatlas_core.sqlite_store import SQLiteStore
 
 from devkit.mailgen import write_mbox
 
@@ -119,3 +120,21 @@ def test_get_unknown_document(tmp_path: Path) -> None:
         atlas.ingest_eml([good])
         with pytest.raises(DocumentNotFoundError):
             atlas.get_document("f" * 32)
+
+
+def test_a_message_too_large_for_the_database_fails_alone(tmp_path: Path) -> None:
+    # SQLite refuses a value over its length limit (1 GB by default; lowered here). That
+    # was reported as "disk full" and stopped the run; now that one message fails.
+    for name, body in (("a", "first"), ("b", "y" * 300_000), ("c", "third")):
+        (tmp_path / f"{name}.eml").write_bytes(make_message(f"subject {name}", body))
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        store = atlas.store(create=True)
+        assert isinstance(store, SQLiteStore)
+        store._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 200_000)
+        result = atlas.ingest_eml(sorted(tmp_path.glob("*.eml")))
+    assert (result.ingested_count, result.failed_count) == (2, 1)
+    failure = result.failures[0]
+    assert failure.source.endswith("b.eml") and "too large for the database" in failure.error
+    assert [p.read_bytes() for p in (tmp_path / "ws" / "failures").iterdir()] == [
+        (tmp_path / "b.eml").read_bytes()
+    ]

@@ -14,10 +14,12 @@ from mailatlas_core import (
     InvalidFilterError,
     ListFilter,
     SourceLocation,
+    StorageFullError,
     StoreNotFoundError,
     UnsafePathError,
     open_store,
 )
+from mailatlas_core.errors import DocumentTooLargeError
 from mailatlas_core.ids import normalize_message_id
 from mailatlas_core.sqlite_store import SQLiteStore
 
@@ -428,3 +430,15 @@ def test_empty_or_garbage_file_is_not_a_store_for_readers(tmp_path: Path) -> Non
         with pytest.raises(StoreNotFoundError, match="not a MailAtlas store"):
             open_store(path, tmp_path / "ws", create=False)
     assert empty.read_bytes() == b"" and not (tmp_path / "ws").exists()
+
+
+def test_a_body_over_sqlites_length_limit_is_a_per_message_error(store: SQLiteStore) -> None:
+    # SQLITE_TOOBIG (a > 1 GB body at the default limit) was reported as "disk full",
+    # which stops a run; it concerns one message only. Here the limit is lowered.
+    store._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000)
+    store.add(make_parsed(make_raw(1)), loc("1"))
+    with pytest.raises(DocumentTooLargeError, match="too large for the database") as caught:
+        store.add(make_parsed(make_raw(2), body="x" * 200_000), loc("2"))
+    assert not isinstance(caught.value, StorageFullError)
+    store.add(make_parsed(make_raw(3)), loc("3"))
+    assert store.count_documents() == 2

@@ -23,6 +23,7 @@ from mailatlas_core import (
     Store,
     UnsafePathError,
 )
+from mailatlas_core.errors import DocumentTooLargeError
 
 from ._reflog import RefLog
 from ._sources import Skipped, SourceItem, Unreadable
@@ -225,7 +226,7 @@ def _apply(
         return
     try:
         added = store.add(outcome, tag.location)
-    except UnsafePathError as exc:
+    except (UnsafePathError, DocumentTooLargeError) as exc:
         _fail(store, tag.location, str(exc), job.raw, result, run_id)
         return
     if added.is_new:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import StorageFullError, StoreError, StoreNotFoundError
+from .errors import DocumentTooLargeError, StorageFullError, StoreError, StoreNotFoundError
 from .files import describe_kind
 from .migrate import apply_migrations
 
@@ -179,7 +179,12 @@ def scrub(value: Any) -> Any:
 
 def db_error(exc: sqlite3.Error, what: str) -> StoreError:
     text = str(exc)
-    if "full" in text or "too big" in text:
+    if "too big" in text:  # SQLITE_TOOBIG: one value over the length limit, not the disk
+        return DocumentTooLargeError(
+            f"{what}: the message is too large for the database (a text or blob over "
+            "SQLite's length limit, 1 GB by default); it was not stored"
+        )
+    if "full" in text:
         return StorageFullError(f"{what}: disk full; free space and rerun")
     if "disk I/O error" in text:
         # What SQLite reports when a write fails with ENOSPC/EFBIG on the WAL.

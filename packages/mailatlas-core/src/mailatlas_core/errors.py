@@ -8,6 +8,7 @@ package adds its own branch in its ``errors`` module::
     │   ├── StoreNotFoundError          no store there, or the file is not a MailAtlas store
     │   ├── DocumentNotFoundError       no document with that id
     │   ├── UnsafePathError             a path derived from message data left the workspace
+    │   ├── DocumentTooLargeError       one message's text is over SQLite's size limit
     │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
     │   └── MigrationError              the database schema is newer than this MailAtlas
     ├── InvalidFilterError              (mailatlas_core) a list filter that cannot be read:
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "DocumentNotFoundError",
+    "DocumentTooLargeError",
     "InvalidFilterError",
     "MailAtlasError",
     "MigrationError",
@@ -56,6 +58,11 @@ class DocumentNotFoundError(StoreError):
 
 class UnsafePathError(StoreError):
     """A path built from message data would have left the workspace."""
+
+
+class DocumentTooLargeError(StoreError):
+    """One message is too large for the database (a text or blob over SQLite's limit,
+    1 GB by default): that message is not stored, the run goes on."""
 
 
 class StorageFullError(StoreError):
