@@ -68,12 +68,22 @@ def _framed(raw: bytes) -> bytes:
         return raw
 
 
+def _parseaddr(value: str) -> tuple[str, str]:
+    """``parseaddr`` as it always read: Python 3.13 (and patched 3.11/3.12 releases) made
+    it strict by default, answering ``('', '')`` for a header with a second, broken
+    address; ``strict=False`` keeps the classic reading on every version."""
+    try:
+        return email.utils.parseaddr(value, strict=False)  # type: ignore[call-arg,unused-ignore]
+    except TypeError:  # a release from before the parameter existed
+        return email.utils.parseaddr(value)
+
+
 def _classic_sender(raw: bytes) -> tuple[str, str] | None:
     message = email.message_from_bytes(_framed(raw), policy=email.policy.compat32)
     value = message.get("from")
     if value is None:
         return None
-    name, address = email.utils.parseaddr(_sanitize(" ".join(str(value).split())))
+    name, address = _parseaddr(_sanitize(" ".join(str(value).split())))
     with contextlib.suppress(LookupError, UnicodeError, ValueError, HeaderParseError):
         name = str(email.header.make_header(email.header.decode_header(name)))
     return _sanitize(name), address
