@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from .model import Asset, Document, DocumentRef, Location
-from .workspace import Workspace
 
 __all__ = [
     "asset_from_row",
@@ -21,7 +21,10 @@ _LOCATION_FIELDS = ("path", "offset", "host", "port", "folder", "uid", "uidvalid
 
 
 def document_from_row(
-    row: sqlite3.Row, ws: Workspace, assets: list[Asset], locations: list[Location]
+    row: sqlite3.Row,
+    locate: Callable[[str], str],
+    assets: list[Asset],
+    locations: list[Location],
 ) -> Document:
     return Document(
         id=row["id"],
@@ -35,8 +38,8 @@ def document_from_row(
         received_at=row["received_at"],
         published_at=row["published_at"],
         body_text=row["body_text"],
-        body_html_path=ws.absolute(row["body_html_path"]),
-        raw_path=str(ws.absolute(row["raw_path"])),
+        body_html_path=None if row["body_html_path"] is None else locate(row["body_html_path"]),
+        raw_path=locate(row["raw_path"]),
         content_hash=row["content_hash"],
         metadata=json.loads(row["metadata"]),
         created_at=row["created_at"],
@@ -56,14 +59,14 @@ def ref_from_row(row: sqlite3.Row) -> DocumentRef:
     )
 
 
-def asset_from_row(row: sqlite3.Row, ws: Workspace) -> Asset:
+def asset_from_row(row: sqlite3.Row, locate: Callable[[str], str]) -> Asset:
     return Asset(
         id=row["id"],
         document_id=row["document_id"],
         ordinal=row["ordinal"],
         kind=row["kind"],
         mime_type=row["mime_type"],
-        file_path=str(ws.absolute(row["file_path"])),
+        file_path=locate(row["file_path"]),
         cid=row["cid"],
         sha256=row["sha256"],
         filename=row["filename"],

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._sqlite_conn import db_error
-from .errors import DocumentNotFoundError, UnsafePathError
+from .blobs import LocalBlobStore
+from .errors import DocumentNotFoundError, StoreError
 from .model import DeletedDocument, StoredFailure, StoreStats
-from .workspace import Workspace
 
 __all__ = ["AdminMixin"]
 
@@ -21,7 +19,7 @@ class AdminMixin:
     """Failures, statistics and deletion, for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
 
     _conn: sqlite3.Connection
-    workspace: Workspace
+    blobs: LocalBlobStore
     db_path: Path
 
     if TYPE_CHECKING:
@@ -53,7 +51,7 @@ class AdminMixin:
                 kind=r["kind"],
                 source=r["source"],
                 error=r["reason"],
-                raw_path=self.workspace.absolute(r["raw_path"]),
+                raw_path=None if r["raw_path"] is None else self.blobs.locate(r["raw_path"]),
             )
             for r in rows
         ]
@@ -90,7 +88,7 @@ class AdminMixin:
                 database_bytes=sum(
                     _size(Path(f"{self.db_path}{suffix}")) for suffix in ("", "-wal", "-shm")
                 ),
-                workspace_bytes=_tree_size(self.workspace.root),
+                workspace_bytes=self.blobs.total_bytes(),
                 by_source_kind={str(k): int(n) for k, n in kinds},
                 by_folder={str(f): int(n) for f, n in folders},
                 oldest=self._text("SELECT min(coalesce(published_at, received_at)) FROM documents"),
@@ -151,42 +149,21 @@ class AdminMixin:
         self._remove_asset_dir(document_id, result)
         return result
 
-    def _remove_file(self, relative: str, result: DeletedDocument) -> None:
-        where = self.workspace.root / relative
+    def _remove_file(self, key: str, result: DeletedDocument) -> None:
         try:
-            path = self.workspace.inside(*Path(relative).parts)
-            info = path.lstat()
-        except UnsafePathError:
-            result.files_left.append({"path": str(where), "reason": "outside the workspace"})
+            freed = self.blobs.delete(key)
+        except StoreError as exc:  # UnsafePathError says why it was left
+            result.files_left.append({"path": self.blobs.locate(key), "reason": str(exc)})
             return
-        except FileNotFoundError:
-            return  # already gone
-        except OSError as exc:
-            result.files_left.append({"path": str(where), "reason": exc.strerror or str(exc)})
-            return
-        if not stat.S_ISREG(info.st_mode):
-            result.files_left.append(
-                {"path": str(path), "reason": "not a regular file MailAtlas wrote"}
-            )
-            return
-        try:
-            path.unlink()
-        except OSError as exc:
-            result.files_left.append({"path": str(path), "reason": exc.strerror or str(exc)})
-            return
-        result.files_removed.append(str(path))
-        result.bytes_freed += info.st_size
+        if freed is not None:
+            result.files_removed.append(self.blobs.locate(key))
+            result.bytes_freed += freed
 
     def _remove_asset_dir(self, document_id: str, result: DeletedDocument) -> None:
-        directory = self.workspace.assets_dir / document_id
-        try:
-            if directory.is_symlink() or not directory.is_dir():
-                return
-            directory.rmdir()  # only when empty: never a file MailAtlas did not write
-        except OSError:
-            result.files_left.append(
-                {"path": str(directory), "reason": "holds files MailAtlas did not write"}
-            )
+        prefix = f"assets/{document_id}"
+        reason = self.blobs.release(prefix)
+        if reason is not None:
+            result.files_left.append({"path": self.blobs.locate(prefix), "reason": reason})
 
 
 def _size(path: Path) -> int:
@@ -194,17 +171,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _tree_size(root: Path) -> int:
-    """Bytes of the regular files under ``root`` (symlinks not followed)."""
-    total = 0
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            try:
-                info = os.lstat(os.path.join(directory, name))
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                total += info.st_size
-    return total

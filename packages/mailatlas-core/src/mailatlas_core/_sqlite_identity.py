@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._sqlite_conn import db_error, dumps
+from .blobs import LocalBlobStore
+from .errors import StoreError
 from .ids import Fingerprint, content_hash, fingerprint, header_block, headers_hash
-from .workspace import Workspace
 
 __all__ = ["IdentityMixin", "Match"]
 
@@ -28,7 +29,7 @@ class IdentityMixin:
     """Dedupe lookups, mixed into :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
 
     _conn: sqlite3.Connection
-    workspace: Workspace
+    blobs: LocalBlobStore
 
     def known(self, message_id: str | None, raw: bytes) -> str | None:
         """The id of the stored copy of ``raw`` (same bytes, or same Message-ID and
@@ -107,8 +108,8 @@ class IdentityMixin:
 
     def _stored_raw(self, raw_path: str) -> bytes | None:
         try:
-            return (self.workspace.root / raw_path).read_bytes()
-        except OSError:
+            return self.blobs.get(raw_path)
+        except StoreError:
             return None  # a damaged store: treat as a different message, lose nothing
 
     def _link_conflict(self, new_id: str, message_id: str, others: Iterable[str]) -> None:

@@ -11,10 +11,11 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ._sqlite_conn import db_error, dumps, scrub
+from .blobs import LocalBlobStore
 from .dates import utc_now_iso
 from .ids import content_hash
 from .model import ImapCursor, SourceLocation
-from .workspace import Workspace, pid_alive
+from .workspace import pid_alive
 
 __all__ = ["StateMixin"]
 
@@ -23,7 +24,7 @@ class StateMixin:
     """Cursors, runs and failures, mixed into :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
 
     _conn: sqlite3.Connection
-    workspace: Workspace
+    blobs: LocalBlobStore
 
     if TYPE_CHECKING:
 
@@ -38,10 +39,8 @@ class StateMixin:
         failure_id = content_hash(f"{location.key()}|{raw_hash}".encode())[:32]
         raw_rel = None
         if raw is not None:
-            self.workspace.make_dir(self.workspace.failures_dir)
-            path = self.workspace.inside("failures", f"{raw_hash}.eml")
-            self.workspace.write_atomic(path, raw)
-            raw_rel = self.workspace.relative(path)
+            raw_rel = f"failures/{raw_hash}.eml"
+            self.blobs.put(raw_rel, raw)
         try:
             with self.transaction():
                 self._conn.execute(
@@ -157,7 +156,7 @@ class StateMixin:
         processes, and of other hosts, are left alone. Writers call this when they open
         a store.
         """
-        self.workspace.sweep_temp_files()
+        self.blobs.recover()
         host = socket.gethostname()
         try:
             dead = []
@@ -192,7 +191,7 @@ class StateMixin:
                 "source": r["source"],
                 "location": json.loads(r["location"]),
                 "reason": r["reason"],
-                "raw_path": self.workspace.absolute(r["raw_path"]),
+                "raw_path": _locate(self.blobs, r["raw_path"]),
                 "content_hash": r["content_hash"],
                 "created_at": r["created_at"],
             }
@@ -204,3 +203,7 @@ def _json_object(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _locate(blobs: LocalBlobStore, key: str | None) -> str | None:
+    return None if key is None else blobs.locate(key)

@@ -7,6 +7,7 @@ package adds its own branch in its ``errors`` module::
     ├── StoreError                      (mailatlas_core)
     │   ├── StoreNotFoundError          no store there, or the file is not a MailAtlas store
     │   ├── DocumentNotFoundError       no document with that id
+    │   ├── BlobNotFoundError           a file (blob) a document refers to is missing
     │   ├── UnsafePathError             a path derived from message data left the workspace
     │   ├── DocumentTooLargeError       one message's text is over SQLite's size limit
     │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
@@ -28,6 +29,7 @@ what to do. They never include a password or an access token.
 from __future__ import annotations
 
 __all__ = [
+    "BlobNotFoundError",
     "DocumentNotFoundError",
     "DocumentTooLargeError",
     "InvalidFilterError",
@@ -54,6 +56,10 @@ class StoreNotFoundError(StoreError):
 
 class DocumentNotFoundError(StoreError):
     """No document with the given id exists in the store."""
+
+
+class BlobNotFoundError(StoreError):
+    """A blob (raw message, HTML, asset) the store refers to is missing."""
 
 
 class UnsafePathError(StoreError):

@@ -28,6 +28,7 @@ from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_identity import IdentityMixin, conflict_metadata
 from ._sqlite_state import StateMixin
+from .blobs import LocalBlobStore
 from .dates import utc_now_iso
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
 from .ids import Fingerprint, conflict_document_id, fingerprint, thread_id_for
@@ -39,7 +40,7 @@ from .model import (
     SourceLocation,
 )
 from .store import ListFilter
-from .workspace import Workspace
+from .workspace import check_component
 
 __all__ = ["SQLiteStore"]
 
@@ -54,7 +55,8 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
 
     def __init__(self, db_path: Path, workspace_path: Path, *, create: bool = True) -> None:
         self.db_path = db_path.absolute()
-        self.workspace = Workspace(workspace_path)
+        self.blobs = LocalBlobStore(workspace_path)
+        self.workspace = self.blobs.workspace
         self._depth = 0
         # Documents with a larger seq were added in the open transaction and are not yet
         # in the full-text index (see _index_new); None when there are none.
@@ -67,7 +69,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
         self._conn = connect(self.db_path, create=create)
         if create:
             try:
-                self.workspace.ensure()
+                self.blobs.prepare()
                 self.recover_interrupted()
             except BaseException:
                 self._conn.close()
@@ -202,18 +204,16 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
         doc_id: str | None = None,
         conflicts: list[str] | None = None,
     ) -> AddResult:
-        ws = self.workspace
         doc_id = doc_id or parsed.id
-        raw_path = ws.inside("raw", f"{doc_id}.eml")
-        ws.write_atomic(raw_path, parsed.raw)
+        raw_key = f"raw/{doc_id}.eml"
+        self.blobs.put(raw_key, parsed.raw)
         html_rel = None
         if parsed.body_html is not None:
             html = parsed.body_html
             if doc_id != parsed.id:  # the parser linked the assets under its own id
                 html = html.replace(f"../assets/{parsed.id}/", f"../assets/{doc_id}/")
-            html_path = ws.inside("html", f"{doc_id}.html")
-            ws.write_atomic(html_path, html.encode("utf-8", "replace"))
             html_rel = f"html/{doc_id}.html"
+            self.blobs.put(html_rel, html.encode("utf-8", "replace"))
         asset_rows = self._write_assets(parsed, doc_id)
 
         thread_id = self._linked_thread(parsed)
@@ -235,7 +235,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
             parsed.published_at,
             parsed.body_text or "",
             html_rel,
-            f"raw/{doc_id}.eml",
+            raw_key,
             parsed.content_hash,
             dumps(metadata),
             now,
@@ -285,10 +285,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
     def _write_assets(self, parsed: ParsedDocument, doc_id: str) -> list[tuple[Any, ...]]:
         if not parsed.assets:
             return []
-        ws = self.workspace
-        doc_dir = ws.inside("assets", doc_id)
-        ws.clear_dir(doc_dir)  # leftovers of an add that was rolled back
-        ws.make_dir(doc_dir)
+        self.blobs.clear(f"assets/{doc_id}")  # leftovers of an add that was rolled back
         rows = []
         used: set[str] = set()
         for ordinal, asset in enumerate(parsed.assets):
@@ -296,8 +293,8 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
             if name.casefold() in used:  # the parser makes names unique; belt and braces
                 name = f"{ordinal}-{name}"
             used.add(name.casefold())
-            path = ws.inside("assets", doc_id, name)
-            ws.write_atomic(path, asset.data)
+            key = f"assets/{doc_id}/{check_component(name)}"
+            self.blobs.put(key, asset.data)
             rows.append(
                 (
                     f"{doc_id}-{ordinal:04d}",
@@ -305,7 +302,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
                     ordinal,
                     asset.kind,
                     asset.mime_type,
-                    ws.relative(path),
+                    key,
                     asset.cid,
                     asset.sha256,
                     name,
@@ -369,7 +366,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
                     f"no document with id {document_id!r}; run `mailatlas list` to see ids"
                 )
             assets = [
-                asset_from_row(r, self.workspace)
+                asset_from_row(r, self.blobs.locate)
                 for r in self._conn.execute(
                     "SELECT * FROM assets WHERE document_id = ? ORDER BY ordinal", (document_id,)
                 )
@@ -382,7 +379,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
             ]
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
-        return document_from_row(row, self.workspace, assets, locations)
+        return document_from_row(row, self.blobs.locate, assets, locations)
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
         """Document refs, newest first, filtered and paged."""

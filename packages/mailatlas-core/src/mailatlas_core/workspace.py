@@ -28,7 +28,7 @@ from pathlib import Path
 from .errors import StorageFullError, StoreError, UnsafePathError
 from .files import DIR_MODE, FILE_MODE, make_dirs, temp_name
 
-__all__ = ["DIR_MODE", "FILE_MODE", "Workspace", "check_component", "pid_alive"]
+__all__ = ["DIR_MODE", "FILE_MODE", "Workspace", "check_component", "os_error", "pid_alive"]
 
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -59,7 +59,8 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
         self._resolved_root: Path | None = None
-        self._verified_dirs: set[Path] = set()
+        #: Directories directly under the root checked to resolve inside it.
+        self.verified_dirs: set[Path] = set()
 
     @property
     def raw_dir(self) -> Path:
@@ -112,7 +113,7 @@ class Workspace:
         try:
             make_dirs(path)
         except OSError as exc:
-            raise _os_error(exc, f"cannot create directory {path}") from exc
+            raise os_error(exc, f"cannot create directory {path}") from exc
 
     def sweep_temp_files(self) -> list[Path]:
         """Remove the temp files of writers that died mid-write; return what was removed.
@@ -151,7 +152,7 @@ class Workspace:
         # Only the directory needs resolving: files are written through O_NOFOLLOW temp
         # files renamed into place, which never follow a planted link. Directories that
         # were verified once are not resolved again (hot path: one raw file per message).
-        if path.parent not in self._verified_dirs:
+        if path.parent not in self.verified_dirs:
             self._verify_dir(path.parent, path)
         return path
 
@@ -168,7 +169,7 @@ class Workspace:
                 )
             raise UnsafePathError(f"path {path} resolves outside the workspace")
         if directory.parent == self.root and directory.is_dir():
-            self._verified_dirs.add(directory)  # raw/, html/, failures/: a bounded set
+            self.verified_dirs.add(directory)  # raw/, html/, failures/: a bounded set
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the root, as stored in the database (POSIX form)."""
@@ -204,11 +205,11 @@ class Workspace:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            raise _os_error(exc, f"cannot write {path}") from exc
+            raise os_error(exc, f"cannot write {path}") from exc
 
     def clear_dir(self, path: Path) -> None:
         """Remove a directory tree inside the workspace (stale assets of a rolled-back add)."""
-        self._verified_dirs.discard(path)
+        self.verified_dirs.discard(path)
         if path.is_symlink():
             path.unlink()
         elif path.is_dir():
@@ -230,7 +231,8 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _os_error(exc: OSError, what: str) -> StoreError:
+def os_error(exc: OSError, what: str) -> StoreError:
+    """A ``StoreError`` for a failed file operation (``StorageFullError`` when full)."""
     if exc.errno in _FULL_ERRNOS:
         return StorageFullError(
             f"{what}: disk full or file-size limit reached; free space and rerun"

@@ -1,0 +1,255 @@
+"""The persistence half of a store: what a database backend must provide.
+
+A store is two layers (see /docs/architecture.md, "The store seam"):
+
+* the policy, one class for every backend (:class:`mailatlas_core.docstore.DocumentStore`,
+  which implements :class:`mailatlas_core.store.Store`): it computes document ids,
+  the dedupe order (raw hash, then Message-ID + fingerprint), thread ids, failure ids
+  and Message-ID conflict links, and writes a document's blobs (through a
+  :class:`~mailatlas_core.blobs.BlobStore`) *before* its rows;
+* a :class:`Backend` (SQLite, PostgreSQL): rows only. It never decides an id, a thread
+  or whether two messages are the same; it stores what it is given and reports, through
+  its UNIQUE constraints, when a row is already there.
+
+Paths in rows are blob keys (``raw/<sha256>.eml``, ``html/<id>.html``,
+``assets/<id>/<name>``), never absolute paths; the policy turns them into locations.
+A read returns :class:`~mailatlas_core.model.Document` / ``StoredFailure`` objects whose
+path fields still hold those keys.
+
+Errors: every method raises :class:`~mailatlas_core.errors.StoreError` (or a subclass)
+for a database failure, never the driver's own exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .model import (
+    Document,
+    DocumentRef,
+    ImapCursor,
+    SourceLocation,
+    StoredFailure,
+)
+from .store import ListFilter
+
+__all__ = [
+    "AssetRow",
+    "Backend",
+    "DocumentRow",
+    "FailureRow",
+    "RunRow",
+    "StoredPrint",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One ``documents`` row, as the policy computed it."""
+
+    id: str
+    source_kind: str
+    message_id: str | None
+    thread_id: str | None
+    subject: str
+    sender_name: str | None
+    sender_email: str | None
+    author: str | None
+    received_at: str | None
+    published_at: str | None
+    body_text: str
+    body_html_path: str | None  # blob key
+    raw_path: str  # blob key
+    content_hash: str  # sha256 of the raw bytes; UNIQUE
+    metadata: dict[str, Any]
+    created_at: str
+    in_reply_to: str | None
+    recipients: str  # To/Cc/Bcc as searched (see _rows.recipients_text)
+    headers_hash: str
+    body_hash: str
+    raw_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    """One ``assets`` row; ``file_path`` is a blob key."""
+
+    id: str
+    document_id: str
+    ordinal: int
+    kind: str
+    mime_type: str
+    file_path: str
+    cid: str | None
+    sha256: str
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPrint:
+    """What the dedupe policy needs to know of a stored document with a Message-ID.
+
+    ``headers_hash``/``body_hash``/``raw_size`` are ``None`` for documents stored before
+    fingerprints were kept; the policy then reads the raw blob at ``raw_path``.
+    """
+
+    id: str
+    message_id: str
+    headers_hash: str | None
+    body_hash: str | None
+    raw_size: int | None
+    raw_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    """One ``failures`` row; ``raw_path`` is a blob key (``failures/<sha256>.eml``)."""
+
+    id: str
+    run_id: int | None
+    kind: str
+    source: str
+    location: dict[str, Any]
+    reason: str
+    raw_path: str | None
+    content_hash: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """A run still marked ``running`` (for :meth:`Backend.running_runs`)."""
+
+    id: int
+    detail: dict[str, Any]
+
+
+class Backend(Protocol):
+    """Rows only: documents, assets, locations, failures, runs, cursors, search.
+
+    Transactions: :meth:`transaction` is re-entrant; a nested block is a savepoint, so a
+    failed inner block (one message) undoes only its own rows. Every mutating method
+    outside a transaction commits on its own. Concurrent writers (other processes, other
+    hosts for a server database) are expected: UNIQUE constraints decide, never a
+    read-then-write race.
+    """
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group the calls inside into one atomic commit (re-entrant, nested = savepoint)."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def size_bytes(self) -> int:
+        """Bytes the database takes (``mailatlas stats``); 0 where unknown."""
+
+    # -- dedupe lookups (inputs of the policy) ---------------------------------------------
+
+    def id_by_content_hash(self, raw_hash: str) -> str | None:
+        """The id of the document whose raw bytes have this sha256, if any."""
+
+    def prints_by_message_id(self, message_ids: Iterable[str]) -> list[StoredPrint]:
+        """Every stored document with one of these normalised Message-IDs, oldest first."""
+
+    def ids_by_message_id(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """Map each stored normalised Message-ID to a document id (the oldest)."""
+
+    def thread_of(self, document_id: str) -> str | None:
+        """The thread id of a stored document."""
+
+    # -- document writes -------------------------------------------------------------------
+
+    def insert_document(
+        self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
+    ) -> str | None:
+        """Insert a document, its assets, its first location and its search entry.
+
+        Returns ``None`` when inserted. When a document with the same ``id`` or
+        ``content_hash`` already exists (a concurrent writer won), nothing is written and
+        the id of that document is returned; the enclosing transaction stays usable.
+        """
+
+    def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
+        """Record that a stored document was (also) seen at ``location``; a location
+        already recorded for it is ignored."""
+
+    def move_thread(self, old_thread_id: str, new_thread_id: str) -> None:
+        """Put every document of thread ``old_thread_id`` into ``new_thread_id``."""
+
+    def get_metadata(self, document_id: str) -> dict[str, Any] | None:
+        """A document's ``metadata`` object (``None`` if there is no such document)."""
+
+    def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
+        """Replace a document's ``metadata`` object."""
+
+    def delete_document(self, document_id: str) -> list[str]:
+        """Delete a document's rows (assets, locations, search entry with it).
+
+        Returns the blob keys its rows referred to (raw, HTML, assets, in that order);
+        the policy removes those blobs after the commit.
+
+        Raises:
+            DocumentNotFoundError: there is no document with this id.
+        """
+
+    # -- failures, runs, cursors -----------------------------------------------------------
+
+    def upsert_failure(self, failure: FailureRow) -> None:
+        """Insert a failure, or replace the one with the same id."""
+
+    def list_failures(
+        self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredFailure]:
+        """Failures, newest first (``raw_path`` a blob key)."""
+
+    def count_failures(self, *, run_id: int | None = None) -> int:
+        """How many failures are recorded (in one run, if given)."""
+
+    def iter_failures(self) -> Iterator[FailureRow]:
+        """Every failure, oldest first."""
+
+    def start_run(self, kind: str, detail: dict[str, Any], started_at: str) -> int:
+        """Insert a run (status ``running``); returns its id."""
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any], at: str) -> None:
+        """Record how a run ended."""
+
+    def running_runs(self) -> list[RunRow]:
+        """Runs still marked ``running``."""
+
+    def interrupt_runs(self, run_ids: Sequence[int], summary: dict[str, Any], at: str) -> None:
+        """Mark these runs ``interrupted`` (if still ``running``)."""
+
+    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
+        """The stored cursor of one IMAP folder, if any."""
+
+    def save_cursor(self, cursor: ImapCursor, at: str) -> None:
+        """Create or replace the cursor of one IMAP folder (``updated_at`` = ``at``)."""
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> Document:
+        """One document with assets and locations (paths are blob keys).
+
+        Raises:
+            DocumentNotFoundError: there is no document with this id.
+        """
+
+    def get_ref(self, document_id: str) -> DocumentRef:
+        """The short form of one document (``DocumentNotFoundError`` if absent)."""
+
+    def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
+        """Refs matching ``flt``, newest first (by received date), paged."""
+
+    def count_documents(self, flt: ListFilter) -> int:
+        """How many documents match ``flt`` (limit and offset aside)."""
+
+    def counts(self) -> dict[str, Any]:
+        """The database half of ``StoreStats``: documents, assets, asset_bytes,
+        locations, failures, runs, by_source_kind, by_folder, oldest, newest."""

@@ -1,0 +1,96 @@
+"""The local blob store: keys, atomic private writes, and what it refuses to touch."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from mailatlas_core.blobs import LocalBlobStore, check_key
+from mailatlas_core.errors import BlobNotFoundError, UnsafePathError
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    store = LocalBlobStore(tmp_path / "ws")
+    store.prepare()
+    return store
+
+
+def test_put_get_round_trip_private_and_atomic(blobs: LocalBlobStore) -> None:
+    blobs.put("raw/abc.eml", b"one")
+    blobs.put("raw/abc.eml", b"two")  # replaced in place
+    blobs.put("assets/doc/a.png", b"\x89PNG")  # the document's directory is made on demand
+    assert blobs.get("raw/abc.eml") == b"two"
+    with blobs.open("assets/doc/a.png") as fh:
+        assert fh.read() == b"\x89PNG"
+    assert blobs.exists("raw/abc.eml") and not blobs.exists("raw/none.eml")
+    assert blobs.size("raw/abc.eml") == 3
+    root = blobs.root
+    assert stat.S_IMODE((root / "raw" / "abc.eml").stat().st_mode) == 0o600
+    assert stat.S_IMODE((root / "assets" / "doc").stat().st_mode) == 0o700
+    assert list((root / "tmp").iterdir()) == []  # written via tmp/, renamed into place
+    assert blobs.locate("raw/abc.eml") == str(root / "raw" / "abc.eml")
+    assert blobs.total_bytes() == 3 + 4
+
+
+@pytest.mark.parametrize(
+    "key", ["../x", "raw/../../x", "/etc/passwd", "raw//x", "raw/a\\b", "raw/nul\x00", "", "raw/."]
+)
+def test_unsafe_keys_are_refused(blobs: LocalBlobStore, key: str) -> None:
+    with pytest.raises(UnsafePathError):
+        check_key(key)
+    with pytest.raises(UnsafePathError):
+        blobs.put(key, b"x")
+    assert not (blobs.root.parent / "x").exists()
+
+
+def test_missing_blob_is_blob_not_found(blobs: LocalBlobStore) -> None:
+    with pytest.raises(BlobNotFoundError):
+        blobs.get("raw/missing.eml")
+    with pytest.raises(BlobNotFoundError):
+        blobs.size("raw/missing.eml")
+    assert blobs.delete("raw/missing.eml") is None
+
+
+def test_links_are_never_followed(blobs: LocalBlobStore, tmp_path: Path) -> None:
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (blobs.root / "raw" / "link.eml").symlink_to(precious)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        blobs.get("raw/link.eml")
+    assert not blobs.exists("raw/link.eml")
+    with pytest.raises(UnsafePathError, match="not a regular file MailAtlas wrote"):
+        blobs.delete("raw/link.eml")
+    assert precious.read_text() == "keep me"
+    # A planted directory link cannot redirect a write out of the workspace.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (blobs.root / "assets" / "doc").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        blobs.put("assets/doc/a.txt", b"x")
+    assert list(outside.iterdir()) == []
+    blobs.clear("assets/doc")  # the link goes (not its target); a fresh write works
+    blobs.put("assets/doc/a.txt", b"x")
+    assert not os.path.islink(blobs.root / "assets" / "doc")
+    assert list(outside.iterdir()) == []
+
+
+def test_delete_and_release(blobs: LocalBlobStore) -> None:
+    blobs.put("assets/doc/a.txt", b"abc")
+    assert blobs.delete("assets/doc/a.txt") == 3
+    assert blobs.release("assets/doc") is None
+    assert not (blobs.root / "assets" / "doc").exists()
+    blobs.put("assets/doc2/a.txt", b"abc")
+    (blobs.root / "assets" / "doc2" / "mine.txt").write_text("the user's")
+    blobs.delete("assets/doc2/a.txt")
+    assert blobs.release("assets/doc2") == "holds files MailAtlas did not write"
+    assert (blobs.root / "assets" / "doc2" / "mine.txt").read_text() == "the user's"
+
+
+def test_reading_creates_nothing(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "ws")
+    with pytest.raises(BlobNotFoundError):
+        blobs.get("raw/x.eml")
+    assert not (tmp_path / "ws").exists()
