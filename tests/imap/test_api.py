@@ -8,6 +8,12 @@ from mailatlas_core.errors import MailAtlasError
 
 def test_public_api_is_pinned() -> None:
     assert sorted(mailatlas_imap.__all__) == [
+        "Account",
+        "AccountResult",
+        "AccountsFile",
+        "AccountsFileError",
+        "AccountsInterrupted",
+        "AccountsSyncResult",
         "FolderError",
         "FolderResult",
         "ImapAuthError",
@@ -16,10 +22,14 @@ def test_public_api_is_pinned() -> None:
         "ImapError",
         "ImapSyncConfig",
         "ProgressCallback",
+        "SecretUnavailableError",
         "SyncInterrupted",
         "SyncResult",
         "__version__",
+        "find_accounts_file",
         "is_loopback_host",
+        "load_accounts",
+        "sync_accounts",
         "sync_imap",
     ]
     for name in mailatlas_imap.__all__:

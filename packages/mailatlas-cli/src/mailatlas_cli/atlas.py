@@ -27,7 +27,14 @@ from mailatlas_core.dates import parse_date_filter
 from ._paths import PathsArg, as_paths
 
 if TYPE_CHECKING:
-    from mailatlas_imap import ImapSyncConfig, ProgressCallback, SyncResult
+    from mailatlas_imap import (
+        Account,
+        AccountsSyncResult,
+        ImapSyncConfig,
+        ProgressCallback,
+        SyncResult,
+    )
+    from mailatlas_imap.many import AccountsProgress
 
     from ._export import ExportFormat
     from ._ingest import IngestResult, Progress
@@ -182,6 +189,32 @@ class MailAtlas:
         if config.parser_config is None:
             config = dataclasses.replace(config, parser_config=self.parser_config)
         return sync_imap(self.store(create=True), config, progress=progress)
+
+    def sync_accounts(
+        self,
+        accounts: Iterable[Account],
+        *,
+        progress: AccountsProgress | None = None,
+        **overrides: Any,
+    ) -> AccountsSyncResult:
+        """Sync several accounts of an accounts file, one after the other.
+
+        Each account's failure (its secret unavailable, its login refused, its server
+        unreachable) is recorded in its entry and the others go ahead; see
+        :func:`mailatlas_imap.sync_accounts`. ``overrides`` are :class:`ImapSyncConfig`
+        fields for every account (``folders``, ``timeout``, ``max_retries``); this
+        facade's cleaning flags apply unless ``parser_config`` is among them.
+
+        Example::
+
+            from mailatlas_imap import load_accounts
+            accounts = load_accounts("mailatlas.toml").select(all_accounts=True)
+            summary = atlas.sync_accounts(accounts)
+        """
+        from mailatlas_imap import sync_accounts
+
+        overrides.setdefault("parser_config", self.parser_config)
+        return sync_accounts(self.store(create=True), accounts, progress=progress, **overrides)
 
     # -- read ------------------------------------------------------------------------
 

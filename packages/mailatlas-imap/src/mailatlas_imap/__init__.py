@@ -16,14 +16,18 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
+from .accounts import Account, AccountsFile, find_accounts_file, load_accounts
 from .config import ImapSyncConfig, is_loopback_host
 from .errors import (
+    AccountsFileError,
     FolderError,
     ImapAuthError,
     ImapConfigError,
     ImapConnectionError,
     ImapError,
+    SecretUnavailableError,
 )
+from .many import AccountResult, AccountsInterrupted, AccountsSyncResult, sync_accounts
 from .result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
@@ -37,6 +41,12 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
+    "Account",
+    "AccountResult",
+    "AccountsFile",
+    "AccountsFileError",
+    "AccountsInterrupted",
+    "AccountsSyncResult",
     "FolderError",
     "FolderResult",
     "ImapAuthError",
@@ -45,9 +55,13 @@ __all__ = [
     "ImapError",
     "ImapSyncConfig",
     "ProgressCallback",
+    "SecretUnavailableError",
     "SyncInterrupted",
     "SyncResult",
     "__version__",
+    "find_accounts_file",
     "is_loopback_host",
+    "load_accounts",
+    "sync_accounts",
     "sync_imap",
 ]

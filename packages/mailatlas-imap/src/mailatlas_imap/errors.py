@@ -7,8 +7,10 @@ error tree at the package edge::
     MailAtlasError                      (mailatlas_core)
     └── ImapError                       any IMAP sync failure
         ├── ImapConfigError             the ImapSyncConfig is unusable (also a ValueError)
+        │   └── AccountsFileError       mailatlas.toml is missing, unreadable or invalid
         ├── ImapConnectionError         host unreachable, TLS failure, dropped or stalled
         ├── ImapAuthError               credentials or access token refused
+        ├── SecretUnavailableError      an account's secret source gave no secret
         └── FolderError                 missing folder, no permission
 
 Messages are one line for the person at the shell. They quote the server's text as text
@@ -33,13 +35,16 @@ if TYPE_CHECKING:
     from .result import SyncResult
 
 __all__ = [
+    "AccountsFileError",
     "FolderError",
     "ImapAuthError",
     "ImapConfigError",
     "ImapConnectionError",
     "ImapError",
+    "SecretUnavailableError",
     "cli_spelling",
     "option",
+    "python_spelling",
 ]
 
 _CLI = ContextVar("mailatlas_imap_cli_spelling", default=False)
@@ -81,8 +86,29 @@ class ImapError(MailAtlasError):
     result: SyncResult | None = None
 
 
+@contextmanager
+def python_spelling() -> Iterator[None]:
+    """Within this block, messages name settings as fields (``ca_file``), as an accounts
+    file spells them, even inside a command-line run."""
+    token = _CLI.set(False)
+    try:
+        yield
+    finally:
+        _CLI.reset(token)
+
+
 class ImapConfigError(ImapError, ValueError):
     """The sync configuration is invalid (a usage error: fix the options and rerun)."""
+
+
+class AccountsFileError(ImapConfigError):
+    """The accounts file (``mailatlas.toml``) cannot be found, read or understood, or it
+    holds a secret; also an account name that the file does not define."""
+
+
+class SecretUnavailableError(ImapError):
+    """An account's secret source gave no secret: its environment variable is unset or
+    empty, or its command failed or printed nothing. Only that account fails."""
 
 
 class ImapConnectionError(ImapError):

@@ -1,4 +1,5 @@
-"""Shared option bundles: ``store_options``, ``cleaning_options`` and ``quiet_option``.
+"""Shared option bundles: ``store_options``, ``cleaning_options``, ``quiet_option`` and
+``accounts_options``.
 
 Each is a plain decorator. ``store_options`` turns ``--db``/``--workspace`` into one
 ``paths`` argument; ``cleaning_options`` turns the six cleaning flags into one
@@ -22,7 +23,9 @@ from ._errors import UserError
 
 __all__ = [
     "CLEANING_FLAGS",
+    "AccountChoice",
     "StorePaths",
+    "accounts_options",
     "cleaning_options",
     "quiet_option",
     "store_options",
@@ -168,3 +171,53 @@ def cleaning_options(func: F) -> F:
 def quiet_option(func: F) -> F:
     """Add ``-q/--quiet``: no progress bar on stderr."""
     return click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")(func)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccountChoice:
+    """Which accounts of the accounts file to use (``--config``, ``--account``,
+    ``--all-accounts``); ``active`` is false when neither selector was given."""
+
+    config: Path | None
+    names: tuple[str, ...]
+    all_accounts: bool
+
+    @property
+    def active(self) -> bool:
+        return self.all_accounts or bool(self.names)
+
+
+def accounts_options(func: F) -> F:
+    """Add ``--config``, ``--account`` and ``--all-accounts``; the command receives
+    ``accounts: AccountChoice``."""
+
+    @click.option(
+        "--config",
+        type=click.Path(path_type=Path),
+        envvar="MAILATLAS_CONFIG",
+        show_envvar=True,
+        help="Accounts file (TOML). [default: ./mailatlas.toml, else "
+        "$MAILATLAS_HOME/mailatlas.toml, else ~/.config/mailatlas/mailatlas.toml]",
+    )
+    @click.option(
+        "--account",
+        "account_names",
+        multiple=True,
+        metavar="NAME",
+        help="Sync this account of the accounts file; repeat for several.",
+    )
+    @click.option("--all-accounts", is_flag=True, help="Sync every account of the accounts file.")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        config: Path | None,
+        account_names: tuple[str, ...],
+        all_accounts: bool,
+        **kwargs: Any,
+    ) -> Any:
+        if all_accounts and account_names:
+            raise UserError("give --account NAME or --all-accounts, not both")
+        choice = AccountChoice(config, account_names, all_accounts)
+        return func(*args, accounts=choice, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

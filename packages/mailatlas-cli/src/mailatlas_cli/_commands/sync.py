@@ -13,7 +13,14 @@ from mailatlas_imap.errors import cli_spelling
 
 from ..atlas import unstarted_sync
 from ._errors import INTERRUPTED_EXIT, UserError
-from ._options import StorePaths, cleaning_options, quiet_option, store_options
+from ._options import (
+    AccountChoice,
+    StorePaths,
+    accounts_options,
+    cleaning_options,
+    quiet_option,
+    store_options,
+)
 from ._output import ProgressBar, emit_json, progress_enabled
 
 __all__ = ["sync"]
@@ -148,6 +155,7 @@ def _config(
     show_default=True,
     help="Reconnect attempts after a dropped connection (backing off 1, 2, 4... s).",
 )
+@accounts_options
 @store_options
 @cleaning_options
 @quiet_option
@@ -155,6 +163,7 @@ def sync_imap(
     paths: StorePaths,
     parser_config: ParserConfig,
     quiet: bool,
+    accounts: AccountChoice,
     **options: Any,
 ) -> None:
     """Fetch folders from an IMAP mailbox; reruns fetch only new mail.
@@ -164,7 +173,16 @@ def sync_imap(
     Mail is never marked as read; credentials are never stored. Ctrl-C stops after
     the last committed batch: the summary says status "interrupted", and the exit
     code is 130; rerun to resume.
+
+    With --account NAME or --all-accounts, the accounts come from the accounts file
+    (--config): each gives its server and where its secret comes from. The summary
+    then lists one entry per account; one account's failure never stops the others.
     """
+    if accounts.active:
+        from ._accounts_sync import sync_accounts_command
+
+        sync_accounts_command(paths, parser_config, quiet, accounts, options)
+        return
     with cli_spelling():  # library messages name --ca-file, --tls none...
         _sync(paths, parser_config, quiet, options)
 
