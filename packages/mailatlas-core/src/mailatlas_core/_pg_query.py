@@ -1,0 +1,107 @@
+"""The SQL behind ``list`` on PostgreSQL: the filters of :class:`ListFilter`, as in SQLite.
+
+Each filter means what it means in :mod:`mailatlas_core._query`: ``query`` is the
+MailAtlas search syntax (run on the ``search`` tsvector, see :mod:`._pg_search`),
+``sender`` an address (exact, any case) or a domain or part of the display name,
+``to``/``cc`` an address in that role, dates compared as UTC ISO-8601 text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._pg_search import search_query
+from ._query import _escape_like
+from .errors import InvalidFilterError
+from .ids import normalize_message_id
+from .store import ListFilter
+
+__all__ = ["pg_count_query", "pg_list_query"]
+
+_DATE_COLUMNS = {"sent": "coalesce(d.published_at, d.received_at)", "received": "d.received_at"}
+_REF_COLUMNS = "d.id, d.subject, d.source_kind, d.created_at, d.sender_email, d.received_at"
+
+
+def _sender(value: str) -> tuple[str, list[Any]]:
+    value = value.strip()
+    if "@" in value.strip("@"):
+        return "lower(d.sender_email) = lower(%s)", [value]
+    domain = _escape_like(value.lstrip("@").lower())
+    return (
+        "(lower(d.sender_email) LIKE %s OR lower(d.sender_email) LIKE %s"
+        " OR d.sender_name ILIKE %s)",
+        ["%@" + domain, "%." + domain, "%" + _escape_like(value) + "%"],
+    )
+
+
+def _recipient(role: str, address: str) -> tuple[str, list[Any]]:
+    """Mail with ``address`` among its ``role`` recipients (``metadata.recipients``)."""
+    path = f"d.metadata -> 'recipients' -> '{role}'"
+    sql = (
+        "EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof("
+        f"{path}) = 'array' THEN {path} ELSE '[]'::json END) r"
+        " WHERE lower(r ->> 'email') = lower(%s))"
+    )
+    return sql, [address.strip()]
+
+
+def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    query = search_query(flt.query) if flt.query else None
+    if query is not None:
+        where.append("d.search @@ %s::tsquery")
+        params.append(query)
+    date_column = _DATE_COLUMNS.get(flt.date_field)
+    if date_column is None:
+        raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")
+    if flt.since:
+        where.append(f"{date_column} >= %s")
+        params.append(flt.since)
+    if flt.until:
+        where.append(f"{date_column} < %s")
+        params.append(flt.until)
+    if flt.sender:
+        clause, values = _sender(flt.sender)
+        where.append(clause)
+        params.extend(values)
+    for role, address in (("to", flt.to), ("cc", flt.cc)):
+        if address:
+            clause, values = _recipient(role, address)
+            where.append(clause)
+            params.extend(values)
+    if flt.message_id:
+        where.append("d.message_id = %s")
+        params.append(normalize_message_id(flt.message_id))
+    if flt.source_kind:
+        where.append("d.source_kind = %s")
+        params.append(flt.source_kind)
+    if flt.folder:
+        where.append(
+            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = %s)"
+        )
+        params.append(flt.folder)
+    if flt.thread_id:
+        where.append("d.thread_id = %s")
+        params.append(flt.thread_id)
+    return where, params
+
+
+def pg_list_query(flt: ListFilter) -> tuple[str, list[Any]]:
+    """``list``: newest first by arrival (undated last, as in SQLite), filtered, paged."""
+    where, params = _where(flt)
+    sql = (
+        f"SELECT {_REF_COLUMNS} FROM documents d"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY d.received_at DESC NULLS LAST, d.created_at DESC, d.seq"
+        " LIMIT %s OFFSET %s"
+    )
+    params.extend([max(0, flt.limit), max(0, flt.offset)])
+    return sql, params
+
+
+def pg_count_query(flt: ListFilter) -> tuple[str, list[Any]]:
+    """What ``list`` would page through, counted (limit and offset ignored)."""
+    where, params = _where(flt)
+    sql = "SELECT count(*) FROM documents d" + (" WHERE " + " AND ".join(where) if where else "")
+    return sql, params

@@ -1,0 +1,567 @@
+"""The PostgreSQL backend of the store (:class:`~mailatlas_core.backend.Backend`): rows only.
+
+One connection per backend object (psycopg 3, autocommit; transactions are explicit and
+nest as savepoints). Many processes on many hosts may write one database at once: every
+insert is ``INSERT ... ON CONFLICT DO NOTHING`` on the table's UNIQUE constraints, so two
+writers storing the same message leave exactly one document, and the loser learns the
+winner's id. Isolation is PostgreSQL's default, READ COMMITTED: a conflicting insert
+waits for the other writer's transaction and then sees its committed row.
+
+Needs the ``postgres`` extra (``pip install 'mailatlas-core[postgres]'``); psycopg is
+imported when a backend is opened, never when ``mailatlas_core`` is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from ._pg_conn import connect, pg_error, redact_url
+from ._pg_query import pg_count_query, pg_list_query
+from ._pg_search import search_vector
+from ._rows import asset_from_row, document_from_row, location_from_row, ref_from_row
+from ._sqlite_conn import dumps
+from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
+from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
+from .model import Document, DocumentRef, ImapCursor, SourceLocation, StoredFailure
+from .store import ListFilter
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import psycopg
+
+__all__ = ["PostgresBackend"]
+
+_DOCUMENT_COLUMNS = (
+    "id, source_kind, message_id, thread_id, subject, sender_name, sender_email, author,"
+    " received_at, published_at, body_text, body_html_path, raw_path, content_hash,"
+    " metadata, created_at, in_reply_to, recipients, headers_hash, body_hash, raw_size,"
+    " search"
+)
+_INSERT_DOCUMENT = (
+    f"INSERT INTO documents ({_DOCUMENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s, %s, %s::tsvector)"
+    " ON CONFLICT DO NOTHING RETURNING seq"
+)
+_INSERT_ASSET = (
+    "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid, sha256,"
+    " filename, size) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_INSERT_LOCATION = (
+    'INSERT INTO locations (document_id, kind, key, path, "offset", host, port, username,'
+    " folder, uid, uidvalidity, first_seen_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (document_id, key) DO NOTHING"
+)
+
+
+def _clean(value: Any) -> Any:
+    """Text PostgreSQL can hold: no NUL, no lone surrogate (each becomes U+FFFD)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _row(row: dict[str, Any]) -> sqlite3.Row:
+    """A psycopg dict row where the shared row converters (``_rows``) expect one."""
+    return cast("sqlite3.Row", row)
+
+
+def _key(value: str) -> str:
+    return value
+
+
+class PostgresBackend:
+    """Rows in one PostgreSQL database (``postgresql://USER@HOST:PORT/DB``)."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = redact_url(url)
+        self._conn: psycopg.Connection[Any] = connect(url, create=create)
+        from psycopg.rows import dict_row
+
+        self._dict_row = dict_row
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic commit; a nested block is a savepoint (psycopg nests them)."""
+        import psycopg
+
+        try:
+            with self._conn.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise pg_error(exc, "cannot commit") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def size_bytes(self) -> int:
+        return self._int("SELECT pg_database_size(current_database())")
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise pg_error(exc, what) from exc
+
+    def _int(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._errors("cannot read the store"):
+            row = self._conn.execute(sql, params).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._errors("cannot read the store"):
+            cur = self._conn.cursor(row_factory=self._dict_row)
+            return list(cur.execute(sql, params).fetchall())
+
+    # -- dedupe lookups --------------------------------------------------------------------
+
+    def id_by_content_hash(self, raw_hash: str) -> str | None:
+        with self._errors("cannot read the store"):
+            row = self._conn.execute(
+                "SELECT id FROM documents WHERE content_hash = %s", (raw_hash,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def prints_by_message_id(self, message_ids: Iterable[str]) -> list[StoredPrint]:
+        ids = list(dict.fromkeys(m for m in message_ids if m))
+        if not ids:
+            return []
+        rows = self._dicts(
+            "SELECT id, message_id, headers_hash, body_hash, raw_size, raw_path"
+            " FROM documents WHERE message_id = ANY(%s) ORDER BY seq",
+            (ids,),
+        )
+        return [
+            StoredPrint(
+                id=r["id"],
+                message_id=r["message_id"],
+                headers_hash=r["headers_hash"],
+                body_hash=r["body_hash"],
+                raw_size=r["raw_size"],
+                raw_path=r["raw_path"],
+            )
+            for r in rows
+        ]
+
+    def ids_by_message_id(self, message_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(m for m in message_ids if m))
+        if not ids:
+            return {}
+        found: dict[str, str] = {}
+        with self._errors("cannot read the store"):
+            for mid, doc_id in self._conn.execute(
+                "SELECT message_id, id FROM documents WHERE message_id = ANY(%s) ORDER BY seq",
+                (ids,),
+            ):
+                found.setdefault(mid, doc_id)
+        return found
+
+    def thread_of(self, document_id: str) -> str | None:
+        with self._errors("cannot read the store"):
+            row = self._conn.execute(
+                "SELECT thread_id FROM documents WHERE id = %s", (document_id,)
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    # -- document writes -------------------------------------------------------------------
+
+    def insert_document(
+        self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
+    ) -> str | None:
+        values = tuple(
+            _clean(v)
+            for v in (
+                row.id,
+                row.source_kind,
+                row.message_id,
+                row.thread_id,
+                row.subject,
+                row.sender_name,
+                row.sender_email,
+                row.author,
+                row.received_at,
+                row.published_at,
+                row.body_text,
+                row.body_html_path,
+                row.raw_path,
+                row.content_hash,
+                dumps(row.metadata),
+                row.created_at,
+                row.in_reply_to,
+                row.recipients,
+                row.headers_hash,
+                row.body_hash,
+                row.raw_size,
+            )
+        )
+        vector = search_vector(
+            row.subject, row.sender_name, row.sender_email, row.recipients, row.body_text
+        )
+        with self._errors(f"cannot store message from {location.key()}"):
+            inserted = self._conn.execute(_INSERT_DOCUMENT, (*values, vector)).fetchone()
+            if inserted is None:  # a UNIQUE constraint: the document is there already
+                found = self._conn.execute(
+                    "SELECT id FROM documents WHERE id = %s OR content_hash = %s"
+                    " OR (message_id = %s AND headers_hash = %s AND body_hash = %s)"
+                    " ORDER BY seq LIMIT 1",
+                    (row.id, row.content_hash, values[2], row.headers_hash, row.body_hash),
+                ).fetchone()
+                if found is None:  # pragma: no cover - the winner was rolled back meanwhile
+                    raise StoreError(f"cannot store message from {location.key()}: retry")
+                return str(found[0])
+            if assets:
+                with self._conn.cursor() as cur:
+                    cur.executemany(
+                        _INSERT_ASSET,
+                        [
+                            tuple(
+                                _clean(v)
+                                for v in (
+                                    a.id,
+                                    a.document_id,
+                                    a.ordinal,
+                                    a.kind,
+                                    a.mime_type,
+                                    a.file_path,
+                                    a.cid,
+                                    a.sha256,
+                                    a.filename,
+                                    a.size,
+                                )
+                            )
+                            for a in assets
+                        ],
+                    )
+            self._insert_location(row.id, location, row.created_at)
+        return None
+
+    def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
+        with self._errors("cannot record a location"):
+            self._insert_location(document_id, location, seen_at)
+
+    def _insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
+        self._conn.execute(
+            _INSERT_LOCATION,
+            tuple(
+                _clean(v)
+                for v in (
+                    document_id,
+                    location.kind,
+                    location.key(),
+                    location.path,
+                    location.offset,
+                    location.host,
+                    location.port,
+                    location.username,
+                    location.folder,
+                    location.uid,
+                    location.uidvalidity,
+                    seen_at,
+                )
+            ),
+        )
+
+    def move_thread(self, old_thread_id: str, new_thread_id: str) -> None:
+        with self._errors("cannot store the thread"):
+            self._conn.execute(
+                "UPDATE documents SET thread_id = %s WHERE thread_id = %s",
+                (new_thread_id, old_thread_id),
+            )
+
+    def get_metadata(self, document_id: str) -> dict[str, Any] | None:
+        with self._errors("cannot read the store"):
+            row = self._conn.execute(
+                "SELECT metadata::text FROM documents WHERE id = %s", (document_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0] or "{}")
+        return value if isinstance(value, dict) else {}
+
+    def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
+        with self._errors("cannot store the document's metadata"):
+            self._conn.execute(
+                "UPDATE documents SET metadata = %s::json WHERE id = %s",
+                (_clean(dumps(metadata)), document_id),
+            )
+
+    def delete_document(self, document_id: str) -> list[str]:
+        with self._errors(f"cannot delete document {document_id}"), self._conn.transaction():
+            row = self._conn.execute(
+                "SELECT raw_path, body_html_path FROM documents WHERE id = %s FOR UPDATE",
+                (document_id,),
+            ).fetchone()
+            if row is None:
+                raise DocumentNotFoundError(
+                    f"no document with id {document_id!r}; run `mailatlas list` to see ids"
+                )
+            keys = [row[0], row[1]]
+            keys += [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT file_path FROM assets WHERE document_id = %s ORDER BY ordinal",
+                    (document_id,),
+                )
+            ]
+            self._conn.execute("DELETE FROM documents WHERE id = %s", (document_id,))
+        return [k for k in keys if k]
+
+    # -- failures, runs, cursors -----------------------------------------------------------
+
+    def upsert_failure(self, failure: FailureRow) -> None:
+        with self._errors("cannot record a failure"):
+            self._conn.execute(
+                "INSERT INTO failures (id, run_id, kind, source, location, reason, raw_path,"
+                " content_hash, created_at) VALUES (%s, %s, %s, %s, %s::json, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id,"
+                " kind = excluded.kind, source = excluded.source,"
+                " location = excluded.location, reason = excluded.reason,"
+                " raw_path = excluded.raw_path, content_hash = excluded.content_hash,"
+                " created_at = excluded.created_at",
+                tuple(
+                    _clean(v)
+                    for v in (
+                        failure.id,
+                        failure.run_id,
+                        failure.kind,
+                        failure.source,
+                        dumps(failure.location),
+                        failure.reason,
+                        failure.raw_path,
+                        failure.content_hash,
+                        failure.created_at,
+                    )
+                ),
+            )
+
+    def list_failures(
+        self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredFailure]:
+        where, params = ("WHERE f.run_id = %s", [run_id]) if run_id is not None else ("", [])
+        rows = self._dicts(
+            "SELECT f.id, f.created_at, f.run_id, r.kind AS run_kind, f.kind, f.source,"
+            " f.reason, f.raw_path FROM failures f LEFT JOIN runs r ON r.id = f.run_id"
+            f" {where} ORDER BY f.created_at DESC, f.id LIMIT %s OFFSET %s",
+            [*params, max(0, limit), max(0, offset)],
+        )
+        return [
+            StoredFailure(
+                id=r["id"],
+                created_at=r["created_at"],
+                run_id=r["run_id"],
+                run_kind=r["run_kind"],
+                kind=r["kind"],
+                source=r["source"],
+                error=r["reason"],
+                raw_path=r["raw_path"],
+            )
+            for r in rows
+        ]
+
+    def count_failures(self, *, run_id: int | None = None) -> int:
+        if run_id is None:
+            return self._int("SELECT count(*) FROM failures")
+        return self._int("SELECT count(*) FROM failures WHERE run_id = %s", (run_id,))
+
+    def iter_failures(self) -> Iterator[FailureRow]:
+        rows = self._dicts(
+            "SELECT id, run_id, kind, source, location::text AS location, reason, raw_path,"
+            " content_hash, created_at FROM failures ORDER BY created_at, id"
+        )
+        for r in rows:
+            yield FailureRow(
+                id=r["id"],
+                run_id=r["run_id"],
+                kind=r["kind"],
+                source=r["source"],
+                location=json.loads(r["location"]),
+                reason=r["reason"],
+                raw_path=r["raw_path"],
+                content_hash=r["content_hash"],
+                created_at=r["created_at"],
+            )
+
+    def start_run(self, kind: str, detail: dict[str, Any], started_at: str) -> int:
+        with self._errors("cannot record the run"):
+            row = self._conn.execute(
+                "INSERT INTO runs (kind, detail, started_at) VALUES (%s, %s::json, %s)"
+                " RETURNING id",
+                (kind, _clean(dumps(detail)), started_at),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any], at: str) -> None:
+        with self._errors("cannot record the end of the run"):
+            self._conn.execute(
+                "UPDATE runs SET status = %s, summary = %s::json, finished_at = %s WHERE id = %s",
+                (status, _clean(dumps(summary)), at, run_id),
+            )
+
+    def running_runs(self) -> list[RunRow]:
+        rows = self._dicts(
+            "SELECT id, detail::text AS detail FROM runs WHERE status = 'running' ORDER BY id"
+        )
+        out = []
+        for r in rows:
+            try:
+                detail = json.loads(r["detail"] or "{}")
+            except ValueError:
+                detail = {}
+            out.append(RunRow(id=int(r["id"]), detail=detail if isinstance(detail, dict) else {}))
+        return out
+
+    def interrupt_runs(self, run_ids: Sequence[int], summary: dict[str, Any], at: str) -> None:
+        if not run_ids:
+            return
+        with self._errors("cannot check the store's earlier runs"):
+            self._conn.execute(
+                "UPDATE runs SET status = 'interrupted', summary = coalesce(summary, %s::json),"
+                " finished_at = %s WHERE id = ANY(%s) AND status = 'running'",
+                (dumps(summary), at, list(run_ids)),
+            )
+
+    def get_cursor(self, host: str, port: int, username: str, folder: str) -> ImapCursor | None:
+        rows = self._dicts(
+            "SELECT * FROM imap_cursors WHERE host = %s AND port = %s AND username = %s"
+            " AND folder = %s",
+            (host, port, username, folder),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return ImapCursor(
+            host=r["host"],
+            port=r["port"],
+            username=r["username"],
+            folder=r["folder"],
+            uidvalidity=r["uidvalidity"],
+            last_uid=r["last_uid"],
+            highestmodseq=r["highestmodseq"],
+            uidnext=r["uidnext"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+
+    def save_cursor(self, cursor: ImapCursor, at: str) -> None:
+        with self._errors("cannot save the IMAP cursor"):
+            self._conn.execute(
+                "INSERT INTO imap_cursors (host, port, username, folder, uidvalidity, last_uid,"
+                " highestmodseq, uidnext, created_at, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
+                " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
+                " updated_at = excluded.updated_at",
+                (
+                    cursor.host,
+                    cursor.port,
+                    _clean(cursor.username),
+                    _clean(cursor.folder),
+                    cursor.uidvalidity,
+                    cursor.last_uid,
+                    cursor.highestmodseq,
+                    cursor.uidnext,
+                    cursor.created_at or at,
+                    at,
+                ),
+            )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> Document:
+        rows = self._dicts(
+            "SELECT id, source_kind, message_id, thread_id, subject, sender_name, sender_email,"
+            " author, received_at, published_at, body_text, body_html_path, raw_path,"
+            " content_hash, metadata::text AS metadata, created_at FROM documents"
+            " WHERE id = %s",
+            (document_id,),
+        )
+        if not rows:
+            raise DocumentNotFoundError(
+                f"no document with id {document_id!r}; run `mailatlas list` to see ids"
+            )
+        assets = [
+            asset_from_row(_row(r), _key)
+            for r in self._dicts(
+                "SELECT * FROM assets WHERE document_id = %s ORDER BY ordinal", (document_id,)
+            )
+        ]
+        locations = [
+            location_from_row(_row(r))
+            for r in self._dicts(
+                "SELECT * FROM locations WHERE document_id = %s ORDER BY id", (document_id,)
+            )
+        ]
+        return document_from_row(_row(rows[0]), _key, assets, locations)
+
+    def get_ref(self, document_id: str) -> DocumentRef:
+        rows = self._dicts(
+            "SELECT id, subject, source_kind, created_at, sender_email, received_at"
+            " FROM documents WHERE id = %s",
+            (document_id,),
+        )
+        if not rows:
+            raise DocumentNotFoundError(f"no document with id {document_id!r}")
+        return ref_from_row(_row(rows[0]))
+
+    def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
+        sql, params = pg_list_query(flt)
+        return [ref_from_row(_row(r)) for r in self._search(sql, params)]
+
+    def count_documents(self, flt: ListFilter) -> int:
+        sql, params = pg_count_query(flt)
+        rows = self._search(sql, params)
+        return int(next(iter(rows[0].values())))
+
+    def _search(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        import psycopg
+
+        try:
+            cur = self._conn.cursor(row_factory=self._dict_row)
+            return list(cur.execute(sql, params).fetchall())
+        except psycopg.errors.SyntaxError as exc:  # pragma: no cover - search_query checks
+            raise InvalidFilterError(f"cannot search: {exc}") from exc
+        except psycopg.Error as exc:
+            raise pg_error(exc, "cannot search") from exc
+
+    def counts(self) -> dict[str, Any]:
+        one = self._int
+        kinds = self._dicts(
+            "SELECT source_kind, count(*) AS n FROM documents GROUP BY source_kind"
+            " ORDER BY 2 DESC, 1"
+        )
+        folders = self._dicts(
+            "SELECT folder, count(DISTINCT document_id) AS n FROM locations"
+            " WHERE folder IS NOT NULL GROUP BY folder ORDER BY 2 DESC, 1"
+        )
+        dates = self._dicts(
+            "SELECT min(coalesce(published_at, received_at)) AS oldest,"
+            " max(coalesce(published_at, received_at)) AS newest FROM documents"
+        )[0]
+        return {
+            "documents": one("SELECT count(*) FROM documents"),
+            "assets": one("SELECT count(*) FROM assets"),
+            "asset_bytes": one("SELECT coalesce(sum(size), 0) FROM assets"),
+            "locations": one("SELECT count(*) FROM locations"),
+            "failures": one("SELECT count(*) FROM failures"),
+            "runs": one("SELECT count(*) FROM runs"),
+            "by_source_kind": {str(r["source_kind"]): int(r["n"]) for r in kinds},
+            "by_folder": {str(r["folder"]): int(r["n"]) for r in folders},
+            "oldest": dates["oldest"],
+            "newest": dates["newest"],
+        }

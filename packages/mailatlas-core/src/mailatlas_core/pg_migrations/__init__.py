@@ -1,0 +1,1 @@
+"""Numbered schema migrations of the PostgreSQL backend (see ``mailatlas_core._pg_conn``)."""
