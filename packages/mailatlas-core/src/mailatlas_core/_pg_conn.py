@@ -59,7 +59,7 @@ def _check_url(url: str) -> None:
         has_password = parts.password is not None
     except ValueError as exc:
         raise StoreError(f"cannot read the database URL {redact_url(url)!r}: {exc}") from None
-    if has_password or re.search(r"[?&]password=", parts.query):
+    if has_password or re.search(r"(^|&)password=", parts.query, re.IGNORECASE):
         raise StoreError(
             "the database URL must not hold a password: give it in PGPASSWORD (or "
             "~/.pgpass), e.g. --db postgresql://USER@HOST:PORT/DB"

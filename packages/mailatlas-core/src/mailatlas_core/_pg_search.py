@@ -22,8 +22,12 @@ from .errors import InvalidFilterError
 __all__ = ["search_query", "search_text", "search_vector"]
 
 _WORD = re.compile(r"[^\W_]+")
-# Combining diacritical marks (what NFD splits off accented letters).
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+# Combining diacritical marks after a Latin letter (what NFD splits off "é"): FTS5's
+# remove_diacritics folds Latin letters only (Greek "ά" keeps its accent).
+_MARKS = re.compile(
+    "(?<=[A-Za-z\u00c0-\u024f\u1e00-\u1eff])"
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+)
 # PostgreSQL's limits: a lexeme under 2 KB, positions 1..16383 (at most 256 kept per
 # lexeme), a whole tsvector under 1 MB. Stay well inside the last one.
 _MAX_LEXEME_BYTES = 2046
@@ -38,7 +42,7 @@ def _words(text: str) -> list[str]:
     """Lower-cased runs of letters and digits, diacritics removed (FTS5's unicode61)."""
     text = text.lower()
     if not text.isascii():
-        text = _MARKS.sub("", unicodedata.normalize("NFD", text))
+        text = unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
     return _WORD.findall(text)
 
 
