@@ -145,7 +145,9 @@ def test_a_url_with_a_password_is_refused_without_showing_it(pg_url: str) -> Non
 
 def test_text_postgres_cannot_hold_is_kept_readable(pg_url: str) -> None:
     backend = PostgresBackend(pg_url)
-    row = _row(3, subject="nul\x00byte \udcff lone", body_text="body\x00text", metadata={"k": "\x00"})
+    row = _row(
+        3, subject="nul\x00byte \udcff lone", body_text="body\x00text", metadata={"k": "\x00"}
+    )
     assert backend.insert_document(row, [], LOC) is None
     doc = backend.get_document("doc-3")
     assert doc.subject == "nul\ufffdbyte ? lone"
