@@ -34,6 +34,7 @@ LATEST_PG_VERSION = 1
 # pg_advisory_xact_lock key for schema changes: "MAtlas" in ASCII.
 _MIGRATION_LOCK = 0x4D41746C6173
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_PASSWORD_PARAM = re.compile(r"(?:^|&)password=", re.IGNORECASE)
 
 
 def is_postgres_url(value: str) -> bool:
@@ -59,7 +60,7 @@ def _check_url(url: str) -> None:
         has_password = parts.password is not None
     except ValueError as exc:
         raise StoreError(f"cannot read the database URL {redact_url(url)!r}: {exc}") from None
-    if has_password or re.search(r"(^|&)password=", parts.query, re.IGNORECASE):
+    if has_password or _PASSWORD_PARAM.search(parts.query):
         raise StoreError(
             "the database URL must not hold a password: give it in PGPASSWORD (or "
             "~/.pgpass), e.g. --db postgresql://USER@HOST:PORT/DB"
