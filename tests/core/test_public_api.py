@@ -26,6 +26,8 @@ def test_public_api_is_pinned() -> None:
             "StoreError",
             "StoreNotFoundError",
             "UnsafePathError",
+            "WorkItem",
+            "WorkState",
             "__version__",
             "content_hash",
             "document_id",

@@ -27,6 +27,7 @@ from .model import (
     StoreStats,
 )
 from .store import ListFilter, Store, open_store
+from .work import WorkItem, WorkState
 
 __all__ = [
     "AddResult",
@@ -51,6 +52,8 @@ __all__ = [
     "StoreStats",
     "StoredFailure",
     "UnsafePathError",
+    "WorkItem",
+    "WorkState",
     "__version__",
     "content_hash",
     "document_id",

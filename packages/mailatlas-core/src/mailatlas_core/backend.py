@@ -22,7 +22,7 @@ for a database failure, never the driver's own exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ from .model import (
     StoredFailure,
 )
 from .store import ListFilter
+from .work import WorkItem, WorkState
 
 __all__ = [
     "AssetRow",
@@ -253,3 +254,40 @@ class Backend(Protocol):
     def counts(self) -> dict[str, Any]:
         """The database half of ``StoreStats``: documents, assets, asset_bytes,
         locations, failures, runs, by_source_kind, by_folder, oldest, newest."""
+
+    # -- the work queue (leases; see mailatlas_core.work) ----------------------------------
+    # The same methods and semantics as on Store: they are persistence only (the caller
+    # gives max_attempts), so the policy passes them through. SQLite serialises claims
+    # with BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED plus a per-account
+    # lock, so that an account's connection limit holds across concurrent claims.
+
+    def enqueue_work(self, items: Iterable[tuple[str, str, int]]) -> int:
+        """See :meth:`mailatlas_core.store.Store.enqueue_work`."""
+
+    def claim_work(
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        accounts: Collection[str] | None = None,
+        max_attempts: int | None = None,
+    ) -> WorkItem | None:
+        """See :meth:`mailatlas_core.store.Store.claim_work`."""
+
+    def renew_lease(self, account: str, folder: str, owner: str, lease_seconds: float) -> bool:
+        """See :meth:`mailatlas_core.store.Store.renew_lease`."""
+
+    def release_work(
+        self,
+        account: str,
+        folder: str,
+        owner: str,
+        state: WorkState,
+        *,
+        error: str | None = None,
+        run_id: int | None = None,
+    ) -> bool:
+        """See :meth:`mailatlas_core.store.Store.release_work`."""
+
+    def list_work(self, *, accounts: Collection[str] | None = None) -> list[WorkItem]:
+        """See :meth:`mailatlas_core.store.Store.list_work`."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
 from ._pg_search import search_vector
+from ._pg_work import PgWorkMixin
 from ._rows import asset_from_row, document_from_row, location_from_row, ref_from_row
 from ._sqlite_conn import dumps
 from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
@@ -79,7 +80,7 @@ def _key(value: str) -> str:
     return value
 
 
-class PostgresBackend:
+class PostgresBackend(PgWorkMixin):
     """Rows in one PostgreSQL database (``postgresql://USER@HOST:PORT/DB``)."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:

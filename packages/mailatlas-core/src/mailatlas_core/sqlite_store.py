@@ -28,6 +28,7 @@ from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_identity import IdentityMixin, conflict_metadata
 from ._sqlite_state import StateMixin
+from ._sqlite_work import WorkMixin
 from .blobs import LocalBlobStore
 from .dates import utc_now_iso
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
@@ -45,7 +46,7 @@ from .workspace import check_component
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(StateMixin, AdminMixin, IdentityMixin):
+class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, WorkMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take

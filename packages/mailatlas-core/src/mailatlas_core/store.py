@@ -13,7 +13,7 @@ before their rows, so a crash never leaves a row without its files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from .model import (
     StoredFailure,
     StoreStats,
 )
+from .work import WorkItem, WorkState
 
 __all__ = ["ListFilter", "Store", "open_store"]
 
@@ -144,6 +145,45 @@ class Store(Protocol):
 
     def delete_document(self, document_id: str) -> DeletedDocument:
         """Delete a document, its rows and search entry, then the files the store wrote."""
+
+    # -- the work queue of `mailatlas worker` (see mailatlas_core.work) ---------------------
+
+    def enqueue_work(self, items: Iterable[tuple[str, str, int]]) -> int:
+        """Queue (account, folder, max_connections) items for a sync pass: new items and
+        ``done``/``failed`` ones become ``pending``, ``pending``/``leased`` ones stay.
+        Returns how many items are pending afterwards."""
+
+    def claim_work(
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        accounts: Collection[str] | None = None,
+        max_attempts: int | None = None,
+    ) -> WorkItem | None:
+        """Atomically lease one free item (``pending``, or ``leased`` with an expired
+        lease) whose account has fewer live leases than its ``max_connections``; no two
+        callers ever get the same item. An expired item claimed ``max_attempts`` times
+        already is marked ``failed`` instead. ``None`` when nothing can be taken now."""
+
+    def renew_lease(self, account: str, folder: str, owner: str, lease_seconds: float) -> bool:
+        """Extend ``owner``'s lease (a heartbeat); ``False`` if ``owner`` lost it."""
+
+    def release_work(
+        self,
+        account: str,
+        folder: str,
+        owner: str,
+        state: WorkState,
+        *,
+        error: str | None = None,
+        run_id: int | None = None,
+    ) -> bool:
+        """End ``owner``'s lease with the item ``done``, ``failed`` or ``pending``;
+        ``False`` if ``owner`` no longer held it (nothing is changed then)."""
+
+    def list_work(self, *, accounts: Collection[str] | None = None) -> list[WorkItem]:
+        """Every item of the work queue (of ``accounts`` if given), by account, folder."""
 
     def close(self) -> None:
         """Release the connection."""
