@@ -159,9 +159,7 @@ def _claim_all(where: str, owner: str, out: Any) -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_claimers_never_share_an_item_or_overrun_a_limit(
-    store: Any, where: str
-) -> None:
+def test_concurrent_claimers_never_share_an_item_or_overrun_a_limit(store: Any, where: str) -> None:
     # 40 accounts x 3 folders, one connection each: with no release, exactly one item
     # per account can ever be leased, whoever races for it.
     store.enqueue_work([(f"acc{a}", f"F{f}", 1) for a in range(40) for f in range(3)])

@@ -101,15 +101,15 @@ class PgWorkMixin:
                     return None
                 row = rows[0]
                 account, folder = row["account"], row["folder"]
-                if row["state"] == "leased" and max_attempts is not None:
-                    if row["attempts"] >= max_attempts:
-                        self._conn.execute(
-                            "UPDATE work_items SET state = 'failed', owner = NULL,"
-                            " lease_expires = NULL, error = %s, updated_at = %s"
-                            " WHERE account = %s AND folder = %s",
-                            (given_up(row["attempts"]), utc_now_iso(), account, folder),
-                        )
-                        continue
+                expired = row["state"] == "leased"
+                if expired and max_attempts is not None and row["attempts"] >= max_attempts:
+                    self._conn.execute(
+                        "UPDATE work_items SET state = 'failed', owner = NULL,"
+                        " lease_expires = NULL, error = %s, updated_at = %s"
+                        " WHERE account = %s AND folder = %s",
+                        (given_up(row["attempts"]), utc_now_iso(), account, folder),
+                    )
+                    continue
                 # Serialise claims within one account, then recount its live leases.
                 self._conn.execute(
                     "SELECT pg_advisory_xact_lock(hashtext('mailatlas-work'), hashtext(%s))",
@@ -160,7 +160,7 @@ class PgWorkMixin:
         wanted = sorted(accounts) if accounts is not None else None
         rows = self._dicts(
             "SELECT * FROM work_items WHERE %(a)s::text[] IS NULL OR account = ANY(%(a)s::text[])"
-            " ORDER BY account COLLATE \"C\", folder COLLATE \"C\"",
+            ' ORDER BY account COLLATE "C", folder COLLATE "C"',
             {"a": wanted},
         )
         return [work_item(r) for r in rows]
