@@ -20,6 +20,7 @@ from mailatlas_core import (
     Store,
     StoredFailure,
     StoreStats,
+    Thread,
     open_store,
 )
 from mailatlas_core.dates import parse_date_filter
@@ -222,6 +223,15 @@ class MailAtlas:
         """One stored document with its assets; ``DocumentNotFoundError`` if absent."""
         return self.store(create=False).get_document(document_id)
 
+    def get_thread(self, thread_id: str) -> Thread:
+        """The conversation with this thread id (or the one this document id is in).
+
+        ``Thread.to_dict()`` is the tree ``mailatlas thread`` prints; the rule that
+        groups messages and names threads is in :mod:`mailatlas_core.threads`.
+        ``ThreadNotFoundError`` (a ``DocumentNotFoundError``) if there is neither.
+        """
+        return self.store(create=False).get_thread(thread_id)
+
     def list_documents(
         self,
         *,
@@ -355,6 +365,30 @@ class MailAtlas:
         from ._export import render_document
 
         return render_document(self.get_document(document_id), format)
+
+    def export_thread(
+        self,
+        thread_id: str,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        parents: bool = False,
+    ) -> Path:
+        """Write a whole conversation as one Markdown document; return the file's path.
+
+        ``thread_id`` may also be the id of a document in the thread. ``out`` follows
+        :meth:`export_document`'s rules (a directory gets ``<thread id>.md``); without
+        it the file goes to ``<workspace>/exports/<thread id>.md``.
+        """
+        from ._export import export_thread
+
+        thread = self.get_thread(thread_id)
+        return export_thread(thread, self.get_document, self.workspace_path, out, parents=parents)
+
+    def render_thread(self, thread_id: str) -> str:
+        """A whole conversation as Markdown text (messages in order, asset links absolute)."""
+        from ._export import render_thread
+
+        return render_thread(self.get_thread(thread_id), self.get_document)
 
 
 def unstarted_sync(config: ImapSyncConfig, error: str) -> SyncResult:

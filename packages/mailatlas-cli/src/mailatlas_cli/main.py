@@ -17,13 +17,14 @@ COMMANDS = {
     "sync": "mailatlas_cli._commands.sync:sync",
     "list": "mailatlas_cli._commands.read:list_command",
     "show": "mailatlas_cli._commands.read:show_command",
+    "thread": "mailatlas_cli._commands.read:thread_command",
     "export": "mailatlas_cli._commands.export:export_command",
     "failures": "mailatlas_cli._commands.housekeeping:failures_command",
     "stats": "mailatlas_cli._commands.housekeeping:stats_command",
     "delete": "mailatlas_cli._commands.housekeeping:delete_command",
 }
 # Commands that only read the store: they log nothing, so logging is not even imported.
-READ_ONLY = frozenset({"list", "show", "failures", "stats"})
+READ_ONLY = frozenset({"list", "show", "thread", "failures", "stats"})
 
 
 @click.group(cls=MailAtlasGroup, context_settings=CONTEXT_SETTINGS, lazy_commands=COMMANDS)

@@ -9,6 +9,7 @@ from .errors import (
     StorageFullError,
     StoreError,
     StoreNotFoundError,
+    ThreadNotFoundError,
     UnsafePathError,
 )
 from .ids import content_hash, document_id, normalize_message_id, thread_id_for
@@ -27,6 +28,7 @@ from .model import (
     StoreStats,
 )
 from .store import ListFilter, Store, open_store
+from .threads import Thread, ThreadMessage, ThreadNode
 from .work import WorkItem, WorkState
 
 __all__ = [
@@ -51,6 +53,10 @@ __all__ = [
     "StoreNotFoundError",
     "StoreStats",
     "StoredFailure",
+    "Thread",
+    "ThreadMessage",
+    "ThreadNode",
+    "ThreadNotFoundError",
     "UnsafePathError",
     "WorkItem",
     "WorkState",

@@ -27,6 +27,9 @@ class AdminMixin:
         def transaction(self) -> AbstractContextManager[None]:
             """Provided by the store."""
 
+        def _rethread(self, thread_id: str) -> None:
+            """Provided by the store (ThreadsMixin)."""
+
     # -- failures --------------------------------------------------------------------------
 
     def list_failures(
@@ -121,7 +124,8 @@ class AdminMixin:
         try:
             with self.transaction():
                 row = self._conn.execute(
-                    "SELECT raw_path, body_html_path FROM documents WHERE id = ?", (document_id,)
+                    "SELECT raw_path, body_html_path, thread_id FROM documents WHERE id = ?",
+                    (document_id,),
                 ).fetchone()
                 if row is None:
                     raise DocumentNotFoundError(
@@ -138,6 +142,8 @@ class AdminMixin:
                 # assets and locations go with it (ON DELETE CASCADE); a trigger drops
                 # the full-text entry.
                 self._conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+                if row["thread_id"]:  # what is left of its thread may fall apart
+                    self._rethread(row["thread_id"])
         except sqlite3.Error as exc:
             raise db_error(exc, f"cannot delete document {document_id}") from exc
         # The rows are committed first: a crash now leaves unreferenced files (private

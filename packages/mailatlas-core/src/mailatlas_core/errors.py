@@ -7,6 +7,7 @@ package adds its own branch in its ``errors`` module::
     ├── StoreError                      (mailatlas_core)
     │   ├── StoreNotFoundError          no store there, or the file is not a MailAtlas store
     │   ├── DocumentNotFoundError       no document with that id
+    │   │   └── ThreadNotFoundError     no thread (or document) with that id
     │   ├── BlobNotFoundError           a file (blob) a document refers to is missing
     │   ├── UnsafePathError             a path derived from message data left the workspace
     │   ├── DocumentTooLargeError       one message's text is over SQLite's size limit
@@ -38,6 +39,7 @@ __all__ = [
     "StorageFullError",
     "StoreError",
     "StoreNotFoundError",
+    "ThreadNotFoundError",
     "UnsafePathError",
 ]
 
@@ -60,6 +62,10 @@ class DocumentNotFoundError(StoreError):
 
 class BlobNotFoundError(StoreError):
     """A blob (raw message, HTML, asset) the store refers to is missing."""
+
+
+class ThreadNotFoundError(DocumentNotFoundError):
+    """No thread, and no document, with the given id exists in the store."""
 
 
 class UnsafePathError(StoreError):

@@ -25,7 +25,11 @@ __all__ = ["LATEST_VERSION", "Migration", "apply_migrations", "available_migrati
 
 # The newest file in migrations/ (a test keeps the two equal). A store that has applied
 # 1..LATEST_VERSION is opened without reading the migration files at all.
-LATEST_VERSION = 7
+LATEST_VERSION = 8
+
+# Migrations that need more than SQL: a function (module:name) run after the file's
+# statements, in the same transaction, with the connection.
+PYTHON_STEPS = {8: "mailatlas_core._sqlite_threads:backfill_threads"}
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _FOREIGN_KEYS_OFF = "-- mailatlas: foreign_keys=off"
@@ -100,6 +104,12 @@ def _apply_one(conn: sqlite3.Connection, migration: Migration, *, check_keys: bo
             return False
         for statement in _statements(migration.sql):
             conn.execute(statement)
+        step = PYTHON_STEPS.get(migration.version)
+        if step is not None:
+            from importlib import import_module
+
+            module, name = step.split(":")
+            getattr(import_module(module), name)(conn)
         if check_keys and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
             raise MigrationError(
                 f"migration {migration.version} ({migration.name}) would break references "

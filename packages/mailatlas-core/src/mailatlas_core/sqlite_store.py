@@ -28,11 +28,12 @@ from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_identity import IdentityMixin, conflict_metadata
 from ._sqlite_state import StateMixin
+from ._sqlite_threads import ThreadsMixin
 from ._sqlite_work import WorkMixin
 from .blobs import LocalBlobStore
 from .dates import utc_now_iso
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
-from .ids import Fingerprint, conflict_document_id, fingerprint, thread_id_for
+from .ids import Fingerprint, conflict_document_id, fingerprint
 from .model import (
     AddResult,
     Document,
@@ -41,12 +42,13 @@ from .model import (
     SourceLocation,
 )
 from .store import ListFilter
+from .threads import ThreadMessage, parent_chain
 from .workspace import check_component
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, WorkMixin):
+class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take
@@ -217,7 +219,16 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, WorkMixin):
             self.blobs.put(html_rel, html.encode("utf-8", "replace"))
         asset_rows = self._write_assets(parsed, doc_id)
 
-        thread_id = self._linked_thread(parsed)
+        threading = ThreadMessage(
+            document_id=doc_id,
+            message_id=parsed.message_id,
+            chain=parent_chain(parsed.message_id, parsed.references, parsed.in_reply_to),
+            fallback=parsed.content_hash,
+            date=parsed.published_at or parsed.received_at or "",
+            subject=parsed.subject or "",
+            sender=parsed.sender_email,
+        )
+        thread_id = self._thread_new(threading)
         metadata = dict(parsed.metadata)
         metadata["source"] = location.to_metadata()
         if conflicts and parsed.message_id:
@@ -253,6 +264,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, WorkMixin):
             seq = self._insert_document_row(tuple(scrub(v) for v in values))
         if self._unindexed_after is None:
             self._unindexed_after = seq - 1
+        self._link_new(threading)
         if asset_rows:
             self._conn.executemany(
                 "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
@@ -311,25 +323,6 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, WorkMixin):
                 )
             )
         return rows
-
-    def _linked_thread(self, parsed: ParsedDocument) -> str | None:
-        """Join the thread of a stored parent, and pull stored children into ours."""
-        thread_id = parsed.thread_id
-        parents = [p for p in (*reversed(parsed.references), parsed.in_reply_to) if p]
-        known = self.known_message_ids(parents) if parents else {}
-        if known:
-            row = self._conn.execute(
-                "SELECT thread_id FROM documents WHERE id = ?", (next(iter(known.values())),)
-            ).fetchone()
-            if row and row[0]:
-                thread_id = str(row[0])
-        if parsed.message_id and thread_id:
-            own_root = thread_id_for(parsed.message_id, (), None, parsed.content_hash)
-            if own_root != thread_id:
-                self._conn.execute(
-                    "UPDATE documents SET thread_id = ? WHERE thread_id = ?", (thread_id, own_root)
-                )
-        return thread_id
 
     def _insert_location(
         self, document_id: str, location: SourceLocation, now: str | None = None

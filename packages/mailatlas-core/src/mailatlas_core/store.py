@@ -30,6 +30,7 @@ from .model import (
     StoredFailure,
     StoreStats,
 )
+from .threads import Thread
 from .work import WorkItem, WorkState
 
 __all__ = ["ListFilter", "Store", "open_store"]
@@ -110,6 +111,10 @@ class Store(Protocol):
 
     def get_document(self, document_id: str) -> Document:
         """One document with its assets and locations; ``DocumentNotFoundError`` if absent."""
+
+    def get_thread(self, thread_id: str) -> Thread:
+        """The conversation with this thread id, or the one the document with this id
+        is in, as a tree (:mod:`mailatlas_core.threads`); ``ThreadNotFoundError`` if neither."""
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
         """Document refs, newest first (by received date), filtered and paged."""

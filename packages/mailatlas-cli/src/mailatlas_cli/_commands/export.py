@@ -20,9 +20,15 @@ __all__ = ["export_command"]
     "--format",
     "fmt",
     type=click.Choice(EXPORT_FORMATS),
-    default="json",
-    show_default=True,
-    help="Export format.",
+    default=None,
+    help="Export format.  [default: json; markdown with --thread]",
+)
+@click.option(
+    "--thread",
+    is_flag=True,
+    help="Export the whole conversation ID belongs to (ID: a thread id or any of its "
+    "documents) as one Markdown document, messages in order. Asset links stay "
+    "absolute; a directory --out gets <thread id>.md.",
 )
 @click.option(
     "--out",
@@ -41,7 +47,12 @@ __all__ = ["export_command"]
 )
 @store_options
 def export_command(
-    paths: StorePaths, document_id: str, fmt: str, out: str | None, parents: bool
+    paths: StorePaths,
+    document_id: str,
+    fmt: str | None,
+    thread: bool,
+    out: str | None,
+    parents: bool,
 ) -> None:
     """Export one document.
 
@@ -50,7 +61,17 @@ def export_command(
     <workspace>/exports/<ID>.pdf. Whenever a file is written, its path is printed as
     {"path": ...}. PDF needs headless Chromium (on PATH, or MAILATLAS_PDF_BROWSER).
     """
-    export_format = cast(ExportFormat, fmt)
+    if thread:
+        if fmt not in (None, "markdown"):
+            raise click.UsageError("--thread exports Markdown only; drop -f or use -f markdown")
+        with paths.atlas() as atlas:
+            if out is None:
+                click.echo(atlas.render_thread(document_id), nl=False)
+                return
+            written = atlas.export_thread(document_id, out, parents=parents)
+        emit_json({"path": str(written)})
+        return
+    export_format = cast(ExportFormat, fmt or "json")
     with paths.atlas() as atlas:
         if out is None and export_format != "pdf":
             click.echo(atlas.render_document(document_id, export_format), nl=False)

@@ -17,7 +17,7 @@ from ._output import (
     stderr_is_terminal,
 )
 
-__all__ = ["list_command", "show_command"]
+__all__ = ["list_command", "show_command", "thread_command"]
 
 SOURCE_KINDS = ("eml", "mbox", "maildir", "imap")
 SEARCH_HELP = (
@@ -108,3 +108,20 @@ def show_command(paths: StorePaths, document_id: str) -> None:
     with paths.atlas() as atlas:
         document = atlas.get_document(document_id)
     emit_json(document.to_dict())
+
+
+@click.command("thread")
+@click.argument("thread_id", metavar="ID")
+@store_options
+def thread_command(paths: StorePaths, thread_id: str) -> None:
+    """Print a conversation as a JSON tree.
+
+    ID is a thread id (a document's thread_id) or the id of any document in the
+    thread. Each node is a Message-ID with the stored documents that have it and its
+    replies, in date order; "missing": true marks a message that other messages
+    answer but the store does not hold. Page the thread's documents with
+    `mailatlas list --thread-id ID`; export it with `mailatlas export --thread ID`.
+    """
+    with paths.atlas() as atlas:
+        thread = atlas.get_thread(thread_id)
+    emit_json(thread.to_dict())

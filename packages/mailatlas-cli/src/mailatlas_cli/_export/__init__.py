@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-from mailatlas_core import Document
+from mailatlas_core import Document, Thread
 
 from .._formats import EXPORT_FORMATS, ExportFormat
 from ..errors import ExportError
@@ -19,8 +20,16 @@ from ._paths import destination, open_destination, refuse_special, write_assets,
 from .html import render_html
 from .markdown import render_markdown
 from .pdf import render_pdf
+from .thread import render_thread_markdown
 
-__all__ = ["EXPORT_FORMATS", "ExportFormat", "export_document", "render_document"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportFormat",
+    "export_document",
+    "export_thread",
+    "render_document",
+    "render_thread",
+]
 
 
 _EXTENSIONS: dict[ExportFormat, str] = {
@@ -85,3 +94,27 @@ def export_document(
         else:
             data = render_document(document, fmt).encode("utf-8")
         return write_file(dir_fd, dest, data)
+
+
+def render_thread(thread: Thread, load: Callable[[str], Document]) -> str:
+    """A whole conversation as one Markdown document, asset links absolute."""
+    return render_thread_markdown(thread, load, absolute_path_link)
+
+
+def export_thread(
+    thread: Thread,
+    load: Callable[[str], Document],
+    workspace: Path,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    parents: bool = False,
+) -> Path:
+    """Write :func:`render_thread` to ``out`` (a file, or ``<thread id>.md`` in a
+    directory; the ``--out`` rules of :func:`export_document`) or, without ``out``, to
+    ``<workspace>/exports/<thread id>.md``. Asset links stay absolute (workspace paths)."""
+    dest = destination(
+        out, document_id=thread.thread_id, ext="md", bundle=False, workspace=workspace
+    )
+    refuse_special(dest.path)
+    with open_destination(dest, out, parents=parents) as dir_fd:
+        return write_file(dir_fd, dest, render_thread(thread, load).encode("utf-8"))

@@ -124,21 +124,35 @@ def _target(link: str) -> str:
     return quote(link, safe="/%")
 
 
-def render_markdown(document: Document, link: AssetLinker) -> str:
-    """The document as Markdown, asset links made by ``link``."""
+def render_markdown(
+    document: Document,
+    link: AssetLinker,
+    *,
+    level: int = 1,
+    title: str | None = None,
+    notes: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The document as Markdown, asset links made by ``link``.
+
+    ``level`` is the heading level of its title (a thread export nests each message
+    one level down), ``title`` replaces the subject as the title (already Markdown),
+    and ``notes`` adds header lines (label, plain text) after the Date.
+    """
     header = header_of(document)
-    lines = [f"# {markdown_inline(header.subject)}", ""]
+    heading = "#" * level
+    lines = [f"{heading} {title or markdown_inline(header.subject)}", ""]
     for label, value in (
         ("From", header.sender),
         ("To", header.to),
         ("Cc", header.cc),
         ("Date", header.date),
+        *notes,
     ):
         if value:
             lines.append(f"**{label}:** {markdown_inline(value)}  ")
     lines += ["", "---", "", markdown_text(document.body_text.rstrip()), ""]
     if document.assets:
-        lines += ["## Assets", ""]
+        lines += [f"{heading}# Assets", ""]
         for asset in document.assets:
             alt = markdown_inline(asset.filename)
             bang = "!" if asset.mime_type.startswith("image/") else ""
