@@ -148,6 +148,21 @@ ssl = yes
 ssl_cert = <{d}/tls/server.crt
 ssl_key = <{d}/tls/server.key
 imap_capability = +CONDSTORE
+namespace inbox {{
+  inbox = yes
+  mailbox Junk {{
+    special_use = \\Junk
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+  }}
+}}
 default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot

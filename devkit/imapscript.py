@@ -1,9 +1,10 @@
 """A scripted IMAP server on loopback, for hostile- and broken-server tests.
 
 It speaks just enough IMAP4rev1 for a MailAtlas sync (CAPABILITY, LOGIN, AUTHENTICATE
-XOAUTH2, ENABLE, EXAMINE, UID SEARCH, UID FETCH, NOOP, LOGOUT) over plaintext, and lets
-a test replace the answer to any command with its own behaviour. The real Dovecot stays
-the proof of normal behaviour; this plays the servers Dovecot will not imitate::
+XOAUTH2, ENABLE, LIST, STATUS, EXAMINE, UID SEARCH, UID FETCH, NOOP, LOGOUT) over
+plaintext, and lets a test replace the answer to any command with its own behaviour.
+The real Dovecot stays the proof of normal behaviour; this plays the servers Dovecot will
+not imitate (and replays what others, such as Gmail, were recorded answering)::
 
     with ScriptedImap([raw1, raw2], uidvalidity="abc") as server:
         server.on("UID FETCH", lambda conn, tag, args: conn.drip(b"* 1 FETCH (", 0.2))
@@ -12,7 +13,9 @@ the proof of normal behaviour; this plays the servers Dovecot will not imitate::
 A handler gets the connection, the command's tag and the rest of its line; it writes
 whatever it likes with ``conn.send`` / ``conn.drip`` and may fall back to the default
 answer with ``conn.default(tag, args)``. ``server.commands`` records every command line
-received (``server.auth_lines`` the lines sent during AUTHENTICATE). Pure stdlib.
+received (``server.auth_lines`` the lines sent during AUTHENTICATE). ``messages`` live in
+INBOX; ``server.add_folder`` adds more folders, each with LIST attributes and, per UID,
+extra FETCH items (``X-GM-MSGID ...``) sent whenever a FETCH asks for them. Pure stdlib.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 
-__all__ = ["Conn", "Handler", "ScriptedImap"]
+__all__ = ["Conn", "Handler", "ScriptFolder", "ScriptedImap"]
 
 Handler = Callable[["Conn", str, str], None]
 CAPABILITIES = "IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 LITERAL+ ENABLE"
@@ -49,6 +53,17 @@ def _in_set(number: int, spec: str, top: int) -> bool:
     return False
 
 
+@dataclass
+class ScriptFolder:
+    """One folder's messages and what the server says about it."""
+
+    messages: list[bytes]
+    uids: list[int]
+    uidvalidity: str = "1"
+    attributes: tuple[str, ...] = ()
+    extra: dict[int, bytes] = field(default_factory=dict)  # uid -> b"X-GM-MSGID 1 ..."
+
+
 class Conn:
     """One client connection: what a handler may do."""
 
@@ -56,6 +71,12 @@ class Conn:
         self.server = server
         self.sock = sock
         self.file = sock.makefile("rb")
+        self.selected = "INBOX"
+
+    @property
+    def box(self) -> ScriptFolder:
+        """The selected folder."""
+        return self.server.folder(self.selected)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -104,17 +125,50 @@ class Conn:
         self.tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.")
 
     def _examine(self, tag: str, args: str) -> None:
-        s = self.server
+        name = ([*_quoted_args(args), "INBOX"])[0]
+        if name.upper() == "INBOX":
+            name = "INBOX"
+        if name not in self.server.folder_names():
+            self.tagged(tag, "NO", "[NONEXISTENT] Mailbox doesn't exist: " + name)
+            return
+        self.selected = name
+        box = self.box
         self.send(
-            f"* {len(s.uids)} EXISTS\r\n* OK [UIDVALIDITY {s.uidvalidity}] UIDs valid\r\n"
-            f"* OK [UIDNEXT {max(s.uids, default=0) + 1}] next\r\n".encode()
+            f"* {len(box.uids)} EXISTS\r\n* OK [UIDVALIDITY {box.uidvalidity}] UIDs valid\r\n"
+            f"* OK [UIDNEXT {max(box.uids, default=0) + 1}] next\r\n".encode()
         )
         self.tagged(tag, "OK", "[READ-ONLY] examined")
 
     _select = _examine
 
+    def _list(self, tag: str, args: str) -> None:
+        for name in self.server.folder_names():
+            attrs = " ".join(self.server.folder(name).attributes)
+            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            self.send(f'* LIST ({attrs}) "/" "{quoted}"\r\n'.encode())
+        self.tagged(tag)
+
+    def _status(self, tag: str, args: str) -> None:
+        quoted = _quoted_args(args)
+        name = "INBOX" if quoted[0].upper() == "INBOX" else quoted[0]
+        if name not in self.server.folder_names():
+            self.tagged(tag, "NO", "[NONEXISTENT] Mailbox doesn't exist: " + name)
+            return
+        box = self.server.folder(name)
+        values = {
+            "MESSAGES": len(box.uids),
+            "UIDNEXT": max(box.uids, default=0) + 1,
+            "UIDVALIDITY": box.uidvalidity,
+            "UNSEEN": len(box.uids),
+            "RECENT": 0,
+        }
+        asked = re.findall(r"[A-Z]+", args[args.find("(") :].upper())
+        items = " ".join(f"{k} {values[k]}" for k in asked if k in values)
+        self.send(f'* STATUS "{name}" ({items})\r\n'.encode())
+        self.tagged(tag)
+
     def _uid_search(self, tag: str, args: str) -> None:
-        uids = self.server.uids
+        uids = self.box.uids
         words = args.split()
         hits = []
         for seq, uid in enumerate(uids, 1):
@@ -135,10 +189,10 @@ class Conn:
 
     def _uid_fetch(self, tag: str, args: str) -> None:
         spec, _, items = args.partition(" ")
-        uids = self.server.uids
+        uids = self.box.uids
         for seq, uid in enumerate(uids, 1):
             if _in_set(uid, spec, max(uids)):
-                self.send(self.server.fetch_reply(seq, uid, items))
+                self.send(self.server.fetch_reply(seq, uid, items, self.selected))
         self.tagged(tag)
 
     def _logout(self, tag: str, args: str) -> None:
@@ -168,6 +222,10 @@ class ScriptedImap:
         self.handlers: dict[str, Handler] = {}
         self.commands: list[str] = []
         self.auth_lines: list[str] = []
+        self.folders: dict[str, ScriptFolder] = {}
+        self.inbox_attributes: tuple[str, ...] = ("\\HasNoChildren",)
+        self.inbox_extra: dict[int, bytes] = {}
+        self.quote_header_fields = False  # answer BODY[HEADER.FIELDS ("MESSAGE-ID" ...)]
         self.closed = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
@@ -178,10 +236,44 @@ class ScriptedImap:
         """Answer ``command`` (e.g. ``"LOGIN"``, ``"UID FETCH"``) with ``handler``."""
         self.handlers[command.upper()] = handler
 
-    def fetch_reply(self, seq: int, uid: int, items: str) -> bytes:
+    def add_folder(
+        self,
+        name: str,
+        messages: Sequence[bytes] = (),
+        *,
+        uids: Sequence[int] | None = None,
+        uidvalidity: str = "1",
+        attributes: Sequence[str] = ("\\HasNoChildren",),
+    ) -> ScriptFolder:
+        """Add a folder besides INBOX (``attributes`` as LIST shows them)."""
+        box = ScriptFolder(
+            list(messages),
+            list(uids) if uids is not None else list(range(1, len(messages) + 1)),
+            uidvalidity,
+            tuple(attributes),
+        )
+        self.folders[name] = box
+        return box
+
+    def folder_names(self) -> list[str]:
+        return ["INBOX", *self.folders]
+
+    def folder(self, name: str) -> ScriptFolder:
+        """A folder by name; INBOX is ``messages``/``uids``/``uidvalidity`` of the server."""
+        if name == "INBOX":
+            return ScriptFolder(
+                self.messages, self.uids, self.uidvalidity, self.inbox_attributes, self.inbox_extra
+            )
+        return self.folders[name]
+
+    def fetch_reply(self, seq: int, uid: int, items: str, folder: str = "INBOX") -> bytes:
         """The normal untagged FETCH response for one message and the requested items."""
-        raw = self.messages[self.uids.index(uid)]
+        box = self.folder(folder)
+        raw = box.messages[box.uids.index(uid)]
         parts = [f"UID {uid}".encode()]
+        extra = box.extra.get(uid)
+        if extra and "X-GM-" in items.upper():
+            parts.append(extra)
         upper = items.upper()
         if "RFC822.SIZE" in upper:
             parts.append(f"RFC822.SIZE {len(raw)}".encode())
@@ -190,13 +282,18 @@ class ScriptedImap:
         if "FLAGS" in upper:
             parts.append(b"FLAGS ()")
         if "HEADER.FIELDS" in upper:
+            fields = re.search(r"HEADER\.FIELDS \(([^)]*)\)", upper)
+            names = (fields.group(1) if fields else "MESSAGE-ID").split()
+            wanted = tuple(n.lower().encode() + b":" for n in names)
             head = b"".join(
                 line + b"\r\n"
                 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-                if line.lower().startswith(b"message-id:")
+                if line.lower().startswith(wanted)
             )
             head += b"\r\n"
-            parts.append(b"BODY[HEADER.FIELDS (MESSAGE-ID)] {%d}\r\n" % len(head) + head)
+            listed = " ".join(f'"{n}"' if self.quote_header_fields else n for n in names)
+            key = f"BODY[HEADER.FIELDS ({listed})]".encode()
+            parts.append(key + b" {%d}\r\n" % len(head) + head)
         elif "BODY.PEEK[]" in upper:
             parts.append(b"BODY[] {%d}\r\n" % len(raw) + raw)
         return b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"

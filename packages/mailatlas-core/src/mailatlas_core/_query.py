@@ -172,7 +172,12 @@ def _where(flt: ListFilter, *, common_query: bool) -> tuple[str, list[str], list
     if flt.source_kind:
         where.append("d.source_kind = ?")
         params.append(flt.source_kind)
-    if flt.folder:
+    if flt.folder and flt.folder.upper() == "INBOX":  # case-insensitive (RFC 3501)
+        where.append(
+            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id"
+            " AND upper(l.folder) = 'INBOX')"
+        )
+    elif flt.folder:
         where.append(
             "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = ?)"
         )

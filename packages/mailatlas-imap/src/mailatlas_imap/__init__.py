@@ -32,10 +32,16 @@ from .result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
     from ._folder import ProgressCallback
+    from ._folders import ImapFolder, list_imap_folders
     from .sync import sync_imap
 
 # imapclient and the parser load with the sync machinery, on first use.
-_LAZY = {"ProgressCallback": "._folder", "sync_imap": ".sync"}
+_LAZY = {
+    "ImapFolder": "._folders",
+    "ProgressCallback": "._folder",
+    "list_imap_folders": "._folders",
+    "sync_imap": ".sync",
+}
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
@@ -53,6 +59,7 @@ __all__ = [
     "ImapConfigError",
     "ImapConnectionError",
     "ImapError",
+    "ImapFolder",
     "ImapSyncConfig",
     "ProgressCallback",
     "SecretUnavailableError",
@@ -61,6 +68,7 @@ __all__ = [
     "__version__",
     "find_accounts_file",
     "is_loopback_host",
+    "list_imap_folders",
     "load_accounts",
     "sync_accounts",
     "sync_imap",

@@ -19,6 +19,7 @@ from mailatlas_core.dates import to_utc_iso
 from mailatlas_core.ids import header_block, headers_hash
 
 from ._commit import Action, commit_batch
+from ._folders import examine_folder, find_cursor
 from ._parsing import ParseItem, Parser, PendingParse
 from ._session import FolderInfo, Session
 from .errors import ImapError
@@ -63,9 +64,9 @@ def sync_folder(
 ) -> None:
     """Bring one folder up to date; counts accumulate in ``result`` across retries."""
     cfg = session.config
-    info = session.examine(folder)
+    info = examine_folder(session, folder)  # with UIDNEXT from STATUS if EXAMINE had none
     result.uidvalidity = str(info.uidvalidity)
-    cursor = store.get_cursor(cfg.host, cfg.port, cfg.username, folder)
+    cursor = find_cursor(store, cfg, folder)
     if cursor is not None and cursor.uidvalidity == info.uidvalidity:
         result.last_uid = cursor.last_uid
         if _unchanged(cursor, info):

@@ -16,7 +16,15 @@ from typing import Any
 from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import gen_parsed_response
 
-__all__ = ["MAX_UID", "FetchData", "FolderInfo", "parse_fetch", "parse_uids", "sequence_set"]
+__all__ = [
+    "MAX_UID",
+    "FetchData",
+    "FolderInfo",
+    "fetch_key",
+    "parse_fetch",
+    "parse_uids",
+    "sequence_set",
+]
 
 log = logging.getLogger("mailatlas_imap")
 
@@ -116,6 +124,16 @@ def sequence_set(uids: Iterable[int]) -> str:
     return ",".join(ranges)
 
 
+def fetch_key(key: bytes) -> bytes:
+    """A FETCH item's name by meaning, not by bytes: ``body[header.fields ("Message-ID")]``
+    is ``BODY[HEADER.FIELDS (MESSAGE-ID)]``, as some servers quote or lower-case them."""
+    word = key.upper()
+    if b"[" not in word:
+        return word
+    word = b" ".join(word.replace(b'"', b" ").split())
+    return word.replace(b"( ", b"(").replace(b" )", b")").replace(b"[ ", b"[").replace(b" ]", b"]")
+
+
 def parse_fetch(data: list[Any], wanted: Iterable[int], where: str) -> FetchData:
     """UID FETCH reply data (from imaplib) as ``{uid: {item: value}}``, first answer wins.
 
@@ -133,7 +151,7 @@ def parse_fetch(data: list[Any], wanted: Iterable[int], where: str) -> FetchData
             raise BadReply("a malformed FETCH response")
         values: dict[bytes, Any] = {}
         for key, value in zip(items[::2], items[1::2], strict=True):
-            word = key.upper() if isinstance(key, bytes) else b""
+            word = fetch_key(key) if isinstance(key, bytes) else b""
             values[word] = value
         uid = _number(values.pop(b"UID", None))
         if uid is None or uid not in wanted:

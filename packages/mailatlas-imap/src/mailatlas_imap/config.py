@@ -14,13 +14,28 @@ from mailatlas_clean import ParserConfig
 from .errors import ImapConfigError
 from .errors import option as opt
 
-__all__ = ["AuthMode", "ImapSyncConfig", "TlsMode", "is_loopback_host"]
+__all__ = [
+    "ALL_FOLDERS",
+    "AuthMode",
+    "ImapSyncConfig",
+    "TlsMode",
+    "canonical_folder",
+    "is_loopback_host",
+]
 
 AuthMode = Literal["password", "xoauth2"]
 TlsMode = Literal["implicit", "starttls", "none"]
 
+ALL_FOLDERS = "*"
+"""The folder name that means every selectable folder of the mailbox."""
+
 _AUTH_MODES = ("password", "xoauth2")
 _TLS_MODES = ("implicit", "starttls", "none")
+
+
+def canonical_folder(name: str) -> str:
+    """``INBOX`` in any case is ``INBOX`` (RFC 3501 §5.1); other names are kept as given."""
+    return "INBOX" if name.upper() == "INBOX" else name
 
 
 def is_loopback_host(host: str) -> bool:
@@ -46,7 +61,10 @@ class ImapSyncConfig:
             ``access_token``; MailAtlas never refreshes tokens).
         password: the password for ``auth="password"``. Never shown by ``repr``.
         access_token: the OAuth access token for ``auth="xoauth2"``. Never shown.
-        folders: folder names as users type them (Unicode is fine).
+        folders: folder names as users type them (Unicode is fine); ``INBOX`` in any
+            case is ``INBOX``. ``"*"`` stands for every selectable folder the server
+            lists, except those whose SPECIAL-USE is ``\\Junk`` or ``\\Trash`` (unless
+            ``include_junk`` / ``include_trash``, or named as well).
         tls: ``"implicit"`` (TLS from the first byte), ``"starttls"``, or ``"none"``
             (plaintext, refused unless ``host`` is a loopback address).
         ca_file: a PEM bundle to trust instead of the system CAs (private CAs).
@@ -64,6 +82,8 @@ class ImapSyncConfig:
         parse_workers: processes that parse messages next to the download. ``None``
             (default): one when a folder has at least 1,000 new messages and the machine
             has two cores or more; ``0``: always parse in this process.
+        include_junk: with ``"*"``, also sync the folder marked ``\\Junk``.
+        include_trash: with ``"*"``, also sync the folder marked ``\\Trash``.
     """
 
     host: str
@@ -83,12 +103,13 @@ class ImapSyncConfig:
     retry_delay: float = 1.0
     parse_workers: int | None = None
     max_message_bytes: int = 1 << 30
+    include_junk: bool = False
+    include_trash: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.folders, str):
-            object.__setattr__(self, "folders", (self.folders,))
-        else:
-            object.__setattr__(self, "folders", tuple(self.folders))
+        folders = (self.folders,) if isinstance(self.folders, str) else tuple(self.folders)
+        canonical = tuple(canonical_folder(f) if isinstance(f, str) else f for f in folders)
+        object.__setattr__(self, "folders", canonical)
         if self.ca_file is not None:
             object.__setattr__(self, "ca_file", os.fspath(self.ca_file))
         _validate(self)

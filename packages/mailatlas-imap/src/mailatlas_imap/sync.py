@@ -9,6 +9,7 @@ import time
 from mailatlas_core import Store
 
 from ._folder import ProgressCallback, sync_folder
+from ._folders import folders_to_sync
 from ._parsing import Parser
 from ._session import Session
 from .config import ImapSyncConfig
@@ -68,6 +69,7 @@ def sync_imap(
 
     try:
         _open_with_retries(session, config, result)
+        folders = folders_to_sync(session, config)  # "*": every selectable folder
     except ImapError as exc:
         # Nothing could start: every folder in error, the run recorded as such, and the
         # true summary (run id, time spent, retries) travels with the error.
@@ -77,6 +79,7 @@ def sync_imap(
             result.folders.append(entry)
         with contextlib.suppress(Exception):
             finish("error")
+        session.close()  # open when LIST was refused
         exc.result = result
         raise
     except KeyboardInterrupt as exc:  # Ctrl-C while connecting: a run that did nothing
@@ -88,7 +91,7 @@ def sync_imap(
     lost: str | None = None
     parser = Parser(config.parser_config, config.parse_workers)
     try:
-        for folder in config.folders:
+        for folder in folders:
             entry = FolderResult(folder)
             result.folders.append(entry)
             if lost is not None:

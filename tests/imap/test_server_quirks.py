@@ -1,0 +1,90 @@
+"""Servers as they are, played by the scripted server: EXAMINE without UIDNEXT, quoted or
+lower-case FETCH keys, and a LIST with SPECIAL-USE attributes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailatlas_imap import list_imap_folders
+
+from devkit.imapscript import Conn, ScriptedImap
+from tests.integration.conftest import messages
+
+from .hostile import bounded, config, sync
+
+
+def examine_without_uidnext(conn: Conn, tag: str, args: str) -> None:
+    box = conn.box
+    conn.send(f"* {len(box.uids)} EXISTS\r\n* OK [UIDVALIDITY {box.uidvalidity}] ok\r\n".encode())
+    conn.tagged(tag, "OK", "[READ-ONLY] examined")
+
+
+def searches(server: ScriptedImap) -> list[str]:
+    return [c for c in server.commands if "UID SEARCH" in c.upper()]
+
+
+def test_without_uidnext_from_examine_status_lets_an_unchanged_folder_be_skipped(
+    tmp_path: Path,
+) -> None:
+    with ScriptedImap(messages(3, tag="nouidnext")) as server:
+        server.on("EXAMINE", examine_without_uidnext)
+        first = sync(tmp_path, config(server))
+        assert (first.status, first.ingested_count) == ("ok", 3)
+        assert any("STATUS" in c and "UIDNEXT" in c for c in server.commands)
+        before = len(searches(server))
+
+        second = sync(tmp_path, config(server))
+        assert second.folders[0].unchanged
+        assert len(searches(server)) == before  # skipped without a SEARCH
+
+        server.uids.append(4)  # new mail is still seen
+        server.messages.append(messages(1, tag="nouidnext", start=3)[0])
+        third = sync(tmp_path, config(server))
+        assert (third.folders[0].unchanged, third.ingested_count) == (False, 1)
+        assert sync(tmp_path, config(server)).folders[0].unchanged
+
+
+def test_quoted_and_lower_case_header_field_keys_still_recognise_stored_mail(
+    tmp_path: Path,
+) -> None:
+    with ScriptedImap(messages(3, tag="quoted")) as server:
+        server.quote_header_fields = True  # BODY[HEADER.FIELDS ("MESSAGE-ID" "DATE" ...)]
+        assert sync(tmp_path, config(server)).ingested_count == 3
+        server.uidvalidity = "2"  # a rescan probes Message-ID before downloading
+        again = sync(tmp_path, config(server))
+    folder = again.folders[0]
+    assert folder.uidvalidity_reset
+    assert (folder.duplicate_count, folder.downloaded_count) == (3, 0)
+    probes = [c for c in server.commands if "HEADER.FIELDS" in c]
+    assert probes  # the probe ran, and its quoted answer was understood
+
+
+def test_list_imap_folders_reads_special_use_from_a_recorded_gmail_list() -> None:
+    with ScriptedImap(messages(2, tag="gm")) as server:
+        server.add_folder("[Gmail]", attributes=("\\HasChildren", "\\Noselect"))
+        server.add_folder("[Gmail]/All Mail", messages(2, tag="gm"), attributes=("\\All",))
+        server.add_folder("[Gmail]/Spam", attributes=("\\HasNoChildren", "\\Junk"))
+        server.add_folder("[Gmail]/Trash", attributes=("\\HasNoChildren", "\\Trash"))
+        server.add_folder("Work", messages(1, tag="gm"))
+        folders = bounded(lambda: list_imap_folders(config(server)))
+    got = [(f.name, f.special_use, f.selectable, f.messages) for f in folders]
+    assert got == [
+        ("INBOX", None, True, 2),
+        ("Work", None, True, 1),
+        ("[Gmail]", None, False, None),
+        ("[Gmail]/All Mail", "\\All", True, 2),
+        ("[Gmail]/Spam", "\\Junk", True, 0),
+        ("[Gmail]/Trash", "\\Trash", True, 0),
+    ]
+
+
+def test_all_folders_on_a_recorded_gmail_list_skips_spam_trash_and_noselect(
+    tmp_path: Path,
+) -> None:
+    with ScriptedImap(messages(1, tag="all")) as server:
+        server.add_folder("[Gmail]", attributes=("\\HasChildren", "\\Noselect"))
+        server.add_folder("[Gmail]/Spam", messages(1, tag="spam"), attributes=("\\Junk",))
+        server.add_folder("[Gmail]/Trash", messages(1, tag="bin"), attributes=("\\Trash",))
+        server.add_folder("Work", messages(1, tag="work"))
+        out = sync(tmp_path, config(server, folders=("*",)))
+    assert [(f.folder, f.ingested_count) for f in out.folders] == [("INBOX", 1), ("Work", 1)]
