@@ -33,6 +33,7 @@ def test_cli_reference_covers_every_command() -> None:
         "mailatlas ingest mbox",
         "mailatlas ingest maildir",
         "mailatlas sync imap",
+        "mailatlas folders",
         "mailatlas list",
         "mailatlas show",
         "mailatlas export",

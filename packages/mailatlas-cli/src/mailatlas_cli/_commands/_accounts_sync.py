@@ -16,6 +16,7 @@ from mailatlas_clean import ParserConfig
 from mailatlas_imap import AccountResult, AccountsInterrupted, AccountsSyncResult, load_accounts
 
 from ._errors import INTERRUPTED_EXIT, UserError
+from ._imap_options import folder_choice
 from ._options import AccountChoice, StorePaths
 from ._output import ProgressBar, emit_json, progress_enabled
 
@@ -58,8 +59,14 @@ def sync_accounts_command(
     overrides: dict[str, Any] = {"max_retries": options["retries"], "parser_config": parser_config}
     if ctx.get_parameter_source("timeout") == ParameterSource.COMMANDLINE:
         overrides["timeout"] = options["timeout"]
-    if ctx.get_parameter_source("folders") == ParameterSource.COMMANDLINE:
-        overrides["folders"] = options["folders"]
+    overrides.update(  # --folder, --all-folders...: for every account
+        folder_choice(
+            options["folders"],
+            options["all_folders"],
+            options["include_junk"],
+            options["include_trash"],
+        )
+    )
     with (
         paths.atlas(parser_config) as atlas,
         ProgressBar(progress_enabled(quiet), "sync imap") as bar,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import ImapAuthError, ImapConnectionError, ImapSyncConfig, SyncInterrupted
-from mailatlas_imap.config import AuthMode, TlsMode
+from mailatlas_imap import ImapAuthError, ImapConnectionError, SyncInterrupted
 from mailatlas_imap.errors import cli_spelling
 
 from ..atlas import unstarted_sync
-from ._errors import INTERRUPTED_EXIT, UserError
+from ._errors import INTERRUPTED_EXIT
+from ._imap_options import connection_options, folder_options, imap_config
 from ._options import (
     AccountChoice,
     StorePaths,
@@ -25,136 +24,15 @@ from ._output import ProgressBar, emit_json, progress_enabled
 
 __all__ = ["sync"]
 
-IMPLICIT_TLS_PORT = 993
-PLAIN_PORT = 143
-
 
 @click.group()
 def sync() -> None:
     """Fetch mail from a live mailbox into the store."""
 
 
-def _require(value: str | None, what: str, option: str, envvar: str) -> str:
-    if not value:
-        raise UserError(f"no IMAP {what} given — pass {option} or set {envvar}")
-    return value
-
-
-def _config(
-    host: str | None,
-    port: int | None,
-    username: str | None,
-    auth: str,
-    password: str | None,
-    access_token: str | None,
-    folders: tuple[str, ...],
-    tls: str,
-    ca_file: Path | None,
-    timeout: float,
-    retries: int,
-    parser_config: ParserConfig,
-) -> ImapSyncConfig:
-    host = _require(host, "host", "--host", "MAILATLAS_IMAP_HOST")
-    username = _require(username, "username", "--username", "MAILATLAS_IMAP_USERNAME")
-    if auth == "password" and not password:
-        raise UserError(
-            "no IMAP password given — set MAILATLAS_IMAP_PASSWORD or pass --password "
-            "(for OAuth use --auth xoauth2 with MAILATLAS_IMAP_ACCESS_TOKEN)"
-        )
-    if auth == "xoauth2" and not access_token:
-        raise UserError(
-            "no OAuth access token given — set MAILATLAS_IMAP_ACCESS_TOKEN or pass "
-            "--access-token (MailAtlas does not run an OAuth login flow)"
-        )
-    if ca_file is not None and not ca_file.is_file():
-        what = "is a directory" if ca_file.is_dir() else "does not exist"
-        raise UserError(f"--ca-file {ca_file} {what} — pass the CA certificate file (PEM)")
-    if port is None:
-        port = IMPLICIT_TLS_PORT if tls == "implicit" else PLAIN_PORT
-    return ImapSyncConfig(
-        host=host,
-        port=port,
-        username=username,
-        auth=cast(AuthMode, auth),
-        password=password if auth == "password" else None,
-        access_token=access_token if auth == "xoauth2" else None,
-        folders=folders,
-        tls=cast(TlsMode, tls),
-        ca_file=str(ca_file) if ca_file is not None else None,
-        timeout=timeout,
-        max_retries=retries,
-        parser_config=parser_config,
-    )
-
-
 @sync.command("imap")
-@click.option(
-    "--host", envvar="MAILATLAS_IMAP_HOST", show_envvar=True, help="IMAP server host name."
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    envvar="MAILATLAS_IMAP_PORT",
-    show_envvar=True,
-    help="IMAP server port. [default: 993; 143 with --tls starttls or none]",
-)
-@click.option("--username", envvar="MAILATLAS_IMAP_USERNAME", show_envvar=True, help="Login name.")
-@click.option(
-    "--auth",
-    type=click.Choice(["password", "xoauth2"]),
-    default="password",
-    show_default=True,
-    help="How to authenticate.",
-)
-@click.option(
-    "--password",
-    envvar="MAILATLAS_IMAP_PASSWORD",
-    show_envvar=True,
-    help="Password (prefer the environment variable: it stays out of shell history). Never stored.",
-)
-@click.option(
-    "--access-token",
-    envvar="MAILATLAS_IMAP_ACCESS_TOKEN",
-    show_envvar=True,
-    help="OAuth access token for --auth xoauth2. Never stored.",
-)
-@click.option(
-    "--folder",
-    "folders",
-    multiple=True,
-    default=("INBOX",),
-    show_default=True,
-    help="Folder to fetch; repeat for several.",
-)
-@click.option(
-    "--tls",
-    type=click.Choice(["implicit", "starttls", "none"]),
-    default="implicit",
-    show_default=True,
-    help="Transport security. Certificates are always verified; none is only "
-    "allowed for a loopback host.",
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(path_type=Path),
-    envvar="MAILATLAS_IMAP_CA_FILE",
-    show_envvar=True,
-    help="CA certificate (PEM) for a server with a private CA.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="Network timeout in seconds.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    help="Reconnect attempts after a dropped connection (backing off 1, 2, 4... s).",
-)
+@connection_options
+@folder_options
 @accounts_options
 @store_options
 @cleaning_options
@@ -188,7 +66,7 @@ def sync_imap(
 
 
 def _sync(paths: StorePaths, parser_config: ParserConfig, quiet: bool, options: Any) -> None:
-    config = _config(parser_config=parser_config, **options)
+    config = imap_config(parser_config=parser_config, **options)
     with (
         paths.atlas(parser_config) as atlas,
         ProgressBar(progress_enabled(quiet), "sync imap") as bar,
