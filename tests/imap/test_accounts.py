@@ -48,6 +48,7 @@ auth = "xoauth2"
 access_token_command = ["printf", "tok-%s", "42"]
 max_connections = 1
 timeout = 5
+batch_size = 20
 """,
     )
     (tmp_path / CA.name).write_bytes(CA.read_bytes())
@@ -65,6 +66,7 @@ timeout = 5
     assert work.ca_file == str(tmp_path / CA.name)  # relative to the file
     assert (news.port, news.tls, news.max_connections, news.timeout) == (1143, "none", 1, 5.0)
     assert news.sync_config().access_token == "tok-42"
+    assert (news.sync_config().batch_size, work.batch_size) == (20, None)
     assert accounts.select(["news"]) == [news]
     assert accounts.select(all_accounts=True) == [work, news]
 

@@ -73,6 +73,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "folders": list,
     "max_connections": int,
     "timeout": (int, float),
+    "batch_size": int,
     **{key: str for key in ("password_env", "access_token_env")},
     **{key: (str, list) for key in ("password_command", "access_token_command")},
 }
@@ -84,7 +85,8 @@ class Account:
 
     ``port`` is 993 for implicit TLS and 143 otherwise unless given; ``ca_file`` is
     relative to the file's directory; ``max_connections`` bounds the connections all
-    workers together open to this account.
+    workers together open to this account; ``batch_size`` (messages fetched and
+    committed together) and ``timeout`` default to :class:`ImapSyncConfig`'s.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Account:
     ca_file: str | None = None
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     timeout: float | None = None
+    batch_size: int | None = None
     secret: SecretSource = field(default=SecretSource("password_env", "env", ""), repr=False)
 
     def sync_config(self, **overrides: Any) -> ImapSyncConfig:
@@ -122,6 +125,8 @@ class Account:
         }
         if self.timeout is not None:
             values["timeout"] = self.timeout
+        if self.batch_size is not None:
+            values["batch_size"] = self.batch_size
         values.update(overrides)
         try:
             with python_spelling():
@@ -256,6 +261,7 @@ def _account(name: str, entry: dict[str, Any], where: Path) -> Account:
         ca_file=ca_file,
         max_connections=limit,
         timeout=float(entry["timeout"]) if "timeout" in entry else None,
+        batch_size=entry.get("batch_size"),
         secret=source,
     )
     placeholder = "password" if auth == "password" else "access_token"

@@ -6,7 +6,7 @@ seed's field names are a contract; extra fields are added after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from mailatlas_core import DocumentRef
@@ -55,6 +55,14 @@ class FolderResult:
             self.status = "partial"
         else:  # nothing succeeded: every message was kept as a failure
             self.fail(f"all {self.failed_count} new message(s) failed; kept as failures")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FolderResult:
+        """The inverse of :meth:`to_dict` (a worker's summary read back by its parent)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["document_refs"] = [DocumentRef(**r) for r in data.get("document_refs", [])]
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {

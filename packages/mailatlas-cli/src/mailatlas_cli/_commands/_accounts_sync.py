@@ -14,6 +14,7 @@ import click
 from click.core import ParameterSource
 from mailatlas_clean import ParserConfig
 from mailatlas_imap import AccountResult, AccountsInterrupted, AccountsSyncResult, load_accounts
+from mailatlas_imap.config import ALL_FOLDERS
 
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._imap_options import folder_choice
@@ -55,7 +56,8 @@ def sync_accounts_command(
     """Sync the chosen accounts and print one summary; exit 1 if any account failed."""
     ctx = click.get_current_context()
     _refuse_connection_options(ctx)
-    accounts = load_accounts(choice.config).select(choice.names, all_accounts=choice.all_accounts)
+    accounts_file = load_accounts(choice.config)
+    accounts = accounts_file.select(choice.names, all_accounts=choice.all_accounts)
     overrides: dict[str, Any] = {"max_retries": options["retries"], "parser_config": parser_config}
     if ctx.get_parameter_source("timeout") == ParameterSource.COMMANDLINE:
         overrides["timeout"] = options["timeout"]
@@ -67,6 +69,16 @@ def sync_accounts_command(
             options["include_trash"],
         )
     )
+    if options["workers"] is not None:
+        from ._local_workers import run_local_workers
+
+        if ALL_FOLDERS in overrides.get("folders", ()):
+            raise UserError("--workers takes named folders: --all-folders is not queued yet")
+        result, workers = run_local_workers(
+            paths, parser_config, accounts_file.path, accounts, options["workers"], overrides
+        )
+        _report(result, {"workers": workers})
+        return
     with (
         paths.atlas(parser_config) as atlas,
         ProgressBar(progress_enabled(quiet), "sync imap") as bar,
@@ -87,8 +99,8 @@ def sync_accounts_command(
     _report(result)
 
 
-def _report(result: AccountsSyncResult) -> None:
-    emit_json(result.to_dict())
+def _report(result: AccountsSyncResult, extra: dict[str, Any] | None = None) -> None:
+    emit_json({**result.to_dict(), **(extra or {})})
     ctx = click.get_current_context()
     if result.interrupted:
         stored = sum(a.result.ingested_count for a in result.accounts)

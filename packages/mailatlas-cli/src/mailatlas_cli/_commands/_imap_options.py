@@ -17,7 +17,13 @@ from mailatlas_imap.config import ALL_FOLDERS, AuthMode, TlsMode
 
 from ._errors import UserError
 
-__all__ = ["connection_options", "folder_choice", "folder_options", "imap_config"]
+__all__ = [
+    "connection_options",
+    "folder_choice",
+    "folder_options",
+    "imap_config",
+    "network_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +36,31 @@ def _options(func: F, options: list[Callable[[F], F]]) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _network() -> list[Any]:
+    return [
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=60.0,
+            show_default=True,
+            help="Network timeout in seconds.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=3,
+            show_default=True,
+            help="Reconnect attempts after a dropped connection (backing off 1, 2, 4... s).",
+        ),
+    ]
+
+
+def network_options(func: F) -> F:
+    """``--timeout`` and ``--retries`` (in :func:`connection_options` too; alone for
+    ``mailatlas worker``, whose accounts file gives the connection)."""
+    return _options(func, _network())
 
 
 def connection_options(func: F) -> F:
@@ -91,20 +122,7 @@ def connection_options(func: F) -> F:
                 show_envvar=True,
                 help="CA certificate (PEM) for a server with a private CA.",
             ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(min=1),
-                default=60.0,
-                show_default=True,
-                help="Network timeout in seconds.",
-            ),
-            click.option(
-                "--retries",
-                type=click.IntRange(min=0),
-                default=3,
-                show_default=True,
-                help="Reconnect attempts after a dropped connection (backing off 1, 2, 4... s).",
-            ),
+            *_network(),
         ],
     )
 

@@ -26,9 +26,11 @@ __all__ = [
     "AccountChoice",
     "StorePaths",
     "accounts_options",
+    "cleaning_args",
     "cleaning_options",
     "quiet_option",
     "store_options",
+    "workers_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -166,6 +168,31 @@ def cleaning_options(func: F) -> F:
             help=f"{help_text} [default: {state}]",
         )(decorated)
     return decorated  # type: ignore[return-value]
+
+
+def cleaning_args(config: ParserConfig) -> list[str]:
+    """The options that give ``config`` to another mailatlas command (``cleaning_options``
+    read back): how ``sync imap --workers`` hands its flags to its workers."""
+    args = []
+    for name in CLEANING_FLAGS:
+        flag = name.replace("_", "-")
+        args.append(f"--{flag}" if getattr(config, name) else f"--no-{flag}")
+    limits = config.limits
+    args += ["--max-message-size", str(limits.max_message_bytes)]
+    args += ["--parse-timeout", repr(limits.time_budget_s)]
+    return args
+
+
+def workers_option(func: F) -> F:
+    """Add ``--workers N`` (with ``--all-accounts``/``--account``: N local worker processes
+    on the store's work queue); the command receives ``workers: int | None``."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="With --account or --all-accounts: sync through the store's work queue with "
+        "N local worker processes (as `mailatlas worker`), folders in parallel.",
+    )(func)
 
 
 def quiet_option(func: F) -> F:

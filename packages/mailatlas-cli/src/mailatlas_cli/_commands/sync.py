@@ -10,7 +10,7 @@ from mailatlas_imap import ImapAuthError, ImapConnectionError, SyncInterrupted
 from mailatlas_imap.errors import cli_spelling
 
 from ..atlas import unstarted_sync
-from ._errors import INTERRUPTED_EXIT
+from ._errors import INTERRUPTED_EXIT, UserError
 from ._imap_options import connection_options, folder_options, imap_config
 from ._options import (
     AccountChoice,
@@ -19,6 +19,7 @@ from ._options import (
     cleaning_options,
     quiet_option,
     store_options,
+    workers_option,
 )
 from ._output import ProgressBar, emit_json, progress_enabled
 
@@ -34,6 +35,7 @@ def sync() -> None:
 @connection_options
 @folder_options
 @accounts_options
+@workers_option
 @store_options
 @cleaning_options
 @quiet_option
@@ -61,6 +63,8 @@ def sync_imap(
 
         sync_accounts_command(paths, parser_config, quiet, accounts, options)
         return
+    if options.pop("workers") is not None:
+        raise UserError("--workers goes with --account or --all-accounts")
     with cli_spelling():  # library messages name --ca-file, --tls none...
         _sync(paths, parser_config, quiet, options)
 

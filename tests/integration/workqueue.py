@@ -1,0 +1,87 @@
+"""Helpers of the work-queue suites: accounts files for many Dovecot users, the server's
+UIDNEXT, and what the store holds once the workers are done."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from devkit.dovecot import DovecotServer
+
+
+def write_accounts(
+    path: Path,
+    server: DovecotServer,
+    users: Iterable[str],
+    *,
+    folders: tuple[str, ...] = ("INBOX", "Archive"),
+    max_connections: int = 2,
+    batch_size: int | None = None,
+) -> Path:
+    """An accounts file with one account per user (named like the user), each password
+    from the variable ``PW_<user>``."""
+    lines = [
+        "[defaults]",
+        'host = "127.0.0.1"',
+        f"port = {server.imaps_port}",
+        f'ca_file = "{server.cert_path}"',
+        "timeout = 20",
+        f"folders = [{', '.join(repr(f).replace(chr(39), chr(34)) for f in folders)}]",
+        f"max_connections = {max_connections}",
+    ]
+    if batch_size is not None:
+        lines.append(f"batch_size = {batch_size}")
+    for user in users:
+        lines += ["", f"[accounts.{user}]", f'username = "{user}"', f'password_env = "PW_{user}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def password_env(server: DovecotServer, users: Iterable[str]) -> dict[str, str]:
+    return {f"PW_{u}": server.users[u] for u in users}
+
+
+def uidnext(server: DovecotServer, user: str, folder: str) -> int:
+    """The folder's UIDNEXT, as the server says it."""
+    out = server.doveadm("-f", "tab", "mailbox", "status", "-u", user, "uidnext", folder)
+    return int(out.strip().splitlines()[-1].split("\t")[-1])
+
+
+def store_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return [tuple(r) for r in conn.execute(sql)]
+
+
+def check_exactly_once(db: Path, workspace: Path, expected_message_ids: set[str]) -> None:
+    """Every expected message (normalised Message-IDs) stored once, each raw blob present
+    and matching its hash."""
+    docs = store_rows(db, "SELECT message_id, raw_path, content_hash FROM documents")
+    ids = [str(m) for m, _, _ in docs]
+    assert len(ids) == len(set(ids)), "a message was stored twice"
+    assert set(ids) == expected_message_ids
+    for _, raw_path, digest in docs:
+        data = (workspace / str(raw_path)).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+
+
+def check_queue_drained(db: Path, expected_items: int) -> None:
+    """Every item done, no lease left held."""
+    rows = store_rows(db, "SELECT state, owner, lease_expires FROM work_items")
+    assert len(rows) == expected_items
+    assert {r[0] for r in rows} == {"done"}, rows
+    assert all(r[1] is None and r[2] is None for r in rows)
+
+
+def check_cursors(
+    db: Path, server: DovecotServer, users: Iterable[str], folders: Iterable[str]
+) -> None:
+    """Each folder's cursor is the server's UIDNEXT - 1."""
+    cursors = {
+        (str(u), str(f)): int(str(last))
+        for u, f, last in store_rows(db, "SELECT username, folder, last_uid FROM imap_cursors")
+    }
+    for user in users:
+        for folder in folders:
+            assert cursors[user, folder] == uidnext(server, user, folder) - 1, (user, folder)
