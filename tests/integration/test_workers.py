@@ -23,7 +23,7 @@ from mailatlas_imap.worker import enqueue_accounts
 
 from devkit.dovecot import DovecotServer
 from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli
-from tests.integration.conftest import messages, new_mailbox, user_pool
+from tests.integration.conftest import files_containing, messages, new_mailbox, user_pool
 from tests.integration.workqueue import (
     check_cursors,
     check_exactly_once,
@@ -104,6 +104,9 @@ def test_sync_all_accounts_with_workers(dovecot: DovecotServer, tmp_path: Path) 
     check_exactly_once(db, workspace, expected)
     check_queue_drained(db, 8)
     check_cursors(db, dovecot, users, FOLDERS)
+    for box in boxes:
+        assert files_containing(home, box.password) == []
+        assert box.password not in done.stdout + done.stderr + again.stdout + again.stderr
 
 
 def _start_worker(
@@ -117,6 +120,19 @@ def _start_worker(
             env=cli_env(home, **env),
             cwd=REPO,
         )
+
+
+def _most_live_leases_per_account(db: Path) -> int:
+    """The most unexpired leases any one account holds right now."""
+    try:
+        rows = store_rows(
+            db,
+            "SELECT count(*) FROM work_items WHERE state = 'leased'"
+            " AND lease_expires >= (julianday('now') - 2440587.5) * 86400.0 GROUP BY account",
+        )
+    except Exception:  # not created yet
+        return 0
+    return max((int(str(r[0])) for r in rows), default=0)
 
 
 def _documents(db: Path) -> int:
@@ -158,8 +174,10 @@ def test_killed_workers_lose_nothing_and_store_everything_once(tmp_path: Path) -
         kill_at = sorted(rng.sample(range(total // 10, total * 8 // 10), 5))
         killed = 0
         deadline = time.monotonic() + 600  # a safety net only: progress drives the test
+        most_live = 0
         while any(p.poll() is None for p in running):
             assert time.monotonic() < deadline, "workers did not finish"
+            most_live = max(most_live, _most_live_leases_per_account(db))
             stored = _documents(db)
             if killed < len(kill_at) and stored >= kill_at[killed]:
                 alive = [p for p in running if p.poll() is None]
@@ -170,6 +188,7 @@ def test_killed_workers_lose_nothing_and_store_everything_once(tmp_path: Path) -
                 running.append(_start_worker(conf, home, env, log))
             time.sleep(0.02)  # poll interval of the observer, not a wait for an event
         assert killed == len(kill_at), f"only {killed} kills before the end"
+        assert most_live == 1  # max_connections = 1, with 3 workers at work
         codes = [p.returncode for p in running]
         assert codes.count(-signal.SIGKILL) == killed
         assert all(c == 0 for c in codes if c != -signal.SIGKILL), log.read_text()
