@@ -12,6 +12,7 @@ from mailatlas_core.errors import MailAtlasError
 
 def test_all_is_pinned() -> None:
     assert sorted(mailatlas_clean.__all__) == [
+        "ExtractLimits",
         "ParseBatch",
         "ParseError",
         "ParseFailure",
@@ -23,6 +24,8 @@ def test_all_is_pinned() -> None:
         "__version__",
         "bounded_html_pieces",
         "default_workers",
+        "extract_file",
+        "extract_text",
         "iter_maildir",
         "iter_mbox",
         "maildir_files",

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
-from .config import ParseLimits, ParserConfig
+from .config import ExtractLimits, ParseLimits, ParserConfig
 from .errors import ParseError
 
 if TYPE_CHECKING:
+    from ._attachments import extract_file, extract_text
     from ._html_bounds import bounded_html_pieces
     from ._maildir import iter_maildir, maildir_files
     from ._mbox import iter_mbox
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
 _LAZY = {
+    "extract_file": "._attachments",
+    "extract_text": "._attachments",
     "bounded_html_pieces": "._html_bounds",
     "iter_maildir": "._maildir",
     "maildir_files": "._maildir",
@@ -58,6 +61,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
+    "ExtractLimits",
     "ParseBatch",
     "ParseError",
     "ParseFailure",
@@ -69,6 +73,8 @@ __all__ = [
     "__version__",
     "bounded_html_pieces",
     "default_workers",
+    "extract_file",
+    "extract_text",
     "iter_maildir",
     "iter_mbox",
     "maildir_files",

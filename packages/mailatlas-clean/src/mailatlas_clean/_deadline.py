@@ -9,17 +9,22 @@ html-to-markdown) until it returns: those are kept linear by bounding their inpu
 (see ``_html``). The timer is used only in the main thread and only when the
 application has no SIGALRM handler of its own; elsewhere the budget is not enforced
 in-process.
+
+Budgets nest: reading one attachment has a budget of its own (:class:`ExtractTimeout`)
+inside its message's; the inner one is set only if it ends first, and the outer timer
+is restored (less the time spent) when it is over.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["ParseTimeout", "time_budget"]
+__all__ = ["ExtractTimeout", "ParseTimeout", "time_budget"]
 
 # After the first alarm, fire again this often, in case the parser swallowed it.
 _REPEAT_S = 0.5
@@ -33,8 +38,17 @@ class ParseTimeout(BaseException):
     """
 
 
+class ExtractTimeout(BaseException):
+    """Reading one attachment's text ran out of time (a ``BaseException`` for the same
+    reason: PDF and Office readers recover from ``Exception`` internally)."""
+
+
+# The error the innermost active budget raises.
+_errors: list[type[BaseException]] = [ParseTimeout]
+
+
 def _raise(_signum: int, _frame: FrameType | None) -> None:
-    raise ParseTimeout
+    raise _errors[-1]
 
 
 def _usable() -> bool:
@@ -46,15 +60,28 @@ def _usable() -> bool:
 
 
 @contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Raise :class:`ParseTimeout` inside the block once ``seconds`` have passed."""
+def time_budget(seconds: float, error: type[BaseException] = ParseTimeout) -> Iterator[None]:
+    """Raise ``error`` inside the block once ``seconds`` have passed.
+
+    Inside another budget that ends sooner, the outer one alone applies.
+    """
     if not _usable():
         yield
         return
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer_left and outer_left <= seconds:
+        yield
+        return
     previous = signal.signal(signal.SIGALRM, _raise)
+    _errors.append(error)
+    started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _errors.pop()
         signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), _REPEAT_S)

@@ -17,6 +17,7 @@ from mailatlas_core.ids import content_hash, document_id, thread_id_for
 from mailatlas_core.model import ParsedDocument
 
 from ._assets import build_assets
+from ._attachments import read_texts
 from ._forward import forwarded_text
 from ._headers import HeaderView, format_mailbox
 from ._html import rewrite_cids, sanitize_html
@@ -245,7 +246,7 @@ def _build(
         body_text=cleaned.text,
         body_html=body_html,
         metadata=metadata,
-        assets=[asset for asset, _part in assets],
+        assets=read_texts([asset for asset, _part in assets], config, len(raw)),
         in_reply_to=in_reply_to,
         references=references,
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["ParseLimits", "ParserConfig"]
+__all__ = ["ExtractLimits", "ParseLimits", "ParserConfig"]
 
 MB = 1024 * 1024
 
@@ -69,6 +69,48 @@ def _megabytes(size: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtractLimits:
+    """Bounds on reading the text of attachments (see ``docs/security.md``).
+
+    Extraction runs inside the parse (in the parser worker processes for all but small
+    messages), so the message's own time budget bounds it too. A file that breaks a
+    limit, or that an extractor fails on, gets ``text.status`` ``skipped`` or
+    ``failed`` with the reason; the message is stored as usual.
+
+    Attributes:
+        enabled: read attachment text at all (``False``: assets keep metadata only).
+        max_input_bytes: larger attachments are not read (``skipped``).
+        max_text_chars: text beyond this is cut (``truncated``).
+        time_budget_s: how long reading one file may take.
+        message_budget_s: how long all the attachments of one message may take together
+            (at most half the message's own parse budget); later files are ``skipped``.
+        max_zip_entries: a DOCX/XLSX/PPTX/ODT with more ZIP entries is refused.
+        max_zip_bytes: ... or with more uncompressed bytes in all (a zip bomb).
+        max_zip_ratio: ... or, above 10 MB uncompressed, a larger
+            uncompressed/compressed ratio.
+    """
+
+    enabled: bool = True
+    max_input_bytes: int = 32 * MB
+    max_text_chars: int = 1_000_000
+    time_budget_s: float = 20.0
+    message_budget_s: float = 40.0
+    max_zip_entries: int = 10_000
+    max_zip_bytes: int = 256 * MB
+    max_zip_ratio: int = 100
+
+    def __post_init__(self) -> None:
+        if (
+            min(self.max_input_bytes, self.max_text_chars, self.max_zip_entries) < 1
+            or min(
+                self.time_budget_s, self.message_budget_s, self.max_zip_bytes, self.max_zip_ratio
+            )
+            <= 0
+        ):
+            raise ValueError("attachment text limits must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class ParserConfig:
     """Which cleaning rules run on ``body_text``.
 
@@ -97,6 +139,7 @@ class ParserConfig:
     strip_invisible_chars: bool = True
     normalize_whitespace: bool = True
     limits: ParseLimits = ParseLimits()
+    attachments: ExtractLimits = ExtractLimits()
 
     def to_dict(self) -> dict[str, bool]:
         """The six flags as a plain dict (the ``metadata.parser_config`` shape)."""
@@ -117,7 +160,7 @@ class ParserConfig:
         Raises:
             TypeError: a known flag has a value that is not a bool.
         """
-        known = {f.name for f in fields(cls)} - {"limits"}
+        known = {f.name for f in fields(cls)} - {"limits", "attachments"}
         values: dict[str, bool] = {}
         for key, value in data.items():
             if key not in known:
