@@ -48,7 +48,10 @@ def test_store_from_first_migration_upgrades_to_latest(tmp_path: Path) -> None:
     triggers = {
         r[0] for r in store._conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     }
-    assert triggers == {"documents_fts_ad", "documents_fts_au"}
+    # ... and 0007 indexes attachment text the same way (deletes by trigger).
+    assert triggers == {"documents_fts_ad", "documents_fts_au", "asset_texts_fts_ad"}
+    # An asset stored before 0007 has no text reading.
+    assert doc.assets[0].text is None
     new = store.add(
         make_parsed(make_raw(7), body="fresh words"), SourceLocation(kind="eml", path="n.eml")
     )

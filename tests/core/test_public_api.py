@@ -7,6 +7,7 @@ def test_public_api_is_pinned() -> None:
             "AddResult",
             "Asset",
             "AssetData",
+            "AssetText",
             "DeletedDocument",
             "Document",
             "DocumentNotFoundError",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from mailatlas_clean import ParserConfig
 from mailatlas_core import (
+    Asset,
     DeletedDocument,
     Document,
     DocumentRef,
@@ -232,6 +233,11 @@ class MailAtlas:
         """
         return self.store(create=False).get_thread(thread_id)
 
+    def get_asset(self, asset_id: str) -> Asset:
+        """One stored attachment with the text read from it (``asset.text``: its status,
+        why it has none, and the text); ``DocumentNotFoundError`` if absent."""
+        return self.store(create=False).get_asset(asset_id)
+
     def list_documents(
         self,
         *,
@@ -252,7 +258,8 @@ class MailAtlas:
         """Document refs, newest first, filtered and paged.
 
         Args:
-            query: full-text search over subject, sender, To/Cc/Bcc and body:
+            query: full-text search over subject, sender, To/Cc/Bcc and body, and over
+                each attachment's text (each hit's ``matched_in`` says which):
                 words must all match; ``"exact phrase"``, ``pars*`` (prefix),
                 ``invoice OR budget``, ``invoice NOT draft``, parentheses.
             limit, offset: the page.

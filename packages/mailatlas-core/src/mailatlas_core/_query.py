@@ -32,7 +32,8 @@ COMMON_QUERY_THRESHOLD = 5000
 SEARCH_HELP = (
     'Words must all match; "exact phrase"; parse* (prefix); invoice OR budget; '
     "invoice NOT draft; parentheses group (operators in capitals). Searches "
-    "subject, sender, To/Cc/Bcc and body."
+    "subject, sender, To/Cc/Bcc and body, and the text of each attachment "
+    "(a query matches the message or one attachment)."
 )
 
 # Blanks are skipped from the first one only, and never given back: linear on long runs.
@@ -40,6 +41,11 @@ _TOKEN = re.compile(
     r'(?<!\s)\s*+(?:"(?P<phrase>[^"]*)(?P<closed>"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))'
 )
 _OPERATORS = {"AND", "OR", "NOT"}
+# The documents with an attachment whose text matches.
+_TEXT_HITS = (
+    "SELECT document_id FROM asset_texts"
+    " WHERE seq IN (SELECT rowid FROM asset_texts_fts WHERE asset_texts_fts MATCH ?)"
+)
 _DATE_COLUMNS = {"sent": "coalesce(d.published_at, d.received_at)", "received": "d.received_at"}
 
 
@@ -141,13 +147,21 @@ def _where(flt: ListFilter, *, common_query: bool) -> tuple[str, list[str], list
     source = "documents d"
     match = fts_query(flt.query) if flt.query else ""
     if match:
+        # A document matches when the message itself does, or the text of one of its
+        # attachments does (each on its own: see SEARCH_HELP).
         if common_query:
             source = "documents d INDEXED BY documents_newest"
-            where.append("d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)")
+            where.append(
+                "(d.seq IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)"
+                f" OR d.id IN ({_TEXT_HITS}))"
+            )
         else:
-            source = "documents_fts f JOIN documents d ON d.seq = f.rowid"
-            where.append("documents_fts MATCH ?")
-        params.append(match)
+            source = (
+                "(SELECT rowid AS seq FROM documents_fts WHERE documents_fts MATCH ?"
+                f" UNION SELECT d2.seq FROM ({_TEXT_HITS}) h JOIN documents d2"
+                " ON d2.id = h.document_id) m JOIN documents d ON d.seq = m.seq"
+            )
+        params.extend([match, match])
     date_column = _DATE_COLUMNS.get(flt.date_field)
     if date_column is None:
         raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")

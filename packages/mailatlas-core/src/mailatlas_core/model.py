@@ -21,6 +21,7 @@ __all__ = [
     "Asset",
     "AssetData",
     "AssetKind",
+    "AssetText",
     "DeletedDocument",
     "Document",
     "DocumentRef",
@@ -38,6 +39,42 @@ SourceKind = Literal["eml", "mbox", "maildir", "imap"]
 
 
 @dataclass(frozen=True, slots=True)
+class AssetText:
+    """The text read from one attachment (PDF, Office, HTML, CSV, plain text), or why none.
+
+    ``status``: ``ok`` (``text`` holds it, possibly empty, e.g. a scanned PDF),
+    ``failed`` (the file is damaged or hostile: ``error`` says why), ``skipped`` (a
+    limit was reached before reading: size, time), ``unsupported`` (not a type MailAtlas
+    reads, e.g. an image) or ``not_installed`` (the optional
+    ``mailatlas-clean[attachments]`` extra is missing). ``text`` is ``None`` where only
+    the summary was loaded (``show``); :meth:`Store.get_asset` loads it.
+    """
+
+    status: str
+    text: str | None = None
+    chars: int = 0
+    truncated: bool = False
+    error: str | None = None
+    extractor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "chars": self.chars,
+            "truncated": self.truncated,
+            "error": self.error,
+            "extractor": self.extractor,
+        }
+        if self.text is not None:
+            out["text"] = self.text
+        return out
+
+    def summary(self) -> AssetText:
+        """The same without the text itself."""
+        return AssetText(self.status, None, self.chars, self.truncated, self.error, self.extractor)
+
+
+@dataclass(frozen=True, slots=True)
 class AssetData:
     """One inline image or attachment as decoded from the message.
 
@@ -51,6 +88,7 @@ class AssetData:
     data: bytes
     cid: str | None = None
     original_filename: str | None = None
+    text: AssetText | None = None
 
     @property
     def size(self) -> int:
@@ -69,6 +107,7 @@ class AssetData:
             "sha256": self.sha256,
             "filename": self.filename,
             "size": self.size,
+            "text": self.text.summary().to_dict() if self.text else None,
         }
 
     def __repr__(self) -> str:
@@ -198,9 +237,14 @@ class DocumentRef:
     created_at: str
     sender_email: str | None = None
     received_at: str | None = None
+    # Search results only (``list --query``): where the query matched — ``body`` (the
+    # message: subject, people, body text) and/or ``attachment`` — and the ids of the
+    # assets whose text matched. ``None`` (and absent from the JSON) otherwise.
+    matched_in: tuple[str, ...] | None = None
+    matched_asset_ids: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "subject": self.subject,
             "source_kind": self.source_kind,
@@ -208,6 +252,10 @@ class DocumentRef:
             "sender_email": self.sender_email,
             "received_at": self.received_at,
         }
+        if self.matched_in is not None:
+            out["matched_in"] = list(self.matched_in)
+            out["matched_asset_ids"] = list(self.matched_asset_ids or ())
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +272,7 @@ class Asset:
     sha256: str
     filename: str
     size: int
+    text: AssetText | None = None  # None: stored before text extraction existed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,6 +286,7 @@ class Asset:
             "sha256": self.sha256,
             "filename": self.filename,
             "size": self.size,
+            "text": self.text.to_dict() if self.text else None,
         }
 
 

@@ -28,6 +28,7 @@ from ._sqlite_admin import AdminMixin
 from ._sqlite_conn import check_db_path, connect, db_error, dumps, scrub
 from ._sqlite_identity import IdentityMixin, conflict_metadata
 from ._sqlite_state import StateMixin
+from ._sqlite_texts import TextsMixin
 from ._sqlite_threads import ThreadsMixin
 from ._sqlite_work import WorkMixin
 from .blobs import LocalBlobStore
@@ -48,7 +49,7 @@ from .workspace import check_component
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin):
+class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin, TextsMixin):
     """One SQLite database (WAL, foreign keys on) plus one workspace directory.
 
     One connection per store object; use one store object per process. Writers take
@@ -64,6 +65,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
         # Documents with a larger seq were added in the open transaction and are not yet
         # in the full-text index (see _index_new); None when there are none.
         self._unindexed_after: int | None = None
+        self._texts_unindexed_after = None
         check_db_path(self.db_path, create=create)
         if create:
             # Only missing directories are made; an existing parent (a shared dir, /tmp)
@@ -116,6 +118,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
         self._depth = 0
         try:
             self._index_new()
+            self._index_new_texts()
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -139,6 +142,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
 
     def _rollback(self) -> None:
         self._unindexed_after = None
+        self._texts_unindexed_after = None
         # After some failures (an I/O error during COMMIT) SQLite has already rolled
         # back; a second ROLLBACK would raise and hide the real error.
         if self._conn.in_transaction:
@@ -271,6 +275,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
                 " sha256, filename, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 asset_rows,
             )
+            self._insert_texts(doc_id, parsed.assets, [r[0] for r in asset_rows])
         self._insert_location(doc_id, location, now)
         ref = DocumentRef(
             id=doc_id,
@@ -371,6 +376,7 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
                     "SELECT * FROM locations WHERE document_id = ? ORDER BY id", (document_id,)
                 )
             ]
+            assets = self._with_texts(document_id, assets)
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
         return document_from_row(row, self.blobs.locate, assets, locations)
@@ -392,9 +398,10 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
                 )
             sql, params = list_query(flt, common_query=common)
             rows = self._conn.execute(sql, params).fetchall()
+            refs = [ref_from_row(r) for r in rows]
+            return self._annotate(refs, match) if match else refs
         except sqlite3.OperationalError as exc:
             raise self._list_error(flt, exc) from exc
-        return [ref_from_row(r) for r in rows]
 
     def count_documents(self, flt: ListFilter | None = None) -> int:
         """How many documents are stored (that match ``flt``, limit and offset aside)."""

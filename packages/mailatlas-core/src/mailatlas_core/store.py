@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from .model import (
     AddResult,
+    Asset,
     DeletedDocument,
     Document,
     DocumentRef,
@@ -116,8 +117,18 @@ class Store(Protocol):
         """The conversation with this thread id, or the one the document with this id
         is in, as a tree (:mod:`mailatlas_core.threads`); ``ThreadNotFoundError`` if neither."""
 
+    def get_asset(self, asset_id: str) -> Asset:
+        """One asset with the text read from it (``asset.text``: status, error, and the
+        text itself); ``asset.text`` is ``None`` for assets stored before text extraction.
+        ``DocumentNotFoundError`` if there is no such asset."""
+
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
-        """Document refs, newest first (by received date), filtered and paged."""
+        """Document refs, newest first (by received date), filtered and paged.
+
+        With ``flt.query``, each ref says where the query matched: ``matched_in`` holds
+        ``body`` (the message: subject, people, body) and/or ``attachment``, and
+        ``matched_asset_ids`` the assets whose text matched.
+        """
 
     def count_documents(self, flt: ListFilter | None = None) -> int:
         """How many documents are stored (that match ``flt``, limit and offset aside)."""

@@ -21,7 +21,8 @@ __all__ = ["list_command", "show_command", "thread_command"]
 
 SOURCE_KINDS = ("eml", "mbox", "maildir", "imap")
 SEARCH_HELP = (
-    "Full-text search over subject, sender, To/Cc/Bcc and body. All words must "
+    "Full-text search over subject, sender, To/Cc/Bcc and body, and over each "
+    "attachment's text (each hit's matched_in says which). All words must "
     'match; "exact phrase"; pars* (prefix); invoice OR budget; invoice NOT draft; '
     "parentheses group (operators in capitals)."
 )
