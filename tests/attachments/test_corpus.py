@@ -61,7 +61,7 @@ def test_every_corpus_attachment_gets_a_reading(corpus_dir: Path) -> None:
 
 
 def test_corpus_attachment_text_is_searchable(corpus_dir: Path, tmp_path: Path) -> None:
-    files = [corpus_dir / "mail-parser/mail_test_2.eml", corpus_dir / "mail-parser/mail_test_12.eml"]
+    files = [corpus_dir / "mail-parser" / f"mail_test_{n}.eml" for n in (2, 12)]
     with MailAtlas(tmp_path / "store.db", tmp_path / "ws") as atlas:
         stored = atlas.ingest_eml(files)
         (hit,) = atlas.list_documents(query='"bollettino meteorologico"')

@@ -10,9 +10,9 @@ from typing import Any
 
 from ._rows import asset_from_row
 from ._sqlite_conn import db_error
+from .blobs import LocalBlobStore
 from .errors import DocumentNotFoundError
 from .model import Asset, AssetData, AssetText, DocumentRef
-from .workspace import Workspace
 
 __all__ = ["TextsMixin"]
 
@@ -34,7 +34,7 @@ class TextsMixin:
     """Attachment text for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
 
     _conn: sqlite3.Connection
-    workspace: Workspace
+    blobs: LocalBlobStore
     # asset_texts rows with a larger seq were added in the open transaction and are not
     # yet in the full-text index (see _index_new_texts); None when there are none.
     _texts_unindexed_after: int | None = None
@@ -98,7 +98,7 @@ class TextsMixin:
                 raise DocumentNotFoundError(
                     f"no attachment with id {asset_id!r}; `mailatlas show ID` lists them"
                 )
-            asset = asset_from_row(row, self.workspace)
+            asset = asset_from_row(row, self.blobs.locate)
             text = self._conn.execute(
                 f"SELECT {_SUMMARY}, text FROM asset_texts WHERE asset_id = ?", (asset_id,)
             ).fetchone()
