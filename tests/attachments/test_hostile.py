@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ExtractLimits, ParseJob, ParserConfig, parse_bytes, parse_many
+from mailatlas_clean._attachments._sink import TextSink
 from mailatlas_clean._pool import parse_one
 from mailatlas_cli import MailAtlas
 from mailatlas_core import AssetText
@@ -175,22 +176,37 @@ def _endless(data: bytes, sink: object) -> None:
         pass
 
 
+def _slow_csv(data: bytes, sink: TextSink) -> None:
+    sink.add("row 1")  # read, then stuck on the rest
+    _endless(data, sink)
+
+
 def test_a_reader_that_never_returns_is_stopped_by_its_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mailatlas_clean._attachments import _text
 
     monkeypatch.setattr(_text, "read_plain", _endless)
+    monkeypatch.setattr(_text, "read_html", _slow_csv)
     config = ParserConfig(attachments=ExtractLimits(time_budget_s=0.5))
-    raw = message_with([("stuck.txt", "text/plain", b"x"), ("ok.csv", "text/csv", b"a,b")])
+    raw = message_with(
+        [
+            ("stuck.txt", "text/plain", b"x"),
+            ("ok.csv", "text/csv", b"a,b"),
+            ("part.html", "text/html", b"<p>x</p>"),
+        ]
+    )
     # Under the message's own budget (parse_one with limits), as the CLI parses small runs:
     # the file's budget nests inside it and the message's is restored afterwards.
     outcome = parse_one(ParseJob(tag=0, raw=raw), config, config.limits)
     assert outcome is not None and not hasattr(outcome, "reason")
-    stuck, ok = (a.text for a in outcome.assets)  # type: ignore[union-attr]
+    stuck, ok, part = (a.text for a in outcome.assets)  # type: ignore[union-attr]
     assert stuck is not None and stuck.status == "failed"
     assert stuck.error == "reading the text took longer than its 0.5 s budget"
     assert ok is not None and ok.status == "ok"
+    # What was read before the budget ran out is kept, and said to be partial.
+    assert part is not None and (part.status, part.text, part.truncated) == ("ok", "row 1", True)
+    assert part.error == "reading the HTML took longer than its 0.5 s budget; the text is partial"
 
 
 def test_worker_processes_extract_and_send_the_text_back() -> None:

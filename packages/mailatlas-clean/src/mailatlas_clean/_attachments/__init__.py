@@ -107,7 +107,12 @@ def extract_text(
             else:
                 read(data, sink)
     except ExtractTimeout:
-        return _failed(f"reading the {label} took longer than its {budget:g} s budget", name)
+        why = f"reading the {label} took longer than its {budget:g} s budget"
+        partial = sink.text().replace("\x00", "").strip()
+        if not partial:
+            return _failed(why, name)
+        # Pages, rows or slides read before the budget ran out are kept, marked as cut.
+        return AssetText("ok", partial, len(partial), True, why + "; the text is partial", name)
     except Refused as exc:
         return _failed(f"the {label} was refused: {exc}", name)
     except (ParseTimeout, KeyboardInterrupt, SystemExit, GeneratorExit):
