@@ -50,8 +50,12 @@ def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
     params: list[Any] = []
     query = search_query(flt.query) if flt.query else None
     if query is not None:
-        where.append("d.search @@ %s::tsquery")
-        params.append(query)
+        # The message itself, or the text of one of its attachments.
+        where.append(
+            "(d.search @@ %s::tsquery OR d.id IN"
+            " (SELECT document_id FROM asset_texts WHERE search @@ %s::tsquery))"
+        )
+        params.extend([query, query])
     date_column = _DATE_COLUMNS.get(flt.date_field)
     if date_column is None:
         raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .model import Asset, Document, DocumentRef, Location
@@ -15,6 +16,7 @@ __all__ = [
     "location_from_row",
     "recipients_text",
     "ref_from_row",
+    "with_matches",
 ]
 
 _LOCATION_FIELDS = ("path", "offset", "host", "port", "folder", "uid", "uidvalidity")
@@ -101,3 +103,18 @@ def recipients_text(recipients: Any) -> str:
                 if text:
                     parts.append(text)
     return " ".join(parts)
+
+
+def with_matches(
+    refs: list[DocumentRef], in_body: set[str], in_assets: dict[str, list[str]]
+) -> list[DocumentRef]:
+    """Search hits saying where they matched: the message itself and/or attachments."""
+    out = []
+    for ref in refs:
+        where: tuple[str, ...] = ("body",) if ref.id in in_body else ()
+        if ref.id in in_assets:
+            where += ("attachment",)
+        out.append(
+            replace(ref, matched_in=where, matched_asset_ids=tuple(in_assets.get(ref.id, ())))
+        )
+    return out

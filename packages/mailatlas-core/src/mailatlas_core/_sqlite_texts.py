@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from ._rows import asset_from_row
+from ._rows import asset_from_row, with_matches
 from ._sqlite_conn import db_error
 from .blobs import LocalBlobStore
 from .errors import DocumentNotFoundError
@@ -134,12 +134,4 @@ class TextsMixin:
             ).fetchone()
             if hit:
                 in_assets.setdefault(document_id, []).append(asset_id)
-        out = []
-        for ref in refs:
-            where = (("body",) if ref.id in in_body else ()) + (
-                ("attachment",) if ref.id in in_assets else ()
-            )
-            out.append(
-                replace(ref, matched_in=where, matched_asset_ids=tuple(in_assets.get(ref.id, ())))
-            )
-        return out
+        return with_matches(refs, in_body, in_assets)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .model import (
+    Asset,
+    AssetText,
     Document,
     DocumentRef,
     ImapCursor,
@@ -88,6 +90,7 @@ class AssetRow:
     sha256: str
     filename: str
     size: int
+    text: AssetText | None = None  # what was read from the file (issue 17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +247,9 @@ class Backend(Protocol):
 
     def get_ref(self, document_id: str) -> DocumentRef:
         """The short form of one document (``DocumentNotFoundError`` if absent)."""
+
+    def get_asset(self, asset_id: str) -> Asset:
+        """One asset with its text (``asset.text.text``); ``DocumentNotFoundError``."""
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
         """Refs matching ``flt``, newest first (by received date), paged."""

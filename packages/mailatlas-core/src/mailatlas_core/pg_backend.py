@@ -16,17 +16,32 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
-from ._pg_search import search_vector
+from ._pg_search import search_query, search_vector
 from ._pg_work import PgWorkMixin
-from ._rows import asset_from_row, document_from_row, location_from_row, ref_from_row
+from ._rows import (
+    asset_from_row,
+    document_from_row,
+    location_from_row,
+    ref_from_row,
+    with_matches,
+)
 from ._sqlite_conn import dumps
 from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
-from .model import Document, DocumentRef, ImapCursor, SourceLocation, StoredFailure
+from .model import (
+    Asset,
+    AssetText,
+    Document,
+    DocumentRef,
+    ImapCursor,
+    SourceLocation,
+    StoredFailure,
+)
 from .store import ListFilter
 
 if TYPE_CHECKING:
@@ -47,6 +62,11 @@ _INSERT_DOCUMENT = (
     " %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s, %s, %s::tsvector)"
     " ON CONFLICT DO NOTHING RETURNING seq"
 )
+_INSERT_TEXT = (
+    "INSERT INTO asset_texts (asset_id, document_id, status, chars, truncated, error,"
+    " extractor, text, search) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector)"
+)
+_TEXT_SUMMARY = "asset_id, status, chars, truncated, error, extractor"
 _INSERT_ASSET = (
     "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid, sha256,"
     " filename, size) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -247,6 +267,25 @@ class PostgresBackend(PgWorkMixin):
                             for a in assets
                         ],
                     )
+                    texts = [(a, a.text) for a in assets if a.text is not None]
+                    if texts:
+                        cur.executemany(
+                            _INSERT_TEXT,
+                            [
+                                (
+                                    a.id,
+                                    a.document_id,
+                                    x.status,
+                                    x.chars,
+                                    x.truncated,
+                                    _clean(x.error),
+                                    x.extractor,
+                                    _clean(x.text or ""),
+                                    search_vector(x.text),
+                                )
+                                for a, x in texts
+                            ],
+                        )
             self._insert_location(row.id, location, row.created_at)
         return None
 
@@ -502,6 +541,13 @@ class PostgresBackend(PgWorkMixin):
                 "SELECT * FROM assets WHERE document_id = %s ORDER BY ordinal", (document_id,)
             )
         ]
+        texts = {
+            r["asset_id"]: _text(r)
+            for r in self._dicts(
+                f"SELECT {_TEXT_SUMMARY} FROM asset_texts WHERE document_id = %s", (document_id,)
+            )
+        }
+        assets = [replace(a, text=texts[a.id]) if a.id in texts else a for a in assets]
         locations = [
             location_from_row(_row(r))
             for r in self._dicts(
@@ -509,6 +555,18 @@ class PostgresBackend(PgWorkMixin):
             )
         ]
         return document_from_row(_row(rows[0]), _key, assets, locations)
+
+    def get_asset(self, asset_id: str) -> Asset:
+        rows = self._dicts("SELECT * FROM assets WHERE id = %s", (asset_id,))
+        if not rows:
+            raise DocumentNotFoundError(
+                f"no attachment with id {asset_id!r}; `mailatlas show ID` lists them"
+            )
+        asset = asset_from_row(_row(rows[0]), _key)
+        texts = self._dicts(
+            f"SELECT {_TEXT_SUMMARY}, text FROM asset_texts WHERE asset_id = %s", (asset_id,)
+        )
+        return replace(asset, text=_text(texts[0], with_text=True)) if texts else asset
 
     def get_ref(self, document_id: str) -> DocumentRef:
         rows = self._dicts(
@@ -522,7 +580,26 @@ class PostgresBackend(PgWorkMixin):
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
         sql, params = pg_list_query(flt)
-        return [ref_from_row(_row(r)) for r in self._search(sql, params)]
+        refs = [ref_from_row(_row(r)) for r in self._search(sql, params)]
+        query = search_query(flt.query) if flt.query else None
+        if query is None or not refs:
+            return refs
+        ids = [r.id for r in refs]
+        in_body = {
+            r["id"]
+            for r in self._search(
+                "SELECT id FROM documents WHERE id = ANY(%s) AND search @@ %s::tsquery",
+                (ids, query),
+            )
+        }
+        in_assets: dict[str, list[str]] = {}
+        for r in self._search(
+            "SELECT document_id, asset_id FROM asset_texts WHERE document_id = ANY(%s)"
+            " AND search @@ %s::tsquery ORDER BY asset_id",
+            (ids, query),
+        ):
+            in_assets.setdefault(r["document_id"], []).append(r["asset_id"])
+        return with_matches(refs, in_body, in_assets)
 
     def count_documents(self, flt: ListFilter) -> int:
         sql, params = pg_count_query(flt)
@@ -566,3 +643,14 @@ class PostgresBackend(PgWorkMixin):
             "oldest": dates["oldest"],
             "newest": dates["newest"],
         }
+
+
+def _text(row: dict[str, Any], *, with_text: bool = False) -> AssetText:
+    return AssetText(
+        status=row["status"],
+        text=row["text"] if with_text else None,
+        chars=row["chars"],
+        truncated=bool(row["truncated"]),
+        error=row["error"],
+        extractor=row["extractor"],
+    )
