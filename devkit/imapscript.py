@@ -1,7 +1,7 @@
 """A scripted IMAP server on loopback, for hostile- and broken-server tests.
 
 It speaks just enough IMAP4rev1 for a MailAtlas sync (CAPABILITY, LOGIN, AUTHENTICATE
-XOAUTH2, ENABLE, LIST, STATUS, EXAMINE, UID SEARCH, UID FETCH, NOOP, LOGOUT) over
+XOAUTH2, ENABLE, LIST, STATUS, EXAMINE, UID SEARCH, UID FETCH, IDLE, NOOP, LOGOUT) over
 plaintext, and lets a test replace the answer to any command with its own behaviour.
 The real Dovecot stays the proof of normal behaviour; this plays the servers Dovecot will
 not imitate (and replays what others, such as Gmail, were recorded answering)::
@@ -195,6 +195,20 @@ class Conn:
                 self.send(self.server.fetch_reply(seq, uid, items, self.selected))
         self.tagged(tag)
 
+    def _idle(self, tag: str, args: str) -> None:
+        """Wait for DONE; meanwhile a test may ``send`` lines to ``server.idling``."""
+        self.send(b"+ idling\r\n")
+        with self.server.lock:
+            self.server.idling.append(self)
+        try:
+            line = self.readline()
+        finally:
+            with self.server.lock:
+                self.server.idling.remove(self)
+        if line.strip().upper() == b"DONE":
+            self.server.commands.append("DONE")
+            self.tagged(tag, "OK", "Idle completed.")
+
     def _logout(self, tag: str, args: str) -> None:
         self.send(b"* BYE logging out\r\n")
         self.tagged(tag)
@@ -226,6 +240,8 @@ class ScriptedImap:
         self.inbox_attributes: tuple[str, ...] = ("\\HasNoChildren",)
         self.inbox_extra: dict[int, bytes] = {}
         self.quote_header_fields = False  # answer BODY[HEADER.FIELDS ("MESSAGE-ID" ...)]
+        self.idling: list[Conn] = []  # connections in IDLE now
+        self.lock = threading.Lock()
         self.closed = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]

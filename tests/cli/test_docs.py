@@ -34,6 +34,7 @@ def test_cli_reference_covers_every_command() -> None:
         "mailatlas ingest maildir",
         "mailatlas sync imap",
         "mailatlas folders",
+        "mailatlas watch imap",
         "mailatlas list",
         "mailatlas show",
         "mailatlas export",

@@ -26,6 +26,10 @@ def test_public_api_is_pinned() -> None:
         "SecretUnavailableError",
         "SyncInterrupted",
         "SyncResult",
+        "WatchEvent",
+        "WatchInterrupted",
+        "WatchOptions",
+        "WatchResult",
         "__version__",
         "find_accounts_file",
         "is_loopback_host",
@@ -33,6 +37,7 @@ def test_public_api_is_pinned() -> None:
         "load_accounts",
         "sync_accounts",
         "sync_imap",
+        "watch_imap",
     ]
     for name in mailatlas_imap.__all__:
         assert hasattr(mailatlas_imap, name)

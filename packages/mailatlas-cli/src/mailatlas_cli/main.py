@@ -15,6 +15,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 COMMANDS = {
     "ingest": "mailatlas_cli._commands.ingest:ingest",
     "sync": "mailatlas_cli._commands.sync:sync",
+    "watch": "mailatlas_cli._commands.watch:watch",
     "folders": "mailatlas_cli._commands.folders:folders_command",
     "list": "mailatlas_cli._commands.read:list_command",
     "show": "mailatlas_cli._commands.read:show_command",

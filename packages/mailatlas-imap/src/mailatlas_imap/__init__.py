@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._folder import ProgressCallback
     from ._folders import ImapFolder, list_imap_folders
     from .sync import sync_imap
+    from .watch import WatchEvent, WatchInterrupted, WatchOptions, WatchResult, watch_imap
 
 # imapclient and the parser load with the sync machinery, on first use.
 _LAZY = {
@@ -41,6 +42,11 @@ _LAZY = {
     "ProgressCallback": "._folder",
     "list_imap_folders": "._folders",
     "sync_imap": ".sync",
+    "WatchEvent": ".watch",
+    "WatchInterrupted": ".watch",
+    "WatchOptions": ".watch",
+    "WatchResult": ".watch",
+    "watch_imap": ".watch",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -65,6 +71,10 @@ __all__ = [
     "SecretUnavailableError",
     "SyncInterrupted",
     "SyncResult",
+    "WatchEvent",
+    "WatchInterrupted",
+    "WatchOptions",
+    "WatchResult",
     "__version__",
     "find_accounts_file",
     "is_loopback_host",
@@ -72,4 +82,5 @@ __all__ = [
     "load_accounts",
     "sync_accounts",
     "sync_imap",
+    "watch_imap",
 ]
