@@ -94,3 +94,15 @@ def test_text_is_kept_summarised_and_searched(store: Any) -> None:
     assert {r.id for r in store.list_documents(ListFilter(query="crossing"))} == {both}
     with pytest.raises(DocumentNotFoundError):
         store.get_asset(f"{pdf_hit}-0000")
+
+
+def test_assets_without_text_get_one_once(store: Any) -> None:
+    doc_id = _put(store, 5, "old mail", [None, PDF, None])
+    missing = store.assets_without_text(10)
+    assert [a.id for a in missing] == [f"{doc_id}-0000", f"{doc_id}-0002"]
+    store.save_asset_text(f"{doc_id}-0000", AssetText("ok", "late zebra", 10))
+    store.save_asset_text(f"{doc_id}-0001", BROKEN)  # has a reading: kept as it is
+    assert [a.id for a in store.assets_without_text(10)] == [f"{doc_id}-0002"]
+    assert store.get_asset(f"{doc_id}-0001").text == PDF
+    (hit,) = store.list_documents(ListFilter(query="late"))
+    assert hit.matched_asset_ids == (f"{doc_id}-0000",)

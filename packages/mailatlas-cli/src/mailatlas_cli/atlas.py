@@ -327,6 +327,26 @@ class MailAtlas:
 
     # -- delete ----------------------------------------------------------------------
 
+    def read_attachment_texts(self, *, batch: int = 200) -> dict[str, Any]:
+        """Read the text of every stored asset that has none (stored before MailAtlas
+        read attachment text), with this facade's ``parser_config.attachments`` limits.
+
+        Files are read from the workspace, each size-checked before it is read and
+        bounded by the per-file time budget; a bad file gets a ``failed`` reading, the
+        rest go on. Returns ``{"read_count", "by_status": {status: count}}``.
+        """
+        from mailatlas_clean import extract_file
+
+        store = self.store(create=False)
+        limits = self.parser_config.attachments
+        by_status: dict[str, int] = {}
+        while assets := store.assets_without_text(batch):
+            for asset in assets:
+                text = extract_file(asset.file_path, asset.mime_type, asset.filename, limits)
+                store.save_asset_text(asset.id, text)
+                by_status[text.status] = by_status.get(text.status, 0) + 1
+        return {"read_count": sum(by_status.values()), "by_status": by_status}
+
     def delete_document(self, document_id: str) -> DeletedDocument:
         """Delete one document with its files and search-index entries.
 

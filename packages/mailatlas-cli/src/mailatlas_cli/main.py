@@ -24,6 +24,7 @@ COMMANDS = {
     "failures": "mailatlas_cli._commands.housekeeping:failures_command",
     "stats": "mailatlas_cli._commands.housekeeping:stats_command",
     "delete": "mailatlas_cli._commands.housekeeping:delete_command",
+    "attachment-text": "mailatlas_cli._commands.housekeeping:attachment_text_command",
     "worker": "mailatlas_cli._commands.worker:worker_command",
 }
 # Commands that only read the store: they log nothing, so logging is not even imported.

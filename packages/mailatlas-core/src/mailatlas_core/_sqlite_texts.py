@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._rows import asset_from_row, with_matches
 from ._sqlite_conn import db_error
@@ -39,9 +40,16 @@ class TextsMixin:
     # yet in the full-text index (see _index_new_texts); None when there are none.
     _texts_unindexed_after: int | None = None
 
-    def _insert_texts(self, document_id: str, assets: Sequence[AssetData], ids: list[str]) -> None:
+    if TYPE_CHECKING:
+
+        def transaction(self) -> AbstractContextManager[None]:
+            """Provided by the store."""
+
+    def _insert_texts(
+        self, document_id: str, assets: Sequence[AssetData | AssetText], ids: list[str]
+    ) -> None:
         for asset, asset_id in zip(assets, ids, strict=True):
-            text = asset.text
+            text = asset if isinstance(asset, AssetText) else asset.text
             if text is None:
                 continue
             cursor = self._conn.execute(
@@ -105,6 +113,33 @@ class TextsMixin:
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
         return replace(asset, text=_text_from_row(text, with_text=True)) if text else asset
+
+    def assets_without_text(self, limit: int = 100) -> list[Asset]:
+        """Assets with no text reading (stored before MailAtlas read attachment text)."""
+        try:
+            rows = self._conn.execute(
+                "SELECT * FROM assets a WHERE NOT EXISTS"
+                " (SELECT 1 FROM asset_texts t WHERE t.asset_id = a.id)"
+                " ORDER BY a.document_id, a.ordinal LIMIT ?",
+                (max(0, limit),),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
+        return [asset_from_row(r, self.blobs.locate) for r in rows]
+
+    def save_asset_text(self, asset_id: str, text: AssetText) -> None:
+        """Record the text read from a stored asset that has none yet (else nothing)."""
+        try:
+            with self.transaction():
+                row = self._conn.execute(
+                    "SELECT document_id FROM assets WHERE id = ? AND NOT EXISTS"
+                    " (SELECT 1 FROM asset_texts t WHERE t.asset_id = ?)",
+                    (asset_id, asset_id),
+                ).fetchone()
+                if row is not None:
+                    self._insert_texts(row[0], [text], [asset_id])
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot store attachment text") from exc
 
     def _annotate(self, refs: list[DocumentRef], match: str) -> list[DocumentRef]:
         """Say for each search hit whether the message, its attachments, or both matched."""

@@ -251,6 +251,12 @@ class Backend(Protocol):
     def get_asset(self, asset_id: str) -> Asset:
         """One asset with its text (``asset.text.text``); ``DocumentNotFoundError``."""
 
+    def assets_without_text(self, limit: int = 100) -> list[Asset]:
+        """Assets with no text reading, in document order."""
+
+    def save_asset_text(self, asset_id: str, text: AssetText) -> None:
+        """Record the text of an asset that has none yet (else nothing)."""
+
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
         """Refs matching ``flt``, newest first (by received date), paged."""
 

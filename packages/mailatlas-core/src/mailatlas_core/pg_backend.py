@@ -578,6 +578,33 @@ class PostgresBackend(PgWorkMixin):
             raise DocumentNotFoundError(f"no document with id {document_id!r}")
         return ref_from_row(_row(rows[0]))
 
+    def assets_without_text(self, limit: int = 100) -> list[Asset]:
+        rows = self._dicts(
+            "SELECT * FROM assets a WHERE NOT EXISTS"
+            " (SELECT 1 FROM asset_texts t WHERE t.asset_id = a.id)"
+            " ORDER BY a.document_id, a.ordinal LIMIT %s",
+            (max(0, limit),),
+        )
+        return [asset_from_row(_row(r), _key) for r in rows]
+
+    def save_asset_text(self, asset_id: str, text: AssetText) -> None:
+        with self._errors("cannot store attachment text"), self._conn.transaction():
+            self._conn.execute(
+                "INSERT INTO asset_texts (asset_id, document_id, status, chars, truncated,"
+                " error, extractor, text, search) SELECT id, document_id, %s, %s, %s, %s, %s,"
+                " %s, %s::tsvector FROM assets WHERE id = %s ON CONFLICT (asset_id) DO NOTHING",
+                (
+                    text.status,
+                    text.chars,
+                    text.truncated,
+                    _clean(text.error),
+                    text.extractor,
+                    _clean(text.text or ""),
+                    search_vector(text.text),
+                    asset_id,
+                ),
+            )
+
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
         sql, params = pg_list_query(flt)
         refs = [ref_from_row(_row(r)) for r in self._search(sql, params)]

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from .model import (
     AddResult,
     Asset,
+    AssetText,
     DeletedDocument,
     Document,
     DocumentRef,
@@ -121,6 +122,14 @@ class Store(Protocol):
         """One asset with the text read from it (``asset.text``: status, error, and the
         text itself); ``asset.text`` is ``None`` for assets stored before text extraction.
         ``DocumentNotFoundError`` if there is no such asset."""
+
+    def assets_without_text(self, limit: int = 100) -> list[Asset]:
+        """Up to ``limit`` assets with no text reading (stored before MailAtlas read
+        attachment text), in document order."""
+
+    def save_asset_text(self, asset_id: str, text: AssetText) -> None:
+        """Record the text read from a stored asset that has none yet; an asset that has
+        one keeps it."""
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
         """Document refs, newest first (by received date), filtered and paged.

@@ -14,7 +14,7 @@ from ._output import (
     stderr_is_terminal,
 )
 
-__all__ = ["delete_command", "failures_command", "stats_command"]
+__all__ = ["attachment_text_command", "delete_command", "failures_command", "stats_command"]
 
 FAILURE_COLUMNS = {
     "created_at": "WHEN",
@@ -82,3 +82,18 @@ def delete_command(paths: StorePaths, document_id: str) -> None:
             err=True,
         )
         click.get_current_context().exit(1)
+
+
+@click.command("attachment-text")
+@store_options
+def attachment_text_command(paths: StorePaths) -> None:
+    """Read the text of stored attachments that have none yet.
+
+    For stores written before MailAtlas read attachment text (PDF, DOCX, XLSX,
+    PPTX, ODT, HTML, CSV, plain text): each such asset gets its text, or the
+    reason it has none, as new mail does (see `mailatlas show`), and becomes
+    searchable with `list --query`. Prints {"read_count", "by_status"}. Running
+    it again reads nothing twice.
+    """
+    with paths.atlas() as atlas:
+        emit_json(atlas.read_attachment_texts())
