@@ -200,6 +200,14 @@ class PostgresBackend(PgWorkMixin):
 
     # -- document writes -------------------------------------------------------------------
 
+    def claim(self, document_id: str) -> None:
+        """Writers of one document id take turns until this transaction ends: an advisory
+        lock on the id's 64-bit hash (another id sharing the hash only waits a little)."""
+        with self._errors("cannot store the document"):
+            self._conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,)
+            )
+
     def insert_document(
         self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
     ) -> str | None:
