@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,13 +71,23 @@ def make_bucket(server: SeaweedServer, bucket: str) -> None:
     client.create_bucket(Bucket=bucket)
 
 
+@pytest.fixture(scope="session")
+def _pg_admin(postgres_server: PostgresServer) -> Iterator[Any]:
+    """One superuser connection for the session's CREATE/DROP DATABASE (no psql per test)."""
+    import psycopg
+
+    conn = psycopg.connect(postgres_server.url(), autocommit=True)
+    yield conn
+    conn.close()
+
+
 @pytest.fixture
-def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+def pg_url(postgres_server: PostgresServer, _pg_admin: Any) -> Iterator[str]:
     """A fresh, empty database of the session cluster: ``postgresql://ma@127.0.0.1:P/tX``."""
     name = "t_" + secrets.token_hex(6)
-    url = postgres_server.create_database(name)
-    yield url
-    postgres_server.drop_database(name)
+    _pg_admin.execute(f"CREATE DATABASE {name}")
+    yield postgres_server.url(name)
+    _pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
