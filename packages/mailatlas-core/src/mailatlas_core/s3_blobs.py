@@ -21,7 +21,9 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
@@ -72,20 +74,92 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-class S3BlobStore:
-    """Blobs under ``s3://bucket/prefix``; see the module docstring."""
+class _Uploads:
+    """PUTs in flight: each starts at once on one of a few threads; :meth:`flush` waits for
+    all of them (the store calls it before it commits the rows that refer to them), and a
+    read of a key waits for that key's PUT. At most ``max_bytes`` are held in flight."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None) -> None:
+    def __init__(self, upload: Callable[[str, bytes], None], threads: int, max_bytes: int):
+        self._upload = upload
+        self._threads = threads
+        self._max_bytes = max_bytes
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[str, list[Future[None]]] = {}
+        self._bytes = 0
+        self._room = threading.Condition()
+
+    def start(self, key: str, data: bytes) -> None:
+        size = len(data)
+        with self._room:
+            while self._bytes and self._bytes + size > self._max_bytes:
+                self._room.wait()
+            self._bytes += size
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="mailatlas-s3")
+        future = self._pool.submit(self._run, key, data, size)
+        self._pending.setdefault(key, []).append(future)
+
+    def _run(self, key: str, data: bytes, size: int) -> None:
+        try:
+            self._upload(key, data)
+        finally:
+            with self._room:
+                self._bytes -= size
+                self._room.notify_all()
+
+    def wait(self, key: str) -> None:
+        """Wait for the PUTs of ``key`` in flight (raising the first one's error)."""
+        futures = self._pending.pop(key, None)
+        if futures:
+            _settle(futures)
+
+    def flush(self) -> None:
+        """Wait for every PUT in flight; raise the first error once all have ended."""
+        futures = [f for fs in self._pending.values() for f in fs]
+        self._pending.clear()
+        _settle(futures)
+
+
+def _settle(futures: list[Future[None]]) -> None:
+    error: BaseException | None = None
+    for future in futures:
+        exc = future.exception()
+        if exc is not None and error is None:
+            error = exc
+    if error is not None:
+        raise error
+
+
+class S3BlobStore:
+    """Blobs under ``s3://bucket/prefix``; see the module docstring.
+
+    With ``deferred=True`` a :meth:`put` returns once its upload has started (several run
+    at once), and :meth:`flush` waits until all have ended: a caller that flushes before it
+    commits the rows referring to the blobs keeps "blobs before rows", and one worker no
+    longer waits for each PUT's round trip in turn.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: Any = None,
+        deferred: bool = False,
+        threads: int = 8,
+        max_bytes_in_flight: int = 64 << 20,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         if self.prefix:
             check_key(self.prefix)
-        self._client = client if client is not None else _client()
+        self._client = client if client is not None else _client(threads)
+        self._uploads = _Uploads(self._put_now, threads, max_bytes_in_flight) if deferred else None
 
     @classmethod
-    def from_url(cls, url: str) -> S3BlobStore:
+    def from_url(cls, url: str, *, deferred: bool = False) -> S3BlobStore:
         bucket, prefix = parse_s3_url(url)
-        return cls(bucket, prefix)
+        return cls(bucket, prefix, deferred=deferred)
 
     @property
     def url(self) -> str:
@@ -134,10 +208,27 @@ class S3BlobStore:
         """Nothing to do: an S3 PUT is atomic, so a dead writer leaves no partial blob."""
 
     def put(self, key: str, data: bytes) -> None:
+        if self._uploads is None:
+            self._put_now(key, data)
+        else:
+            self._name(key)  # a bad key fails here, in the caller, not later in a flush
+            self._uploads.start(key, data)
+
+    def _put_now(self, key: str, data: bytes) -> None:
         with self._errors(f"cannot write {self.locate(key)}"):
             self._client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
 
+    def flush(self) -> None:
+        """Wait until every blob put so far is stored (raises the first upload's error)."""
+        if self._uploads is not None:
+            self._uploads.flush()
+
+    def _settled(self, key: str) -> None:
+        if self._uploads is not None:
+            self._uploads.wait(key)
+
     def get(self, key: str) -> bytes:
+        self._settled(key)
         with self._errors(f"cannot read {self.locate(key)}", key):
             response = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
             body = response["Body"]
@@ -147,6 +238,7 @@ class S3BlobStore:
                 body.close()
 
     def open(self, key: str) -> BinaryIO:
+        self._settled(key)
         with self._errors(f"cannot read {self.locate(key)}", key):
             response = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
         return io.BufferedReader(_Stream(response["Body"]), buffer_size=1 << 16)
@@ -154,6 +246,7 @@ class S3BlobStore:
     def _head(self, key: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 
+        self._settled(key)
         try:
             response: dict[str, Any] = self._client.head_object(
                 Bucket=self.bucket, Key=self._name(key)
@@ -199,6 +292,7 @@ class S3BlobStore:
 
     def total_bytes(self) -> int:
         """The size of every object under the prefix (one LIST per 1,000 objects)."""
+        self.flush()
         total = 0
         with self._errors(f"cannot list {self.url}"):
             paginator = self._client.get_paginator("list_objects_v2")
@@ -208,7 +302,7 @@ class S3BlobStore:
         return total
 
 
-def _client() -> Any:
+def _client(threads: int) -> Any:
     """A boto3 S3 client configured only from the environment (path-style addressing)."""
     try:
         import boto3
@@ -220,6 +314,7 @@ def _client() -> Any:
     config = Config(
         s3={"addressing_style": "path"},
         retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=max(10, threads),
         user_agent_extra="mailatlas",
     )
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

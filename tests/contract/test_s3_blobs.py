@@ -1,0 +1,76 @@
+"""S3BlobStore against a real S3-compatible server (SeaweedFS), immediate and deferred."""
+
+from __future__ import annotations
+
+import pytest
+from mailatlas_core.errors import BlobNotFoundError, StoreError, UnsafePathError
+from mailatlas_core.s3_blobs import S3BlobStore, parse_s3_url
+
+from devkit.seaweedfs import SeaweedServer
+
+pytestmark = pytest.mark.heavy
+
+
+@pytest.fixture(params=[False, True], ids=["immediate", "deferred"])
+def blobs(request: pytest.FixtureRequest, s3_workspace: str) -> S3BlobStore:
+    store = S3BlobStore.from_url(s3_workspace, deferred=request.param)
+    store.prepare()
+    return store
+
+
+def test_put_get_open_exists_size_delete(blobs: S3BlobStore) -> None:
+    data = bytes(range(256)) * 1000
+    blobs.put("raw/abc.eml", data)
+    assert blobs.get("raw/abc.eml") == data  # a read waits for its own upload
+    assert blobs.exists("raw/abc.eml") and blobs.size("raw/abc.eml") == len(data)
+    with blobs.open("raw/abc.eml") as fh:
+        assert fh.read(10) == data[:10] and fh.read() == data[10:]
+    blobs.put("raw/abc.eml", data)  # idempotent: same key, same bytes
+    blobs.flush()
+    assert blobs.total_bytes() == len(data)
+    assert blobs.locate("raw/abc.eml") == f"{blobs.url}/raw/abc.eml"
+    assert blobs.delete("raw/abc.eml") == len(data)
+    assert not blobs.exists("raw/abc.eml") and blobs.delete("raw/abc.eml") is None
+    with pytest.raises(BlobNotFoundError):
+        blobs.get("raw/abc.eml")
+    with pytest.raises(BlobNotFoundError):
+        blobs.size("raw/abc.eml")
+
+
+def test_flush_waits_for_every_upload(blobs: S3BlobStore, s3_workspace: str) -> None:
+    for i in range(40):
+        blobs.put(f"assets/doc/{i}.bin", bytes([i]) * 5000)
+    blobs.flush()
+    other = S3BlobStore.from_url(s3_workspace)  # another client: sees what was flushed
+    assert all(other.get(f"assets/doc/{i}.bin") == bytes([i]) * 5000 for i in range(40))
+
+
+@pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a/../b", "nul\x00", ""])
+def test_bad_keys_are_refused_at_once(blobs: S3BlobStore, key: str) -> None:
+    with pytest.raises(UnsafePathError):
+        blobs.put(key, b"x")
+
+
+def test_an_upload_that_fails_fails_the_flush_without_leaking_keys(
+    seaweed_server: SeaweedServer, s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        S3BlobStore("no-such-bucket", "p").prepare()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-" + seaweed_server.secret_key[:4])
+    deferred = S3BlobStore("mailatlas-test", "p", deferred=True)
+    deferred.put("raw/x.eml", b"data")  # refused by the server, said at the flush
+    with pytest.raises(StoreError) as info:
+        deferred.flush()
+    assert "wrong-" not in str(info.value)
+    deferred.flush()  # the error was said once; nothing is left in flight
+    with pytest.raises(StoreError) as info:
+        S3BlobStore("mailatlas-test", "p").put("raw/x.eml", b"data")
+    assert "wrong-" not in str(info.value) and seaweed_server.secret_key not in str(info.value)
+
+
+def test_workspace_urls() -> None:
+    assert parse_s3_url("s3://mail-archive/prod/2024/") == ("mail-archive", "prod/2024")
+    assert parse_s3_url("s3://mail-archive") == ("mail-archive", "")
+    for bad in ("s3://", "s3://UPPER/x", "s3://ok/../x", "http://x/y"):
+        with pytest.raises(StoreError):
+            parse_s3_url(bad)
