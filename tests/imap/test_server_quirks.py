@@ -10,7 +10,7 @@ from mailatlas_imap import list_imap_folders
 from devkit.imapscript import Conn, ScriptedImap
 from tests.integration.conftest import messages
 
-from .hostile import bounded, config, sync
+from .hostile import bounded, config, new_store, sync
 
 
 def examine_without_uidnext(conn: Conn, tag: str, args: str) -> None:
@@ -88,3 +88,78 @@ def test_all_folders_on_a_recorded_gmail_list_skips_spam_trash_and_noselect(
         server.add_folder("Work", messages(1, tag="work"))
         out = sync(tmp_path, config(server, folders=("*",)))
     assert [(f.folder, f.ingested_count) for f in out.folders] == [("INBOX", 1), ("Work", 1)]
+
+
+# Gmail, at this seam: LIST, CAPABILITY and X-GM-* FETCH items as Gmail answers them
+# (recorded shapes; labels quoted or atoms, system labels with a backslash).
+GMAIL_CAPABILITIES = (
+    "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 UIDPLUS"
+    " COMPRESS=DEFLATE ENABLE MOVE CONDSTORE ESEARCH UTF8=ACCEPT LIST-EXTENDED"
+    " LIST-STATUS LITERAL- SPECIAL-USE AUTH=PLAIN"
+)
+
+
+def gmail_server(a: bytes, b: bytes) -> ScriptedImap:
+    """A in INBOX, in the label folder Work and in All Mail; B (sent) in All Mail only."""
+    server = ScriptedImap([a], uids=[7], capabilities=GMAIL_CAPABILITIES)
+    server.inbox_extra[7] = b'X-GM-THRID 1578 X-GM-MSGID 1601 X-GM-LABELS ("\\\\Important" Work)'
+    server.add_folder("[Gmail]", attributes=("\\HasChildren", "\\Noselect"))
+    every = server.add_folder(
+        "[Gmail]/All Mail", [a, b], uids=[40, 41], attributes=("\\All", "\\HasNoChildren")
+    )
+    every.extra[40] = (
+        b'X-GM-THRID 1578 X-GM-MSGID 1601 X-GM-LABELS ("\\\\Inbox" "\\\\Important" Work)'
+    )
+    every.extra[41] = b"X-GM-THRID 1579 X-GM-MSGID 1602 X-GM-LABELS (\\Sent)"
+    server.add_folder("[Gmail]/Spam", attributes=("\\HasNoChildren", "\\Junk"))
+    work = server.add_folder("Work", [a], uids=[3])
+    work.extra[3] = b'X-GM-THRID 1578 X-GM-MSGID 1601 X-GM-LABELS ("\\\\Inbox" "\\\\Important")'
+    return server
+
+
+def test_gmail_all_mail_and_label_folders_are_one_document_with_its_labels(
+    tmp_path: Path,
+) -> None:
+    a, b = messages(2, tag="gmail")
+    with gmail_server(a, b) as server:
+        out = sync(tmp_path, config(server, folders=("*",)))
+        again = sync(tmp_path, config(server, folders=("*",)))
+    assert [(f.folder, f.ingested_count, f.duplicate_count) for f in out.folders] == [
+        ("INBOX", 1, 0),
+        ("Work", 0, 1),
+        ("[Gmail]/All Mail", 1, 1),
+    ]
+    assert all(f.unchanged for f in again.folders)
+    assert any("X-GM-MSGID" in c for c in server.commands)
+    store = new_store(tmp_path)
+    try:
+        refs = {r.subject: r.id for r in store.list_documents()}
+        assert len(refs) == 2
+        first = store.get_document(refs["Message gmail 0"])
+        sent = store.get_document(refs["Message gmail 1"])
+    finally:
+        store.close()
+    account = f"user@127.0.0.1:{server.port}"
+    assert sorted(loc.detail["folder"] for loc in first.locations) == [
+        "INBOX",
+        "Work",
+        "[Gmail]/All Mail",
+    ]
+    assert first.metadata["gmail"] == [
+        {
+            "account": account,
+            "msgid": "1601",
+            "thrid": "1578",
+            "labels": ["Work", "\\Important", "\\Inbox"],
+        }
+    ]
+    assert sent.metadata["gmail"] == [
+        {"account": account, "msgid": "1602", "thrid": "1579", "labels": ["\\Sent"]}
+    ]
+
+
+def test_no_gmail_items_are_asked_of_other_servers(tmp_path: Path) -> None:
+    with ScriptedImap(messages(2, tag="plain")) as server:
+        out = sync(tmp_path, config(server))
+    assert out.ingested_count == 2
+    assert not any("X-GM" in c for c in server.commands)

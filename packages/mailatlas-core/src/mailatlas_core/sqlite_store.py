@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from ._sqlite_work import WorkMixin
 from .blobs import LocalBlobStore
 from .dates import utc_now_iso
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
+from .gmail import GmailMessage, merge_gmail
 from .ids import Fingerprint, conflict_document_id, fingerprint
 from .model import (
     AddResult,
@@ -189,6 +191,22 @@ class SQLiteStore(StateMixin, AdminMixin, IdentityMixin, ThreadsMixin, WorkMixin
                 return self._insert(parsed, location, print_)
         except sqlite3.Error as exc:
             raise db_error(exc, f"cannot store message from {location.key()}") from exc
+
+    def set_gmail(self, document_id: str, message: GmailMessage) -> None:
+        """Keep Gmail's ids and labels of a document in ``metadata.gmail``."""
+        try:
+            with self.transaction():
+                row = self._conn.execute(
+                    "SELECT metadata FROM documents WHERE id = ?", (document_id,)
+                ).fetchone()
+                if row is None:
+                    return
+                metadata = merge_gmail(json.loads(row[0] or "{}"), message)
+                self._conn.execute(
+                    "UPDATE documents SET metadata = ? WHERE id = ?", (dumps(metadata), document_id)
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot record Gmail labels") from exc
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         """Record that a stored document was also seen at ``location``."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .gmail import GmailMessage
 from .model import (
     AddResult,
     Asset,
@@ -105,6 +106,10 @@ class Store(Protocol):
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         """Record that a stored document was also seen at ``location`` (a duplicate)."""
+
+    def set_gmail(self, document_id: str, message: GmailMessage) -> None:
+        """Keep Gmail's ids and labels of a stored document in ``metadata.gmail``
+        (:func:`~mailatlas_core.gmail.merge_gmail`: one entry per account, replaced)."""
 
     def record_failure(
         self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mailatlas_core import DocumentRef, ImapCursor, ParsedDocument, SourceLocation, Store
 from mailatlas_core.errors import StorageFullError, StoreError
+from mailatlas_core.gmail import GmailMessage
 
 from .result import FolderResult
 
@@ -25,6 +26,7 @@ class Action:
     parsed: ParsedDocument | None = None
     raw: bytes | None = None
     failure: str | None = None
+    gmail: GmailMessage | None = None  # X-GM-MSGID, X-GM-THRID, X-GM-LABELS (Gmail)
 
 
 def commit_batch(
@@ -80,8 +82,10 @@ def _apply(store: Store, a: Action, run_id: int | None) -> tuple[str, DocumentRe
         store.record_failure(a.location, a.failure, a.raw, run_id)
         return ("failed", None)
     if a.known_id is not None:
-        store.add_location(a.known_id, a.location)
-        return ("duplicate", None)
-    assert a.parsed is not None
-    added = store.add(a.parsed, a.location)
+        added = store.add_location(a.known_id, a.location)
+    else:
+        assert a.parsed is not None
+        added = store.add(a.parsed, a.location)
+    if a.gmail is not None:
+        store.set_gmail(added.document_id, a.gmail)
     return ("new", added.ref) if added.is_new else ("duplicate", None)

@@ -20,6 +20,7 @@ from mailatlas_core.ids import header_block, headers_hash
 
 from ._commit import Action, commit_batch
 from ._folders import examine_folder, find_cursor
+from ._gmail import GMAIL_ITEMS, gmail_message, is_gmail
 from ._parsing import ParseItem, Parser, PendingParse
 from ._session import FolderInfo, Session
 from .errors import ImapError
@@ -105,10 +106,11 @@ def sync_folder(
         if progress is not None:
             progress(folder, done, len(uids))
 
+    gmail = bool(uids) and is_gmail(session)  # X-GM-EXT-1: keep Gmail's ids and labels
     pending: _Batch | None = None
     for chunk in _chunks(uids, cfg.batch_size):
         try:
-            batch = _fetch(session, store, folder, info.uidvalidity, chunk, probe, result)
+            batch = _fetch(session, store, folder, info.uidvalidity, chunk, probe, result, gmail)
         except ImapError:
             if pending is not None:  # downloaded already: keep it before giving up
                 finish(pending)
@@ -141,6 +143,7 @@ def _fetch(
     uids: list[int],
     probe: bool,
     result: FolderResult,
+    gmail: bool = False,
 ) -> _Batch:
     cfg = session.config
 
@@ -158,11 +161,11 @@ def _fetch(
     by_uid: dict[int, Action] = {}
     wanted: list[tuple[int, int]] = []
     if not probe:  # sizes first: body fetches are bounded in bytes, never by count alone
-        heads = session.fetch(uids, SIZE_ITEMS)
+        heads = session.fetch(uids, SIZE_ITEMS + (GMAIL_ITEMS if gmail else ()))
         # A UID missing here is still asked for (and warned about if it stays missing).
         wanted = [(uid, _size(heads.get(uid, {}))) for uid in uids]
     else:
-        heads = session.fetch(uids, PROBE_ITEMS)
+        heads = session.fetch(uids, PROBE_ITEMS + (GMAIL_ITEMS if gmail else ()))
         probed = {uid: _probe_key(item) for uid, item in heads.items()}
         known = store.known_copies(k for k in probed.values() if k is not None)
         for uid in uids:
@@ -198,6 +201,9 @@ def _fetch(
             if uid in data:
                 by_uid[uid] = _classify(store, data[uid], where(uid), batch)
     batch.actions = [by_uid[uid] for uid in uids if uid in by_uid]
+    if gmail:  # one document per message, whichever label folders show it
+        for action in batch.actions:
+            action.gmail = gmail_message(heads.get(action.location.uid or 0, {}), cfg, folder)
     return batch
 
 
