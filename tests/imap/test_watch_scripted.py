@@ -129,3 +129,23 @@ def test_without_idle_the_watch_polls(tmp_path: Path, running: list[Running]) ->
         result = w.finish()
     assert (result.mode, result.new_count) == ("poll", 1)
     assert result.applied_count >= 1
+
+
+def test_credentials_refused_on_reconnect_end_the_watch(
+    tmp_path: Path, running: list[Running]
+) -> None:
+    with ScriptedImap(messages(1, tag="auth"), capabilities=CAPABILITIES + " IDLE") as server:
+        w = Running(tmp_path, server, WatchOptions())
+        running.append(w)
+        w.next("watching")
+        wait_for(lambda: bool(server.idling), "a connection in IDLE")
+        server.users["user"] = "changed"  # the password stops working
+        with server.lock:
+            for conn in server.idling:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+        stopped = w.next("stopped")
+        w.thread.join(SAFETY_NET)
+    assert stopped.detail["status"] == "error"
+    assert "refused the password" in stopped.detail["error"]
+    assert "secret" not in str(stopped.detail)
+    assert type(w.box["error"]).__name__ == "ImapAuthError"

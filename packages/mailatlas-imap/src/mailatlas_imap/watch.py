@@ -29,7 +29,7 @@ from ._listen import IdleListener, Listener, NotifyListener
 from ._parsing import Parser
 from ._session import Session
 from .config import ImapSyncConfig
-from .errors import FolderError, ImapAuthError, ImapConfigError, ImapConnectionError
+from .errors import FolderError, ImapAuthError, ImapConfigError, ImapConnectionError, ImapError
 from .result import FolderResult, SyncInterrupted, SyncResult
 from .sync import sync_imap
 
@@ -216,6 +216,8 @@ def watch_imap(
     except BaseException as exc:
         result.error = str(exc) or type(exc).__name__
         watcher.finish("error", started)
+        if isinstance(exc, ImapError):  # refused credentials: the last line says so
+            on_event(_status("stopped", watcher.session.scrub.data(result.to_dict())))
         raise
     watcher.finish("ok", started)
     on_event(_status("stopped", result.to_dict()))
