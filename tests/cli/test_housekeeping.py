@@ -94,12 +94,17 @@ def test_stats_counts_and_sizes(runner: CliRunner, home: Path, stored: dict[str,
     }
 
 
+def _raw_file(runner: CliRunner, doc_id: str) -> Path:
+    return Path(json.loads(runner.invoke(cli, ["show", doc_id]).stdout)["raw_path"])
+
+
 def test_delete_removes_the_document_its_files_and_index_entries(
     runner: CliRunner, home: Path, stored: dict[str, str]
 ) -> None:
     doc_id = stored["With attachment"]
     ws = home / "workspace"
-    raw, html = ws / "raw" / f"{doc_id}.eml", ws / "html" / f"{doc_id}.html"
+    raw, html = _raw_file(runner, doc_id), ws / "html" / f"{doc_id}.html"
+    assert raw.parent == ws / "raw"
     asset = ws / "assets" / doc_id / "plan.pdf"
     assert raw.is_file() and html.is_file() and asset.is_file()
     size = raw.stat().st_size + html.stat().st_size + asset.stat().st_size
@@ -139,7 +144,7 @@ def test_delete_never_touches_what_mailatlas_did_not_write(
     ws = home / "workspace"
     precious = tmp_path / "precious.txt"
     precious.write_text("keep me")
-    raw = ws / "raw" / f"{doc_id}.eml"
+    raw = _raw_file(runner, doc_id)
     raw.unlink()
     raw.symlink_to(precious)  # a link planted where the raw message was
     extra = ws / "assets" / doc_id / "notes.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mailbox
 from pathlib import Path
@@ -54,7 +55,9 @@ def test_ingest_eml_files_and_directories(runner: CliRunner, home: Path, tmp_pat
     assert {r["source_kind"] for r in refs} == {"eml"}
     assert refs[0]["sender_email"] == "ada@example.test"
     assert (home / "store.db").is_file()
-    assert (home / "workspace" / "raw" / f"{refs[0]['id']}.eml").read_bytes() == a.read_bytes()
+    # Raw bytes are content-addressed: raw/<sha256>.eml, byte for byte.
+    raw = home / "workspace" / "raw" / f"{hashlib.sha256(a.read_bytes()).hexdigest()}.eml"
+    assert raw.read_bytes() == a.read_bytes()
 
     again = runner.invoke(cli, ["ingest", "eml", str(a)])
     assert again.exit_code == 0

@@ -349,7 +349,7 @@ def test_show_serialisation_has_every_field_of_record(store: SQLiteStore) -> Non
 def test_common_and_rare_search_paths_agree(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mailatlas_core.sqlite_store as backend
+    import mailatlas_core.sqlite_backend as backend
 
     for i in range(30):
         day = f"2024-02-{1 + (i * 7) % 28:02d}T00:00:00Z"

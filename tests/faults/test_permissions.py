@@ -6,6 +6,7 @@ every bundle/file export: each directory the store created is 0700 and each file
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -64,7 +65,7 @@ def test_umask_000_still_gives_0700_and_0600(tmp_path: Path) -> None:
     ingest = _run(home, "ingest", "eml", str(src))
     assert ingest.returncode == 1, ingest.stderr  # the broken file is a failure
     assert '"ingested_count": 1' in ingest.stdout
-    doc_id = next(p.stem for p in (home / "workspace" / "raw").iterdir())
+    doc_id = json.loads(ingest.stdout)["document_refs"][0]["id"]
     for fmt in ("json", "markdown", "html"):
         done = _run(home, "export", doc_id, "--format", fmt)
         assert done.returncode == 0, done.stderr

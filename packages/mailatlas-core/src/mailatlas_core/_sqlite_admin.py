@@ -1,41 +1,36 @@
-"""Everyday questions about a SQLite store: what failed, how big it is, and deleting a document."""
+"""Everyday questions to a SQLite backend: what failed, how big it is, deleting a document."""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._sqlite_conn import db_error
-from .blobs import LocalBlobStore
-from .errors import DocumentNotFoundError, StoreError
-from .model import DeletedDocument, StoredFailure, StoreStats
+from .errors import DocumentNotFoundError
+from .model import StoredFailure
 
 __all__ = ["AdminMixin"]
 
 
 class AdminMixin:
-    """Failures, statistics and deletion, for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+    """Failures, counts and deletion, for :class:`~.sqlite_backend.SQLiteBackend`."""
 
     _conn: sqlite3.Connection
-    blobs: LocalBlobStore
     db_path: Path
 
     if TYPE_CHECKING:
 
         def transaction(self) -> AbstractContextManager[None]:
-            """Provided by the store."""
-
-        def _rethread(self, thread_id: str) -> None:
-            """Provided by the store (ThreadsMixin)."""
+            """Provided by the backend."""
 
     # -- failures --------------------------------------------------------------------------
 
     def list_failures(
         self, *, run_id: int | None = None, limit: int = 50, offset: int = 0
     ) -> list[StoredFailure]:
-        """Recorded failures, newest first, with the run each belongs to."""
+        """Recorded failures, newest first, with the run each belongs to (raw_path a key)."""
         where, params = ("WHERE f.run_id = ?", [run_id]) if run_id is not None else ("", [])
         try:
             rows = self._conn.execute(
@@ -54,7 +49,7 @@ class AdminMixin:
                 kind=r["kind"],
                 source=r["source"],
                 error=r["reason"],
-                raw_path=None if r["raw_path"] is None else self.blobs.locate(r["raw_path"]),
+                raw_path=r["raw_path"],
             )
             for r in rows
         ]
@@ -70,8 +65,12 @@ class AdminMixin:
 
     # -- statistics ------------------------------------------------------------------------
 
-    def stats(self) -> StoreStats:
-        """Counts, sizes on disk, and documents per source kind and per folder."""
+    def size_bytes(self) -> int:
+        """The database file with its -wal and -shm."""
+        return sum(_size(Path(f"{self.db_path}{suffix}")) for suffix in ("", "-wal", "-shm"))
+
+    def counts(self) -> dict[str, Any]:
+        """The database half of ``StoreStats``."""
         try:
             one = self._scalar
             kinds = self._conn.execute(
@@ -81,22 +80,22 @@ class AdminMixin:
                 "SELECT folder, count(DISTINCT document_id) FROM locations"
                 " WHERE folder IS NOT NULL GROUP BY folder ORDER BY 2 DESC, 1"
             ).fetchall()
-            return StoreStats(
-                documents=one("SELECT count(*) FROM documents"),
-                assets=one("SELECT count(*) FROM assets"),
-                asset_bytes=one("SELECT coalesce(sum(size), 0) FROM assets"),
-                locations=one("SELECT count(*) FROM locations"),
-                failures=one("SELECT count(*) FROM failures"),
-                runs=one("SELECT count(*) FROM runs"),
-                database_bytes=sum(
-                    _size(Path(f"{self.db_path}{suffix}")) for suffix in ("", "-wal", "-shm")
+            return {
+                "documents": one("SELECT count(*) FROM documents"),
+                "assets": one("SELECT count(*) FROM assets"),
+                "asset_bytes": one("SELECT coalesce(sum(size), 0) FROM assets"),
+                "locations": one("SELECT count(*) FROM locations"),
+                "failures": one("SELECT count(*) FROM failures"),
+                "runs": one("SELECT count(*) FROM runs"),
+                "by_source_kind": {str(k): int(n) for k, n in kinds},
+                "by_folder": {str(f): int(n) for f, n in folders},
+                "oldest": self._text(
+                    "SELECT min(coalesce(published_at, received_at)) FROM documents"
                 ),
-                workspace_bytes=self.blobs.total_bytes(),
-                by_source_kind={str(k): int(n) for k, n in kinds},
-                by_folder={str(f): int(n) for f, n in folders},
-                oldest=self._text("SELECT min(coalesce(published_at, received_at)) FROM documents"),
-                newest=self._text("SELECT max(coalesce(published_at, received_at)) FROM documents"),
-            )
+                "newest": self._text(
+                    "SELECT max(coalesce(published_at, received_at)) FROM documents"
+                ),
+            }
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
 
@@ -109,14 +108,8 @@ class AdminMixin:
 
     # -- delete ----------------------------------------------------------------------------
 
-    def delete_document(self, document_id: str) -> DeletedDocument:
-        """Delete one document: its row, assets, locations, search entry, then its files.
-
-        Only the files the store wrote for it are removed (``raw/<id>.eml``,
-        ``html/<id>.html``, ``assets/<id>/...``), and only when they are still regular
-        files inside the workspace; anything else found there (a symlink, a directory,
-        a path leading out of the workspace) is left alone and reported. Exports are
-        never touched.
+    def delete_document(self, document_id: str) -> list[str]:
+        """Delete a document's rows; return the blob keys they referred to.
 
         Raises:
             DocumentNotFoundError: there is no document with this id.
@@ -124,15 +117,14 @@ class AdminMixin:
         try:
             with self.transaction():
                 row = self._conn.execute(
-                    "SELECT raw_path, body_html_path, thread_id FROM documents WHERE id = ?",
-                    (document_id,),
+                    "SELECT raw_path, body_html_path FROM documents WHERE id = ?", (document_id,)
                 ).fetchone()
                 if row is None:
                     raise DocumentNotFoundError(
                         f"no document with id {document_id!r}; run `mailatlas list` to see ids"
                     )
-                paths = [row["raw_path"], row["body_html_path"]]
-                paths += [
+                keys = [k for k in (row["raw_path"], row["body_html_path"]) if k]
+                keys += [
                     r[0]
                     for r in self._conn.execute(
                         "SELECT file_path FROM assets WHERE document_id = ? ORDER BY ordinal",
@@ -142,34 +134,9 @@ class AdminMixin:
                 # assets and locations go with it (ON DELETE CASCADE); a trigger drops
                 # the full-text entry.
                 self._conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
-                if row["thread_id"]:  # what is left of its thread may fall apart
-                    self._rethread(row["thread_id"])
         except sqlite3.Error as exc:
             raise db_error(exc, f"cannot delete document {document_id}") from exc
-        # The rows are committed first: a crash now leaves unreferenced files (private
-        # data a rerun cannot find), never a document whose files are gone.
-        result = DeletedDocument(id=document_id)
-        for relative in paths:
-            if relative:
-                self._remove_file(relative, result)
-        self._remove_asset_dir(document_id, result)
-        return result
-
-    def _remove_file(self, key: str, result: DeletedDocument) -> None:
-        try:
-            freed = self.blobs.delete(key)
-        except StoreError as exc:  # UnsafePathError says why it was left
-            result.files_left.append({"path": self.blobs.locate(key), "reason": str(exc)})
-            return
-        if freed is not None:
-            result.files_removed.append(self.blobs.locate(key))
-            result.bytes_freed += freed
-
-    def _remove_asset_dir(self, document_id: str, result: DeletedDocument) -> None:
-        prefix = f"assets/{document_id}"
-        reason = self.blobs.release(prefix)
-        if reason is not None:
-            result.files_left.append({"path": self.blobs.locate(prefix), "reason": reason})
+        return keys
 
 
 def _size(path: Path) -> int:

@@ -1,66 +1,66 @@
-"""The bookkeeping half of the SQLite store: IMAP cursors, runs and kept failures."""
+"""The bookkeeping rows of the SQLite backend: IMAP cursors, runs and kept failures."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ._sqlite_conn import db_error, dumps, scrub
-from .blobs import LocalBlobStore
-from .dates import utc_now_iso
-from .ids import content_hash
-from .model import ImapCursor, SourceLocation
-from .workspace import pid_alive
+from .backend import FailureRow, RunRow
+from .model import ImapCursor
 
 __all__ = ["StateMixin"]
 
 
 class StateMixin:
-    """Cursors, runs and failures, mixed into :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+    """Cursors, runs and failures, for :class:`~.sqlite_backend.SQLiteBackend`."""
 
     _conn: sqlite3.Connection
-    blobs: LocalBlobStore
 
     if TYPE_CHECKING:
 
         def transaction(self) -> AbstractContextManager[None]:
-            """Provided by the store."""
+            """Provided by the backend."""
 
-    def record_failure(
-        self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
-    ) -> str:
-        """Keep a message that could not be processed, with its reason and raw bytes."""
-        raw_hash = content_hash(raw) if raw is not None else None
-        failure_id = content_hash(f"{location.key()}|{raw_hash}".encode())[:32]
-        raw_rel = None
-        if raw is not None:
-            raw_rel = f"failures/{raw_hash}.eml"
-            self.blobs.put(raw_rel, raw)
+    def upsert_failure(self, failure: FailureRow) -> None:
+        """Insert a failure, or replace the one with the same id."""
         try:
             with self.transaction():
                 self._conn.execute(
                     "INSERT OR REPLACE INTO failures (id, run_id, kind, source, location, reason,"
                     " raw_path, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        failure_id,
-                        run_id,
-                        location.kind,
-                        location.key(),
-                        dumps(location.to_metadata()),
-                        scrub(reason),
-                        raw_rel,
-                        raw_hash,
-                        utc_now_iso(),
+                        failure.id,
+                        failure.run_id,
+                        failure.kind,
+                        failure.source,
+                        dumps(failure.location),
+                        scrub(failure.reason),
+                        failure.raw_path,
+                        failure.content_hash,
+                        failure.created_at,
                     ),
                 )
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot record a failure") from exc
-        return failure_id
+
+    def iter_failures(self) -> Iterator[FailureRow]:
+        """Every recorded failure, oldest first."""
+        for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
+            yield FailureRow(
+                id=r["id"],
+                run_id=r["run_id"],
+                kind=r["kind"],
+                source=r["source"],
+                location=json.loads(r["location"]),
+                reason=r["reason"],
+                raw_path=r["raw_path"],
+                content_hash=r["content_hash"],
+                created_at=r["created_at"],
+            )
 
     # -- IMAP cursors ----------------------------------------------------------------------
 
@@ -89,9 +89,8 @@ class StateMixin:
             updated_at=r["updated_at"],
         )
 
-    def save_cursor(self, cursor: ImapCursor) -> None:
+    def save_cursor(self, cursor: ImapCursor, at: str) -> None:
         """Create or replace the cursor of one IMAP folder."""
-        now = utc_now_iso()
         try:
             with self.transaction():
                 self._conn.execute(
@@ -111,90 +110,61 @@ class StateMixin:
                         cursor.last_uid,
                         cursor.highestmodseq,
                         cursor.uidnext,
-                        cursor.created_at or now,
-                        now,
+                        cursor.created_at or at,
+                        at,
                     ),
                 )
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot save the IMAP cursor") from exc
 
-    # -- runs and failures -----------------------------------------------------------------
+    # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, kind: str, detail: dict[str, Any]) -> int:
-        """Record the start of an ingest or sync run; returns its id.
-
-        ``detail`` gains ``process`` (pid and host), so that a later writer can tell a
-        run whose process died (:meth:`recover_interrupted`).
-        """
-        detail = {**detail, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
+    def start_run(self, kind: str, detail: dict[str, Any], started_at: str) -> int:
+        """Insert a run (status ``running``); returns its id."""
         try:
             with self.transaction():
                 cur = self._conn.execute(
                     "INSERT INTO runs (kind, detail, started_at) VALUES (?, ?, ?)",
-                    (kind, dumps(detail), utc_now_iso()),
+                    (kind, dumps(detail), started_at),
                 )
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot record the run") from exc
         return int(cur.lastrowid or 0)
 
-    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any], at: str) -> None:
         """Record how a run ended."""
         try:
             with self.transaction():
                 self._conn.execute(
                     "UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
-                    (status, dumps(summary), utc_now_iso(), run_id),
+                    (status, dumps(summary), at, run_id),
                 )
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot record the end of the run") from exc
 
-    def recover_interrupted(self) -> list[int]:
-        """Clean up after writers that died (SIGKILL, OOM killer, power cut).
-
-        Removes their temp files (copies of private mail) and marks their runs, still
-        ``running``, as ``interrupted``; returns the ids of those runs. Runs of live
-        processes, and of other hosts, are left alone. Writers call this when they open
-        a store.
-        """
-        self.blobs.recover()
-        host = socket.gethostname()
+    def running_runs(self) -> list[RunRow]:
+        """Runs still marked ``running``."""
         try:
-            dead = []
-            for run_id, detail in self._conn.execute(
-                "SELECT id, detail FROM runs WHERE status = 'running'"
-            ):
-                process = _json_object(detail).get("process")
-                if not isinstance(process, dict) or process.get("host") != host:
-                    continue
-                pid = process.get("pid")
-                if isinstance(pid, int) and not pid_alive(pid):
-                    dead.append(run_id)
-            if dead:
-                summary = dumps({"reason": "the process ended before the run finished"})
-                with self.transaction():
-                    self._conn.executemany(
-                        "UPDATE runs SET status = 'interrupted', summary = coalesce(summary, ?),"
-                        " finished_at = ? WHERE id = ? AND status = 'running'",
-                        [(summary, utc_now_iso(), run_id) for run_id in dead],
-                    )
+            return [
+                RunRow(id=int(run_id), detail=_json_object(detail))
+                for run_id, detail in self._conn.execute(
+                    "SELECT id, detail FROM runs WHERE status = 'running'"
+                )
+            ]
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot check the store's earlier runs") from exc
-        return dead
 
-    def iter_failures(self) -> Iterator[dict[str, Any]]:
-        """Every recorded failure: source, reason, raw path, run, time."""
-        for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
-            yield {
-                "id": r["id"],
-                "run_id": r["run_id"],
-                "kind": r["kind"],
-                "source": r["source"],
-                "location": json.loads(r["location"]),
-                "reason": r["reason"],
-                "raw_path": _locate(self.blobs, r["raw_path"]),
-                "content_hash": r["content_hash"],
-                "created_at": r["created_at"],
-            }
+    def interrupt_runs(self, run_ids: Sequence[int], summary: dict[str, Any], at: str) -> None:
+        """Mark these runs ``interrupted`` (if still ``running``)."""
+        try:
+            with self.transaction():
+                self._conn.executemany(
+                    "UPDATE runs SET status = 'interrupted', summary = coalesce(summary, ?),"
+                    " finished_at = ? WHERE id = ? AND status = 'running'",
+                    [(dumps(summary), at, run_id) for run_id in run_ids],
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot check the store's earlier runs") from exc
 
 
 def _json_object(text: str | None) -> dict[str, Any]:
@@ -203,7 +173,3 @@ def _json_object(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _locate(blobs: LocalBlobStore, key: str | None) -> str | None:
-    return None if key is None else blobs.locate(key)

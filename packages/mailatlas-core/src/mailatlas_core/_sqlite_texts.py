@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._rows import asset_from_row, with_matches
 from ._sqlite_conn import db_error
-from .blobs import LocalBlobStore
 from .errors import DocumentNotFoundError
 from .model import Asset, AssetData, AssetText, DocumentRef
 
@@ -31,11 +30,14 @@ def _text_from_row(row: sqlite3.Row, *, with_text: bool) -> AssetText:
     )
 
 
+def _keep(key: str) -> str:
+    return key
+
+
 class TextsMixin:
-    """Attachment text for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+    """Attachment text rows of :class:`~mailatlas_core.sqlite_backend.SQLiteBackend`."""
 
     _conn: sqlite3.Connection
-    blobs: LocalBlobStore
     # asset_texts rows with a larger seq were added in the open transaction and are not
     # yet in the full-text index (see _index_new_texts); None when there are none.
     _texts_unindexed_after: int | None = None
@@ -43,7 +45,7 @@ class TextsMixin:
     if TYPE_CHECKING:
 
         def transaction(self) -> AbstractContextManager[None]:
-            """Provided by the store."""
+            """Provided by the backend."""
 
     def _insert_texts(
         self, document_id: str, assets: Sequence[AssetData | AssetText], ids: list[str]
@@ -95,7 +97,8 @@ class TextsMixin:
         ]
 
     def get_asset(self, asset_id: str) -> Asset:
-        """One asset with its extracted text (``asset.text.text``), if it has any.
+        """One asset with its extracted text (``asset.text.text``), if it has any
+        (``file_path`` is its blob key).
 
         Raises:
             DocumentNotFoundError: there is no asset with this id.
@@ -106,7 +109,7 @@ class TextsMixin:
                 raise DocumentNotFoundError(
                     f"no attachment with id {asset_id!r}; `mailatlas show ID` lists them"
                 )
-            asset = asset_from_row(row, self.blobs.locate)
+            asset = asset_from_row(row, _keep)
             text = self._conn.execute(
                 f"SELECT {_SUMMARY}, text FROM asset_texts WHERE asset_id = ?", (asset_id,)
             ).fetchone()
@@ -125,7 +128,7 @@ class TextsMixin:
             ).fetchall()
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
-        return [asset_from_row(r, self.blobs.locate) for r in rows]
+        return [asset_from_row(r, _keep) for r in rows]
 
     def save_asset_text(self, asset_id: str, text: AssetText) -> None:
         """Record the text read from a stored asset that has none yet (else nothing)."""

@@ -14,8 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from .errors import ThreadNotFoundError
-from .threads import Thread, ThreadMessage, build_threads, parent_chain
+from .threads import Thread, ThreadMessage, build_threads, parent_chain, thread_changes
 
 __all__ = ["ThreadsMixin", "backfill_threads"]
 
@@ -63,48 +62,22 @@ def _insert_links(conn: sqlite3.Connection, document_id: str, chain: Sequence[st
 
 
 def _apply(conn: sqlite3.Connection, threads: list[Thread], current: dict[str, str | None]) -> None:
-    """Write the thread ids that differ from ``current`` (document id -> stored id);
-    documents not in ``current`` (one not inserted yet) are left out."""
-    changes = [
-        (t.thread_id, m.document_id)
-        for t in threads
-        for m in t.messages
-        if m.document_id in current and current[m.document_id] != t.thread_id
-    ]
-    conn.executemany("UPDATE documents SET thread_id = ? WHERE id = ?", changes)
+    """Write the thread ids that differ from ``current`` (see :func:`thread_changes`)."""
+    conn.executemany(
+        "UPDATE documents SET thread_id = ? WHERE id = ?", thread_changes(threads, current)
+    )
 
 
 class ThreadsMixin:
-    """Threading for :class:`~mailatlas_core.sqlite_store.SQLiteStore`."""
+    """Thread rows of :class:`~mailatlas_core.sqlite_backend.SQLiteBackend` (the policy,
+    :func:`~mailatlas_core.threads.build_threads`, runs in the DocumentStore)."""
 
     _conn: sqlite3.Connection
 
-    def _thread_members(
-        self, thread_ids: Iterable[str]
-    ) -> tuple[list[ThreadMessage], dict[str, str | None]]:
-        """Every stored message of these threads, and each one's stored thread id."""
-        ids = sorted(set(thread_ids))
-        messages: list[ThreadMessage] = []
-        current: dict[str, str | None] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT {_MEMBER_COLUMNS}, l.position, l.message_id, d.thread_id"
-                " FROM documents d LEFT JOIN thread_links l ON l.document_id = d.id"
-                f" WHERE d.thread_id IN ({marks}) ORDER BY d.id, l.position",
-                chunk,
-            ).fetchall()
-            messages += _messages(rows)
-            current.update((r[0], r[8]) for r in rows)
-        return messages, current
-
-    def _thread_new(self, message: ThreadMessage) -> str:
-        """The thread id of a document about to be inserted; rewrites the thread ids of
-        the stored documents its arrival merges or re-roots. Insert its row, then
-        :meth:`_link_new`, in the same transaction.
-        """
-        names = [*message.chain, *([message.message_id] if message.message_id else [])]
+    def thread_ids_naming(self, message_ids: Sequence[str]) -> set[str]:
+        """Thread ids of the stored documents with one of these Message-IDs, or whose
+        reference chain names one."""
+        names = list(dict.fromkeys(message_ids))
         touched: set[str] = set()
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
@@ -119,50 +92,40 @@ class ThreadsMixin:
                     chunk + chunk,
                 )
             )
-        if not touched:  # the common first message of a thread: nothing stored to load
-            (alone,) = build_threads([message])
-            return alone.thread_id
-        messages, current = self._thread_members(touched)
-        messages.append(message)
-        threads = build_threads(messages)
-        _apply(self._conn, threads, current)
-        for thread in threads:
-            if any(m.document_id == message.document_id for m in thread.messages):
-                return thread.thread_id
-        raise AssertionError("a threaded document is in no thread")  # pragma: no cover
+        return touched
 
-    def _link_new(self, message: ThreadMessage) -> None:
-        """Record an inserted document's reference chain (see :meth:`_thread_new`)."""
-        _insert_links(self._conn, message.document_id, message.chain)
-
-    def _rethread(self, thread_id: str) -> None:
-        """Rebuild one stored thread (after a delete: what is left may fall apart)."""
-        messages, current = self._thread_members([thread_id])
-        if messages:
-            _apply(self._conn, build_threads(messages), current)
-
-    def get_thread(self, thread_id: str) -> Thread:
-        """The thread with this id (or the thread of the document with this id)."""
+    def thread_members(
+        self, thread_ids: Iterable[str]
+    ) -> tuple[list[ThreadMessage], dict[str, str | None]]:
+        """Every stored message of these threads, and each one's stored thread id."""
+        ids = sorted(set(thread_ids))
+        messages: list[ThreadMessage] = []
+        current: dict[str, str | None] = {}
         try:
-            messages, _current = self._thread_members([thread_id])
-            if not messages:
-                row = self._conn.execute(
-                    "SELECT thread_id FROM documents WHERE id = ?", (thread_id,)
-                ).fetchone()
-                if row is not None and row[0]:
-                    messages, _current = self._thread_members([row[0]])
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {_MEMBER_COLUMNS}, l.position, l.message_id, d.thread_id"
+                    " FROM documents d LEFT JOIN thread_links l ON l.document_id = d.id"
+                    f" WHERE d.thread_id IN ({marks}) ORDER BY d.id, l.position",
+                    chunk,
+                ).fetchall()
+                messages += _messages(rows)
+                current.update((r[0], r[8]) for r in rows)
         except sqlite3.Error as exc:
             from ._sqlite_conn import db_error
 
             raise db_error(exc, "cannot read the store") from exc
-        if not messages:
-            raise ThreadNotFoundError(
-                f"no thread or document with id {thread_id!r}; run `mailatlas list` to see ids"
-            )
-        threads = build_threads(messages)
-        # One thread, unless the stored ids were stale; the one the id names comes first.
-        threads.sort(key=lambda t: t.thread_id != thread_id)
-        return threads[0]
+        return messages, current
+
+    def set_thread_ids(self, changes: Sequence[tuple[str, str]]) -> None:
+        """Write (thread id, document id) pairs."""
+        if changes:
+            self._conn.executemany("UPDATE documents SET thread_id = ? WHERE id = ?", changes)
+
+    def _insert_links(self, document_id: str, chain: Sequence[str]) -> None:
+        _insert_links(self._conn, document_id, chain)
 
 
 def backfill_threads(conn: sqlite3.Connection) -> None:

@@ -37,6 +37,7 @@ from .model import (
     StoredFailure,
 )
 from .store import ListFilter
+from .threads import ThreadMessage
 from .work import WorkItem, WorkState
 
 __all__ = [
@@ -74,6 +75,9 @@ class DocumentRow:
     headers_hash: str
     body_hash: str
     raw_size: int
+    #: Its parent chain (:func:`~mailatlas_core.threads.parent_chain`), oldest first:
+    #: kept so that threads can be rebuilt when messages arrive or go.
+    thread_chain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +171,38 @@ class Backend(Protocol):
     def thread_of(self, document_id: str) -> str | None:
         """The thread id of a stored document."""
 
+    # -- threads (the policy rebuilds them with mailatlas_core.threads.build_threads) ------
+
+    def thread_ids_naming(self, message_ids: Sequence[str]) -> set[str]:
+        """Thread ids of the stored documents with one of these Message-IDs, or whose
+        stored ``thread_chain`` names one."""
+
+    def thread_members(
+        self, thread_ids: Iterable[str]
+    ) -> tuple[list[ThreadMessage], dict[str, str | None]]:
+        """Every stored document of these threads as a ``ThreadMessage`` (its chain from
+        ``thread_chain``), and each one's stored thread id (document id -> thread id)."""
+
+    def set_thread_ids(self, changes: Sequence[tuple[str, str]]) -> None:
+        """Write (thread id, document id) pairs."""
+
     # -- document writes -------------------------------------------------------------------
+
+    def claim(self, document_id: str) -> None:
+        """Make writers of this document id take turns until the transaction ends.
+
+        Called first in an add's transaction, before its blobs are written: two writers
+        of one Message-ID (a copy, or a different message claiming it) must not both
+        write ``html/<id>.html`` and ``assets/<id>/``. SQLite needs nothing (``BEGIN
+        IMMEDIATE`` already serialises writers); PostgreSQL takes
+        ``pg_advisory_xact_lock`` on the id.
+        """
 
     def insert_document(
         self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
     ) -> str | None:
-        """Insert a document, its assets, its first location and its search entry.
+        """Insert a document, its assets, its first location, its thread chain and its
+        search entry.
 
         Returns ``None`` when inserted. When a document with the same ``id`` or
         ``content_hash`` already exists (a concurrent writer won), nothing is written and
@@ -182,9 +212,6 @@ class Backend(Protocol):
     def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
         """Record that a stored document was (also) seen at ``location``; a location
         already recorded for it is ignored."""
-
-    def move_thread(self, old_thread_id: str, new_thread_id: str) -> None:
-        """Put every document of thread ``old_thread_id`` into ``new_thread_id``."""
 
     def get_metadata(self, document_id: str) -> dict[str, Any] | None:
         """A document's ``metadata`` object (``None`` if there is no such document)."""
@@ -239,26 +266,29 @@ class Backend(Protocol):
     # -- reads -----------------------------------------------------------------------------
 
     def get_document(self, document_id: str) -> Document:
-        """One document with assets and locations (paths are blob keys).
+        """One document with assets (with their text summaries) and locations (paths
+        are blob keys).
 
         Raises:
             DocumentNotFoundError: there is no document with this id.
         """
 
+    def get_asset(self, asset_id: str) -> Asset:
+        """One asset with its text (``file_path`` a blob key); ``DocumentNotFoundError``
+        if there is no such asset."""
+
     def get_ref(self, document_id: str) -> DocumentRef:
         """The short form of one document (``DocumentNotFoundError`` if absent)."""
 
-    def get_asset(self, asset_id: str) -> Asset:
-        """One asset with its text (``asset.text.text``); ``DocumentNotFoundError``."""
-
     def assets_without_text(self, limit: int = 100) -> list[Asset]:
-        """Assets with no text reading, in document order."""
+        """Assets with no text reading, in document order (``file_path`` a blob key)."""
 
     def save_asset_text(self, asset_id: str, text: AssetText) -> None:
         """Record the text of an asset that has none yet (else nothing)."""
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
-        """Refs matching ``flt``, newest first (by received date), paged."""
+        """Refs matching ``flt``, newest first (by received date), paged; with a query,
+        each ref says where it matched (``matched_in``, ``matched_asset_ids``)."""
 
     def count_documents(self, flt: ListFilter) -> int:
         """How many documents match ``flt`` (limit and offset aside)."""

@@ -273,6 +273,8 @@ class Asset:
     filename: str
     size: int
     text: AssetText | None = None  # None: stored before text extraction existed
+    #: The blob key of its bytes (read them with ``BlobStore.open``); not serialised.
+    key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -307,7 +309,9 @@ class Location:
 class Document:
     """A stored document with its assets: the schema of record (SPEC §3).
 
-    Paths (``raw_path``, ``body_html_path``, asset ``file_path``) are absolute.
+    Paths (``raw_path``, ``body_html_path``, asset ``file_path``) are absolute (or URLs
+    for an object store); ``raw_key``, ``body_html_key`` and asset ``key`` are the blob
+    keys they were located from.
     """
 
     id: str
@@ -328,6 +332,10 @@ class Document:
     created_at: str
     assets: tuple[Asset, ...] = ()
     locations: tuple[Location, ...] = ()
+    #: Blob keys of the raw message and the HTML snapshot (read them through the
+    #: store's ``blobs``); not serialised.
+    raw_key: str = ""
+    body_html_key: str | None = None
 
     def ref(self) -> DocumentRef:
         return DocumentRef(

@@ -28,7 +28,7 @@ thread ids in every store (see docs/threads.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "ThreadNode",
     "build_threads",
     "parent_chain",
+    "thread_changes",
 ]
 
 # A hostile References header can name thousands of ids; the first (the thread's root)
@@ -304,3 +305,17 @@ def _prune(top: ThreadNode) -> bool:
         dates += [c.first_date for c in node.children if c.first_date]
         node.first_date = min(dates, default="")
     return bool(top.messages or top.children)
+
+
+def thread_changes(
+    threads: Sequence[Thread], current: Mapping[str, str | None]
+) -> list[tuple[str, str]]:
+    """(thread id, document id) for every document whose thread id in ``current``
+    (document id -> stored thread id) differs from ``threads``; documents not in
+    ``current`` (one not inserted yet) are left out."""
+    return [
+        (t.thread_id, m.document_id)
+        for t in threads
+        for m in t.messages
+        if m.document_id in current and current[m.document_id] != t.thread_id
+    ]
