@@ -203,6 +203,7 @@ def test_a_server_restart_mid_watch_is_survived(
     assert "reconnecting" in "".join(w.stderr)
 
 
+@pytest.mark.heavy  # 1,200 messages appended and applied: once, on 3.11
 def test_sigterm_while_applying_changes_leaves_a_consistent_store(
     dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher]
 ) -> None:
