@@ -30,6 +30,8 @@ from ._rows import (
     ref_from_row,
     with_matches,
 )
+from ._sqlite_threads import _MEMBER_COLUMNS
+from ._sqlite_threads import _messages as thread_messages
 from ._sqlite_conn import dumps
 from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
@@ -43,6 +45,7 @@ from .model import (
     StoredFailure,
 )
 from .store import ListFilter
+from .threads import ThreadMessage
 
 if TYPE_CHECKING:
     import sqlite3
@@ -295,6 +298,13 @@ class PostgresBackend(PgWorkMixin):
                             ],
                         )
             self._insert_location(row.id, location, row.created_at)
+            if row.thread_chain:
+                with self._conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO thread_links (document_id, position, message_id)"
+                        " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                        [(row.id, i, _clean(ref)) for i, ref in enumerate(row.thread_chain)],
+                    )
         return None
 
     def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
@@ -323,12 +333,41 @@ class PostgresBackend(PgWorkMixin):
             ),
         )
 
-    def move_thread(self, old_thread_id: str, new_thread_id: str) -> None:
-        with self._errors("cannot store the thread"):
-            self._conn.execute(
-                "UPDATE documents SET thread_id = %s WHERE thread_id = %s",
-                (new_thread_id, old_thread_id),
-            )
+    # -- threads ---------------------------------------------------------------------------
+
+    def thread_ids_naming(self, message_ids: Sequence[str]) -> set[str]:
+        names = list(dict.fromkeys(message_ids))
+        if not names:
+            return set()
+        with self._errors("cannot read the store"):
+            rows = self._conn.execute(
+                "SELECT thread_id FROM documents WHERE message_id = ANY(%s)"
+                " AND thread_id IS NOT NULL UNION SELECT d.thread_id FROM thread_links l"
+                " JOIN documents d ON d.id = l.document_id"
+                " WHERE l.message_id = ANY(%s) AND d.thread_id IS NOT NULL",
+                (names, names),
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def thread_members(
+        self, thread_ids: Iterable[str]
+    ) -> tuple[list[ThreadMessage], dict[str, str | None]]:
+        ids = sorted(set(thread_ids))
+        if not ids:
+            return [], {}
+        with self._errors("cannot read the store"):
+            rows = self._conn.execute(
+                f"SELECT {_MEMBER_COLUMNS}, l.position, l.message_id, d.thread_id"
+                " FROM documents d LEFT JOIN thread_links l ON l.document_id = d.id"
+                " WHERE d.thread_id = ANY(%s) ORDER BY d.id, l.position",
+                (ids,),
+            ).fetchall()
+        return thread_messages(rows), {str(r[0]): r[8] for r in rows}
+
+    def set_thread_ids(self, changes: Sequence[tuple[str, str]]) -> None:
+        if changes:
+            with self._errors("cannot store the thread"), self._conn.cursor() as cur:
+                cur.executemany("UPDATE documents SET thread_id = %s WHERE id = %s", changes)
 
     def get_metadata(self, document_id: str) -> dict[str, Any] | None:
         with self._errors("cannot read the store"):
