@@ -372,7 +372,11 @@ class PostgresBackend(PgWorkMixin):
     def get_metadata(self, document_id: str) -> dict[str, Any] | None:
         with self._errors("cannot read the store"):
             row = self._conn.execute(
-                "SELECT metadata::text FROM documents WHERE id = %s", (document_id,)
+                # FOR UPDATE: the policy reads, changes and writes metadata back (Message-ID
+                # conflict links, Gmail labels); a concurrent writer of the same document
+                # waits for this transaction instead of losing its change or ours.
+                "SELECT metadata::text FROM documents WHERE id = %s FOR UPDATE",
+                (document_id,),
             ).fetchone()
         if row is None:
             return None
