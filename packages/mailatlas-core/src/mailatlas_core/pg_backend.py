@@ -30,9 +30,9 @@ from ._rows import (
     ref_from_row,
     with_matches,
 )
+from ._sqlite_conn import dumps
 from ._sqlite_threads import _MEMBER_COLUMNS
 from ._sqlite_threads import _messages as thread_messages
-from ._sqlite_conn import dumps
 from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
 from .model import (
