@@ -5,7 +5,6 @@ odfpy is unmaintained)."""
 
 from __future__ import annotations
 
-import re
 import zipfile
 from typing import Any
 
@@ -23,12 +22,14 @@ _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _PARAGRAPHS = frozenset({_TEXT + "p", _TEXT + "h"})
 _CELLS = frozenset({_TABLE + "table-cell", _TABLE + "covered-table-cell"})
-_NUMBER = re.compile(r"(\d+)\.xml$")
 
 
-def _numbered(names: list[str], folder: str) -> list[str]:
-    found = [n for n in names if n.startswith(folder) and _NUMBER.search(n)]
-    return sorted(found, key=lambda n: int(_NUMBER.search(n).group(1)))  # type: ignore[union-attr]
+def _number(name: str, folder: str, stem: str) -> int | None:
+    """N of ``<folder><stem>N.xml`` (a part of a deck), else ``None``."""
+    if not (name.startswith(folder + stem) and name.endswith(".xml")):
+        return None
+    digits = name[len(folder + stem) : -4]
+    return int(digits) if digits.isdigit() and len(digits) < 9 else None
 
 
 def _drawing_paragraphs(archive: zipfile.ZipFile, name: str) -> list[str]:
@@ -54,15 +55,16 @@ def _drawing_paragraphs(archive: zipfile.ZipFile, name: str) -> list[str]:
 def read_pptx(archive: zipfile.ZipFile, data: bytes, sink: TextSink) -> None:
     del data
     names = archive.namelist()
-    notes = {int(m.group(1)): n for n in names if (m := re.search(r"notesSlide(\d+)\.xml$", n))}
-    for number, slide in enumerate(_numbered(names, "ppt/slides/slide"), 1):
+    notes = {n: name for name in names if (n := _number(name, "ppt/notesSlides/", "notesSlide"))}
+    slides = sorted((n, name) for name in names if (n := _number(name, "ppt/slides/", "slide")))
+    for number, (part, slide) in enumerate(slides, 1):
         if not sink.add(f"--- slide {number} ---"):
             return
         for line in _drawing_paragraphs(archive, slide):
             if not sink.add(line):
                 return
-        if number in notes:
-            for line in _drawing_paragraphs(archive, notes[number]):
+        if part in notes:
+            for line in _drawing_paragraphs(archive, notes[part]):
                 if not sink.add(line):
                     return
 
