@@ -7,7 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY_PACKAGES = ["mailparser", "nh3", "html_to_markdown", "imapclient", "tqdm", "mailatlas_imap"]
+HEAVY_PACKAGES = [
+    "mailparser",
+    "nh3",
+    "html_to_markdown",
+    "imapclient",
+    "tqdm",
+    "mailatlas_imap",
+    "mcp",  # the MCP SDK and what it pulls in: only `mailatlas mcp` pays for them
+    "pydantic",
+    "starlette",
+    "uvicorn",
+]
 HEAVY_MODULES = [
     "mailatlas_clean._parse",
     "mailatlas_clean._mbox",
@@ -15,6 +26,7 @@ HEAVY_MODULES = [
     "mailatlas_cli._commands.ingest",
     "mailatlas_cli._commands.sync",
     "mailatlas_cli._commands.export",
+    "mailatlas_cli._mcp",
     "email.utils",
     "hashlib",
     "shutil",

@@ -26,6 +26,7 @@ COMMANDS = {
     "delete": "mailatlas_cli._commands.housekeeping:delete_command",
     "attachment-text": "mailatlas_cli._commands.housekeeping:attachment_text_command",
     "worker": "mailatlas_cli._commands.worker:worker_command",
+    "mcp": "mailatlas_cli._commands.mcp:mcp_command",
 }
 # Commands that only read the store: they log nothing, so logging is not even imported.
 READ_ONLY = frozenset({"list", "show", "thread", "failures", "stats"})

@@ -1,0 +1,250 @@
+"""What each MCP tool does, over the :class:`~mailatlas_cli.MailAtlas` facade.
+
+Plain functions from arguments to a :class:`Result` (the data, framed later as
+untrusted mail, and trusted paging facts), so they can be read and tested without the
+MCP machinery. Paging uses opaque cursors: ``"o:<offset>"`` for lists and
+``"c:<character offset>"`` for long texts; a text is never cut without a cursor to the
+rest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailatlas_core import Asset, Document, InvalidFilterError
+
+from .._export._common import header_of
+from ..atlas import DateField, MailAtlas
+
+__all__ = [
+    "BODY_CHARS_DEFAULT",
+    "BODY_CHARS_MAX",
+    "Result",
+    "export_document",
+    "get_attachment",
+    "get_document",
+    "get_thread",
+    "list_folders",
+    "search",
+    "stats",
+]
+
+BODY_CHARS_DEFAULT = 20_000
+BODY_CHARS_MAX = 50_000
+THREAD_PAGE = 100
+SEARCH_MAX = 100
+
+
+@dataclass(slots=True)
+class Result:
+    """A tool's answer: ``data`` (mail content, framed as untrusted) and ``trusted``
+    facts MailAtlas states itself (paging), plus where the data comes from."""
+
+    source: str
+    data: Any
+    trusted: dict[str, Any] = field(default_factory=dict)
+
+
+def _offset(cursor: str | None, kind: str) -> int:
+    if not cursor:
+        return 0
+    prefix, _, number = cursor.partition(":")
+    if prefix != kind or not number.isdigit():
+        raise InvalidFilterError(
+            f"cursor {cursor[:40]!r} is not one this tool gave out; pass the next_cursor "
+            "of its previous result, or none to start"
+        )
+    return int(number)
+
+
+def _store_source(atlas: MailAtlas) -> str:
+    return f"mailatlas store {os.fspath(atlas.db_path)}"
+
+
+def search(
+    atlas: MailAtlas,
+    *,
+    query: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    date_field: DateField = "sent",
+    sender: str | None = None,
+    to: str | None = None,
+    cc: str | None = None,
+    message_id: str | None = None,
+    source_kind: str | None = None,
+    folder: str | None = None,
+    thread_id: str | None = None,
+) -> Result:
+    """Document refs, newest first, matching every filter given; paged."""
+    offset = _offset(cursor, "o")
+    filters: dict[str, Any] = {
+        "query": query or None,
+        "since": since,
+        "until": until,
+        "date_field": date_field,
+        "sender": sender,
+        "to": to,
+        "cc": cc,
+        "message_id": message_id,
+        "source_kind": source_kind,
+        "folder": folder,
+        "thread_id": thread_id,
+    }
+    refs = atlas.list_documents(limit=limit + 1, offset=offset, **filters)
+    more = len(refs) > limit
+    refs = refs[:limit]
+    rows = [ref.to_dict() for ref in refs]
+    trusted: dict[str, Any] = {
+        "returned": len(rows),
+        "offset": offset,
+        "next_cursor": f"o:{offset + limit}" if more else None,
+    }
+    return Result(_store_source(atlas), {"documents": rows}, trusted)
+
+
+def _headers(document: Document) -> dict[str, Any]:
+    header = header_of(document)
+    meta = document.metadata
+    return {
+        "subject": header.subject,
+        "from": header.sender,
+        "to": header.to,
+        "cc": header.cc,
+        "date": header.date,
+        "message_id": document.message_id,
+        "in_reply_to": meta.get("in_reply_to"),
+        "references": meta.get("references") or [],
+    }
+
+
+def _asset(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "filename": asset.filename,
+        "mime_type": asset.mime_type,
+        "kind": asset.kind,
+        "size": asset.size,
+        "sha256": asset.sha256,
+    }
+
+
+def _page_text(text: str, offset: int, max_chars: int) -> tuple[str, dict[str, Any]]:
+    if offset > len(text):
+        raise InvalidFilterError(f"cursor points past the end of the text ({len(text)} characters)")
+    end = min(len(text), offset + max_chars)
+    return text[offset:end], {
+        "text_chars": len(text),
+        "range": [offset, end],
+        "complete": end == len(text) and offset == 0,
+        "next_cursor": f"c:{end}" if end < len(text) else None,
+    }
+
+
+def get_document(
+    atlas: MailAtlas,
+    document_id: str,
+    *,
+    cursor: str | None = None,
+    max_chars: int = BODY_CHARS_DEFAULT,
+) -> Result:
+    """One document: headers, a page of its body text, assets and locations."""
+    document = atlas.get_document(document_id)
+    body, paging = _page_text(document.body_text, _offset(cursor, "c"), max_chars)
+    data = {
+        "id": document.id,
+        "thread_id": document.thread_id,
+        "source_kind": document.source_kind,
+        "received_at": document.received_at,
+        "headers": _headers(document),
+        "body_text": body,
+        "assets": [_asset(a) for a in document.assets],
+        "locations": [loc.to_dict() for loc in document.locations],
+    }
+    source = f"{_store_source(atlas)}, document {document.id}"
+    return Result(source, data, {"body": paging})
+
+
+def get_thread(atlas: MailAtlas, thread_id: str, *, cursor: str | None = None) -> Result:
+    """A conversation: its messages in date order (paged) and, when small, its tree."""
+    thread = atlas.get_thread(thread_id)
+    offset = _offset(cursor, "o")
+    ordered = thread.in_order()
+    page = ordered[offset : offset + THREAD_PAGE]
+    parents = thread.parent_of()
+    messages = [
+        {
+            "document_id": m.document_id,
+            "message_id": m.message_id,
+            "subject": m.subject,
+            "sender_email": m.sender,
+            "date": m.date or None,
+            "answers_document": parents.get(m.document_id),
+        }
+        for m in page
+    ]
+    data: dict[str, Any] = {
+        "thread_id": thread.thread_id,
+        "root": thread.root,
+        "message_count": len(ordered),
+        "messages": messages,
+    }
+    if len(ordered) <= THREAD_PAGE:
+        data["tree"] = thread.to_dict()["tree"]
+    more = offset + THREAD_PAGE < len(ordered)
+    trusted = {"offset": offset, "next_cursor": f"o:{offset + THREAD_PAGE}" if more else None}
+    return Result(f"{_store_source(atlas)}, thread {thread.thread_id}", data, trusted)
+
+
+def get_attachment(
+    atlas: MailAtlas,
+    asset_id: str,
+    *,
+    cursor: str | None = None,
+    max_chars: int = BODY_CHARS_DEFAULT,
+) -> Result:
+    """An attachment's metadata, and its extracted text where the store has one."""
+    document_id, _, ordinal = asset_id.rpartition("-")
+    if not document_id or not ordinal.isdigit():
+        raise InvalidFilterError(
+            f"{asset_id[:80]!r} is not an attachment id; take one from get_document's assets"
+        )
+    document = atlas.get_document(document_id)
+    asset = next((a for a in document.assets if a.id == asset_id), None)
+    if asset is None:
+        raise InvalidFilterError(
+            f"document {document_id} has no attachment {asset_id!r}; see its assets"
+        )
+    data: dict[str, Any] = {"document_id": document.id, **_asset(asset)}
+    text = getattr(asset, "text", None)  # extracted attachment text, once the store has it
+    trusted: dict[str, Any] = {}
+    if isinstance(text, str):
+        data["text"], trusted["text"] = _page_text(text, _offset(cursor, "c"), max_chars)
+    else:
+        data["text"] = None
+        trusted["text"] = "no extracted text for this attachment (binary, or not extracted)"
+    source = f"{_store_source(atlas)}, document {document.id}, attachment {asset.id}"
+    return Result(source, data, trusted)
+
+
+def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdown") -> Result:
+    """Write an export into the workspace's exports folder; say where."""
+    path = atlas.export_document(document_id, format=format)  # type: ignore[arg-type]
+    data = {"document_id": document_id, "format": format, "path": str(path)}
+    return Result(f"{_store_source(atlas)}, document {document_id}", data)
+
+
+def list_folders(atlas: MailAtlas) -> Result:
+    """The IMAP folders mail was seen in, with document counts."""
+    found = atlas.stats().by_folder
+    folders = [{"folder": name, "documents": count} for name, count in sorted(found.items())]
+    return Result(_store_source(atlas), {"folders": folders})
+
+
+def stats(atlas: MailAtlas) -> Result:
+    """Counts, sizes, sources and folders of the store."""
+    return Result(_store_source(atlas), atlas.stats().to_dict())
