@@ -8,12 +8,15 @@ whose subject tries to forge the end of the untrusted block.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,10 @@ def store(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             attachment=("notes.bin", b"\x00\x01binary"),
         ),
         "forge": make_message(FORGED, "see subject", message_id="<forge@example.test>"),
+        "csv": _with_csv(
+            make_message("Figures", "numbers attached", message_id="<csv@example.test>"),
+            f"region,amount\nzanzibar,42\nnote,{INJECTION}\n",
+        ),
     }
     ids = {}
     with MailAtlas(db, ws) as atlas:
@@ -67,6 +74,13 @@ def store(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         atlas.ingest_eml(sorted((corpus_dir / "mikel-mail").glob("*.eml")))
         long_text = atlas.get_document(ids["long"]).body_text
     return {"db": db, "ws": ws, "ids": ids, "long_text": long_text}
+
+
+def _with_csv(raw: bytes, csv: str) -> bytes:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    message.add_attachment(csv.encode(), maintype="text", subtype="csv", filename="figures.csv")
+    return bytes(message)
 
 
 def _params(store: dict[str, Any], *extra: str) -> StdioServerParameters:
@@ -193,7 +207,26 @@ def test_every_tool_answers_on_the_corpus_store(store: dict[str, Any]) -> None:
         assert stats["documents"] == atlas.stats().documents
     attachment, trusted, _s, _o = parse(out["attachment"])
     assert attachment["filename"] == "notes.bin" and attachment["size"] == 8
-    assert attachment["text"] is None and "no extracted text" in trusted["text"]
+    assert attachment["text"] is None and trusted["text"].startswith("no text: ")
+
+
+def test_attachment_text_is_searched_paged_and_framed(store: dict[str, Any]) -> None:
+    csv_id = store["ids"]["csv"]
+
+    async def body(session: ClientSession) -> list[CallToolResult]:
+        found = await session.call_tool("search", {"query": "zanzibar"})
+        asset_id = parse(found)[0]["documents"][0]["matched_asset_ids"][0]
+        return [found, await session.call_tool("get_attachment", {"asset_id": asset_id})]
+
+    found, attachment = run(store, body)
+    (hit,) = parse(found)[0]["documents"]
+    assert hit["id"] == csv_id and hit["matched_in"] == ["attachment"]
+    data, trusted, source, outside = parse(attachment)
+    assert data["filename"] == "figures.csv" and data["text_status"] == "ok"
+    assert "zanzibar\t42" in data["text"] and INJECTION in data["text"]
+    assert "IGNORE ALL" not in outside
+    assert source.endswith(f"document {csv_id}, attachment {data['id']}")
+    assert trusted["text"]["complete"] is True and trusted["text"]["next_cursor"] is None
 
 
 def test_a_long_body_is_paged_by_cursor_and_never_cut(store: dict[str, Any]) -> None:
@@ -239,7 +272,7 @@ def test_mail_content_arrives_only_inside_the_untrusted_frame(store: dict[str, A
 
     results = run(store, body)
     found, _t, _s, outside = parse(results[0])
-    assert [d["id"] for d in found["documents"]] == [ids["evil"]]
+    assert {d["id"] for d in found["documents"]} == {ids["evil"], ids["csv"]}
     doc, _t, _s, outside = parse(results[1])
     assert INJECTION in doc["body_text"]  # the data is all there, as data
     assert "IGNORE ALL" not in outside  # and nowhere outside the frame

@@ -101,10 +101,11 @@ def build_server(
         title="Search stored mail",
         annotations=READ_ONLY,
         description="Find stored email documents, newest first. 'query' is full-text "
-        "search over subject, sender, To/Cc/Bcc and body (all words must match; "
-        '"exact phrase"; pars* prefix; a OR b; a NOT b). Every other argument narrows '
-        "the result. Returns document refs (id, subject, sender_email, received_at, "
-        "source_kind) and next_cursor when there are more.",
+        "search over subject, sender, To/Cc/Bcc, body and the text of attachments (all "
+        'words must match; "exact phrase"; pars* prefix; a OR b; a NOT b). Every other '
+        "argument narrows the result. Returns document refs (id, subject, sender_email, "
+        "received_at, source_kind; with a query, matched_in: body and/or attachment, and "
+        "matched_asset_ids for get_attachment) and next_cursor when there are more.",
     )
     async def search_tool(
         query: Text = None,
@@ -177,9 +178,10 @@ def build_server(
         title="Read an attachment",
         annotations=READ_ONLY,
         description="One attachment or inline image by its asset id (from get_document's "
-        "assets): filename, mime_type, size, sha256, and its extracted text when the "
-        "store has some (paged like a body, with next_cursor); binary files give "
-        "metadata only.",
+        "assets or search's matched_asset_ids): filename, mime_type, size, sha256, and "
+        "the text read from it (PDF, Office, ODT, HTML, CSV, plain text), paged like a "
+        "body with next_cursor. Binary or unreadable files give metadata, text null, "
+        "and the reason.",
     )
     async def get_attachment_tool(
         asset_id: Id, cursor: Cursor = None, max_chars: MaxChars = _tools.BODY_CHARS_DEFAULT

@@ -123,6 +123,7 @@ def _headers(document: Document) -> dict[str, Any]:
 
 
 def _asset(asset: Asset) -> dict[str, Any]:
+    text = asset.text
     return {
         "id": asset.id,
         "filename": asset.filename,
@@ -130,6 +131,10 @@ def _asset(asset: Asset) -> dict[str, Any]:
         "kind": asset.kind,
         "size": asset.size,
         "sha256": asset.sha256,
+        # Whether get_attachment has text for it (ok), or why not (the reason, if any).
+        "text_status": text.status if text else None,
+        "text_chars": text.chars if text else 0,
+        "text_error": text.error if text else None,
     }
 
 
@@ -207,27 +212,24 @@ def get_attachment(
     cursor: str | None = None,
     max_chars: int = BODY_CHARS_DEFAULT,
 ) -> Result:
-    """An attachment's metadata, and its extracted text where the store has one."""
-    document_id, _, ordinal = asset_id.rpartition("-")
-    if not document_id or not ordinal.isdigit():
-        raise InvalidFilterError(
-            f"{asset_id[:80]!r} is not an attachment id; take one from get_document's assets"
-        )
-    document = atlas.get_document(document_id)
-    asset = next((a for a in document.assets if a.id == asset_id), None)
-    if asset is None:
-        raise InvalidFilterError(
-            f"document {document_id} has no attachment {asset_id!r}; see its assets"
-        )
-    data: dict[str, Any] = {"document_id": document.id, **_asset(asset)}
-    text = getattr(asset, "text", None)  # extracted attachment text, once the store has it
+    """An attachment's metadata and the text the store read from it (paged), or why
+    there is none (binary, unsupported, failed, over a limit)."""
+    asset = atlas.get_asset(asset_id)
+    data: dict[str, Any] = {"document_id": asset.document_id, **_asset(asset)}
     trusted: dict[str, Any] = {}
-    if isinstance(text, str):
-        data["text"], trusted["text"] = _page_text(text, _offset(cursor, "c"), max_chars)
+    extracted = asset.text
+    if extracted is not None and extracted.status == "ok" and extracted.text is not None:
+        data["text"], trusted["text"] = _page_text(extracted.text, _offset(cursor, "c"), max_chars)
+        # Cut at extraction (a size or time limit), as opposed to paged here.
+        trusted["text"]["extraction_truncated"] = extracted.truncated
     else:
         data["text"] = None
-        trusted["text"] = "no extracted text for this attachment (binary, or not extracted)"
-    source = f"{_store_source(atlas)}, document {document.id}, attachment {asset.id}"
+        trusted["text"] = (
+            f"no text: {extracted.status}"
+            if extracted
+            else "no text: stored before text extraction existed"
+        )
+    source = f"{_store_source(atlas)}, document {asset.document_id}, attachment {asset.id}"
     return Result(source, data, trusted)
 
 
