@@ -24,12 +24,16 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from query import build
 
+SENDER = "s7@example.test"
+
 
 def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1]
 
 
-async def measure(db: Path, ws: Path, ids: list[str], calls: int) -> dict[str, list[float]]:
+async def measure(
+    db: Path, ws: Path, ids: list[tuple[str, int]], calls: int
+) -> dict[str, list[float]]:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "mailatlas_cli", "mcp", "--db", str(db), "--workspace", str(ws)],
@@ -55,6 +59,27 @@ async def measure(db: Path, ws: Path, ids: list[str], calls: int) -> dict[str, l
     return times
 
 
+def library(db: Path, ws: Path, ids: list[tuple[str, int]], calls: int) -> dict[str, list[float]]:
+    """The same calls through the facade in this process: what the store itself costs."""
+    from mailatlas_cli import MailAtlas
+
+    times: dict[str, list[float]] = {"search_common_word": [], "search_filters_only": []}
+    times["get_document"] = []
+    with MailAtlas(db, ws) as atlas:
+        atlas.stats()
+        for i in range(calls):
+            doc_id = ids[i % len(ids)][0]
+            for name, call in (
+                ("search_common_word", lambda: atlas.list_documents(query="invoice", limit=21)),
+                ("search_filters_only", lambda: atlas.list_documents(sender=SENDER, limit=21)),
+                ("get_document", lambda d=doc_id: atlas.get_document(d)),  # type: ignore[misc]
+            ):
+                start = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=100_000)
@@ -67,11 +92,12 @@ def main() -> None:
     report("mcp-build", docs=args.docs, seconds=round(time.perf_counter() - t0, 2))
     store = open_store(db, ws, create=False)
     step = max(1, args.docs // args.calls)
-    ids = []
+    ids: list[tuple[str, int]] = []
     for n in range(0, args.docs, step):
         (ref,) = store.list_documents(ListFilter(query=f"unique{n}", limit=1))
         ids.append((ref.id, n))
     store.close()
+    lib = library(db, ws, ids, args.calls)
     times = asyncio.run(measure(db, ws, ids, args.calls))
     report(
         "mcp-stdio",
@@ -79,6 +105,7 @@ def main() -> None:
         calls=args.calls,
         **{f"{k}_median_ms": round(statistics.median(v) * 1000, 2) for k, v in times.items()},
         **{f"{k}_p90_ms": round(p90(v) * 1000, 2) for k, v in times.items()},
+        **{f"library_{k}_median_ms": round(statistics.median(v) * 1000, 2) for k, v in lib.items()},
         load_1min=round(os.getloadavg()[0], 2),
         cpus=os.cpu_count(),
     )
