@@ -49,12 +49,40 @@ def uidnext(server: DovecotServer, user: str, folder: str) -> int:
     return int(out.strip().splitlines()[-1].split("\t")[-1])
 
 
-def store_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+def is_postgres(db: str | Path) -> bool:
+    return str(db).startswith("postgresql://")
+
+
+def store_rows(db: str | Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of a query on the store's database: an SQLite file or a PostgreSQL URL."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db), autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(sql.encode()).fetchall()]
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return [tuple(r) for r in conn.execute(sql)]
 
 
-def check_exactly_once(db: Path, workspace: Path, expected_message_ids: set[str]) -> None:
+def now_sql(db: str | Path) -> str:
+    """The database's clock in Unix seconds, as SQL (what lease times are measured in)."""
+    if is_postgres(db):
+        return "extract(epoch FROM clock_timestamp())"
+    return "(julianday('now') - 2440587.5) * 86400.0"
+
+
+def read_blob(workspace: str | Path, key: str) -> bytes:
+    """One blob of the store's workspace: a local directory or ``s3://BUCKET/PREFIX``."""
+    if str(workspace).startswith("s3://"):
+        from mailatlas_core.s3_blobs import S3BlobStore
+
+        return S3BlobStore.from_url(str(workspace)).get(key)
+    return (Path(workspace) / key).read_bytes()
+
+
+def check_exactly_once(
+    db: str | Path, workspace: str | Path, expected_message_ids: set[str]
+) -> None:
     """Every expected message (normalised Message-IDs) stored once, each raw blob present
     and matching its hash."""
     docs = store_rows(db, "SELECT message_id, raw_path, content_hash FROM documents")
@@ -62,11 +90,11 @@ def check_exactly_once(db: Path, workspace: Path, expected_message_ids: set[str]
     assert len(ids) == len(set(ids)), "a message was stored twice"
     assert set(ids) == expected_message_ids
     for _, raw_path, digest in docs:
-        data = (workspace / str(raw_path)).read_bytes()
+        data = read_blob(workspace, str(raw_path))
         assert hashlib.sha256(data).hexdigest() == digest
 
 
-def check_queue_drained(db: Path, expected_items: int) -> None:
+def check_queue_drained(db: str | Path, expected_items: int) -> None:
     """Every item done, no lease left held."""
     rows = store_rows(db, "SELECT state, owner, lease_expires FROM work_items")
     assert len(rows) == expected_items
@@ -75,7 +103,7 @@ def check_queue_drained(db: Path, expected_items: int) -> None:
 
 
 def check_cursors(
-    db: Path, server: DovecotServer, users: Iterable[str], folders: Iterable[str]
+    db: str | Path, server: DovecotServer, users: Iterable[str], folders: Iterable[str]
 ) -> None:
     """Each folder's cursor is the server's UIDNEXT - 1."""
     cursors = {
