@@ -3,10 +3,12 @@ UIDNEXT, and what the store holds once the workers are done."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from devkit.dovecot import DovecotServer
 
@@ -71,12 +73,17 @@ def now_sql(db: str | Path) -> str:
     return "(julianday('now') - 2440587.5) * 86400.0"
 
 
+@functools.cache
+def _s3(url: str) -> Any:
+    from mailatlas_core.s3_blobs import S3BlobStore
+
+    return S3BlobStore.from_url(url)  # one client for every read: making one is slow
+
+
 def read_blob(workspace: str | Path, key: str) -> bytes:
     """One blob of the store's workspace: a local directory or ``s3://BUCKET/PREFIX``."""
     if str(workspace).startswith("s3://"):
-        from mailatlas_core.s3_blobs import S3BlobStore
-
-        return S3BlobStore.from_url(str(workspace)).get(key)
+        return bytes(_s3(str(workspace)).get(key))
     return (Path(workspace) / key).read_bytes()
 
 
