@@ -8,6 +8,7 @@ UIDNEXT - 1.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -143,9 +144,10 @@ def _documents(db: str | Path) -> int:
         return 0
 
 
-# (accounts, messages per folder, workers) per backend: the issue's target shape on
-# PostgreSQL + S3; a smaller one on SQLite, which has one writer at a time.
-KILL_SHAPES = {"sqlite": (20, 60, 3), "postgres": (50, 20, 4)}
+# (accounts, messages per folder, workers, batch size) per backend: the issue's target
+# shape on PostgreSQL + S3 (50 accounts x 2 folders, 4 workers); fewer accounts and more
+# mail on SQLite, which has one writer at a time. Small batches: kills land mid-folder.
+KILL_SHAPES = {"sqlite": (20, 60, 3, 10), "postgres": (50, 10, 4, 5)}
 
 
 @pytest.mark.dovecot
@@ -154,10 +156,12 @@ KILL_SHAPES = {"sqlite": (20, 60, 3), "postgres": (50, 20, 4)}
 def test_killed_workers_lose_nothing_and_store_everything_once(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    accounts, per_folder, workers = KILL_SHAPES[backend]
+    accounts, per_folder, workers, batch = KILL_SHAPES[backend]
     home = tmp_path / "home"
     home.mkdir()
     if backend == "postgres":
+        if importlib.util.find_spec("mailatlas_core.docstore") is None:
+            pytest.skip("the PostgreSQL + S3 store (issue 14's seam: open_store URLs) not landed")
         db: str | Path = str(request.getfixturevalue("pg_url"))
         workspace: str | Path = str(request.getfixturevalue("s3_workspace"))
         store_env = {**request.getfixturevalue("s3_env"), "MAILATLAS_DB": str(db)}
@@ -175,7 +179,7 @@ def test_killed_workers_lose_nothing_and_store_everything_once(
                 server.fill_maildir(user, folder, messages(per_folder, tag=tag))
                 expected |= {f"{tag}.{i}@example.com" for i in range(per_folder)}
         conf = write_accounts(
-            tmp_path / "mailatlas.toml", server, users, max_connections=1, batch_size=10
+            tmp_path / "mailatlas.toml", server, users, max_connections=1, batch_size=batch
         )
         env = {**password_env(server, users), **store_env}
         store = open_store(db, workspace)
