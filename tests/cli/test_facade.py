@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParserConfig, parse_eml
 from mailatlas_cli import IngestInterrupted, IngestResult, MailAtlas
-from mailatlas_core import DocumentNotFoundError, StoreNotFoundError
+from mailatlas_core import (
+    DocumentNotFoundError,
+    StorageFullError,
+    StoreError,
+    StoreNotFoundError,
+    open_store,
+)
 from mailatlas_core.sqlite_store import SQLiteStore
 
 from devkit.mailgen import write_mbox
@@ -138,3 +146,80 @@ def test_a_message_too_large_for_the_database_fails_alone(tmp_path: Path) -> Non
     assert [p.read_bytes() for p in (tmp_path / "ws" / "failures").iterdir()] == [
         (tmp_path / "b.eml").read_bytes()
     ]
+
+
+def _plant_directory(path: Path) -> None:
+    """A directory where the store will write a file: writing it fails for that one file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir()
+
+
+def test_a_message_the_store_refuses_fails_alone(tmp_path: Path) -> None:
+    # Any store error about one message (here: its raw file cannot be written) is one
+    # failure with the raw kept, as in an IMAP sync; it used to end the whole ingest.
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.eml").write_bytes(make_message(f"subject {name}", f"body {name}"))
+    refused = parse_eml(str(tmp_path / "b.eml"))
+    _plant_directory(tmp_path / "ws" / "raw" / f"{refused.id}.eml")
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        result = atlas.ingest_eml(sorted(tmp_path.glob("*.eml")))
+        listed = {ref.subject for ref in atlas.list_documents()}
+    assert (result.status, result.ingested_count, result.failed_count) == ("partial", 2, 1)
+    assert listed == {"subject a", "subject c"}
+    failure = result.failures[0]
+    assert failure.source == str(tmp_path / "b.eml") and "cannot write" in failure.error
+    assert [p.read_bytes() for p in (tmp_path / "ws" / "failures").iterdir()] == [
+        (tmp_path / "b.eml").read_bytes()
+    ]
+
+
+def test_a_store_that_cannot_record_the_failure_stops_the_run(tmp_path: Path) -> None:
+    # The message is refused and its failure cannot be written either: the store cannot
+    # be written, so the run stops with that one error (committed batches stay).
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.eml").write_bytes(make_message(f"subject {name}", f"body {name}"))
+    raw = (tmp_path / "b.eml").read_bytes()
+    _plant_directory(tmp_path / "ws" / "raw" / f"{parse_eml(str(tmp_path / 'b.eml')).id}.eml")
+    _plant_directory(tmp_path / "ws" / "failures" / f"{hashlib.sha256(raw).hexdigest()}.eml")
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        with pytest.raises(StoreError, match=r"cannot write .*failures") as stopped:
+            atlas.ingest_eml(sorted(tmp_path.glob("*.eml")))
+        assert not isinstance(stopped.value, StorageFullError)
+        assert atlas.list_documents() == []  # the open batch was rolled back
+    runs = sqlite3.connect(tmp_path / "s.db").execute("SELECT status FROM runs").fetchall()
+    assert runs == [("interrupted",)]
+
+
+def test_a_read_then_an_ingest_on_one_facade(tmp_path: Path) -> None:
+    # The first call used to fix how the store was opened: after a read (opened for
+    # reading, its workspace not prepared) every ingest on the same facade failed.
+    (tmp_path / "a.eml").write_bytes(make_message("First", "one"))
+    (tmp_path / "b.eml").write_bytes(make_message("Second", "two", day=2))
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        atlas.ingest_eml([tmp_path / "a.eml"])
+    shutil.rmtree(tmp_path / "ws")  # e.g. a database copied without its workspace
+    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+        assert atlas.count_documents() == 1
+        result = atlas.ingest_eml([tmp_path / "b.eml"])
+        assert (result.status, result.ingested_count) == ("ok", 1)
+        assert [ref.subject for ref in atlas.list_documents()] == ["Second", "First"]
+    with MailAtlas(tmp_path / "none.db", tmp_path / "none") as atlas:
+        with pytest.raises(StoreNotFoundError):
+            atlas.count_documents()
+        assert atlas.ingest_eml([tmp_path / "a.eml"]).ingested_count == 1
+        assert atlas.count_documents() == 1
+
+
+def test_a_store_handed_in_is_used_and_left_open(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_bytes(make_message("First", "one"))
+    store = open_store(tmp_path / "s.db", tmp_path / "ws")
+    with MailAtlas(store=store) as atlas:
+        assert atlas.ingest_eml([tmp_path / "a.eml"]).ingested_count == 1
+        assert atlas.store() is store and atlas.store(create=False) is store
+        doc_id = atlas.list_documents()[0].id
+    assert store.get_document(doc_id).subject == "First"  # the caller's store stays open
+    store.close()
+    with pytest.raises(TypeError, match="store"):
+        MailAtlas(tmp_path / "s.db", tmp_path / "ws", store=store)
+    with pytest.raises(TypeError, match="db_path"):
+        MailAtlas()

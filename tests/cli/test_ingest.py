@@ -8,6 +8,7 @@ import mailbox
 from pathlib import Path
 
 from click.testing import CliRunner
+from mailatlas_clean import parse_bytes
 from mailatlas_cli.main import cli
 
 from .conftest import make_message
@@ -117,6 +118,24 @@ def test_a_bad_message_is_a_failure_and_the_run_goes_on(
     only_bad = runner.invoke(cli, ["ingest", "eml", str(bad)])
     assert only_bad.exit_code == 1
     assert json.loads(only_bad.stdout)["status"] == "error"
+
+
+def test_a_store_that_cannot_be_written_stops_with_one_line(
+    runner: CliRunner, home: Path, tmp_path: Path
+) -> None:
+    # The message is refused (a directory where its raw file goes) and its failure cannot
+    # be written either (the same in failures/): the store cannot be written.
+    path = _write(tmp_path / "m.eml", make_message("Stuck", "body"))
+    raw = path.read_bytes()
+    raw_dir = home / "workspace" / "raw" / f"{parse_bytes(raw).id}.eml"
+    failed_dir = home / "workspace" / "failures" / f"{hashlib.sha256(raw).hexdigest()}.eml"
+    for directory in (raw_dir, failed_dir):
+        directory.mkdir(parents=True)
+
+    result = runner.invoke(cli, ["ingest", "eml", str(path)])
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"Error: cannot write {failed_dir}: Is a directory\n"
 
 
 def test_cleaning_flags_reach_the_parser(runner: CliRunner, home: Path, tmp_path: Path) -> None:

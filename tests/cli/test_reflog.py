@@ -6,8 +6,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from mailatlas_clean._reflog import RefLog
 from mailatlas_cli._commands._output import emit_json, emit_json_streaming
-from mailatlas_cli._reflog import RefLog
 from mailatlas_core import DocumentRef
 
 

@@ -20,15 +20,16 @@ from .atlas import MailAtlas
 from .errors import BrowserNotFoundError, ExportError, ExportPathError
 
 if TYPE_CHECKING:
-    from ._ingest import IngestFailure, IngestInterrupted, IngestResult
+    from mailatlas_clean import IngestFailure, IngestInterrupted, IngestResult
 
 
 def __getattr__(name: str) -> Any:
-    # The ingest pipeline imports the parser; load it on first use (fast `list`/`show`).
+    # The ingest pipeline (mailatlas_clean's) imports the parser; load it on first use
+    # (fast `list`/`show`).
     if name in {"IngestFailure", "IngestInterrupted", "IngestResult"}:
-        from . import _ingest
+        import mailatlas_clean
 
-        value = getattr(_ingest, name)
+        value = getattr(mailatlas_clean, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

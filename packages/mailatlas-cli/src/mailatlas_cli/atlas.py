@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from mailatlas_clean import ParserConfig
+from mailatlas_clean._paths import PathsArg, as_paths
 from mailatlas_core import (
     Asset,
     DeletedDocument,
@@ -26,9 +27,8 @@ from mailatlas_core import (
 )
 from mailatlas_core.dates import parse_date_filter
 
-from ._paths import PathsArg, as_paths
-
 if TYPE_CHECKING:
+    from mailatlas_clean import IngestProgress, IngestResult, SourceKind
     from mailatlas_imap import (
         Account,
         AccountsSyncResult,
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from mailatlas_imap.many import AccountsProgress
 
     from ._export import ExportFormat
-    from ._ingest import IngestResult, Progress
-    from ._sources import SourceItem
 
 # Ingest, sync and export import their machinery (parser, imapclient, sanitiser) when
 # first called, so that reading the store (`mailatlas list`, `show`) starts fast.
@@ -52,49 +50,81 @@ DateField = Literal["sent", "received"]
 
 
 class MailAtlas:
-    """One MailAtlas store (a SQLite database plus a workspace of files).
+    """One MailAtlas store (a SQLite database plus a workspace of files), or any
+    :class:`~mailatlas_core.Store` handed in.
 
-    Nothing is opened or created until a method needs it: ingest and sync create the
-    store on first use, while reads (:meth:`get_document`, :meth:`list_documents`,
-    :meth:`export_document`) raise :class:`~mailatlas_core.StoreNotFoundError` for a
-    store that does not exist and never create one.
+    Nothing is opened or created until a method needs it, and each call decides for
+    itself: ingest and sync create the store if it is missing, while reads
+    (:meth:`get_document`, :meth:`list_documents`, :meth:`export_document`) raise
+    :class:`~mailatlas_core.StoreNotFoundError` for a store that does not exist and
+    never create one. A read before an ingest is fine: the ingest reopens the store
+    for writing.
 
     Example::
 
         atlas = MailAtlas(".mailatlas/store.db", ".mailatlas/workspace")
         refs = atlas.ingest_eml(["a.eml", "b.eml"])
         path = atlas.export_document(refs[0].id, format="markdown", out="bundle/")
+
+        atlas = MailAtlas(store=my_store)  # a store you opened (any backend)
     """
 
     def __init__(
         self,
-        db_path: str | Path,
-        workspace_path: str | Path,
+        db_path: str | Path | None = None,
+        workspace_path: str | Path | None = None,
         parser_config: ParserConfig | None = None,
+        *,
+        store: Store | None = None,
     ) -> None:
         """Args:
         db_path: the SQLite database file.
         workspace_path: the directory holding raw messages, HTML, assets and exports.
+            With ``store``, optional: where :meth:`export_document` writes when given
+            no ``out``.
         parser_config: cleaning flags for ingest and sync (defaults: ``ParserConfig()``).
+        store: an open store to use instead of ``db_path``; the facade never closes it.
+
+        Raises:
+            TypeError: neither ``db_path`` and ``workspace_path`` nor ``store``, or both
+                ``db_path`` and ``store``.
         """
-        self.db_path = Path(db_path)
-        self.workspace_path = Path(workspace_path)
+        if store is not None and db_path is not None:
+            raise TypeError("MailAtlas() takes db_path and workspace_path, or store=, not both")
+        if store is None and (db_path is None or workspace_path is None):
+            raise TypeError("MailAtlas() needs db_path and workspace_path (or store=)")
+        self.db_path = Path(db_path) if db_path is not None else None
+        self.workspace_path = Path(workspace_path) if workspace_path is not None else None
         self.parser_config = parser_config if parser_config is not None else ParserConfig()
+        self._given = store
         self._store: Store | None = None
+        self._writable = False
 
     # -- lifecycle -------------------------------------------------------------------
 
     def store(self, *, create: bool = True) -> Store:
-        """The open store; with ``create=False`` a missing store raises instead of being made."""
-        if self._store is None:
-            self._store = open_store(self.db_path, self.workspace_path, create=create)
+        """The open store, for writing; with ``create=False`` for reading only: a
+        missing store raises instead of being made. Decided per call: a store opened
+        for reading is reopened for writing when a write needs it."""
+        if self._given is not None:
+            return self._given
+        if self._store is not None and (self._writable or not create):
+            return self._store
+        self.close()
+        assert self.db_path is not None and self.workspace_path is not None
+        self._store = open_store(self.db_path, self.workspace_path, create=create)
+        self._writable = create
         return self._store
 
     def close(self) -> None:
-        """Close the store connection (the facade can be used again afterwards)."""
+        """Close the store connection (the facade can be used again afterwards).
+
+        A store handed in is left open: it belongs to the caller.
+        """
         if self._store is not None:
             self._store.close()
             self._store = None
+            self._writable = False
 
     def __enter__(self) -> MailAtlas:
         return self
@@ -109,53 +139,36 @@ class MailAtlas:
 
     # -- ingest ----------------------------------------------------------------------
 
-    def ingest_eml(self, paths: PathsArg, *, progress: Progress | None = None) -> IngestResult:
+    def ingest_eml(
+        self, paths: PathsArg, *, progress: IngestProgress | None = None
+    ) -> IngestResult:
         """Ingest ``.eml`` files; a directory is walked for ``*.eml``.
 
         ``paths`` is one path (``str`` or path-like) or an iterable of paths. A missing
-        or unreadable file is recorded as a failure and the run goes on.
+        or unreadable file is recorded as a failure and the run goes on. This is
+        :func:`mailatlas_clean.ingest_paths` with the facade's store and flags.
         """
-        from ._sources import eml_messages
+        return self._ingest("eml", as_paths(paths, "ingest_eml"), progress)
 
-        sources = as_paths(paths, "ingest_eml")
-        return self._ingest("eml", sources, eml_messages(sources), progress)
-
-    def ingest_mbox(self, paths: PathsArg, *, progress: Progress | None = None) -> IngestResult:
+    def ingest_mbox(
+        self, paths: PathsArg, *, progress: IngestProgress | None = None
+    ) -> IngestResult:
         """Ingest mbox archives (one path or an iterable of paths), streaming."""
-        from ._sources import mbox_messages
+        return self._ingest("mbox", as_paths(paths, "ingest_mbox"), progress)
 
-        sources = as_paths(paths, "ingest_mbox")
-        messages = mbox_messages(sources, self.parser_config.limits)
-        return self._ingest("mbox", sources, messages, progress)
-
-    def ingest_maildir(self, dirs: PathsArg, *, progress: Progress | None = None) -> IngestResult:
+    def ingest_maildir(
+        self, dirs: PathsArg, *, progress: IngestProgress | None = None
+    ) -> IngestResult:
         """Ingest Maildir folders (``cur/`` and ``new/``); one path or an iterable of paths."""
-        from ._sources import maildir_messages
-
-        sources = as_paths(dirs, "ingest_maildir")
-        return self._ingest("maildir", sources, maildir_messages(sources), progress)
+        return self._ingest("maildir", as_paths(dirs, "ingest_maildir"), progress)
 
     def _ingest(
-        self,
-        kind: str,
-        paths: list[Path],
-        messages: Iterable[SourceItem],
-        progress: Progress | None,
+        self, kind: SourceKind, paths: list[Path], progress: IngestProgress | None
     ) -> IngestResult:
-        from ._ingest import ingest_messages
+        from mailatlas_clean import ingest_paths
 
-        detail = {
-            "paths": [str(p.absolute()) for p in paths],
-            "parser_config": dataclasses.asdict(self.parser_config),
-        }
-        return ingest_messages(
-            self.store(create=True),
-            messages,
-            self.parser_config,
-            run_kind=kind,
-            run_detail=detail,
-            progress=progress,
-        )
+        store = self.store(create=True)
+        return ingest_paths(store, kind, paths, self.parser_config, progress=progress)
 
     # -- IMAP ------------------------------------------------------------------------
 
@@ -381,11 +394,24 @@ class MailAtlas:
                 ``out`` the export goes to ``<workspace>/exports/<id>.<ext>`` (asset
                 links absolute).
             parents: create missing parent directories of ``out`` (else an error).
+
+        Raises:
+            ValueError: no ``out``, and this facade was given a store but no
+                ``workspace_path`` to export into (also for :meth:`export_thread`).
         """
         from ._export import export_document
 
+        workspace = self._export_workspace(out, "export_document")
         document = self.get_document(document_id)
-        return export_document(document, format, self.workspace_path, out, parents=parents)
+        return export_document(document, format, workspace, out, parents=parents)
+
+    def _export_workspace(self, out: object, method: str) -> Path:
+        """Where an export without ``out`` goes: the workspace (needed only then)."""
+        if self.workspace_path is not None:
+            return self.workspace_path
+        if out is None:
+            raise ValueError(f"{method}() needs out= (this MailAtlas has no workspace_path)")
+        return Path()  # not used: out is given
 
     def render_document(self, document_id: str, format: ExportFormat) -> str:
         """An export as text, with absolute asset links (``json``, ``markdown``, ``html``)."""
@@ -408,8 +434,9 @@ class MailAtlas:
         """
         from ._export import export_thread
 
+        workspace = self._export_workspace(out, "export_thread")
         thread = self.get_thread(thread_id)
-        return export_thread(thread, self.get_document, self.workspace_path, out, parents=parents)
+        return export_thread(thread, self.get_document, workspace, out, parents=parents)
 
     def render_thread(self, thread_id: str) -> str:
         """A whole conversation as Markdown text (messages in order, asset links absolute)."""

@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mailatlas_clean import peek_message_id
+from mailatlas_clean import MessageToStore, known_copy, peek_message_id
 from mailatlas_core import ImapCursor, SourceLocation, Store
 from mailatlas_core.dates import to_utc_iso
+from mailatlas_core.gmail import GmailMessage
 from mailatlas_core.ids import header_block, headers_hash
 
-from ._commit import Action, commit_batch
+from ._commit import commit_batch
 from ._folders import examine_folder, find_cursor
 from ._gmail import GMAIL_ITEMS, gmail_message, is_gmail
 from ._parsing import ParseItem, Parser, PendingParse
@@ -47,10 +48,11 @@ MAX_FETCH_BYTES = 64 * 1024 * 1024  # bound one body fetch when the probe gave s
 @dataclass(slots=True)
 class _Batch:
     uids: list[int]
-    actions: list[Action] = field(default_factory=list)
+    messages: list[MessageToStore] = field(default_factory=list)
     to_parse: list[ParseItem] = field(default_factory=list)
-    waiting: list[Action] = field(default_factory=list)  # one per to_parse item
+    waiting: list[MessageToStore] = field(default_factory=list)  # one per to_parse item
     future: PendingParse | None = None
+    gmail: list[GmailMessage | None] | None = None  # Gmail's ids and labels, per message
 
 
 def sync_folder(
@@ -93,14 +95,13 @@ def sync_folder(
     def finish(batch: _Batch) -> None:
         nonlocal done
         assert batch.future is not None
-        for action, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
-            if isinstance(outcome, str):
-                action.failure = outcome
-            else:
-                action.parsed = outcome
+        for message, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
+            message.settle(outcome)
         cursor.last_uid = batch.uids[-1]
         cursor.uidnext = cursor.highestmodseq = None  # only a finished folder may be skipped
-        commit_batch(store, cursor, batch.actions, result, run_id, tick=parser.poll)
+        commit_batch(
+            store, cursor, batch.messages, result, run_id, tick=parser.poll, gmail=batch.gmail
+        )
         result.last_uid = cursor.last_uid
         done += len(batch.uids)
         if progress is not None:
@@ -158,7 +159,7 @@ def _fetch(
             uidvalidity=uidvalidity,
         )
 
-    by_uid: dict[int, Action] = {}
+    by_uid: dict[int, MessageToStore] = {}
     wanted: list[tuple[int, int]] = []
     if not probe:  # sizes first: body fetches are bounded in bytes, never by count alone
         heads = session.fetch(uids, SIZE_ITEMS + (GMAIL_ITEMS if gmail else ()))
@@ -173,7 +174,7 @@ def _fetch(
                 continue  # expunged since the search
             key = probed[uid]
             if key is not None and key in known:
-                by_uid[uid] = Action(where(uid), known_id=known[key])
+                by_uid[uid] = MessageToStore(where(uid), known_id=known[key])
             else:
                 wanted.append((uid, _size(heads[uid])))
     batch = _Batch(uids)
@@ -181,7 +182,7 @@ def _fetch(
     for uid, size in wanted:
         if size > limit:
             log.warning("%s: uid %d is %d bytes, over the limit; not downloaded", folder, uid, size)
-            by_uid[uid] = Action(
+            by_uid[uid] = MessageToStore(
                 where(uid), failure=f"not downloaded: {size:,} bytes, over the limit of {limit:,}"
             )
     sizes = dict(wanted)
@@ -200,10 +201,11 @@ def _fetch(
         for uid in chunk:
             if uid in data:
                 by_uid[uid] = _classify(store, data[uid], where(uid), batch)
-    batch.actions = [by_uid[uid] for uid in uids if uid in by_uid]
+    batch.messages = [by_uid[uid] for uid in uids if uid in by_uid]
     if gmail:  # one document per message, whichever label folders show it
-        for action in batch.actions:
-            action.gmail = gmail_message(heads.get(action.location.uid or 0, {}), cfg, folder)
+        batch.gmail = [
+            gmail_message(heads.get(m.location.uid or 0, {}), cfg, folder) for m in batch.messages
+        ]
     return batch
 
 
@@ -239,17 +241,17 @@ def _by_size(sized: list[tuple[int, int]]) -> list[list[int]]:
 
 def _classify(
     store: Store, item: dict[bytes, object], loc: SourceLocation, batch: _Batch
-) -> Action:
-    """A stored message becomes a duplicate; anything else is queued for parsing."""
+) -> MessageToStore:
+    """The dedupe step: a stored message becomes a duplicate; the rest is queued for parsing."""
     raw = item.get(b"BODY[]")
     if not isinstance(raw, bytes):
-        return Action(loc, raw=b"", failure="server returned no message body")
-    known = store.known(peek_message_id(raw), raw)
+        return MessageToStore(loc, raw=b"", failure="server returned no message body")
+    known = known_copy(store, raw)
     if known is not None:
-        return Action(loc, known_id=known)
+        return MessageToStore(loc, known_id=known)
     received = item.get(b"INTERNALDATE")
     received_at = to_utc_iso(received) if isinstance(received, datetime) else None
-    action = Action(loc, raw=raw)
+    message = MessageToStore(loc, raw=raw)
     batch.to_parse.append((raw, received_at))
-    batch.waiting.append(action)
-    return action
+    batch.waiting.append(message)
+    return message

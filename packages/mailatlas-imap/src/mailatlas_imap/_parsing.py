@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import os
 
-from mailatlas_clean import ParseBatch, ParseJob, ParsePool, ParserConfig, default_workers
+from mailatlas_clean import (
+    ParseBatch,
+    ParseFailure,
+    ParseJob,
+    ParsePool,
+    ParserConfig,
+    default_workers,
+)
 from mailatlas_core import ParsedDocument
 
 __all__ = ["ParseItem", "ParseOutcome", "Parser", "PendingParse"]
 
 ParseItem = tuple[bytes, str | None]  # raw message, INTERNALDATE as UTC ISO
-ParseOutcome = ParsedDocument | str  # a document, or why it could not be parsed
+# A document, or why it could not be parsed (for MessageToStore.settle).
+ParseOutcome = ParsedDocument | ParseFailure | None
 PendingParse = ParseBatch[int]
 
 AUTO_WORKERS_FROM = 1000  # messages to fetch before a worker pays for its start-up
@@ -48,11 +56,8 @@ class Parser:
         return self._pool.submit(jobs)
 
     def result(self, pending: PendingParse) -> list[ParseOutcome]:
-        """The outcomes of ``submit``, in order: a document or the failure reason."""
-        return [
-            outcome if isinstance(outcome, ParsedDocument) else _reason(outcome)
-            for _job, outcome in self._pool.results(pending)
-        ]
+        """The outcomes of ``submit``, in order: a document or why there is none."""
+        return [outcome for _job, outcome in self._pool.results(pending)]
 
     def poll(self) -> None:
         """Move work to and from the parser workers without waiting (call it often)."""
@@ -60,8 +65,3 @@ class Parser:
 
     def close(self) -> None:
         self._pool.close()
-
-
-def _reason(outcome: object) -> str:
-    reason = getattr(outcome, "reason", "")
-    return str(reason) or "message could not be parsed"

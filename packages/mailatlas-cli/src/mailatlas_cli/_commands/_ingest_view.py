@@ -25,7 +25,7 @@ from ._errors import INTERRUPTED_EXIT, UserError
 from ._output import emit_json, emit_json_streaming
 
 if TYPE_CHECKING:
-    from .._ingest import IngestResult
+    from mailatlas_clean import IngestResult
 
 __all__ = ["Meter", "RefsMode", "RefsPrinter", "finish", "measure", "refs_options"]
 
@@ -97,7 +97,7 @@ def measure(kind: str, sources: Sequence[Path]) -> Meter:
                 total += path.stat().st_size
             return Meter(total, "B", starts)
         if kind == "eml":
-            from .._sources import iter_eml_files
+            from mailatlas_clean import iter_eml_files
 
             return Meter(sum(1 for _ in iter_eml_files(sources)))
         from mailatlas_clean import maildir_files

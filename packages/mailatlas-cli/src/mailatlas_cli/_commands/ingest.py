@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from mailatlas_clean import ParserConfig
+from mailatlas_clean import IngestInterrupted, IngestResult, ParserConfig
 
-from .._ingest import IngestInterrupted, IngestResult
 from ._errors import UserError
 from ._ingest_view import Meter, RefsMode, RefsPrinter, finish, measure, refs_options
 from ._options import StorePaths, cleaning_options, quiet_option, store_options

@@ -1,4 +1,4 @@
-"""What the facade's ingest methods accept as paths: one path, or an iterable of paths.
+"""What the ingest functions accept as paths: one path, or an iterable of paths.
 
 A ``str`` is iterable too (of one-character strings), and ``"/"`` or ``"."`` would then
 be read as directories to walk; so a ``str`` or path-like is always one path, and

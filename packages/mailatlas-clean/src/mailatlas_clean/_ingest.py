@@ -1,45 +1,57 @@
-"""The ingest pipeline: raw messages in, stored documents and a summary out.
+"""The message-to-store pipeline of file ingest: read -> parse -> dedupe -> store.
 
-One function, :func:`ingest_messages`, over an iterator of raw messages. For each
-message a cheap header-only dedupe runs first (Message-ID or raw hash already stored:
-record the new location, count a duplicate, never parse); otherwise the message is
-parsed (in worker processes for long runs) and stored, in input order. Adds are
-committed in batches. A message that cannot be read or parsed is recorded as a
-failure (reason and raw bytes) and the run goes on.
+:func:`ingest_paths` ingests ``.eml`` files, mbox archives or Maildir folders into a
+store; :func:`ingest_messages` does the same for any stream of raw messages. For each
+message a cheap header-only dedupe runs first (a stored copy: record the new location,
+count a duplicate, never parse); otherwise the message is parsed (in worker processes
+for long runs) and stored, in input order, batches committed together. Failures follow
+the one rule of :mod:`._storing` (shared with the IMAP sync): one bad message is
+recorded with its raw bytes and the run goes on; a store that cannot be written stops
+it.
+
+Usage::
+
+    from mailatlas_clean import ingest_paths
+    from mailatlas_core import open_store
+
+    store = open_store(".mailatlas/store.db", ".mailatlas/workspace")
+    result = ingest_paths(store, "mbox", ["archive.mbox"])
+    print(result.status, result.ingested_count, result.failures)
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
-from mailatlas_clean import ParseFailure, ParseJob, ParserConfig, parse_many, peek_message_id
-from mailatlas_core import (
-    DocumentRef,
-    ParsedDocument,
-    SourceLocation,
-    Store,
-    UnsafePathError,
-)
-from mailatlas_core.errors import DocumentTooLargeError
+from mailatlas_core import DocumentRef, ParsedDocument, SourceLocation, Store
 
+from ._paths import PathsArg, as_paths
+from ._pool import ParseFailure, ParseJob, parse_many
 from ._reflog import RefLog
-from ._sources import Skipped, SourceItem, Unreadable
+from ._sources import Skipped, SourceItem, Unreadable, eml_messages, maildir_messages, mbox_messages
+from ._storing import MessageToStore, known_copy, store_message
+from .config import ParserConfig
 
 __all__ = [
     "BATCH_SIZE",
     "IngestFailure",
     "IngestInterrupted",
+    "IngestProgress",
     "IngestResult",
+    "SourceKind",
     "ingest_messages",
+    "ingest_paths",
     "source_label",
 ]
 
 BATCH_SIZE = 200
 
 Status = Literal["ok", "partial", "error", "interrupted"]
+SourceKind: TypeAlias = Literal["eml", "mbox", "maildir"]
 
 
 def source_label(location: SourceLocation) -> str:
@@ -139,7 +151,8 @@ class IngestResult(Sequence[DocumentRef]):
         return iter(self.refs)
 
 
-Progress = Callable[[IngestResult], None]
+IngestProgress: TypeAlias = Callable[[IngestResult], None]
+"""Called with the running totals after each message."""
 
 
 class IngestInterrupted(KeyboardInterrupt):
@@ -176,77 +189,45 @@ class _Committed:
         result.interrupted = True
 
 
-@dataclass(frozen=True, slots=True)
-class _Tag:
-    """What the cheap first pass decided about a message (kept in this process)."""
-
-    location: SourceLocation
-    duplicate_of: str | None = None
-    unreadable: str | None = None
-
-
 def _jobs(
     store: Store, messages: Iterable[SourceItem], result: IngestResult
-) -> Iterator[ParseJob[_Tag]]:
-    """First pass, in order: unreadable sources and known messages skip the parser."""
+) -> Iterator[ParseJob[MessageToStore]]:
+    """The dedupe step, in order: unreadable sources and stored copies skip the parser."""
     for item in messages:
         if isinstance(item, Skipped):  # no message: nothing to store or roll back
             result.skipped.append(IngestFailure(source_label(item.location), item.reason))
             continue
         if isinstance(item, Unreadable):
-            yield ParseJob(_Tag(item.location, unreadable=item.reason), b"", parse=False)
+            unread = MessageToStore(item.location, failure=item.reason)
+            yield ParseJob(unread, b"", parse=False)
             continue
         raw = item.raw
-        known = store.known(peek_message_id(raw), raw)
-        if known is not None:
-            yield ParseJob(_Tag(item.location, duplicate_of=known), raw, parse=False)
-        else:
-            yield ParseJob(_Tag(item.location), raw, envelope=item.envelope)
+        known = known_copy(store, raw)
+        message = MessageToStore(item.location, raw, known_id=known)
+        yield ParseJob(message, raw, envelope=item.envelope, parse=known is None)
 
 
 def _apply(
     store: Store,
-    job: ParseJob[_Tag],
+    message: MessageToStore,
     outcome: ParsedDocument | ParseFailure | None,
     result: IngestResult,
     run_id: int,
 ) -> None:
-    tag = job.tag
-    result.last_location = tag.location
-    if tag.unreadable is not None:
-        _fail(store, tag.location, tag.unreadable, None, result, run_id)
-        return
-    if tag.duplicate_of is not None:
-        store.add_location(tag.duplicate_of, tag.location)
-        result.duplicate_count += 1
-        return
-    if not isinstance(outcome, ParsedDocument):
-        reason = outcome.reason if outcome is not None else "message was not parsed"
-        _fail(store, tag.location, reason, job.raw, result, run_id)
-        return
-    try:
-        added = store.add(outcome, tag.location)
-    except (UnsafePathError, DocumentTooLargeError) as exc:
-        _fail(store, tag.location, str(exc), job.raw, result, run_id)
-        return
-    if added.is_new:
+    result.last_location = message.location
+    if message.known_id is None and message.failure is None:
+        message.settle(outcome)
+    stored = store_message(store, message, run_id)
+    if stored.kind == "new":
         result.ingested_count += 1
-        result.refs.append(added.ref)
-    else:
+        if stored.ref is not None:
+            result.refs.append(stored.ref)
+    elif stored.kind == "duplicate":
         result.duplicate_count += 1
-
-
-def _fail(
-    store: Store,
-    location: SourceLocation,
-    reason: str,
-    raw: bytes | None,
-    result: IngestResult,
-    run_id: int,
-) -> None:
-    store.record_failure(location, reason, raw, run_id)
-    result.failed_count += 1
-    result.failures.append(IngestFailure(source_label(location), reason))
+    else:
+        result.failed_count += 1
+        reason = stored.reason or ""
+        result.failures.append(IngestFailure(source_label(message.location), reason))
 
 
 def ingest_messages(
@@ -256,7 +237,7 @@ def ingest_messages(
     *,
     run_kind: str,
     run_detail: dict[str, Any] | None = None,
-    progress: Progress | None = None,
+    progress: IngestProgress | None = None,
     batch_size: int = BATCH_SIZE,
     workers: int | None = None,
 ) -> IngestResult:
@@ -269,7 +250,9 @@ def ingest_messages(
 
     Args:
         store: an open, writable store.
-        messages: raw messages (or unreadable sources) in the order to ingest them.
+        messages: raw messages (or unreadable sources) in the order to ingest them
+            (:func:`eml_messages`, :func:`mbox_messages`, :func:`maildir_messages`, or
+            your own reader).
         parser_config: the cleaning flags applied to every new document.
         run_kind: recorded with the run (``eml``, ``mbox``, ``maildir``).
         run_detail: extra detail recorded with the run (paths, flags).
@@ -279,6 +262,8 @@ def ingest_messages(
 
     Raises:
         IngestInterrupted: Ctrl-C; its ``result`` counts what was committed.
+        StoreError: the store cannot be written (full, read-only, gone); batches
+            committed before stay, and the run is recorded as interrupted.
     """
     result = IngestResult()
     run_id = store.start_run(run_kind, run_detail or {})
@@ -293,7 +278,7 @@ def ingest_messages(
             for job, outcome in outcomes:
                 if pending == 0:
                     batch.enter_context(store.transaction())
-                _apply(store, job, outcome, result, run_id)
+                _apply(store, job.tag, outcome, result, run_id)
                 pending += 1
                 if progress is not None:
                     progress(result)
@@ -323,3 +308,56 @@ def _run_summary(result: IngestResult) -> dict[str, Any]:
     summary = result.to_dict(with_refs=False)
     del summary["document_refs"]  # counts only: one run can add millions of documents
     return summary
+
+
+def ingest_paths(
+    store: Store,
+    kind: SourceKind,
+    paths: PathsArg,
+    parser_config: ParserConfig | None = None,
+    *,
+    progress: IngestProgress | None = None,
+    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
+) -> IngestResult:
+    """Ingest mail files into ``store``; return the run's summary.
+
+    Args:
+        store: an open, writable store (:func:`mailatlas_core.open_store`).
+        kind: ``eml`` (files; a directory is walked for ``*.eml``), ``mbox`` (archives,
+            streamed in constant memory) or ``maildir`` (folders with ``cur/``, ``new/``).
+        paths: one path (``str`` or path-like) or an iterable of paths. A missing or
+            unreadable one is a failure, not an error: the run goes on.
+        parser_config: the cleaning flags and parse limits (default ``ParserConfig()``).
+        progress, batch_size, workers: as for :func:`ingest_messages`.
+
+    Raises:
+        ValueError: an unknown ``kind``, or an empty path.
+        TypeError: ``paths`` is neither a path nor an iterable of paths.
+        IngestInterrupted: Ctrl-C; its ``result`` counts what was committed.
+        StoreError: the store cannot be written (see :func:`ingest_messages`).
+    """
+    config = parser_config if parser_config is not None else ParserConfig()
+    sources = as_paths(paths, "ingest_paths")
+    if kind == "eml":
+        messages = eml_messages(sources)
+    elif kind == "mbox":
+        messages = mbox_messages(sources, config.limits)
+    elif kind == "maildir":
+        messages = maildir_messages(sources)
+    else:
+        raise ValueError(f"kind must be 'eml', 'mbox' or 'maildir', not {kind!r}")
+    detail = {
+        "paths": [str(p.absolute()) for p in sources],
+        "parser_config": dataclasses.asdict(config),
+    }
+    return ingest_messages(
+        store,
+        messages,
+        config,
+        run_kind=kind,
+        run_detail=detail,
+        progress=progress,
+        batch_size=batch_size,
+        workers=workers,
+    )

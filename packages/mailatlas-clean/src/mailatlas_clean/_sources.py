@@ -1,4 +1,4 @@
-"""Turn user-given paths into a stream of raw messages for the ingest pipeline.
+"""The file readers of the ingest pipeline: paths in, a stream of raw messages out.
 
 Each function yields :class:`mailatlas_clean.RawMessage` items, or an
 :class:`Unreadable` for a path that could not be read, so that one bad file is
@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-from mailatlas_clean import ParseError, ParseLimits, RawMessage, iter_mbox, maildir_files
 from mailatlas_core import SourceLocation, files
 from mailatlas_core.files import read_regular
+
+from ._maildir import maildir_files
+from ._mbox import iter_mbox
+from ._raw import RawMessage
+from .config import ParseLimits
+from .errors import ParseError
 
 __all__ = [
     "Skipped",
