@@ -74,7 +74,8 @@ class ImapSyncConfig:
             trickles its reply; a body fetch gets one more second per 32 kB it expects.
         batch_size: messages fetched and committed together; the cursor advances
             with every batch.
-        parser_config: the cleaning flags used for every message.
+        parser_config: the cleaning flags used for every message; ``None`` (default):
+            the caller's (the ``MailAtlas`` facade's), else ``ParserConfig()``.
         max_retries: reconnect attempts after a dropped connection, per folder.
         retry_delay: seconds before the first reconnect; doubles with each attempt.
         max_message_bytes: messages the server says are larger are not downloaded; each
@@ -98,7 +99,7 @@ class ImapSyncConfig:
     timeout: float = 60.0
     command_timeout: float = 600.0
     batch_size: int = 500
-    parser_config: ParserConfig = field(default_factory=ParserConfig)
+    parser_config: ParserConfig | None = None
     max_retries: int = 3
     retry_delay: float = 1.0
     parse_workers: int | None = None
@@ -184,7 +185,7 @@ def _validate(c: ImapSyncConfig) -> None:
         raise ImapConfigError(f"parse_workers must be 0 or more, not {c.parse_workers!r}")
     if c.retry_delay < 0:
         raise ImapConfigError(f"retry_delay must be 0 or more, not {c.retry_delay!r}")
-    if not isinstance(c.parser_config, ParserConfig):
+    if c.parser_config is not None and not isinstance(c.parser_config, ParserConfig):
         raise ImapConfigError("parser_config must be a mailatlas_clean.ParserConfig")
 
 
