@@ -58,12 +58,15 @@ def test_to_dict_has_the_seed_fields_in_order_then_extras() -> None:
     out = sample().to_dict()
     assert list(out)[: len(SEED_TOP)] == SEED_TOP
     assert list(out["folders"][0])[: len(SEED_FOLDER)] == SEED_FOLDER
+    # The seed's four ref fields first, then the extras `ingest` and `list` print too.
     assert out["folders"][0]["document_refs"] == [
         {
             "id": "abc",
             "subject": "Daily market digest",
             "source_kind": "imap",
             "created_at": "2024-01-01T00:00:00.000000Z",
+            "sender_email": "x@example.com",
+            "received_at": None,
         }
     ]
     assert (out["status"], out["folder_count"], out["error_count"]) == ("ok", 1, 0)

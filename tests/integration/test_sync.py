@@ -30,7 +30,7 @@ def test_first_sync_rerun_and_new_mail(dovecot: DovecotServer, mailbox: Mailbox,
     assert isinstance(inbox["uidvalidity"], str) and inbox["uidvalidity"].isdigit()
     assert inbox["error"] is None
     assert len(inbox["document_refs"]) == 23
-    assert set(inbox["document_refs"][0]) == {"id", "subject", "source_kind", "created_at"}
+    assert list(inbox["document_refs"][0])[:4] == ["id", "subject", "source_kind", "created_at"]
     assert {r["source_kind"] for r in inbox["document_refs"]} == {"imap"}
     assert store.count_documents() == 35
     assert seen_progress[-1] == ("Newsletters", 12, 12)

@@ -73,7 +73,8 @@ class FolderResult:
             "fetched_count": self.fetched_count,
             "ingested_count": self.ingested_count,
             "duplicate_count": self.duplicate_count,
-            "document_refs": [_ref_dict(r) for r in self.document_refs],
+            # The shape `ingest` and `list` print too: the seed's four fields first.
+            "document_refs": [ref.to_dict() for ref in self.document_refs],
             "error": self.error,
             "failed_count": self.failed_count,
             "downloaded_count": self.downloaded_count,
@@ -81,15 +82,6 @@ class FolderResult:
             "uidvalidity_reset": self.uidvalidity_reset,
             "retries": self.retries,
         }
-
-
-def _ref_dict(ref: DocumentRef) -> dict[str, Any]:
-    return {
-        "id": ref.id,
-        "subject": ref.subject,
-        "source_kind": ref.source_kind,
-        "created_at": ref.created_at,
-    }
 
 
 @dataclass(slots=True)
