@@ -2,6 +2,7 @@
 
     python bench/ingest.py                 # 5,000-message bench mbox: fresh store, then rerun
     python bench/ingest.py --big-gb 2      # also: peak memory of a 2 GB mbox vs the 27 MB one
+    python bench/ingest.py --against main  # before/after: this tree and main's code, interleaved
 
 Each measurement runs the real command (`python -m mailatlas_cli ingest mbox FILE
 --quiet`) in a fresh process, like a user would, into a new store under bench/out/, and
@@ -13,6 +14,10 @@ creating files within a few minutes of deleting many others costs about three ti
 the kernel time (the allocator steps over recently freed inodes), so deleting one
 run's store just before the next run would measure the benchmark's own clean-up. Leave
 a few minutes between two invocations for the same reason (see docs/performance.md).
+
+``--against REF`` extracts the packages of git ``REF`` (``git archive``) under bench/out/
+and runs them in turn with this tree's, run by run (``PYTHONPATH`` puts REF's sources
+first), so both see the same load: on a busy machine only such a comparison means much.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from devkit.mailgen import write_mbox
 OUT = REPO / "bench" / "out"
 
 
-def run_ingest(mbox: Path, store: Path) -> tuple[float, float, float, dict[str, object]]:
+def run_ingest(
+    mbox: Path, store: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, float, dict[str, object]]:
     """Wall seconds, peak RSS (MB), CPU seconds and the JSON summary of one ingest.
 
     The CPU time is the command's own (user + system); its parser workers are not
@@ -56,7 +63,7 @@ def run_ingest(mbox: Path, store: Path) -> tuple[float, float, float, dict[str, 
     ]
     start = time.perf_counter()
     with open(store.parent / f"{store.name}.json", "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
         _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     assert proc.stderr is not None
@@ -75,42 +82,95 @@ def run_ingest(mbox: Path, store: Path) -> tuple[float, float, float, dict[str, 
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, summary
 
 
-def bench_mbox(mbox: Path, runs: int, label: str, stores: list[Path]) -> dict[str, float]:
-    count = None
-    fresh_t, fresh_rss, fresh_cpu, dup_t, dup_rss = [], [], [], [], []
-    for i in range(runs):
-        store = Path(tempfile.mkdtemp(prefix=f"ingest-store-{label}-{i}-", dir=OUT))
-        stores.append(store)
-        t, rss, cpu, summary = run_ingest(mbox, store)
-        count = summary["ingested_count"] + summary["duplicate_count"] + summary["failed_count"]
-        print(f"{label} run {i + 1}: fresh {t:.2f} s ({count / t:,.0f} msg/s)", file=sys.stderr)
-        fresh_t.append(t)
-        fresh_rss.append(rss)
-        fresh_cpu.append(cpu)
-        t, rss, _cpu, summary2 = run_ingest(mbox, store)
-        assert summary2["duplicate_count"] == count, summary2
-        dup_t.append(t)
-        dup_rss.append(rss)
-    assert count
-    result = {
-        "messages": count,
-        "fresh_msg_per_s": round(count / median(fresh_t)),
-        "fresh_wall_s": round(median(fresh_t), 2),
-        "fresh_runs_msg_per_s": [round(count / t) for t in fresh_t],
-        "fresh_main_cpu_s": round(median(fresh_cpu), 2),
-        "fresh_peak_rss_mb": round(max(fresh_rss), 1),
-        "duplicate_msg_per_s": round(count / median(dup_t)),
-        "duplicate_wall_s": round(median(dup_t), 2),
-        "duplicate_peak_rss_mb": round(max(dup_rss), 1),
+def bench_mbox(
+    mbox: Path,
+    runs: int,
+    label: str,
+    stores: list[Path],
+    variants: dict[str, dict[str, str] | None] | None = None,
+) -> dict[str, float]:
+    """Fresh ingest then rerun, ``runs`` times; with ``variants`` (name: environment),
+    each run of each variant in turn. Returns the first variant's figures."""
+    variants = variants or {"": None}
+    times: dict[str, dict[str, list[float]]] = {
+        name: {k: [] for k in ("fresh_t", "fresh_rss", "fresh_cpu", "dup_t", "dup_rss")}
+        for name in variants
     }
-    report(f"ingest-{label}", mbox_mb=round(mbox.stat().st_size / 1e6, 1), runs=runs, **result)
-    return result
+    count = None
+    for i in range(runs):
+        for name, env in variants.items():
+            t = times[name]
+            tag = f"{label}{'-' + name if name else ''}"
+            store = Path(tempfile.mkdtemp(prefix=f"ingest-store-{tag}-{i}-", dir=OUT))
+            stores.append(store)
+            wall, rss, cpu, summary = run_ingest(mbox, store, env)
+            count = summary["ingested_count"] + summary["duplicate_count"] + summary["failed_count"]
+            rate = f"{count / wall:,.0f} msg/s"
+            print(f"{tag} run {i + 1}: fresh {wall:.2f} s ({rate})", file=sys.stderr)
+            t["fresh_t"].append(wall)
+            t["fresh_rss"].append(rss)
+            t["fresh_cpu"].append(cpu)
+            wall, rss, _cpu, summary2 = run_ingest(mbox, store, env)
+            assert summary2["duplicate_count"] == count, summary2
+            t["dup_t"].append(wall)
+            t["dup_rss"].append(rss)
+    assert count
+    results = {}
+    for name, t in times.items():
+        results[name] = {
+            "messages": count,
+            "fresh_msg_per_s": round(count / median(t["fresh_t"])),
+            "fresh_wall_s": round(median(t["fresh_t"]), 2),
+            "fresh_runs_msg_per_s": [round(count / x) for x in t["fresh_t"]],
+            "fresh_main_cpu_s": round(median(t["fresh_cpu"]), 2),
+            "fresh_runs_main_cpu_s": [round(x, 2) for x in t["fresh_cpu"]],
+            "fresh_peak_rss_mb": round(max(t["fresh_rss"]), 1),
+            "duplicate_msg_per_s": round(count / median(t["dup_t"])),
+            "duplicate_wall_s": round(median(t["dup_t"]), 2),
+            "duplicate_peak_rss_mb": round(max(t["dup_rss"]), 1),
+        }
+        bench = f"ingest-{label}{'-' + name if name else ''}"
+        report(bench, mbox_mb=round(mbox.stat().st_size / 1e6, 1), runs=runs, **results[name])
+    if len(results) == 2:
+        (new, a), (old, b) = results.items()
+        report(
+            f"ingest-{label}-{new}-vs-{old}",
+            fresh_msg_per_s_ratio=round(a["fresh_msg_per_s"] / b["fresh_msg_per_s"], 3),
+            fresh_main_cpu_ratio=round(a["fresh_main_cpu_s"] / b["fresh_main_cpu_s"], 3),
+            duplicate_msg_per_s_ratio=round(a["duplicate_msg_per_s"] / b["duplicate_msg_per_s"], 3),
+        )
+    return next(iter(results.values()))
+
+
+def against(ref: str) -> dict[str, dict[str, str] | None]:
+    """The environments of this tree ("this") and of git ``ref``'s packages."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", ref], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.strip()
+    tree = OUT / f"ref-{sha}"
+    if not tree.exists():
+        partial = OUT / f"ref-{sha}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", sha, "packages"], capture_output=True, check=True, cwd=REPO
+        )
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
+        partial.rename(tree)
+    sources = sorted(str(p) for p in (tree / "packages").glob("*/src"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sources))
+    return {"this": None, sha: env}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--big-gb", type=float, default=0.0, help="also ingest a mbox this big")
+    ap.add_argument(
+        "--against",
+        metavar="REF",
+        help="also run git REF's code, interleaved run by run with this tree's",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     mbox = OUT / "bench.mbox"
@@ -126,7 +186,8 @@ def main() -> None:
 
 
 def run_all(args: argparse.Namespace, mbox: Path, stores: list[Path]) -> None:
-    small = bench_mbox(mbox, args.runs, "5k", stores)
+    variants = against(args.against) if args.against else None
+    small = bench_mbox(mbox, args.runs, "5k", stores, variants)
     if args.big_gb:
         big = OUT / f"big-{args.big_gb:g}gb.mbox"
         if not big.exists():
