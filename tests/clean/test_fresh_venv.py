@@ -1,4 +1,5 @@
-"""A fresh venv with only mailatlas-core and mailatlas-clean installed parses a file."""
+"""A fresh venv with only mailatlas-core and mailatlas-clean installed parses a file
+and ingests it into a store (no click, no CLI)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ from .helpers import message
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 SCRIPT = """
-import importlib.util, json, sys
-from mailatlas_clean import parse_eml
+import importlib.util, json, os, sys
+from mailatlas_clean import ingest_paths, parse_eml
+from mailatlas_core import open_store
 doc = parse_eml(sys.argv[1])
+store = open_store(os.path.join(sys.argv[2], "s.db"), os.path.join(sys.argv[2], "ws"))
+stored = ingest_paths(store, "eml", sys.argv[1])
 print(json.dumps({
     "subject": doc.subject,
+    "stored": [ref.id == doc.id for ref in stored],
     "click": importlib.util.find_spec("click") is not None,
     "imapclient": importlib.util.find_spec("imapclient") is not None,
     "cli": importlib.util.find_spec("mailatlas_cli") is not None,
@@ -52,9 +57,12 @@ def test_core_and_clean_alone_parse_a_file(tmp_path: Path) -> None:
     eml = tmp_path / "m.eml"
     eml.write_bytes(message())
     run = subprocess.run(
-        [str(python), "-c", SCRIPT, str(eml)], capture_output=True, text=True, timeout=60
+        [str(python), "-c", SCRIPT, str(eml), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == (
-        '{"subject": "Test", "click": false, "imapclient": false, "cli": false}'
+        '{"subject": "Test", "stored": [true], "click": false, "imapclient": false, "cli": false}'
     )
