@@ -51,6 +51,7 @@ def test_all_is_pinned() -> None:
         "parse_many",
         "peek_message_id",
         "store_message",
+        "tally",
     ]
     for name in mailatlas_clean.__all__:
         assert hasattr(mailatlas_clean, name)

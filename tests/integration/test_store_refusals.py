@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_core import StorageFullError, Store, StoreError
+from mailatlas_core import StorageFullError, Store, StoreError, open_store
 from mailatlas_imap import sync_imap
 
 from devkit.dovecot import DovecotServer
@@ -40,18 +40,26 @@ def test_a_message_the_store_refuses_fails_alone(
     assert (folder.status, folder.ingested_count, folder.failed_count) == ("partial", 2, 1)
     assert folder.last_uid == 3  # the cursor moved past it
     (failure,) = store.list_failures()
-    assert "cannot write" in failure.error and failure.source.endswith("/2")
+    assert "cannot write" in failure.error and failure.source.endswith(";uid=2")
     kept = [p.read_bytes() for p in (store_dir / "workspace" / "failures").iterdir()]
     assert len(kept) == 1 and b"Message refused 1" in kept[0]
 
 
 def test_a_store_that_cannot_record_the_failure_stops_the_sync(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path
+    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path, tmp_path: Path
 ) -> None:
     mail = [message(i, tag="stuck") for i in range(3)]
     dovecot.fill_maildir(mailbox.user, "INBOX", mail)
-    _plant_directory(store_dir / "workspace" / "raw" / f"{parse_bytes(mail[1]).id}.eml")
-    failed = store_dir / "workspace" / "failures" / f"{hashlib.sha256(mail[1]).hexdigest()}.eml"
+    doc_id = parse_bytes(mail[1]).id
+    # The failure file is named by the hash of the bytes the server serves: learn them.
+    scratch = open_store(tmp_path / "scratch.db", tmp_path / "scratch")
+    try:
+        sync_imap(scratch, mailbox.config())
+    finally:
+        scratch.close()
+    served = (tmp_path / "scratch" / "raw" / f"{doc_id}.eml").read_bytes()
+    _plant_directory(store_dir / "workspace" / "raw" / f"{doc_id}.eml")
+    failed = store_dir / "workspace" / "failures" / f"{hashlib.sha256(served).hexdigest()}.eml"
     _plant_directory(failed)
 
     with pytest.raises(StoreError, match=r"cannot write .*failures") as stopped:

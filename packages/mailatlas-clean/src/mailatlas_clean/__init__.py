@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         maildir_messages,
         mbox_messages,
     )
-    from ._storing import MessageToStore, Stored, known_copy, store_message
+    from ._storing import MessageToStore, Stored, known_copy, store_message, tally
 
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
@@ -84,6 +84,7 @@ _LAZY = {
     "Stored": "._storing",
     "known_copy": "._storing",
     "store_message": "._storing",
+    "tally": "._storing",
     "iter_maildir": "._maildir",
     "maildir_files": "._maildir",
     "iter_mbox": "._mbox",
@@ -142,4 +143,5 @@ __all__ = [
     "parse_many",
     "peek_message_id",
     "store_message",
+    "tally",
 ]

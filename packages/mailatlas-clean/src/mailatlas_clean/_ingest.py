@@ -33,7 +33,7 @@ from ._paths import PathsArg, as_paths
 from ._pool import ParseFailure, ParseJob, parse_many
 from ._reflog import RefLog
 from ._sources import Skipped, SourceItem, Unreadable, eml_messages, maildir_messages, mbox_messages
-from ._storing import MessageToStore, known_copy, store_message
+from ._storing import MessageToStore, known_copy, store_message, tally
 from .config import ParserConfig
 
 __all__ = [
@@ -218,14 +218,8 @@ def _apply(
     if message.known_id is None and message.failure is None:
         message.settle(outcome)
     stored = store_message(store, message, run_id)
-    if stored.kind == "new":
-        result.ingested_count += 1
-        if stored.ref is not None:
-            result.refs.append(stored.ref)
-    elif stored.kind == "duplicate":
-        result.duplicate_count += 1
-    else:
-        result.failed_count += 1
+    tally(stored, result, result.refs)
+    if stored.kind == "failed":
         reason = stored.reason or ""
         result.failures.append(IngestFailure(source_label(message.location), reason))
 

@@ -18,7 +18,7 @@ savepoints), so a refused message undoes only its own changes inside a batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from mailatlas_core import DocumentRef, ParsedDocument, SourceLocation, Store
 from mailatlas_core.errors import StorageFullError, StoreError
@@ -26,7 +26,7 @@ from mailatlas_core.errors import StorageFullError, StoreError
 from ._peek import peek_message_id
 from ._pool import ParseFailure
 
-__all__ = ["MessageToStore", "Stored", "known_copy", "store_message"]
+__all__ = ["MessageToStore", "Stored", "known_copy", "store_message", "tally"]
 
 NOT_PARSED = "message was not parsed"
 
@@ -65,6 +65,28 @@ class Stored:
     document_id: str | None = None
     ref: DocumentRef | None = None
     reason: str | None = None
+
+
+class _Counts(Protocol):
+    ingested_count: int
+    duplicate_count: int
+    failed_count: int
+
+
+class _Refs(Protocol):
+    def append(self, ref: DocumentRef, /) -> None: ...
+
+
+def tally(stored: Stored, counts: _Counts, refs: _Refs) -> None:
+    """Count one outcome in a run's summary (an ingest's, a synced folder's)."""
+    if stored.kind == "new":
+        counts.ingested_count += 1
+        if stored.ref is not None:
+            refs.append(stored.ref)
+    elif stored.kind == "duplicate":
+        counts.duplicate_count += 1
+    else:
+        counts.failed_count += 1
 
 
 def known_copy(store: Store, raw: bytes) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from mailatlas_clean import MessageToStore, store_message
+from mailatlas_clean import MessageToStore, store_message, tally
 from mailatlas_core import ImapCursor, Store
 from mailatlas_core.gmail import GmailMessage
 
@@ -46,11 +46,4 @@ def commit_batch(
         store.save_cursor(cursor)
     for stored in outcomes:
         result.fetched_count += 1
-        if stored.kind == "new":
-            result.ingested_count += 1
-            if stored.ref is not None:
-                result.document_refs.append(stored.ref)
-        elif stored.kind == "duplicate":
-            result.duplicate_count += 1
-        else:
-            result.failed_count += 1
+        tally(stored, result, result.document_refs)
