@@ -33,8 +33,8 @@ AUTO_WORKERS_FROM = 1000  # messages to fetch before a worker pays for its start
 class Parser:
     """Parses batches in-process, or on a worker process once a folder is big enough."""
 
-    def __init__(self, config: ParserConfig, workers: int | None) -> None:
-        self.config = config
+    def __init__(self, config: ParserConfig | None, workers: int | None) -> None:
+        self.config = config if config is not None else ParserConfig()  # None: the defaults
         self.workers = workers  # None: decide per run size; 0: never
         self._pool = ParsePool(config, workers=0)
 

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import time
 
-from mailatlas_clean import ParserConfig
 from mailatlas_core import Store
 
 from ._folder import ProgressCallback, sync_folder
@@ -90,7 +89,7 @@ def sync_imap(
         session.close()
         raise SyncInterrupted(result) from exc
     lost: str | None = None
-    parser = Parser(config.parser_config or ParserConfig(), config.parse_workers)
+    parser = Parser(config.parser_config, config.parse_workers)
     try:
         for folder in folders:
             entry = FolderResult(folder)
