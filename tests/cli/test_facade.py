@@ -159,8 +159,8 @@ def test_a_message_the_store_refuses_fails_alone(tmp_path: Path) -> None:
     # failure with the raw kept, as in an IMAP sync; it used to end the whole ingest.
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.eml").write_bytes(make_message(f"subject {name}", f"body {name}"))
-    refused = parse_eml(str(tmp_path / "b.eml"))
-    _plant_directory(tmp_path / "ws" / "raw" / f"{refused.id}.eml")
+    refused = hashlib.sha256((tmp_path / "b.eml").read_bytes()).hexdigest()
+    _plant_directory(tmp_path / "ws" / "raw" / f"{refused}.eml")  # raw/<sha256>.eml
     with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
         result = atlas.ingest_eml(sorted(tmp_path.glob("*.eml")))
         listed = {ref.subject for ref in atlas.list_documents()}
@@ -178,9 +178,9 @@ def test_a_store_that_cannot_record_the_failure_stops_the_run(tmp_path: Path) ->
     # be written, so the run stops with that one error (committed batches stay).
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.eml").write_bytes(make_message(f"subject {name}", f"body {name}"))
-    raw = (tmp_path / "b.eml").read_bytes()
-    _plant_directory(tmp_path / "ws" / "raw" / f"{parse_eml(str(tmp_path / 'b.eml')).id}.eml")
-    _plant_directory(tmp_path / "ws" / "failures" / f"{hashlib.sha256(raw).hexdigest()}.eml")
+    raw_hash = hashlib.sha256((tmp_path / "b.eml").read_bytes()).hexdigest()
+    _plant_directory(tmp_path / "ws" / "raw" / f"{raw_hash}.eml")
+    _plant_directory(tmp_path / "ws" / "failures" / f"{raw_hash}.eml")
     with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
         with pytest.raises(StoreError, match=r"cannot write .*failures") as stopped:
             atlas.ingest_eml(sorted(tmp_path.glob("*.eml")))

@@ -8,7 +8,6 @@ import mailbox
 from pathlib import Path
 
 from click.testing import CliRunner
-from mailatlas_clean import parse_bytes
 from mailatlas_cli.main import cli
 
 from .conftest import make_message
@@ -126,9 +125,9 @@ def test_a_store_that_cannot_be_written_stops_with_one_line(
     # The message is refused (a directory where its raw file goes) and its failure cannot
     # be written either (the same in failures/): the store cannot be written.
     path = _write(tmp_path / "m.eml", make_message("Stuck", "body"))
-    raw = path.read_bytes()
-    raw_dir = home / "workspace" / "raw" / f"{parse_bytes(raw).id}.eml"
-    failed_dir = home / "workspace" / "failures" / f"{hashlib.sha256(raw).hexdigest()}.eml"
+    raw_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw_dir = home / "workspace" / "raw" / f"{raw_hash}.eml"
+    failed_dir = home / "workspace" / "failures" / f"{raw_hash}.eml"
     for directory in (raw_dir, failed_dir):
         directory.mkdir(parents=True)
 

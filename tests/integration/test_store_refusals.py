@@ -27,12 +27,23 @@ def _plant_directory(path: Path) -> None:
     path.mkdir()
 
 
+def _served(mailbox: Mailbox, raw: bytes, tmp_path: Path) -> bytes:
+    """The bytes the server serves for ``raw`` (blobs are named by their hash)."""
+    scratch = open_store(tmp_path / "scratch.db", tmp_path / "scratch")
+    try:
+        sync_imap(scratch, mailbox.config())
+        return Path(scratch.get_document(parse_bytes(raw).id).raw_path).read_bytes()
+    finally:
+        scratch.close()
+
+
 def test_a_message_the_store_refuses_fails_alone(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path
+    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path, tmp_path: Path
 ) -> None:
     mail = [message(i, tag="refused") for i in range(3)]
     dovecot.fill_maildir(mailbox.user, "INBOX", mail)
-    _plant_directory(store_dir / "workspace" / "raw" / f"{parse_bytes(mail[1]).id}.eml")
+    served = _served(mailbox, mail[1], tmp_path)
+    _plant_directory(store_dir / "workspace" / "raw" / f"{hashlib.sha256(served).hexdigest()}.eml")
 
     result = sync_imap(store, mailbox.config())
 
@@ -50,17 +61,9 @@ def test_a_store_that_cannot_record_the_failure_stops_the_sync(
 ) -> None:
     mail = [message(i, tag="stuck") for i in range(3)]
     dovecot.fill_maildir(mailbox.user, "INBOX", mail)
-    doc_id = parse_bytes(mail[1]).id
-    # The failure file is named by the hash of the bytes the server serves: learn them.
-    scratch = open_store(tmp_path / "scratch.db", tmp_path / "scratch")
-    try:
-        sync_imap(scratch, mailbox.config())
-    finally:
-        scratch.close()
-    served = (tmp_path / "scratch" / "raw" / f"{doc_id}.eml").read_bytes()
-    _plant_directory(store_dir / "workspace" / "raw" / f"{doc_id}.eml")
-    failed = store_dir / "workspace" / "failures" / f"{hashlib.sha256(served).hexdigest()}.eml"
-    _plant_directory(failed)
+    raw_hash = hashlib.sha256(_served(mailbox, mail[1], tmp_path)).hexdigest()
+    _plant_directory(store_dir / "workspace" / "raw" / f"{raw_hash}.eml")
+    _plant_directory(store_dir / "workspace" / "failures" / f"{raw_hash}.eml")
 
     with pytest.raises(StoreError, match=r"cannot write .*failures") as stopped:
         sync_imap(store, mailbox.config())
