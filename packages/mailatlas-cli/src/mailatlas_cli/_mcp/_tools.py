@@ -60,7 +60,8 @@ def _offset(cursor: str | None, kind: str) -> int:
 
 
 def _store_source(atlas: MailAtlas) -> str:
-    return f"mailatlas store {os.fspath(atlas.db_path)}"
+    where = os.fspath(atlas.db_path) if atlas.db_path is not None else "handed in"
+    return f"mailatlas store {where}"
 
 
 def search(
