@@ -31,6 +31,7 @@ TICK = 0.5  # seconds between looks at the stop flag while nothing arrives
 IDLE_LINES = 1_000_000  # untagged lines one IDLE may bring (a mass expunge: one per message)
 _CHANGE = re.compile(rb"^\* (?:\d+ (?:EXISTS|EXPUNGE|FETCH)|VANISHED)\b", re.IGNORECASE)
 _STATUS = re.compile(rb'^\* STATUS (?:"((?:[^"\\]|\\.)*)"|(\S+)) \(', re.IGNORECASE)
+_QUOTED_ESCAPE = re.compile(rb"\\(.)")
 
 imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
 imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
@@ -113,7 +114,7 @@ def status_folder(line: bytes) -> str | None:
     if match is None:
         return None
     raw = match.group(1) if match.group(1) is not None else match.group(2)
-    name = re.sub(rb"\\(.)", rb"\1", raw)
+    name = _QUOTED_ESCAPE.sub(rb"\1", raw)
     return canonical_folder(decode_utf7(name))
 
 
