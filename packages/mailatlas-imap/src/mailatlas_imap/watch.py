@@ -400,11 +400,13 @@ class _Watcher:
         return True
 
     def _report(self, folder: str, entry: FolderResult) -> None:
+        # Count first: the documents are committed, and a Ctrl-C arriving while the
+        # events print must still find them in the final counts.
+        self.result.new_count += entry.ingested_count
+        self.result.failed_count += entry.failed_count
         at = utc_now_iso()
         for ref in entry.document_refs:
             self.on_event(WatchEvent("new", at, folder, ref.id, ref.subject))
-        self.result.new_count += entry.ingested_count
-        self.result.failed_count += entry.failed_count
 
     def finish(self, status: str, started: float) -> None:
         """Stop the listeners, close everything, and record the run."""
