@@ -3,9 +3,10 @@
 Each either stores a document whose raw bytes are kept byte for byte, or is recorded
 as a failure with a plain reason; none crashes the run. The two multi-hundred-megabyte
 cases run the real CLI in a subprocess and measure its peak resident memory
-(``RUSAGE_CHILDREN`` of a small interpreter that starts it). The bound, documented in docs/reliability.md: peak RSS at most
-``MEMORY_FACTOR`` times the message size (measured: about 3.8x for a 283 MB message
-with a 200 MB attachment, down from 8.7x before the parser fed the stdlib slices).
+(``RUSAGE_CHILDREN`` of a small interpreter that starts it). The bound, documented in
+docs/reliability.md: peak RSS at most ``MEMORY_FACTOR`` times the message size
+(measured: about 3.8x for a 283 MB message with a 200 MB attachment, down from 8.7x
+before the parser fed the stdlib slices).
 """
 
 from __future__ import annotations
