@@ -62,7 +62,7 @@ def _waiting_on_a_lock(observer: PostgresBackend, count: int = 1) -> None:
         ).fetchone()
         if rows and rows[0] >= count:
             return
-        time.sleep(0.01)
+        time.sleep(0.01)  # the observer's poll interval; the wait is for the lock count
     raise AssertionError("the second writer never waited on the first")
 
 

@@ -94,9 +94,11 @@ class Listener(threading.Thread):
         self.stop.set()
 
     def prepare(self, session: Session) -> None:
+        """Abstract: start listening on ``session`` (IdleListener, NotifyListener)."""
         raise NotImplementedError
 
     def on_line(self, line: bytes) -> None:
+        """Abstract: act on one untagged line the server sent while listening."""
         raise NotImplementedError
 
 
