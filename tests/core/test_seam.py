@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from mailatlas_core import open_store
+from mailatlas_core import ListFilter, open_store
 from mailatlas_core.backend import Backend, DocumentRow
 from mailatlas_core.blobs import BlobStore, LocalBlobStore
 from mailatlas_core.docstore import DocumentStore
@@ -111,5 +111,28 @@ def test_documents_of_an_older_layout_are_read_and_deleted(tmp_path: Path) -> No
         deleted = store.delete_document("old")
         assert deleted.files_removed == [str(ws / "raw" / "old.eml"), str(ws / "html" / "old.html")]
         assert list((ws / "raw").iterdir()) == []
+    finally:
+        store.close()
+
+
+def test_a_nested_block_whose_outer_block_ended_first_touches_nothing(tmp_path: Path) -> None:
+    """A Ctrl-C between a nested block's enter and its body (seen on CI: "no such
+    savepoint: sp1" printed by the garbage collector) ends the outer block first; closing
+    the orphaned nested block later must neither raise nor undo a newer transaction."""
+    backend = SQLiteBackend(tmp_path / "s.db")
+    blobs = LocalBlobStore(tmp_path / "ws")
+    store = DocumentStore(backend, blobs)
+    try:
+        inner = backend.transaction()
+        with pytest.raises(KeyboardInterrupt), backend.transaction():
+            inner.__enter__()  # the signal lands before the nested body's try
+            raise KeyboardInterrupt
+        with backend.transaction():
+            added = store.add(make_parsed(make_raw(1)), loc())
+            inner.gen.close()  # type: ignore[attr-defined]  # what the collector does
+        assert store.get_document(added.document_id).subject == "subject"
+        with backend.transaction():  # depth is back to 0: a real BEGIN, not a savepoint
+            store.add(make_parsed(make_raw(2)), loc())
+        assert backend.count_documents(ListFilter()) == 2
     finally:
         store.close()

@@ -69,6 +69,9 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin)
     def __init__(self, db_path: Path, *, create: bool = True) -> None:
         self.db_path = db_path.absolute()
         self._depth = 0
+        # Identifies the open outermost transaction; a nested block compares it to know
+        # whether its savepoint still exists.
+        self._outer: object | None = None
         # Documents with a larger seq were added in the open transaction and are not yet
         # in the full-text index (see _index_new); None when there are none.
         self._unindexed_after: int | None = None
@@ -93,36 +96,47 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin)
         the enclosing batch goes on (one rejected message never costs its batch).
         """
         if self._depth:
-            savepoint = f"sp{self._depth}"
+            level, outer = self._depth, self._outer
+            savepoint = f"sp{level}"
             self._conn.execute(f"SAVEPOINT {savepoint}")
-            self._depth += 1
+            self._depth = level + 1
             try:
                 yield
             except BaseException as exc:
-                self._conn.execute(f"ROLLBACK TO {savepoint}")
-                self._conn.execute(f"RELEASE {savepoint}")
+                # A signal can land between a nested block's enter and its body, so the
+                # outer block ends (and rolls back) first and this generator is closed
+                # later by the garbage collector: its savepoint is gone with the outer
+                # transaction, and there is nothing left to undo.
+                if self._outer is outer:
+                    self._conn.execute(f"ROLLBACK TO {savepoint}")
+                    self._conn.execute(f"RELEASE {savepoint}")
                 if isinstance(exc, sqlite3.Error):
                     raise db_error(exc, "cannot write to the store") from exc
                 raise
             else:
                 self._conn.execute(f"RELEASE {savepoint}")
             finally:
-                self._depth -= 1
+                if self._outer is outer:
+                    self._depth = level
             return
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot start a write transaction") from exc
         self._depth = 1
+        self._outer = outer = object()
         try:
             yield
         except BaseException as exc:
-            self._depth = 0
-            self._rollback()
+            if self._outer is outer:  # else a later transaction is open: leave it be
+                self._depth = 0
+                self._outer = None
+                self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise db_error(exc, "cannot write to the store") from exc
             raise
         self._depth = 0
+        self._outer = None
         try:
             self._index_new()
             self._index_new_texts()
