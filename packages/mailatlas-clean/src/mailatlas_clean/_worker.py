@@ -8,10 +8,13 @@ caller knows which message a worker is on and how long it has been on it (a mess
 that overruns its time budget gets its worker killed; see ``_pool``).
 
 The worker moves bytes with ``os.read``/``os.write`` loops on private copies of its
-pipe descriptors: a buffered ``sys.stdout.buffer.write`` interrupted mid-frame (the
-worker stopped with SIGSTOP and resumed) lost the rest of the frame, and the caller
-then failed to unpickle the stream. Descriptors 0 and 1 are pointed away from the
-pipes, so a stray write by any library cannot corrupt the protocol either.
+pipe descriptors. A worker stopped (SIGSTOP, Ctrl-Z, a profiler attaching) while blocked
+writing a reply has that ``write()`` end early with a partial count; under
+``PYTHONUNBUFFERED`` ``sys.stdout.buffer`` is the raw file, whose ``write`` returns that
+count, and the old worker ignored it: the rest of the frame was lost and the caller
+failed to unpickle the stream (tests/clean/test_pool_bounds.py and
+tests/integration/test_sync_stopped.py reproduce it). Descriptors 0 and 1 are pointed
+away from the pipes, so a stray write by any library cannot corrupt the protocol either.
 
 Why not ``multiprocessing``: its workers import the caller's ``__main__`` module, so
 a user's script without an ``if __name__ == "__main__"`` guard would run again inside
