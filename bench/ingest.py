@@ -3,6 +3,7 @@
     python bench/ingest.py                 # 5,000-message bench mbox: fresh store, then rerun
     python bench/ingest.py --big-gb 2      # also: peak memory of a 2 GB mbox vs the 27 MB one
     python bench/ingest.py --against main  # before/after: this tree and main's code, interleaved
+    python bench/ingest.py --no-floor      # without the parse-only floor
 
 Each measurement runs the real command (`python -m mailatlas_cli ingest mbox FILE
 --quiet`) in a fresh process, like a user would, into a new store under bench/out/, and
@@ -14,6 +15,12 @@ creating files within a few minutes of deleting many others costs about three ti
 the kernel time (the allocator steps over recently freed inodes), so deleting one
 run's store just before the next run would measure the benchmark's own clean-up. Leave
 a few minutes between two invocations for the same reason (see docs/performance.md).
+
+The parse-only floor (bench/_parse_floor.py) runs in the same loop, after each run's
+ingest: mail-parser parsing the same messages on as many processes as the ingest uses
+(``os.cpu_count()``: the caller and its cores - 1 parser workers), in a fresh process
+timed the same way. ``ingest-5k-vs-parse-floor`` prints the ingest's rate over the
+floor's (issue 15's target: at least 0.8), from the medians and run by run.
 
 ``--against REF`` extracts the packages of git ``REF`` (``git archive``) under bench/out/
 and runs them in turn with this tree's, run by run (``PYTHONPATH`` puts REF's sources
@@ -82,20 +89,32 @@ def run_ingest(
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, summary
 
 
+def run_floor(mbox: Path, processes: int) -> tuple[float, int]:
+    """Wall seconds and message count of the parse-only floor (bench/_parse_floor.py)."""
+    cmd = [sys.executable, str(REPO / "bench" / "_parse_floor.py"), str(mbox)]
+    start = time.perf_counter()
+    out = subprocess.run([*cmd, f"--processes={processes}"], capture_output=True, check=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(out.stdout)["messages"]
+
+
 def bench_mbox(
     mbox: Path,
     runs: int,
     label: str,
     stores: list[Path],
     variants: dict[str, dict[str, str] | None] | None = None,
+    floor: bool = False,
 ) -> dict[str, float]:
     """Fresh ingest then rerun, ``runs`` times; with ``variants`` (name: environment),
-    each run of each variant in turn. Returns the first variant's figures."""
+    each run of each variant in turn, then (``floor``) the parse-only floor. Returns the
+    first variant's figures."""
     variants = variants or {"": None}
     times: dict[str, dict[str, list[float]]] = {
         name: {k: [] for k in ("fresh_t", "fresh_rss", "fresh_cpu", "dup_t", "dup_rss")}
         for name in variants
     }
+    floor_t: list[float] = []
     count = None
     for i in range(runs):
         for name, env in variants.items():
@@ -114,6 +133,12 @@ def bench_mbox(
             assert summary2["duplicate_count"] == count, summary2
             t["dup_t"].append(wall)
             t["dup_rss"].append(rss)
+        if floor:
+            wall, parsed = run_floor(mbox, os.cpu_count() or 1)
+            assert parsed == count, (parsed, count)
+            rate = f"{count / wall:,.0f} msg/s"
+            print(f"parse floor run {i + 1}: {wall:.2f} s ({rate})", file=sys.stderr)
+            floor_t.append(wall)
     assert count
     results = {}
     for name, t in times.items():
@@ -131,6 +156,18 @@ def bench_mbox(
         }
         bench = f"ingest-{label}{'-' + name if name else ''}"
         report(bench, mbox_mb=round(mbox.stat().st_size / 1e6, 1), runs=runs, **results[name])
+    if floor_t:
+        first = next(iter(times.values()))
+        report(
+            f"ingest-{label}-vs-parse-floor",
+            processes=os.cpu_count(),
+            load_avg=[round(x, 2) for x in os.getloadavg()],
+            floor_msg_per_s=round(count / median(floor_t)),
+            floor_runs_msg_per_s=[round(count / x) for x in floor_t],
+            ingest_msg_per_s=round(count / median(first["fresh_t"])),
+            ratio=round(median(floor_t) / median(first["fresh_t"]), 3),
+            runs_ratio=[round(f / x, 3) for f, x in zip(floor_t, first["fresh_t"], strict=True)],
+        )
     if len(results) == 2:
         (new, a), (old, b) = results.items()
         report(
@@ -171,6 +208,12 @@ def main() -> None:
         metavar="REF",
         help="also run git REF's code, interleaved run by run with this tree's",
     )
+    ap.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the parse-only floor (mail-parser alone on the same messages)",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     mbox = OUT / "bench.mbox"
@@ -187,7 +230,7 @@ def main() -> None:
 
 def run_all(args: argparse.Namespace, mbox: Path, stores: list[Path]) -> None:
     variants = against(args.against) if args.against else None
-    small = bench_mbox(mbox, args.runs, "5k", stores, variants)
+    small = bench_mbox(mbox, args.runs, "5k", stores, variants, floor=args.floor)
     if args.big_gb:
         big = OUT / f"big-{args.big_gb:g}gb.mbox"
         if not big.exists():
