@@ -2,7 +2,9 @@
 
 The slow message here is legitimate, just large (parsing costs about a second per MB
 on a loaded machine): with a budget far below that, it must be stopped and reported,
-and every other message must come back parsed, in order. The SIGSTOP test stops the
+and every other message must come back parsed, in order, wherever the parse runs: in a
+worker, in the main thread (SIGALRM), off the main thread or beside an application's
+own SIGALRM handler (a worker then, even for a short run). The SIGSTOP test stops the
 real worker while /proc shows it blocked writing a reply, then resumes it.
 """
 
@@ -10,14 +12,25 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import mailatlas_clean._pool as pool_module
 import pytest
-from mailatlas_clean import ParseFailure, ParseJob, ParseLimits, ParsePool, parse_many
+from mailatlas_clean import (
+    ParseFailure,
+    ParseJob,
+    ParseLimits,
+    ParsePool,
+    ParserConfig,
+    parse_many,
+)
 from mailatlas_core import ParsedDocument
 
+T = TypeVar("T")
 LINE = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n"
 
 
@@ -150,3 +163,109 @@ def test_a_worker_stopped_while_blocked_writing_a_reply_loses_nothing(
         assert isinstance(outcome, ParsedDocument), outcome
         assert outcome.subject == f"n {job.tag}" and outcome.raw == job.raw
         assert len(outcome.body_text or "") > 2_000_000
+
+
+def _in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` run in another thread (a library caller's worker thread)."""
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(300)  # safety net only
+    assert not thread.is_alive()
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
+TIGHT = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, None])
+def test_the_budget_holds_off_the_main_thread(workers: int | None) -> None:
+    # SIGALRM works only in the main thread: the old code parsed this message to the
+    # end, however long it took. Now a worker parses it and is stopped at the budget.
+    raws = [_big(i, 6) if i == 1 else _small(i) for i in range(4)]
+    results = _in_thread(lambda: list(parse_many(_jobs(raws), workers=workers, limits=TIGHT)))
+    _check_others(results, {1})
+
+
+@pytest.mark.slow
+def test_the_budget_holds_with_the_applications_own_sigalrm_handler() -> None:
+    calls: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, _frame: calls.append(signum))
+    try:
+        raws = [_big(i, 6) if i == 2 else _small(i) for i in range(4)]
+        results = list(parse_many(_jobs(raws), workers=0, limits=TIGHT))
+        handler = signal.getsignal(signal.SIGALRM)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    _check_others(results, {2})
+    assert calls == []  # the application's handler was never called by MailAtlas...
+    assert handler is not previous and callable(handler)  # ...and stayed installed
+
+
+def _tag_dense(i: int, megabytes: int) -> bytes:
+    head = f"Message-ID: <html-{i}@t>\nFrom: a@example.test\nSubject: html {i}\n".encode()
+    return head + b"Content-Type: text/html\n\n" + b"<b><i>x</i></b>" * (megabytes * 65536)
+
+
+@pytest.mark.slow
+def test_a_worker_is_stopped_inside_a_native_call() -> None:
+    # Tag-dense HTML: most of the parse is inside nh3 and html-to-markdown (Rust), which
+    # SIGALRM cannot interrupt. Off the main thread, a worker parses it and is killed.
+    raws = [_tag_dense(i, 8) if i == 1 else _small(i) for i in range(3)]
+    started = time.monotonic()
+    results = _in_thread(lambda: list(parse_many(_jobs(raws), workers=0, limits=TIGHT)))
+    _check_others(results, {1})
+    assert time.monotonic() - started < 120  # safety net only
+
+
+@pytest.mark.slow
+def test_in_process_native_calls_get_bounded_pieces_so_the_alarm_lands() -> None:
+    # In the main thread the same message is parsed here: each Rust call gets one
+    # bounded piece (_html_bounds), so the alarm is acted on between two pieces.
+    raws = [_tag_dense(i, 8) if i == 1 else _small(i) for i in range(3)]
+    results = list(parse_many(_jobs(raws), workers=0, limits=TIGHT))
+    _check_others(results, {1})
+
+
+def test_a_thread_of_an_in_process_pool_uses_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ParsePool(workers=0) (IMAP sync's small runs) parses here on the main thread only.
+    inline: list[int] = []
+    real = pool_module.parse_one
+
+    def recording(job: ParseJob[int], *args: Any) -> object:
+        inline.append(job.tag)
+        return real(job, *args)
+
+    monkeypatch.setattr(pool_module, "parse_one", recording)
+    with ParsePool(workers=0) as pool:
+        here = pool.results(pool.submit(list(_jobs([_small(0)]))))
+        there = _in_thread(lambda: pool.results(pool.submit([ParseJob(1, _small(1))])))
+        assert pool.workers == 1
+    assert inline == [0]
+    assert isinstance(here[0][1], ParsedDocument) and isinstance(there[0][1], ParsedDocument)
+    assert there[0][1].subject == "n 1"
+
+
+@pytest.mark.slow
+def test_ingest_from_a_thread_keeps_the_raw_of_the_stopped_message(tmp_path: Path) -> None:
+    from mailatlas_cli import MailAtlas
+
+    for i in range(3):
+        (tmp_path / f"m{i}.eml").write_bytes(_big(i, 6) if i == 1 else _small(i))
+    atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws", ParserConfig(limits=TIGHT))
+    result = _in_thread(lambda: atlas.ingest_eml(sorted(tmp_path.glob("m*.eml"))).to_dict())
+    assert (result["ingested_count"], result["failed_count"]) == (2, 1)
+    assert "time budget" in result["failures"][0]["error"]
+    kept = list((tmp_path / "ws" / "failures").iterdir())
+    assert [p.read_bytes() for p in kept] == [_big(1, 6)]

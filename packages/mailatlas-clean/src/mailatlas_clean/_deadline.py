@@ -6,9 +6,11 @@ message's budget. A message parsed in the calling process (small runs, small mes
 in it. That stops Python code, including a backtracking regular expression (``re``
 checks for signals while it works), but not a call into a Rust library (nh3,
 html-to-markdown) until it returns: those are kept linear by bounding their input
-(see ``_html``). The timer is used only in the main thread and only when the
-application has no SIGALRM handler of its own; elsewhere the budget is not enforced
-in-process.
+(see ``_html_bounds``), so the alarm lands at most one bounded piece late. The timer
+works only in the main thread and only when the application has no SIGALRM handler of
+its own: :func:`budget_enforceable` says whether it can be used here, and where it
+cannot (another thread, an application's own handler) the pool parses in a worker
+process instead, which it kills at the budget (see ``_pool``).
 
 Budgets nest: reading one attachment has a budget of its own (:class:`ExtractTimeout`)
 inside its message's; the inner one is set only if it ends first, and the outer timer
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["ExtractTimeout", "ParseTimeout", "time_budget"]
+__all__ = ["ExtractTimeout", "ParseTimeout", "budget_enforceable", "time_budget"]
 
 # After the first alarm, fire again this often, in case the parser swallowed it.
 _REPEAT_S = 0.5
@@ -51,7 +53,8 @@ def _raise(_signum: int, _frame: FrameType | None) -> None:
     raise _errors[-1]
 
 
-def _usable() -> bool:
+def budget_enforceable() -> bool:
+    """Whether :func:`time_budget` can stop a parse in this thread (see the module)."""
     if not hasattr(signal, "setitimer"):
         return False
     if threading.current_thread() is not threading.main_thread():
@@ -65,7 +68,7 @@ def time_budget(seconds: float, error: type[BaseException] = ParseTimeout) -> It
 
     Inside another budget that ends sooner, the outer one alone applies.
     """
-    if not _usable():
+    if not budget_enforceable():
         yield
         return
     outer_left = signal.getitimer(signal.ITIMER_REAL)[0]

@@ -17,7 +17,9 @@ cursors exactly as if they had parsed inline.
 * Every message has a time budget (:class:`ParseLimits`): a worker that overruns it is
   killed, that message is reported as failed, and the rest go on in a fresh worker.
   Messages above the size limit are never parsed. This process parses only small
-  messages itself, under the same budget (see ``_deadline``).
+  messages itself, under the same budget (see ``_deadline``), and only where that
+  budget can be enforced (the main thread, no SIGALRM handler of the application's):
+  elsewhere, even a short run or a ``workers=0`` pool parses in a worker process.
 * Workers are plain child processes (``_worker``), not ``multiprocessing`` ones: a
   user's script without a ``__main__`` guard is never re-run inside them.
 """
@@ -36,7 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
-from ._deadline import ParseTimeout, time_budget
+from ._deadline import ParseTimeout, budget_enforceable, time_budget
 from ._parse import parse_bytes
 from ._worker import WorkerDied, WorkerProcess
 from .config import ParseLimits, ParserConfig
@@ -239,9 +241,12 @@ class ParsePool:
         """Queue ``jobs`` for parsing (inline pools parse right here)."""
         batch = ParseBatch(jobs)
         to_parse = [j for j in jobs if j.parse and self.limits.refusal(len(j.raw)) is None]
-        if self.workers == 0 or not to_parse:
+        if not to_parse or (self.workers == 0 and budget_enforceable()):
             batch._done = [parse_one(j, self.config, self.limits) for j in jobs]
             return batch
+        if self.workers == 0:
+            # This thread cannot stop a parse that overruns its budget: a worker can.
+            self.workers = 1
         size = self.chunk_size
         batch._chunks = [_Chunk(to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
         self._waiting.extend(batch._chunks)
@@ -297,7 +302,7 @@ class ParsePool:
                     chunk.answer(self._retry_alone(job))
             elif chunk.worker is None:  # still waiting: its turn has come
                 self._waiting.remove(chunk)
-                if chunk.small:
+                if chunk.small and budget_enforceable():
                     self._parse_here(chunk)
                 else:
                     self._start(chunk)
@@ -310,7 +315,7 @@ class ParsePool:
 
     def _help(self) -> bool:
         """Parse the next waiting chunk in this process; ``False`` if there is none."""
-        if not self._waiting or not self._waiting[0].small:
+        if not self._waiting or not self._waiting[0].small or not budget_enforceable():
             return False
         self._parse_here(self._waiting.popleft())
         return True
@@ -450,8 +455,12 @@ def parse_many(
         jobs: the messages; consumed lazily (a bounded number of chunks and bytes ahead).
         parser_config: the cleaning flags (defaults: ``ParserConfig()``).
         workers: worker processes; ``0`` parses in this process. Default: cores - 1.
+            Where the time budget cannot be enforced in this process (not the main
+            thread, or the application has its own SIGALRM handler), at least one worker
+            parses, whatever this says.
         chunk_size: messages sent to a worker at once.
-        inline_below: runs shorter than this parse in-process (no start-up cost).
+        inline_below: runs shorter than this parse in-process (no start-up cost), where
+            the time budget can be enforced in this process.
         limits: the size limit and time budget per message (default: the config's).
     """
     config = parser_config or ParserConfig()
@@ -459,11 +468,13 @@ def parse_many(
     iterator = iter(jobs)
     head = list(islice(iterator, inline_below))
     limits = limits or config.limits
-    if n_workers <= 0 or len(head) < inline_below:
+    in_process = n_workers <= 0 or len(head) < inline_below
+    if in_process and budget_enforceable():
         for job in chain(head, iterator):
             yield job, parse_one(job, config, limits)
         return
     jobs_left = chain(head, iterator)
+    n_workers = max(1, n_workers)  # the budget needs a process it can stop
     with ParsePool(config, n_workers, chunk_size=chunk_size, limits=limits) as pool:
         # Keep the workers full, plus a few chunks for this process to parse while it
         # would otherwise wait (see ParsePool); bounded in count and in bytes.
