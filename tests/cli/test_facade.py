@@ -200,6 +200,7 @@ def test_a_read_then_an_ingest_on_one_facade(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "ws")  # e.g. a database copied without its workspace
     with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
         assert atlas.count_documents() == 1
+        assert not (tmp_path / "ws").exists()  # the read created nothing
         result = atlas.ingest_eml([tmp_path / "b.eml"])
         assert (result.status, result.ingested_count) == ("ok", 1)
         assert [ref.subject for ref in atlas.list_documents()] == ["Second", "First"]

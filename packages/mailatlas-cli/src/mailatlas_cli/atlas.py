@@ -78,10 +78,11 @@ class MailAtlas:
         store: Store | None = None,
     ) -> None:
         """Args:
-        db_path: the SQLite database file.
-        workspace_path: the directory holding raw messages, HTML, assets and exports.
-            With ``store``, optional: where :meth:`export_document` writes when given
-            no ``out``.
+        db_path: the SQLite database file, or ``sqlite:///path`` or
+            ``postgresql://USER@HOST:PORT/DB`` (see :func:`mailatlas_core.open_store`).
+        workspace_path: the directory holding raw messages, HTML, assets and exports,
+            or ``s3://BUCKET/PREFIX``. With ``store``, optional: where
+            :meth:`export_document` writes when given no ``out``.
         parser_config: cleaning flags for ingest and sync (defaults: ``ParserConfig()``).
         store: an open store to use instead of ``db_path``; the facade never closes it.
 
@@ -93,12 +94,12 @@ class MailAtlas:
             raise TypeError("MailAtlas() takes db_path and workspace_path, or store=, not both")
         if store is None and (db_path is None or workspace_path is None):
             raise TypeError("MailAtlas() needs db_path and workspace_path (or store=)")
-        self.db_path = Path(db_path) if db_path is not None else None
-        self.workspace_path = Path(workspace_path) if workspace_path is not None else None
+        self.db_path = _location(db_path) if db_path is not None else None
+        self.workspace_path = _location(workspace_path) if workspace_path is not None else None
         self.parser_config = parser_config if parser_config is not None else ParserConfig()
         self._given = store
         self._store: Store | None = None
-        self._writable = False
+        self._writable = False  # whether the open store was opened to write
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -451,3 +452,9 @@ def unstarted_sync(config: ImapSyncConfig, error: str) -> SyncResult:
 
     folders = [FolderResult(folder, status="error", error=error) for folder in config.folders]
     return SyncResult(host=config.host, port=config.port, auth=config.auth, folders=folders)
+
+
+def _location(value: str | os.PathLike[str]) -> Path | str:
+    """A path as a :class:`Path`; a URL (``postgresql://``, ``s3://``...) as it is."""
+    text = os.fspath(value)
+    return text if "://" in text else Path(text)

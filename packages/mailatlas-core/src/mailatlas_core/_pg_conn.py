@@ -24,6 +24,7 @@ from .errors import (
     StoreError,
     StoreNotFoundError,
 )
+from .store import is_postgres_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -35,11 +36,6 @@ LATEST_PG_VERSION = 4
 _MIGRATION_LOCK = 0x4D41746C6173
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _PASSWORD_PARAM = re.compile(r"(?:^|&)password=", re.IGNORECASE)
-
-
-def is_postgres_url(value: str) -> bool:
-    """True for ``postgresql://...`` and ``postgres://...``."""
-    return value.startswith(("postgresql://", "postgres://"))
 
 
 def redact_url(url: str) -> str:

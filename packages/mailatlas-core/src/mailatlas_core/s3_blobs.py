@@ -29,16 +29,13 @@ from typing import Any, BinaryIO
 
 from .blobs import check_key
 from .errors import BlobNotFoundError, StoreError
+from .store import is_s3_url
 
 __all__ = ["S3BlobStore", "is_s3_url", "parse_s3_url"]
 
 # S3 bucket naming rules (3-63 characters, lower case, digits, dots, hyphens).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
-
-
-def is_s3_url(value: str) -> bool:
-    return value.startswith("s3://")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

@@ -13,12 +13,14 @@ before their rows, so a crash never leaves a row without its files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import StoreError
 from .gmail import GmailMessage
 from .model import (
     AddResult,
@@ -36,7 +38,10 @@ from .model import (
 from .threads import Thread
 from .work import WorkItem, WorkState
 
-__all__ = ["ListFilter", "Store", "open_store"]
+if TYPE_CHECKING:
+    from .backend import Backend
+
+__all__ = ["ListFilter", "Store", "is_postgres_url", "is_s3_url", "open_store", "sqlite_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +224,70 @@ class Store(Protocol):
         """Release the connection."""
 
 
-def open_store(db_path: str | Path, workspace_path: str | Path, *, create: bool = True) -> Store:
-    """Open the SQLite + files store.
+def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) -> Store:
+    """Open a store: a database (rows) plus a workspace (blobs), any combination.
 
-    With ``create=False`` (read-only commands) a missing database is a
-    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created on disk.
+    ``db`` is a path to an SQLite file, ``sqlite:///abs/path.db`` (``sqlite://`` and the
+    path after it), or ``postgresql://USER@HOST:PORT/DB`` (``postgres://`` too; the
+    password comes from ``PGPASSWORD`` or libpq's other sources, never from the URL).
+    ``workspace`` is a directory path or ``s3://BUCKET/PREFIX`` (endpoint and keys from
+    the ``AWS_*`` environment variables). PostgreSQL needs the ``postgres`` extra, S3 the
+    ``s3`` extra; without it the error says what to install.
+
+    With ``create=False`` (read-only commands) a missing store is a
+    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created anywhere.
     """
-    from .sqlite_store import SQLiteStore
+    from .blobs import BlobStore, LocalBlobStore
+    from .docstore import DocumentStore
 
-    return SQLiteStore(Path(db_path), Path(workspace_path), create=create)
+    db_text, ws_text = os.fspath(db), os.fspath(workspace)
+    if not is_postgres_url(db_text) and not is_s3_url(ws_text):
+        from .sqlite_store import SQLiteStore
+
+        return SQLiteStore(Path(sqlite_path(db_text)), Path(ws_text), create=create)
+    # The blob store first: making it touches nothing (no directory, no request), so a
+    # missing extra is reported before a database is created.
+    blobs: BlobStore
+    if is_s3_url(ws_text):
+        try:
+            from .s3_blobs import S3BlobStore
+        except ImportError:
+            raise StoreError(
+                _MISSING_EXTRA.format(what="an s3:// --workspace", extra="s3")
+            ) from None
+        blobs = S3BlobStore.from_url(ws_text)
+    else:
+        blobs = LocalBlobStore(Path(ws_text))
+    backend: Backend
+    if is_postgres_url(db_text):
+        try:
+            from .pg_backend import PostgresBackend
+        except ImportError:
+            raise StoreError(
+                _MISSING_EXTRA.format(what="a postgresql:// --db", extra="postgres")
+            ) from None
+        backend = PostgresBackend(db_text, create=create)
+    else:
+        from .sqlite_backend import SQLiteBackend
+
+        backend = SQLiteBackend(Path(sqlite_path(db_text)), create=create)
+    return DocumentStore(backend, blobs, create=create)
+
+
+_MISSING_EXTRA = "{what} needs an optional part: install mailatlas-core[{extra}]"
+
+
+def is_postgres_url(value: str) -> bool:
+    """True for ``postgresql://...`` and ``postgres://...``."""
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+def is_s3_url(value: str) -> bool:
+    """True for ``s3://...``."""
+    return value.startswith("s3://")
+
+
+def sqlite_path(value: str) -> str:
+    """The file of an SQLite ``--db``: a path, or ``sqlite:///abs/path`` (``sqlite://``
+    followed by the path; ``sqlite:///store.db`` is ``/store.db``)."""
+    return value.removeprefix("sqlite://") if value.startswith("sqlite://") else value

@@ -52,23 +52,33 @@ CLEANING_FLAGS: dict[str, str] = {
 class StorePaths:
     """Where the store lives, resolved from options, environment and defaults."""
 
-    db: Path
-    workspace: Path
+    db: Path | str  # a URL (sqlite:///..., postgresql://...) stays a string
+    workspace: Path | str  # s3://BUCKET/PREFIX stays a string
 
     def atlas(self, parser_config: ParserConfig | None = None) -> MailAtlas:
         """The facade over this store."""
         return MailAtlas(self.db, self.workspace, parser_config)
 
 
-def _resolve(db: Path | None, workspace: Path | None) -> StorePaths:
+def _location(value: str | None, default: Path) -> Path | str:
+    if value is None:
+        return default
+    return value if "://" in value else Path(value)
+
+
+def _resolve(db: str | None, workspace: str | None) -> StorePaths:
     home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)
-    paths = StorePaths(db or home / "store.db", workspace or home / "workspace")
-    if paths.db.is_dir():
+    paths = StorePaths(_location(db, home / "store.db"), _location(workspace, home / "workspace"))
+    if isinstance(paths.db, Path) and paths.db.is_dir():
         raise UserError(
             f"--db {paths.db} is a directory; it must be the SQLite database file — "
             f"pass a file path such as {paths.db / 'store.db'}"
         )
-    if paths.workspace.exists() and not paths.workspace.is_dir():
+    if (
+        isinstance(paths.workspace, Path)
+        and paths.workspace.exists()
+        and not paths.workspace.is_dir()
+    ):
         raise UserError(
             f"--workspace {paths.workspace} is a file; it must be a directory — "
             "pass a directory path"
@@ -81,22 +91,23 @@ def store_options(func: F) -> F:
 
     @click.option(
         "--db",
-        type=click.Path(path_type=Path),
+        type=click.Path(),
         envvar="MAILATLAS_DB",
         show_envvar=True,
-        help="SQLite database file. [default: $MAILATLAS_HOME/store.db, "
+        help="SQLite database file (or sqlite:///PATH), or postgresql://USER@HOST:PORT/DB "
+        "(password from PGPASSWORD or ~/.pgpass). [default: $MAILATLAS_HOME/store.db, "
         "where MAILATLAS_HOME defaults to .mailatlas]",
     )
     @click.option(
         "--workspace",
-        type=click.Path(path_type=Path),
+        type=click.Path(),
         envvar="MAILATLAS_WORKSPACE",
         show_envvar=True,
-        help="Workspace directory (raw mail, HTML, assets, exports). "
-        "[default: $MAILATLAS_HOME/workspace]",
+        help="Workspace directory (raw mail, HTML, assets, exports), or s3://BUCKET/PREFIX "
+        "(endpoint and keys from AWS_*). [default: $MAILATLAS_HOME/workspace]",
     )
     @functools.wraps(func)
-    def wrapper(*args: Any, db: Path | None, workspace: Path | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, db: str | None, workspace: str | None, **kwargs: Any) -> Any:
         return func(*args, paths=_resolve(db, workspace), **kwargs)
 
     return wrapper  # type: ignore[return-value]

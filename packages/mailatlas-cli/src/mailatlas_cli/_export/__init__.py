@@ -57,7 +57,7 @@ def render_document(document: Document, fmt: ExportFormat) -> str:
 def export_document(
     document: Document,
     fmt: ExportFormat,
-    workspace: Path,
+    workspace: Path | str,
     out: str | os.PathLike[str] | None = None,
     *,
     parents: bool = False,
@@ -104,7 +104,7 @@ def render_thread(thread: Thread, load: Callable[[str], Document]) -> str:
 def export_thread(
     thread: Thread,
     load: Callable[[str], Document],
-    workspace: Path,
+    workspace: Path | str,
     out: str | os.PathLike[str] | None = None,
     *,
     parents: bool = False,

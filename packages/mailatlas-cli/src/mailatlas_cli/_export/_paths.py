@@ -70,10 +70,14 @@ def destination(
     document_id: str,
     ext: str,
     bundle: bool,
-    workspace: Path,
+    workspace: Path | str,
 ) -> Destination:
     """Decide where the export of one document goes (nothing is created yet)."""
     if out is None:
+        if not isinstance(workspace, Path):  # s3://...: exports are local files
+            raise ExportPathError(
+                f"the workspace {workspace} is not a local directory to export into — give --out"
+            )
         exports = workspace.absolute() / "exports"
         return Destination(exports, f"{document_id}.{ext}", "assets", in_workspace=True)
     text = os.fspath(out)
