@@ -401,12 +401,14 @@ class MailAtlas:
                 ``workspace_path`` to export into (also for :meth:`export_thread`).
         """
         from ._export import export_document
+        from ._export._common import StoredFiles
 
         workspace = self._export_workspace(out, "export_document")
         document = self.get_document(document_id)
-        return export_document(document, format, workspace, out, parents=parents)
+        files = StoredFiles(self.store(create=False).blobs)
+        return export_document(document, format, workspace, out, parents=parents, files=files)
 
-    def _export_workspace(self, out: object, method: str) -> Path:
+    def _export_workspace(self, out: object, method: str) -> Path | str:
         """Where an export without ``out`` goes: the workspace (needed only then)."""
         if self.workspace_path is not None:
             return self.workspace_path
@@ -417,8 +419,10 @@ class MailAtlas:
     def render_document(self, document_id: str, format: ExportFormat) -> str:
         """An export as text, with absolute asset links (``json``, ``markdown``, ``html``)."""
         from ._export import render_document
+        from ._export._common import StoredFiles
 
-        return render_document(self.get_document(document_id), format)
+        document = self.get_document(document_id)
+        return render_document(document, format, StoredFiles(self.store(create=False).blobs))
 
     def export_thread(
         self,

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
+from urllib.parse import unquote
 
 from ._rows import recipients_text
 from .backend import AssetRow, Backend, DocumentRow, FailureRow, StoredPrint
@@ -46,6 +48,7 @@ from .ids import (
 from .model import (
     AddResult,
     Asset,
+    AssetData,
     AssetText,
     DeletedDocument,
     Document,
@@ -61,10 +64,34 @@ from .threads import Thread, ThreadMessage, build_threads, parent_chain, thread_
 from .work import WorkItem, WorkState
 from .workspace import check_component, pid_alive
 
-__all__ = ["DocumentStore", "conflict_metadata", "raw_key"]
+__all__ = ["ASSET_SCHEME", "DocumentStore", "conflict_metadata", "link_assets", "raw_key"]
 
 Match = tuple[str | None, list[str]]
 """The stored copy of a message (or None), and the other documents with its Message-ID."""
+
+
+#: How stored HTML refers to an asset: ``mailatlas-asset:<asset id>``.
+ASSET_SCHEME = "mailatlas-asset"
+
+
+def link_assets(
+    html: str, parser_id: str, parsed: Sequence[AssetData], stored: Sequence[AssetRow]
+) -> str:
+    """Rewrite the parser's ``../assets/<parser_id>/<name>`` links to ``mailatlas-asset:<id>``.
+
+    ``parsed`` and ``stored`` are the same assets in the same order. A link to a name
+    that is no asset is left as it is (exporters drop it).
+    """
+    prefix = f"../assets/{parser_id}/"
+    if prefix not in html:
+        return html
+    ids = {asset.filename: row.id for asset, row in zip(parsed, stored, strict=True)}
+
+    def by_id(match: re.Match[str]) -> str:
+        asset_id = ids.get(unquote(match[1]))
+        return match[0] if asset_id is None else f"{ASSET_SCHEME}:{asset_id}"
+
+    return re.sub(re.escape(prefix) + r"""([^"'()\s<>]+)""", by_id, html)
 
 
 def raw_key(raw_hash: str) -> str:
@@ -225,14 +252,14 @@ class DocumentStore:
         blobs = self.blobs
         raw_path = raw_key(parsed.content_hash)
         blobs.put(raw_path, parsed.raw)
+        assets = self._write_assets(parsed, doc_id)
         html_path = None
         if parsed.body_html is not None:
-            html = parsed.body_html
-            if doc_id != parsed.id:  # the parser linked the assets under its own id
-                html = html.replace(f"../assets/{parsed.id}/", f"../assets/{doc_id}/")
+            # The parser linked assets as ../assets/<its id>/<name>; stored HTML names
+            # them by asset id, so that any blob store can resolve them.
+            html = link_assets(parsed.body_html, parsed.id, parsed.assets, assets)
             html_path = f"html/{doc_id}.html"
             blobs.put(html_path, html.encode("utf-8", "replace"))
-        assets = self._write_assets(parsed, doc_id)
 
         metadata = dict(parsed.metadata)
         metadata["source"] = location.to_metadata()

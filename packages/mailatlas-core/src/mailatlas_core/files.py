@@ -27,6 +27,7 @@ import select
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "DIR_MODE",
@@ -34,6 +35,7 @@ __all__ = [
     "FILE_MODE",
     "NotARegularFileError",
     "copy_at",
+    "copy_stream_at",
     "describe_kind",
     "make_dirs",
     "open_dir",
@@ -225,6 +227,19 @@ def copy_at(source_fd: int, dir_fd: int, name: str) -> None:
     :func:`open_regular` (``follow=False`` for a file inside a store).
     """
     _replace(dir_fd, name, lambda fd: _copy_fd(source_fd, fd))
+
+
+def copy_stream_at(source: BinaryIO, dir_fd: int, name: str) -> None:
+    """Copy a binary stream (e.g. ``BlobStore.open``) to ``name`` in ``dir_fd``, as
+    :func:`replace_at`; streamed in 1 MB chunks."""
+
+    def fill(fd: int) -> None:
+        while chunk := source.read(1 << 20):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+
+    _replace(dir_fd, name, fill)
 
 
 def _copy_fd(src: int, dst: int) -> None:

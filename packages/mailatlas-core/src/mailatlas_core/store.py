@@ -40,6 +40,7 @@ from .work import WorkItem, WorkState
 
 if TYPE_CHECKING:
     from .backend import Backend
+    from .blobs import BlobStore
 
 __all__ = ["ListFilter", "Store", "is_postgres_url", "is_s3_url", "open_store", "sqlite_path"]
 
@@ -74,6 +75,11 @@ class ListFilter:
 
 class Store(Protocol):
     """What every MailAtlas store backend provides."""
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Where the store keeps raw messages, HTML and assets (read them through it:
+        ``Document.raw_key``, ``Document.body_html_key``, ``Asset.key``)."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group the calls inside into one atomic commit (re-entrant)."""
@@ -237,7 +243,7 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
     With ``create=False`` (read-only commands) a missing store is a
     :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created anywhere.
     """
-    from .blobs import BlobStore, LocalBlobStore
+    from .blobs import LocalBlobStore
     from .docstore import DocumentStore
 
     db_text, ws_text = os.fspath(db), os.fspath(workspace)

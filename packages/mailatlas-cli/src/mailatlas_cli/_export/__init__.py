@@ -15,7 +15,13 @@ from mailatlas_core import Document, Thread
 
 from .._formats import EXPORT_FORMATS, ExportFormat
 from ..errors import ExportError
-from ._common import absolute_path_link, absolute_uri_link, bundle_linker
+from ._common import (
+    LOCAL_FILES,
+    StoredFiles,
+    absolute_path_link,
+    absolute_uri_link,
+    bundle_linker,
+)
 from ._paths import destination, open_destination, refuse_special, write_assets, write_file
 from .html import render_html
 from .markdown import render_markdown
@@ -41,14 +47,14 @@ _EXTENSIONS: dict[ExportFormat, str] = {
 BUNDLE_FORMATS = frozenset({"markdown", "html"})
 
 
-def render_document(document: Document, fmt: ExportFormat) -> str:
+def render_document(document: Document, fmt: ExportFormat, files: StoredFiles = LOCAL_FILES) -> str:
     """A text export (``json``, ``markdown``, ``html``) with absolute asset links."""
     if fmt == "json":
         return json.dumps(document.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         return render_markdown(document, absolute_path_link)
     if fmt == "html":
-        return render_html(document, absolute_uri_link)
+        return render_html(document, absolute_uri_link, files=files)
     if fmt == "pdf":
         raise ExportError("a PDF is not text — write it to a file with --out, or omit --out")
     raise ExportError(f"unknown export format {fmt!r} — use one of {', '.join(EXPORT_FORMATS)}")
@@ -61,6 +67,7 @@ def export_document(
     out: str | os.PathLike[str] | None = None,
     *,
     parents: bool = False,
+    files: StoredFiles = LOCAL_FILES,
 ) -> Path:
     """Write an export of ``document`` and return the absolute path of the file written.
 
@@ -81,18 +88,18 @@ def export_document(
     refuse_special(dest.path)  # before any work, and before any assets folder is made
     with open_destination(dest, out, parents=parents) as dir_fd:
         if fmt == "pdf":
-            data = render_pdf(document)
+            data = render_pdf(document, files)
         elif bundle:
             link = bundle_linker(dest.assets)
             page = (
                 render_markdown(document, link)
                 if fmt == "markdown"
-                else render_html(document, link)
+                else render_html(document, link, files=files)
             )
             data = page.encode("utf-8")
-            write_assets(dir_fd, dest, document)
+            write_assets(dir_fd, dest, document, files)
         else:
-            data = render_document(document, fmt).encode("utf-8")
+            data = render_document(document, fmt, files).encode("utf-8")
         return write_file(dir_fd, dest, data)
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
-from mailatlas_core import Asset, Document
+from mailatlas_core import Asset, Document, StoreError
+from mailatlas_core.blobs import BlobStore
+from mailatlas_core.files import open_regular, read_regular
 
 __all__ = [
+    "LOCAL_FILES",
     "AssetLinker",
     "Header",
+    "StoredFiles",
     "absolute_path_link",
     "absolute_uri_link",
     "bundle_link",
@@ -21,6 +26,41 @@ __all__ = [
 ]
 
 AssetLinker = Callable[[Asset], str]
+
+
+class StoredFiles:
+    """How an export reads a document's stored HTML and assets: through the store's blob
+    store (any backend: local files, S3), by the keys the store gave the document.
+
+    Without a blob store (a :class:`Document` built by hand) the document's local paths
+    are read, never through a symbolic link.
+    """
+
+    def __init__(self, blobs: BlobStore | None = None) -> None:
+        self.blobs = blobs
+
+    def html(self, document: Document) -> str | None:
+        """The stored (sanitised) HTML snapshot, or ``None`` when there is none to read."""
+        try:
+            if self.blobs is not None and document.body_html_key:
+                data = self.blobs.get(document.body_html_key)
+            elif document.body_html_path:
+                data = read_regular(document.body_html_path, follow=False)
+            else:
+                return None
+        except (OSError, StoreError):
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def open_asset(self, asset: Asset) -> BinaryIO:
+        """A stream of an asset's bytes (``OSError`` or ``StoreError`` if unreadable)."""
+        if self.blobs is not None and asset.key:
+            return self.blobs.open(asset.key)
+        return os.fdopen(open_regular(asset.file_path, follow=False), "rb")
+
+
+LOCAL_FILES = StoredFiles()
+"""Read documents' files by their local paths."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,18 +26,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailatlas_core import Document
+from mailatlas_core import Document, StoreError
 from mailatlas_core.files import (
     NotARegularFileError,
-    copy_at,
+    copy_stream_at,
     describe_kind,
     make_dirs,
     open_dir,
-    open_regular,
     replace_at,
 )
 
 from ..errors import ExportError, ExportPathError
+from ._common import LOCAL_FILES, StoredFiles
 
 __all__ = [
     "Destination",
@@ -134,8 +134,11 @@ def write_file(dir_fd: int, dest: Destination, data: bytes) -> Path:
     return dest.path
 
 
-def write_assets(dir_fd: int, dest: Destination, document: Document) -> None:
-    """Copy a document's assets into ``dest.assets/`` beside the export (0700/0600)."""
+def write_assets(
+    dir_fd: int, dest: Destination, document: Document, files: StoredFiles = LOCAL_FILES
+) -> None:
+    """Copy a document's assets into ``dest.assets/`` beside the export (0700/0600),
+    read through ``files`` (the store's blob store)."""
     if not document.assets:
         return
     folder = dest.directory / dest.assets
@@ -147,18 +150,20 @@ def write_assets(dir_fd: int, dest: Destination, document: Document) -> None:
         for asset in document.assets:
             name = Path(asset.filename).name  # the store keeps safe names; stay safe anyway
             try:
-                source = open_regular(asset.file_path, follow=False)
+                source = files.open_asset(asset)
             except OSError as exc:
                 raise ExportError(
                     f"cannot read asset {asset.file_path}: {exc.strerror or exc} — "
                     "check the workspace"
                 ) from exc
+            except StoreError as exc:
+                raise ExportError(f"cannot read asset: {exc} — check the workspace") from exc
             try:
-                copy_at(source, assets_fd, name)
+                copy_stream_at(source, assets_fd, name)
             except OSError as exc:
                 raise _write_error(folder / name, exc) from exc
             finally:
-                os.close(source)
+                source.close()
     finally:
         os.close(assets_fd)
 

@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlsplit
 import nh3
 from mailatlas_clean import bounded_html_pieces
 from mailatlas_core import Asset, Document
-from mailatlas_core.files import read_regular
+from mailatlas_core.docstore import ASSET_SCHEME
 
-from ._common import AssetLinker, header_of
+from ._common import LOCAL_FILES, AssetLinker, StoredFiles, header_of
 
 __all__ = ["CSP", "render_html", "sanitize_body"]
 
@@ -40,11 +40,20 @@ _LINK_SCHEMES = {"http", "https", "mailto"}
 
 
 def sanitize_body(body_html: str, document: Document, link: AssetLinker) -> str:
-    """Sanitise stored body HTML and point its asset references at ``link``."""
+    """Sanitise stored body HTML and point its asset references at ``link``.
+
+    Stored HTML names an asset ``mailatlas-asset:<asset id>``; HTML stored by earlier
+    versions links ``../assets/<document id>/<filename>``: both resolve.
+    """
+    by_id = {asset.id: asset for asset in document.assets}
     by_name = {asset.filename: asset for asset in document.assets}
     prefix = f"../assets/{document.id}/"
+    scheme = f"{ASSET_SCHEME}:"
 
     def asset_link(value: str) -> str | None:
+        if value.startswith(scheme):
+            asset = by_id.get(value[len(scheme) :])
+            return link(asset) if asset is not None else None
         value = unquote(value)
         if value.startswith(prefix):
             asset = by_name.get(value[len(prefix) :])
@@ -69,7 +78,7 @@ def sanitize_body(body_html: str, document: Document, link: AssetLinker) -> str:
         nh3.clean(
             piece,
             attribute_filter=keep,
-            url_schemes=_LINK_SCHEMES | {"data", "file"},
+            url_schemes=_LINK_SCHEMES | {"data", "file", ASSET_SCHEME},
             clean_content_tags={"script", "style", "title"},
         )
         for piece in bounded_html_pieces(body_html)
@@ -109,22 +118,22 @@ def _assets_html(document: Document, link: AssetLinker | None) -> str:
     return f'<ul class="assets">{items}</ul>'
 
 
-def render_html(document: Document, link: AssetLinker, *, link_attachments: bool = True) -> str:
+def render_html(
+    document: Document,
+    link: AssetLinker,
+    *,
+    link_attachments: bool = True,
+    files: StoredFiles = LOCAL_FILES,
+) -> str:
     """The document as one standalone HTML page, asset links made by ``link``.
 
     With ``link_attachments=False`` attachments are listed by name only (PDF: a link
-    would carry a local path into the file).
+    would carry a local path into the file). The stored HTML is read through ``files``.
     """
     body = None
-    if document.body_html_path:
-        try:
-            # Never through a link planted in the workspace's html/ folder.
-            raw = read_regular(document.body_html_path, follow=False)
-            stored = raw.decode("utf-8", errors="replace")
-        except OSError:
-            stored = None
-        if stored:
-            body = sanitize_body(stored, document, link)
+    stored = files.html(document)
+    if stored:
+        body = sanitize_body(stored, document, link)
     if body is None:
         body = f'<pre class="body">{html.escape(document.body_text)}</pre>'
     title = html.escape(header_of(document).subject)

@@ -25,7 +25,7 @@ from mailatlas_core import Document
 from mailatlas_core.files import open_dir
 
 from ..errors import BrowserNotFoundError, ExportError
-from ._common import bundle_link
+from ._common import LOCAL_FILES, StoredFiles, bundle_link
 from ._paths import Destination, write_assets
 from .html import render_html
 
@@ -102,8 +102,9 @@ def chromium_command(browser: str, page: Path, output: Path, profile: Path) -> l
 _BROWSER_ENV = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "FONTCONFIG_FILE", "FONTCONFIG_PATH"})
 
 
-def render_pdf(document: Document) -> bytes:
-    """Print ``document`` to PDF; the bytes of the PDF file."""
+def render_pdf(document: Document, files: StoredFiles = LOCAL_FILES) -> bytes:
+    """Print ``document`` to PDF; the bytes of the PDF file (its stored HTML and assets
+    read through ``files``)."""
     browser = find_browser()
     with tempfile.TemporaryDirectory(prefix="mailatlas-pdf-") as tmp:
         root = Path(tmp)
@@ -112,11 +113,14 @@ def render_pdf(document: Document) -> bytes:
         make_profile(profile)
         page_fd = open_dir(page_dir, create=False)
         try:
-            write_assets(page_fd, Destination(page_dir, "document.html", "assets"), document)
+            dest = Destination(page_dir, "document.html", "assets")
+            write_assets(page_fd, dest, document, files)
         finally:
             os.close(page_fd)
         page = page_dir / "document.html"
-        page.write_text(render_html(document, bundle_link, link_attachments=False), "utf-8")
+        page.write_text(
+            render_html(document, bundle_link, link_attachments=False, files=files), "utf-8"
+        )
         output = root / "document.pdf"
         # A minimal environment: never hand the browser (or its crash reporter) the
         # user's secrets, e.g. MAILATLAS_IMAP_PASSWORD / _ACCESS_TOKEN.
