@@ -106,3 +106,46 @@ def test_assets_without_text_get_one_once(store: Any) -> None:
     assert store.get_asset(f"{doc_id}-0001").text == PDF
     (hit,) = store.list_documents(ListFilter(query="late"))
     assert hit.matched_asset_ids == (f"{doc_id}-0000",)
+
+
+@pytest.mark.heavy
+def test_postgres_search_pages_are_the_same_however_they_are_found(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A common word walks the date index; any other is read from the GIN index and
+    # sorted: the same rows, in the same order, with the same matched_in.
+    import mailatlas_core.pg_backend as pg
+    from mailatlas_core.pg_backend import PostgresBackend
+
+    backend = PostgresBackend(pg_url)
+    try:
+        for n in range(30):
+            day = f"2024-02-{1 + (n * 7) % 28:02d}T{n:02d}:00:00Z"
+            body = "other words" if n % 4 == 0 else "common word"
+            texts = [AssetText("ok", "a common zebra", 14)] if n % 4 == 0 or n % 5 == 0 else []
+            rows = [
+                AssetRow(f"doc-{n}-{i:04d}", f"doc-{n}", i, "attachment", "application/pdf",
+                         f"assets/doc-{n}/f{i}.pdf", None, "0" * 64, f"f{i}.pdf", 3, text)
+                for i, text in enumerate(texts)
+            ]  # fmt: skip
+            with backend.transaction():
+                row = _row(n, body_text=body, received_at=day, published_at=day)
+                assert backend.insert_document(row, rows, LOC) is None
+        pages = [ListFilter(query="common", limit=7, offset=3), ListFilter(query="common")]
+        found = {}
+        for threshold in (10**6, 1):
+            monkeypatch.setattr(pg, "COMMON_QUERY_THRESHOLD", threshold)
+            found[threshold] = [
+                [(r.id, r.matched_in, r.matched_asset_ids) for r in backend.list_documents(p)]
+                for p in pages
+            ]
+        assert found[1] == found[10**6]
+        assert len(found[1][0]) == 7 and len(found[1][1]) == 30
+        assert [hit[0] for hit in found[1][1]][:3] == ["doc-27", "doc-23", "doc-19"]
+        assert {hit[1] for hit in found[1][1]} == {
+            ("body",),
+            ("attachment",),
+            ("body", "attachment"),
+        }
+    finally:
+        backend.close()

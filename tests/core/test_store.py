@@ -5,10 +5,12 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mailatlas_core import (
     AssetData,
+    AssetText,
     DocumentNotFoundError,
     ImapCursor,
     InvalidFilterError,
@@ -19,6 +21,7 @@ from mailatlas_core import (
     UnsafePathError,
     open_store,
 )
+from mailatlas_core._query import Plan, fts_query, list_query
 from mailatlas_core.errors import DocumentTooLargeError
 from mailatlas_core.ids import normalize_message_id
 from mailatlas_core.sqlite_store import SQLiteStore
@@ -351,18 +354,44 @@ def test_common_and_rare_search_paths_agree(
 ) -> None:
     import mailatlas_core.sqlite_backend as backend
 
+    text = AssetText("ok", "common word in a spreadsheet", 28, False, None, "test")
     for i in range(30):
         day = f"2024-02-{1 + (i * 7) % 28:02d}T00:00:00Z"
         body = "common word" + (" rare" if i % 10 == 0 else "")
-        store.add(
-            make_parsed(make_raw(i), subject=f"s{i}", body=body, received_at=day), loc(str(i))
+        # Every fourth one matches only by its attachment; every fifth, by both.
+        body = "other" if i % 4 == 0 else body
+        assets = [AssetData("attachment", "text/csv", f"a{i}.csv", b"x", text=text)]
+        parsed = make_parsed(
+            make_raw(i),
+            subject=f"s{i}",
+            body=body,
+            received_at=day,
+            assets=assets if i % 4 == 0 or i % 5 == 0 else None,
         )
-    flt = ListFilter(query="common", limit=7, offset=3)
-    rare_path = [r.id for r in store.list_documents(flt)]
-    monkeypatch.setattr(backend, "COMMON_QUERY_THRESHOLD", 5)
-    common_path = [r.id for r in store.list_documents(flt)]
-    assert rare_path == common_path and len(rare_path) == 7
-    assert len(store.list_documents(ListFilter(query="rare"))) == 3
+        store.add(parsed, loc(str(i)))
+    pages = [ListFilter(query="common", limit=7, offset=3), ListFilter(query="word", limit=40)]
+    plans: dict[str, list[list[tuple[str, Any, Any]]]] = {}
+    for plan, threshold, seek_max in (("sort", 5000, 200), ("walk", 5, 0), ("walk_seek", 5, 10**6)):
+        monkeypatch.setattr(backend, "COMMON_QUERY_THRESHOLD", threshold)
+        monkeypatch.setattr(backend, "SEEK_WALK_MAX", seek_max)
+        assert {
+            store.backend._plan(  # type: ignore[attr-defined]
+                fts_query(p.query or ""), p
+            )
+            for p in pages
+        } == {plan}
+        plans[plan] = [
+            [(r.id, r.matched_in, r.matched_asset_ids) for r in store.list_documents(p)]
+            for p in pages
+        ]
+    assert plans["sort"] == plans["walk"] == plans["walk_seek"]
+    assert len(plans["sort"][0]) == 7 and len(plans["sort"][1]) == 30
+    assert {hit[1] for hit in plans["sort"][1]} == {
+        ("body",),
+        ("attachment",),
+        ("body", "attachment"),
+    }
+    assert len(store.list_documents(ListFilter(query="rare"))) == 1  # 0 and 20 say "other"
 
 
 def test_a_rejected_add_inside_a_batch_costs_only_itself(store: SQLiteStore) -> None:
@@ -442,3 +471,24 @@ def test_a_body_over_sqlites_length_limit_is_a_per_message_error(store: SQLiteSt
     assert not isinstance(caught.value, StorageFullError)
     store.add(make_parsed(make_raw(3)), loc("3"))
     assert store.count_documents() == 2
+
+
+def _plan_of(store: SQLiteStore, flt: ListFilter, plan: Plan = "sort") -> str:
+    sql, params = list_query(flt, plan=plan)
+    rows = store._conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    return " | ".join(row[3] for row in rows)
+
+
+def test_a_sender_address_is_answered_from_its_index_newest_first(store: SQLiteStore) -> None:
+    # Any case of the address, in date order, from the index: no sort, no full scan.
+    plan = _plan_of(store, ListFilter(sender="Ada@Example.TEST", limit=20))
+    assert "SEARCH d USING INDEX documents_sender (sender_email=?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_common_search_seeks_each_row_instead_of_listing_every_match(
+    store: SQLiteStore,
+) -> None:
+    plan = _plan_of(store, ListFilter(query="invoice", limit=20), "walk_seek")
+    assert plan.startswith("SCAN d USING INDEX documents_newest"), plan
+    assert "LIST SUBQUERY" not in plan and "TEMP B-TREE" not in plan, plan

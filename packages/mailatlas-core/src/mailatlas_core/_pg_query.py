@@ -45,17 +45,16 @@ def _recipient(role: str, address: str) -> tuple[str, list[Any]]:
     return sql, [address.strip()]
 
 
+# A search matches the message itself, or the text of one of its attachments.
+_IN_BODY = "d.search @@ %s::tsquery"
+_IN_ATTACHMENT = "d.id IN (SELECT document_id FROM asset_texts WHERE search @@ %s::tsquery)"
+_ORDER = "ORDER BY d.received_at DESC NULLS LAST, d.created_at DESC, d.seq"
+
+
 def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
+    """The conditions of every filter but ``query`` (see :func:`pg_list_query`)."""
     where: list[str] = []
     params: list[Any] = []
-    query = search_query(flt.query) if flt.query else None
-    if query is not None:
-        # The message itself, or the text of one of its attachments.
-        where.append(
-            "(d.search @@ %s::tsquery OR d.id IN"
-            " (SELECT document_id FROM asset_texts WHERE search @@ %s::tsquery))"
-        )
-        params.extend([query, query])
     date_column = _DATE_COLUMNS.get(flt.date_field)
     if date_column is None:
         raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")
@@ -91,21 +90,46 @@ def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def pg_list_query(flt: ListFilter) -> tuple[str, list[Any]]:
-    """``list``: newest first by arrival (undated last, as in SQLite), filtered, paged."""
+def pg_list_query(flt: ListFilter, *, walk: bool = False) -> tuple[str, list[Any]]:
+    """``list``: newest first by arrival (undated last, as in SQLite), filtered, paged.
+
+    A search is two branches, each taking its first ``offset + limit`` rows in that
+    order: the documents whose text matches and those with a matching attachment; their
+    union, sorted, gives the page. As in SQLite (:func:`._query.list_query`), the caller
+    says how: a search that matches a large part of the store (``walk``) walks the date
+    index and stops after the page; any other reads its matches from the GIN index and
+    sorts them. The planner is not left to choose: it guesses a word's frequency, and a
+    wrong guess for a rare word walked the whole table.
+    """
     where, params = _where(flt)
+    query = search_query(flt.query) if flt.query else None
+    page = [max(0, flt.limit), max(0, flt.offset)]
+    if query is None:
+        sql = f"SELECT {_REF_COLUMNS} FROM documents d{_and(where)} {_ORDER} LIMIT %s OFFSET %s"
+        return sql, [*params, *page]
+    branches = []
+    for match in (_IN_BODY, _IN_ATTACHMENT):
+        rows = f"SELECT {_REF_COLUMNS}, d.seq FROM documents d{_and([match, *where])}"
+        if not walk:  # OFFSET 0 keeps the ORDER BY from choosing the plan of the rows
+            rows = f"SELECT * FROM ({rows} OFFSET 0) d"
+        branches.append(f"({rows} {_ORDER} LIMIT %s)")
     sql = (
-        f"SELECT {_REF_COLUMNS} FROM documents d"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY d.received_at DESC NULLS LAST, d.created_at DESC, d.seq"
-        " LIMIT %s OFFSET %s"
+        f"SELECT {_REF_COLUMNS} FROM ({branches[0]} UNION {branches[1]}) d"
+        f" {_ORDER} LIMIT %s OFFSET %s"
     )
-    params.extend([max(0, flt.limit), max(0, flt.offset)])
-    return sql, params
+    top = page[0] + page[1]
+    return sql, [query, *params, top, query, *params, top, *page]
 
 
 def pg_count_query(flt: ListFilter) -> tuple[str, list[Any]]:
     """What ``list`` would page through, counted (limit and offset ignored)."""
     where, params = _where(flt)
-    sql = "SELECT count(*) FROM documents d" + (" WHERE " + " AND ".join(where) if where else "")
-    return sql, params
+    query = search_query(flt.query) if flt.query else None
+    if query is not None:
+        where.insert(0, f"({_IN_BODY} OR {_IN_ATTACHMENT})")
+        params[:0] = [query, query]
+    return "SELECT count(*) FROM documents d" + _and(where), params
+
+
+def _and(where: list[str]) -> str:
+    return " WHERE " + " AND ".join(where) if where else ""

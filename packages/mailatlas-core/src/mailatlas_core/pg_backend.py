@@ -23,6 +23,7 @@ from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
 from ._pg_search import search_query, search_vector
 from ._pg_work import PgWorkMixin
+from ._query import COMMON_QUERY_THRESHOLD
 from ._rows import (
     asset_from_row,
     document_from_row,
@@ -657,9 +658,10 @@ class PostgresBackend(PgWorkMixin):
             )
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
-        sql, params = pg_list_query(flt)
-        refs = [ref_from_row(_row(r)) for r in self._search(sql, params)]
         query = search_query(flt.query) if flt.query else None
+        walk = query is not None and self._common(query)
+        sql, params = pg_list_query(flt, walk=walk)
+        refs = [ref_from_row(_row(r)) for r in self._search(sql, params)]
         if query is None or not refs:
             return refs
         ids = [r.id for r in refs]
@@ -678,6 +680,15 @@ class PostgresBackend(PgWorkMixin):
         ):
             in_assets.setdefault(r["document_id"], []).append(r["asset_id"])
         return with_matches(refs, in_body, in_assets)
+
+    def _common(self, query: str) -> bool:
+        """Whether at least ``COMMON_QUERY_THRESHOLD`` messages match (see pg_list_query)."""
+        rows = self._search(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM documents"
+            " WHERE search @@ %s::tsquery LIMIT %s) m",
+            (query, COMMON_QUERY_THRESHOLD),
+        )
+        return int(rows[0]["n"]) >= COMMON_QUERY_THRESHOLD
 
     def count_documents(self, flt: ListFilter) -> int:
         sql, params = pg_count_query(flt)

@@ -15,6 +15,8 @@ from typing import Any
 
 from ._query import (
     COMMON_QUERY_THRESHOLD,
+    SEEK_WALK_MAX,
+    Plan,
     count_query,
     fts_query,
     is_search_error,
@@ -393,23 +395,29 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin)
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
         try:
-            common = False
             match = fts_query(flt.query) if flt.query else ""
-            if match:
-                common = (
-                    self._conn.execute(
-                        "SELECT count(*) FROM (SELECT rowid FROM documents_fts"
-                        " WHERE documents_fts MATCH ? LIMIT ?)",
-                        (match, COMMON_QUERY_THRESHOLD),
-                    ).fetchone()[0]
-                    >= COMMON_QUERY_THRESHOLD
-                )
-            sql, params = list_query(flt, common_query=common)
+            sql, params = list_query(flt, plan=self._plan(match, flt) if match else "sort")
             rows = self._conn.execute(sql, params).fetchall()
             refs = [ref_from_row(r) for r in rows]
             return self._annotate(refs, match) if match else refs
         except sqlite3.OperationalError as exc:
             raise self._list_error(flt, exc) from exc
+
+    def _plan(self, match: str, flt: ListFilter) -> Plan:
+        """How to find this search's page (see :func:`list_query`), from the first
+        ``COMMON_QUERY_THRESHOLD`` matches: too few, sort them all; else walk the date
+        index, seeking each row in the full-text index if the matches are dense enough
+        that the page is at most ``SEEK_WALK_MAX`` rows away (estimated from how far
+        into the store, by rowid, those first matches reach)."""
+        found, last = self._conn.execute(
+            "SELECT count(*), max(rowid) FROM (SELECT rowid FROM documents_fts"
+            " WHERE documents_fts MATCH ? LIMIT ?)",
+            (match, COMMON_QUERY_THRESHOLD),
+        ).fetchone()
+        if found < COMMON_QUERY_THRESHOLD:
+            return "sort"
+        near = (flt.offset + flt.limit) * last <= SEEK_WALK_MAX * found
+        return "walk_seek" if near else "walk"
 
     def count_documents(self, flt: ListFilter) -> int:
         sql, params = count_query(flt)
