@@ -7,11 +7,18 @@ SDK reads them to build each tool's JSON schema, so this module does not postpon
 Every result is :func:`~._framing.frame`-d (mail as untrusted data). Every failure is a
 tool error (``isError``) with one plain line: a MailAtlas error says what went wrong;
 anything unexpected says only that the tool failed, never a traceback.
+
+The tools are a table (:data:`TOOLS`): each row names a function of :mod:`._tools`
+(whose signature gives the arguments, their order and their defaults) and the schema of
+each argument. ``search`` takes the filters of :meth:`MailAtlas.count_documents`, so a
+new filter there is a new ``search`` argument here once its schema is added.
 """
 
-import asyncio
+import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,6 +32,7 @@ from ..__about__ import __version__
 from ..atlas import MailAtlas
 from . import _tools
 from ._framing import frame
+from ._sync import run_apart, sync_account
 
 __all__ = ["build_server"]
 
@@ -63,23 +71,171 @@ MaxChars = Annotated[
 ]
 
 
-def _guard(
-    name: str, fn: Callable[..., _tools.Result], atlas: MailAtlas
-) -> Callable[..., Awaitable[str]]:
-    """Run a tool function against the store; frame its result; turn errors into a
-    plain ToolError line. The store is read in the event loop's thread (its SQLite
-    connection belongs to that thread); each call is short."""
+Address = Annotated[str | None, Field(max_length=320)]
+READ_WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
 
-    async def run(*args: Any, **kwargs: Any) -> str:
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """One MCP tool: ``run(atlas, **arguments)`` and how it is shown to clients."""
+
+    name: str
+    title: str
+    description: str
+    run: Callable[..., _tools.Result]
+    # The JSON schema of each argument, as a type (pydantic reads the constraints).
+    types: Mapping[str, Any]
+    annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)
+    # Whether the arguments include the filters of MailAtlas.count_documents.
+    filters: bool = False
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="search",
+        title="Search stored mail",
+        description="Find stored email documents, newest first. 'query' is full-text "
+        "search over subject, sender, To/Cc/Bcc, body and the text of attachments (all "
+        'words must match; "exact phrase"; pars* prefix; a OR b; a NOT b). Every other '
+        "argument narrows the result. Returns document refs (id, subject, sender_email, "
+        "received_at, source_kind; with a query, matched_in: body and/or attachment, and "
+        "matched_asset_ids for get_attachment) and next_cursor when there are more.",
+        run=_tools.search,
+        filters=True,
+        types={
+            "query": Text,
+            "limit": Annotated[int, Field(ge=1, le=_tools.SEARCH_MAX)],
+            "cursor": Cursor,
+            "since": DateText,
+            "until": DateText,
+            "date_field": Literal["sent", "received"],
+            "sender": Annotated[
+                str | None,
+                Field(max_length=320, description="Address, domain or part of the name."),
+            ],
+            "to": Address,
+            "cc": Address,
+            "message_id": Annotated[str | None, Field(max_length=1000)],
+            "source_kind": Literal["eml", "mbox", "maildir", "imap"] | None,
+            "folder": Annotated[str | None, Field(max_length=1000)],
+            "thread_id": Annotated[str | None, Field(max_length=200)],
+        },
+    ),
+    ToolSpec(
+        name="get_document",
+        title="Read one email",
+        description="One stored email by id: headers (subject, from, to, cc, date, "
+        "message_id, in_reply_to, references), its cleaned body text, its assets "
+        "(attachments and inline images: id, filename, mime_type, size) and the places "
+        "it was seen. A long body comes in pages: the result says the body's length and "
+        "the range returned, and gives next_cursor for the rest; nothing is cut silently.",
+        run=_tools.get_document,
+        types={"document_id": Id, "cursor": Cursor, "max_chars": MaxChars},
+    ),
+    ToolSpec(
+        name="get_thread",
+        title="Read a conversation",
+        description="The conversation an id belongs to (a thread_id, or the id of any "
+        "document in it): its messages in date order (document_id, subject, sender, "
+        "date, and which document each answers), 100 per page, plus the reply tree when "
+        "the whole thread fits one page. Read each message with get_document.",
+        run=_tools.get_thread,
+        types={"thread_id": Id, "cursor": Cursor},
+    ),
+    ToolSpec(
+        name="get_attachment",
+        title="Read an attachment",
+        description="One attachment or inline image by its asset id (from get_document's "
+        "assets or search's matched_asset_ids): filename, mime_type, size, sha256, and "
+        "the text read from it (PDF, Office, ODT, HTML, CSV, plain text), paged like a "
+        "body with next_cursor. Binary or unreadable files give metadata, text null, "
+        "and the reason.",
+        run=_tools.get_attachment,
+        types={"asset_id": Id, "cursor": Cursor, "max_chars": MaxChars},
+    ),
+    ToolSpec(
+        name="export_document",
+        title="Export an email to a file",
+        description="Write one stored email as Markdown (or JSON or HTML) into the "
+        "store's workspace (exports/<id>.<ext>, replaced if it exists) and return the "
+        "path. Writes nothing else.",
+        run=_tools.export_document,
+        types={"document_id": Id, "format": Literal["markdown", "json", "html"]},
+        annotations=READ_WRITE,
+    ),
+    ToolSpec(
+        name="list_folders",
+        title="List mail folders",
+        description="The IMAP folders stored mail was seen in, with how many documents each holds.",
+        run=_tools.list_folders,
+        types={},
+    ),
+    ToolSpec(
+        name="stats",
+        title="Store statistics",
+        description="How many documents, attachments, locations, failures and runs the "
+        "store holds, bytes on disk, documents per source kind and folder, and the "
+        "oldest and newest dates.",
+        run=_tools.stats,
+        types={},
+    ),
+)
+
+SYNC = ToolSpec(
+    name="sync",
+    title="Sync a mail account",
+    description="Fetch new mail of one account of the accounts file (mailatlas.toml) "
+    "into the store, incrementally; never changes the mailbox. Returns the run's "
+    "summary per folder. Available only because the server was started with "
+    "--allow-sync.",
+    run=sync_account,
+    types={"account": Annotated[str, Field(min_length=1, max_length=200)]},
+    annotations=ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    ),
+)
+
+
+def signature(spec: ToolSpec) -> inspect.Signature:
+    """The arguments a client passes: those of ``spec.run`` after the facade (and, for
+    ``filters``, those of :meth:`MailAtlas.count_documents`), typed by ``spec.types``."""
+    own = list(inspect.signature(spec.run).parameters.values())[1:]
+    if spec.filters:
+        own += list(inspect.signature(MailAtlas.count_documents).parameters.values())[1:]
+    params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=spec.types[p.name])
+        for p in own
+        if p.name in spec.types  # the others are the server's settings (sync's config)
+    ]
+    unknown = set(spec.types) - {p.name for p in params}
+    assert not unknown, f"{spec.name}: no argument {sorted(unknown)}"
+    return inspect.Signature(params, return_annotation=str)
+
+
+Call = Callable[[MailAtlas, Callable[[MailAtlas], _tools.Result]], Awaitable[_tools.Result]]
+
+
+async def _here(atlas: MailAtlas, call: Callable[[MailAtlas], _tools.Result]) -> _tools.Result:
+    return call(atlas)
+
+
+def _handler(spec: ToolSpec, atlas: MailAtlas, how: Call = _here) -> Callable[..., Any]:
+    """The coroutine the SDK calls for ``spec``: run the tool (``how``: by default here,
+    in the event loop's thread, where the store's connection belongs; each read is
+    short), frame its result, and turn errors into one plain ToolError line."""
+
+    async def run(**arguments: Any) -> str:
         try:
-            result = fn(atlas, *args, **kwargs)
+            result = await how(atlas, partial(spec.run, **arguments))
         except MailAtlasError as exc:
             raise ToolError(str(exc)) from None
         except Exception:
-            log.exception("MCP tool %s failed", name)
-            raise ToolError(f"{name} failed inside MailAtlas; see the server's log") from None
-        return frame(name, result.source, result.data, result.trusted or None)
+            log.exception("MCP tool %s failed", spec.name)
+            raise ToolError(f"{spec.name} failed inside MailAtlas; see the server's log") from None
+        return frame(spec.name, result.source, result.data, result.trusted or None)
 
+    run.__name__ = spec.name
+    run.__signature__ = signature(spec)  # type: ignore[attr-defined]
     return run
 
 
@@ -93,170 +249,16 @@ def build_server(
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
-
-    search = _guard("search", _tools.search, atlas)
-
-    @server.tool(
-        name="search",
-        title="Search stored mail",
-        annotations=READ_ONLY,
-        description="Find stored email documents, newest first. 'query' is full-text "
-        "search over subject, sender, To/Cc/Bcc, body and the text of attachments (all "
-        'words must match; "exact phrase"; pars* prefix; a OR b; a NOT b). Every other '
-        "argument narrows the result. Returns document refs (id, subject, sender_email, "
-        "received_at, source_kind; with a query, matched_in: body and/or attachment, and "
-        "matched_asset_ids for get_attachment) and next_cursor when there are more.",
-    )
-    async def search_tool(
-        query: Text = None,
-        limit: Annotated[int, Field(ge=1, le=_tools.SEARCH_MAX)] = 20,
-        cursor: Cursor = None,
-        since: DateText = None,
-        until: DateText = None,
-        date_field: Literal["sent", "received"] = "sent",
-        sender: Annotated[
-            str | None, Field(max_length=320, description="Address, domain or part of the name.")
-        ] = None,
-        to: Annotated[str | None, Field(max_length=320)] = None,
-        cc: Annotated[str | None, Field(max_length=320)] = None,
-        message_id: Annotated[str | None, Field(max_length=1000)] = None,
-        source_kind: Literal["eml", "mbox", "maildir", "imap"] | None = None,
-        folder: Annotated[str | None, Field(max_length=1000)] = None,
-        thread_id: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> str:
-        return await search(
-            query=query,
-            limit=limit,
-            cursor=cursor,
-            since=since,
-            until=until,
-            date_field=date_field,
-            sender=sender,
-            to=to,
-            cc=cc,
-            message_id=message_id,
-            source_kind=source_kind,
-            folder=folder,
-            thread_id=thread_id,
-        )
-
-    get_document = _guard("get_document", _tools.get_document, atlas)
-
-    @server.tool(
-        name="get_document",
-        title="Read one email",
-        annotations=READ_ONLY,
-        description="One stored email by id: headers (subject, from, to, cc, date, "
-        "message_id, in_reply_to, references), its cleaned body text, its assets "
-        "(attachments and inline images: id, filename, mime_type, size) and the places "
-        "it was seen. A long body comes in pages: the result says the body's length and "
-        "the range returned, and gives next_cursor for the rest; nothing is cut silently.",
-    )
-    async def get_document_tool(
-        document_id: Id, cursor: Cursor = None, max_chars: MaxChars = _tools.BODY_CHARS_DEFAULT
-    ) -> str:
-        return await get_document(document_id, cursor=cursor, max_chars=max_chars)
-
-    get_thread = _guard("get_thread", _tools.get_thread, atlas)
-
-    @server.tool(
-        name="get_thread",
-        title="Read a conversation",
-        annotations=READ_ONLY,
-        description="The conversation an id belongs to (a thread_id, or the id of any "
-        "document in it): its messages in date order (document_id, subject, sender, "
-        "date, and which document each answers), 100 per page, plus the reply tree when "
-        "the whole thread fits one page. Read each message with get_document.",
-    )
-    async def get_thread_tool(thread_id: Id, cursor: Cursor = None) -> str:
-        return await get_thread(thread_id, cursor=cursor)
-
-    get_attachment = _guard("get_attachment", _tools.get_attachment, atlas)
-
-    @server.tool(
-        name="get_attachment",
-        title="Read an attachment",
-        annotations=READ_ONLY,
-        description="One attachment or inline image by its asset id (from get_document's "
-        "assets or search's matched_asset_ids): filename, mime_type, size, sha256, and "
-        "the text read from it (PDF, Office, ODT, HTML, CSV, plain text), paged like a "
-        "body with next_cursor. Binary or unreadable files give metadata, text null, "
-        "and the reason.",
-    )
-    async def get_attachment_tool(
-        asset_id: Id, cursor: Cursor = None, max_chars: MaxChars = _tools.BODY_CHARS_DEFAULT
-    ) -> str:
-        return await get_attachment(asset_id, cursor=cursor, max_chars=max_chars)
-
-    export = _guard("export_document", _tools.export_document, atlas)
-
-    @server.tool(
-        name="export_document",
-        title="Export an email to a file",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True
-        ),
-        description="Write one stored email as Markdown (or JSON or HTML) into the "
-        "store's workspace (exports/<id>.<ext>, replaced if it exists) and return the "
-        "path. Writes nothing else.",
-    )
-    async def export_document_tool(
-        document_id: Id, format: Literal["markdown", "json", "html"] = "markdown"
-    ) -> str:
-        return await export(document_id, format=format)
-
-    folders = _guard("list_folders", _tools.list_folders, atlas)
-
-    @server.tool(
-        name="list_folders",
-        title="List mail folders",
-        annotations=READ_ONLY,
-        description="The IMAP folders stored mail was seen in, with how many documents each holds.",
-    )
-    async def list_folders_tool() -> str:
-        return await folders()
-
-    stats = _guard("stats", _tools.stats, atlas)
-
-    @server.tool(
-        name="stats",
-        title="Store statistics",
-        annotations=READ_ONLY,
-        description="How many documents, attachments, locations, failures and runs the "
-        "store holds, bytes on disk, documents per source kind and folder, and the "
-        "oldest and newest dates.",
-    )
-    async def stats_tool() -> str:
-        return await stats()
-
+    specs = [(spec, _handler(spec, atlas)) for spec in TOOLS]
     if allow_sync:
-        _add_sync(server, atlas, config)
+        sync = replace(SYNC, run=partial(sync_account, config=config))
+        specs.append((sync, _handler(sync, atlas, run_apart)))
+    for spec, handler in specs:
+        server.add_tool(
+            handler,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+        )
     return server
-
-
-def _add_sync(server: MCPServer, atlas: MailAtlas, config: Path | None) -> None:
-    from ._sync import sync_account
-
-    @server.tool(
-        name="sync",
-        title="Sync a mail account",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-        ),
-        description="Fetch new mail of one account of the accounts file (mailatlas.toml) "
-        "into the store, incrementally; never changes the mailbox. Returns the run's "
-        "summary per folder. Available only because the server was started with "
-        "--allow-sync.",
-    )
-    async def sync_tool(
-        account: Annotated[str, Field(min_length=1, max_length=200)],
-    ) -> str:
-        try:
-            # A sync takes long: in a thread, with a store connection of its own.
-            result = await asyncio.to_thread(sync_account, atlas, config, account)
-        except MailAtlasError as exc:
-            raise ToolError(str(exc)) from None
-        except Exception:
-            log.exception("MCP tool sync failed")
-            raise ToolError("sync failed inside MailAtlas; see the server's log") from None
-        return frame("sync", result.source, result.data, result.trusted or None)

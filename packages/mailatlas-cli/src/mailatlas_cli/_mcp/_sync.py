@@ -1,23 +1,41 @@
 """The ``sync`` MCP tool (only with ``mailatlas mcp --allow-sync``): one account of the
-accounts file, synced like ``mailatlas sync imap --account NAME``."""
+accounts file, synced like ``mailatlas sync imap --account NAME``, into the store the
+server was given."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from ..atlas import MailAtlas
-from ._tools import Result
+from ._tools import Result, store_source
 
-__all__ = ["sync_account"]
+__all__ = ["run_apart", "sync_account"]
 
 
-def sync_account(atlas: MailAtlas, config: Path | None, account: str) -> Result:
-    """Sync ``account`` into the store of ``atlas`` (called in a worker thread: it opens
-    a store connection of its own, as SQLite connections stay in their thread)."""
+def sync_account(atlas: MailAtlas, account: str, *, config: Path | None = None) -> Result:
+    """Sync ``account`` of the accounts file ``config`` into the store of ``atlas``."""
     from mailatlas_imap import load_accounts
 
     chosen = load_accounts(config).select([account])
-    with MailAtlas(atlas.db_path, atlas.workspace_path, atlas.parser_config) as own:
-        summary = own.sync_accounts(chosen)
-    source = f"mailatlas sync of account {account!r} into {atlas.db_path}"
+    summary = atlas.sync_accounts(chosen)
+    source = f"mailatlas sync of account {account!r} into {store_source(atlas)}"
     return Result(source, summary.to_dict(), {"status": summary.status})
+
+
+async def run_apart(atlas: MailAtlas, call: Callable[[MailAtlas], Result]) -> Result:
+    """Run a long ``call`` (a sync) without holding up the server's other calls when
+    that is safe: in a worker thread, on a connection of its own, when the facade can
+    open one (it names its store by path or URL). A store handed in
+    (``MailAtlas(store=...)``) belongs to the thread that opened it: the call runs there,
+    and the server's other calls wait for it."""
+    if atlas.db_path is None or atlas.workspace_path is None:
+        return call(atlas)
+    db, workspace = atlas.db_path, atlas.workspace_path
+
+    def apart() -> Result:
+        with MailAtlas(db, workspace, atlas.parser_config) as own:
+            return call(own)
+
+    return await asyncio.to_thread(apart)

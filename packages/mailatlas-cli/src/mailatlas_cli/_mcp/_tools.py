@@ -16,7 +16,7 @@ from typing import Any
 from mailatlas_core import Asset, Document, InvalidFilterError
 
 from .._export._common import header_of
-from ..atlas import DateField, MailAtlas
+from ..atlas import MailAtlas
 
 __all__ = [
     "BODY_CHARS_DEFAULT",
@@ -29,6 +29,7 @@ __all__ = [
     "list_folders",
     "search",
     "stats",
+    "store_source",
 ]
 
 BODY_CHARS_DEFAULT = 20_000
@@ -59,43 +60,18 @@ def _offset(cursor: str | None, kind: str) -> int:
     return int(number)
 
 
-def _store_source(atlas: MailAtlas) -> str:
+def store_source(atlas: MailAtlas) -> str:
     where = os.fspath(atlas.db_path) if atlas.db_path is not None else "handed in"
     return f"mailatlas store {where}"
 
 
 def search(
-    atlas: MailAtlas,
-    *,
-    query: str | None = None,
-    limit: int = 20,
-    cursor: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    date_field: DateField = "sent",
-    sender: str | None = None,
-    to: str | None = None,
-    cc: str | None = None,
-    message_id: str | None = None,
-    source_kind: str | None = None,
-    folder: str | None = None,
-    thread_id: str | None = None,
+    atlas: MailAtlas, *, limit: int = 20, cursor: str | None = None, **filters: Any
 ) -> Result:
-    """Document refs, newest first, matching every filter given; paged."""
+    """Document refs, newest first, matching every filter given (those of
+    :meth:`MailAtlas.list_documents`); paged."""
     offset = _offset(cursor, "o")
-    filters: dict[str, Any] = {
-        "query": query or None,
-        "since": since,
-        "until": until,
-        "date_field": date_field,
-        "sender": sender,
-        "to": to,
-        "cc": cc,
-        "message_id": message_id,
-        "source_kind": source_kind,
-        "folder": folder,
-        "thread_id": thread_id,
-    }
+    filters["query"] = filters.get("query") or None
     refs = atlas.list_documents(limit=limit + 1, offset=offset, **filters)
     more = len(refs) > limit
     refs = refs[:limit]
@@ -105,7 +81,7 @@ def search(
         "offset": offset,
         "next_cursor": f"o:{offset + limit}" if more else None,
     }
-    return Result(_store_source(atlas), {"documents": rows}, trusted)
+    return Result(store_source(atlas), {"documents": rows}, trusted)
 
 
 def _headers(document: Document) -> dict[str, Any]:
@@ -171,7 +147,7 @@ def get_document(
         "assets": [_asset(a) for a in document.assets],
         "locations": [loc.to_dict() for loc in document.locations],
     }
-    source = f"{_store_source(atlas)}, document {document.id}"
+    source = f"{store_source(atlas)}, document {document.id}"
     return Result(source, data, {"body": paging})
 
 
@@ -203,7 +179,7 @@ def get_thread(atlas: MailAtlas, thread_id: str, *, cursor: str | None = None) -
         data["tree"] = thread.to_dict()["tree"]
     more = offset + THREAD_PAGE < len(ordered)
     trusted = {"offset": offset, "next_cursor": f"o:{offset + THREAD_PAGE}" if more else None}
-    return Result(f"{_store_source(atlas)}, thread {thread.thread_id}", data, trusted)
+    return Result(f"{store_source(atlas)}, thread {thread.thread_id}", data, trusted)
 
 
 def get_attachment(
@@ -230,7 +206,7 @@ def get_attachment(
             if extracted
             else "no text: stored before text extraction existed"
         )
-    source = f"{_store_source(atlas)}, document {asset.document_id}, attachment {asset.id}"
+    source = f"{store_source(atlas)}, document {asset.document_id}, attachment {asset.id}"
     return Result(source, data, trusted)
 
 
@@ -238,16 +214,16 @@ def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdo
     """Write an export into the workspace's exports folder; say where."""
     path = atlas.export_document(document_id, format=format)  # type: ignore[arg-type]
     data = {"document_id": document_id, "format": format, "path": str(path)}
-    return Result(f"{_store_source(atlas)}, document {document_id}", data)
+    return Result(f"{store_source(atlas)}, document {document_id}", data)
 
 
 def list_folders(atlas: MailAtlas) -> Result:
     """The IMAP folders mail was seen in, with document counts."""
     found = atlas.stats().by_folder
     folders = [{"folder": name, "documents": count} for name, count in sorted(found.items())]
-    return Result(_store_source(atlas), {"folders": folders})
+    return Result(store_source(atlas), {"folders": folders})
 
 
 def stats(atlas: MailAtlas) -> Result:
     """Counts, sizes, sources and folders of the store."""
-    return Result(_store_source(atlas), atlas.stats().to_dict())
+    return Result(store_source(atlas), atlas.stats().to_dict())

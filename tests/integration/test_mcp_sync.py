@@ -1,0 +1,91 @@
+"""The MCP ``sync`` tool writes into the store the server was given, against the real
+Dovecot: a store handed to the facade (``MailAtlas(store=...)``), which has no path to
+open a second connection from, and a facade that names its store by path (the sync then
+runs in a worker thread on a connection of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mailatlas_cli import MailAtlas
+from mailatlas_core import ListFilter, open_store
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from devkit.dovecot import DovecotServer
+from tests.integration.conftest import messages, new_mailbox
+
+pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
+
+
+def _accounts(tmp_path: Path, dovecot: DovecotServer, user: str) -> Path:
+    conf = tmp_path / "mailatlas.toml"
+    conf.write_text(
+        "[accounts.work]\n"
+        'host = "127.0.0.1"\n'
+        f"port = {dovecot.imaps_port}\n"
+        f'ca_file = "{dovecot.cert_path}"\n'
+        f'username = "{user}"\n'
+        'password_env = "MCP_SYNC_TEST_PW"\n'
+    )
+    return conf
+
+
+def _sync_and_search(atlas: MailAtlas, conf: Path, word: str) -> list[CallToolResult]:
+    from mailatlas_cli._mcp._server import build_server
+
+    server = build_server(atlas, allow_sync=True, config=conf)
+
+    async def main() -> list[CallToolResult]:
+        async with Client(server) as client:
+            synced = await client.call_tool("sync", {"account": "work"})
+            found = await client.call_tool("search", {"query": word})
+            return [synced, found]
+
+    return asyncio.run(asyncio.wait_for(main(), timeout=120))
+
+
+def _data(result: CallToolResult) -> Any:
+    (content,) = result.content
+    assert isinstance(content, TextContent)
+    assert not result.is_error, content.text
+    block = content.text.split('">\n', 1)[1].rsplit("\n</untrusted-mail-data", 1)[0]
+    return json.loads(block)
+
+
+def test_sync_writes_into_a_store_handed_to_the_facade(
+    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = new_mailbox(dovecot)
+    dovecot.fill_maildir(box.user, "INBOX", messages(3, tag="mcpgiven"))
+    monkeypatch.setenv("MCP_SYNC_TEST_PW", box.password)
+    store = open_store(tmp_path / "own.db", tmp_path / "own-ws")
+    try:
+        synced, found = _sync_and_search(
+            MailAtlas(store=store), _accounts(tmp_path, dovecot, box.user), "mcpgiven"
+        )
+        summary = _data(synced)
+        assert summary["status"] == "ok", summary
+        assert store.count_documents(ListFilter(query="mcpgiven")) == 3
+        assert len(_data(found)["documents"]) == 3
+    finally:
+        store.close()
+
+
+def test_sync_of_a_facade_with_paths_uses_its_store(
+    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = new_mailbox(dovecot)
+    dovecot.fill_maildir(box.user, "INBOX", messages(2, tag="mcppaths"))
+    monkeypatch.setenv("MCP_SYNC_TEST_PW", box.password)
+    db, ws = tmp_path / "store.db", tmp_path / "workspace"
+    with MailAtlas(db, ws) as atlas:
+        synced, found = _sync_and_search(atlas, _accounts(tmp_path, dovecot, box.user), "mcppaths")
+    assert _data(synced)["status"] == "ok"
+    assert len(_data(found)["documents"]) == 2
+    with MailAtlas(db, ws) as atlas:
+        assert atlas.count_documents(query="mcppaths") == 2
