@@ -22,14 +22,21 @@ from tests.integration.conftest import messages, new_mailbox
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
 
-def _accounts(tmp_path: Path, dovecot: DovecotServer, user: str) -> Path:
+def _account(
+    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, tag: str
+) -> Path:
+    """A fresh mailbox holding ``count`` messages tagged ``tag``, as the accounts file's
+    account ``work`` (its password in the environment); returns the file."""
+    box = new_mailbox(dovecot)
+    dovecot.fill_maildir(box.user, "INBOX", messages(count, tag=tag))
+    monkeypatch.setenv("MCP_SYNC_TEST_PW", box.password)
     conf = tmp_path / "mailatlas.toml"
     conf.write_text(
         "[accounts.work]\n"
         'host = "127.0.0.1"\n'
         f"port = {dovecot.imaps_port}\n"
         f'ca_file = "{dovecot.cert_path}"\n'
-        f'username = "{user}"\n'
+        f'username = "{box.user}"\n'
         'password_env = "MCP_SYNC_TEST_PW"\n'
     )
     return conf
@@ -60,14 +67,10 @@ def _data(result: CallToolResult) -> Any:
 def test_sync_writes_into_a_store_handed_to_the_facade(
     dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    box = new_mailbox(dovecot)
-    dovecot.fill_maildir(box.user, "INBOX", messages(3, tag="mcpgiven"))
-    monkeypatch.setenv("MCP_SYNC_TEST_PW", box.password)
+    conf = _account(dovecot, tmp_path, monkeypatch, 3, "mcpgiven")
     store = open_store(tmp_path / "own.db", tmp_path / "own-ws")
     try:
-        synced, found = _sync_and_search(
-            MailAtlas(store=store), _accounts(tmp_path, dovecot, box.user), "mcpgiven"
-        )
+        synced, found = _sync_and_search(MailAtlas(store=store), conf, "mcpgiven")
         summary = _data(synced)
         assert summary["status"] == "ok", summary
         assert store.count_documents(ListFilter(query="mcpgiven")) == 3
@@ -79,12 +82,10 @@ def test_sync_writes_into_a_store_handed_to_the_facade(
 def test_sync_of_a_facade_with_paths_uses_its_store(
     dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    box = new_mailbox(dovecot)
-    dovecot.fill_maildir(box.user, "INBOX", messages(2, tag="mcppaths"))
-    monkeypatch.setenv("MCP_SYNC_TEST_PW", box.password)
+    conf = _account(dovecot, tmp_path, monkeypatch, 2, "mcppaths")
     db, ws = tmp_path / "store.db", tmp_path / "workspace"
     with MailAtlas(db, ws) as atlas:
-        synced, found = _sync_and_search(atlas, _accounts(tmp_path, dovecot, box.user), "mcppaths")
+        synced, found = _sync_and_search(atlas, conf, "mcppaths")
     assert _data(synced)["status"] == "ok"
     assert len(_data(found)["documents"]) == 2
     with MailAtlas(db, ws) as atlas:
