@@ -1,35 +1,37 @@
-"""Benchmark: IMAP sync into SQLite + files against PostgreSQL + S3, in one run.
+"""Benchmark: IMAP sync into SQLite + files and into PostgreSQL + S3, 1, 2 and 4 workers.
 
-Starts its own Dovecot (devkit.dovecot), a private PostgreSQL (devkit.postgres, durable:
-fsync on) and a private SeaweedFS S3 gateway (devkit.seaweedfs), fills two folders with
-``--count`` generated messages (devkit.mailgen), then alternates, ``--runs`` times, a full
-sync over TLS into a fresh SQLite store and into a fresh PostgreSQL database + bucket
-prefix (same messages, same settings, same machine). With ``--workers N`` (N > 1) the
-PostgreSQL side also runs N ``mailatlas worker`` processes over accounts of
-``--count / accounts`` messages each, when that command exists.
+Starts its own Dovecot (devkit.dovecot), a private PostgreSQL (devkit.postgres; durable,
+fsync on, unless ``--fast-pg``) and a private SeaweedFS S3 gateway (devkit.seaweedfs),
+all on this machine. Fills ``--accounts`` mailboxes with two folders each
+(``--count`` generated messages in all, devkit.mailgen), writes an accounts file, then
+runs, ``--runs`` times and in turn, the real command into a fresh store each time::
 
-Prints the median msg/s of each and the ratio PostgreSQL+S3 / SQLite:
+    mailatlas sync imap --config accounts.toml --all-accounts --workers N \\
+        --db DB --workspace WS
 
-    python bench/backends.py                    # 4,000 messages, 3 runs each
+for SQLite + files with 1 worker and for PostgreSQL + S3 with 1, 2 and 4 workers
+(``--workers`` to change). Prints the median msg/s of each and its ratio to SQLite:
+
+    python bench/backends.py                       # 4,000 messages, 8 accounts, 3 runs
     python bench/backends.py --count 1000 --runs 1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mailatlas_core import Store, open_store
-from mailatlas_imap import ImapSyncConfig, sync_imap
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
@@ -42,83 +44,109 @@ BUCKET = "mailatlas-bench"
 STORE_ROOT = Path(__file__).resolve().parent / "out"
 
 
-def timed_sync(open_: Callable[[], Store], config: ImapSyncConfig, count: int) -> float:
-    store = open_()
-    try:
-        t0 = time.perf_counter()
-        result = sync_imap(store, config)
-        elapsed = time.perf_counter() - t0
-        assert result.status == "ok", result.to_dict()
-        assert result.ingested_count + result.duplicate_count == count, result.to_dict()
-        assert store.count_documents() == result.ingested_count
-    finally:
-        store.close()
+def accounts_file(path: Path, server: DovecotServer, users: list[str]) -> dict[str, str]:
+    """Write the accounts file; returns the environment holding the passwords."""
+    lines = [
+        "[defaults]",
+        'host = "127.0.0.1"',
+        f"port = {server.imaps_port}",
+        f'ca_file = "{server.cert_path}"',
+        f"folders = {json.dumps(list(FOLDERS))}",
+        "max_connections = 2",
+        "",
+    ]
+    env = {}
+    for user in users:
+        var = f"BENCH_PW_{user.upper()}"
+        lines += [f"[accounts.{user}]", f'username = "{user}"', f'password_env = "{var}"', ""]
+        env[var] = server.users[user]
+    path.write_text("\n".join(lines))
+    return env
+
+
+def timed_sync(
+    config: Path, workers: int, db: str, workspace: str, env: dict[str, str], count: int
+) -> float:
+    args = [sys.executable, "-m", "mailatlas_cli", "sync", "imap", "--config", str(config),
+            "--all-accounts", "--workers", str(workers), "--db", db, "--workspace", workspace,
+            "--quiet"]  # fmt: skip
+    t0 = time.perf_counter()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"sync failed ({done.returncode}): {done.stderr[-2000:]}")
+    listed = subprocess.run(
+        [sys.executable, "-m", "mailatlas_cli", "stats", "--db", db, "--workspace", workspace],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    documents = json.loads(listed.stdout)["documents"]
+    if documents != count:
+        raise SystemExit(f"expected {count} documents, the store has {documents}")
     return count / elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=4000, help="messages in total")
+    parser.add_argument("--accounts", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--fast-pg", action="store_true", help="PostgreSQL with fsync off")
     args = parser.parse_args(argv)
 
     STORE_ROOT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="backends-", dir=STORE_ROOT))
+    users = [f"acct{i:02d}" for i in range(args.accounts)]
     try:
         with (
-            DovecotServer(users={"bench": "bench-password"}) as dovecot,
-            PostgresServer(durable=True) as pg,
+            DovecotServer(users={u: "pw-" + secrets.token_hex(8) for u in users}) as dovecot,
+            PostgresServer(durable=not args.fast_pg) as pg,
             SeaweedServer() as s3,
         ):
-            import os
-
-            os.environ.update(s3.env())
             make_bucket(s3, BUCKET)
             raws = list(generate_messages(args.count, seed=1))
-            half = len(raws) // 2
-            dovecot.fill_maildir("bench", FOLDERS[0], raws[:half])
-            dovecot.fill_maildir("bench", FOLDERS[1], raws[half:])
             size_mb = sum(map(len, raws)) / 1e6
+            share = len(raws) // (len(users) * len(FOLDERS))
+            for i, user in enumerate(users):
+                for j, folder in enumerate(FOLDERS):
+                    start = (i * len(FOLDERS) + j) * share
+                    dovecot.fill_maildir(user, folder, raws[start : start + share])
+            count = share * len(users) * len(FOLDERS)
             del raws
-            config = ImapSyncConfig(
-                host="127.0.0.1",
-                port=dovecot.imaps_port,
-                username="bench",
-                password="bench-password",
-                folders=FOLDERS,
-                ca_file=str(dovecot.cert_path),
-                batch_size=args.batch_size,
-            )
-            sqlite_rates: list[float] = []
-            pg_rates: list[float] = []
+            config = work / "accounts.toml"
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILATLAS_", "PG"))}
+            env.update(accounts_file(config, dovecot, users), **s3.env())
+            env["PYTHONPATH"] = str(REPO)
+
+            shapes = [("sqlite", 1)] + [("postgres", n) for n in args.workers]
+            rates: dict[tuple[str, int], list[float]] = {shape: [] for shape in shapes}
             for run in range(args.runs):
-                local = work / f"sqlite-{run}"
-                sqlite_rates.append(
-                    timed_sync(
-                        lambda d=local: open_store(d / "store.db", d / "ws"), config, args.count
-                    )
-                )
-                name = f"bench_{run}_{secrets.token_hex(3)}"
-                url = pg.create_database(name)
-                prefix = f"s3://{BUCKET}/{name}"
-                pg_rates.append(
-                    timed_sync(lambda u=url, p=prefix: open_store(u, p), config, args.count)
-                )
-                print(
-                    f"run {run + 1}: sqlite {sqlite_rates[-1]:,.0f} msg/s,"
-                    f" postgres+s3 {pg_rates[-1]:,.0f} msg/s",
-                    file=sys.stderr,
-                )
-            sq, pq = statistics.median(sqlite_rates), statistics.median(pg_rates)
+                for backend, workers in shapes:
+                    name = f"b{run}_{backend}_{workers}_{secrets.token_hex(3)}"
+                    if backend == "sqlite":
+                        db, ws = str(work / name / "store.db"), str(work / name / "ws")
+                    else:
+                        db, ws = pg.create_database(name), f"s3://{BUCKET}/{name}"
+                    rate = timed_sync(config, workers, db, ws, env, count)
+                    rates[(backend, workers)].append(rate)
+                    print(f"run {run + 1}: {backend} x{workers}: {rate:,.0f} msg/s", file=sys.stderr)
+            base = statistics.median(rates[("sqlite", 1)])
             print(
-                f"IMAP sync over TLS, {args.count} messages ({size_mb:.0f} MB) in 2 folders,"
-                f" 1 worker, median of {args.runs}:"
+                f"mailatlas sync imap --all-accounts over TLS: {count} messages ({size_mb:.0f} MB),"
+                f" {len(users)} accounts x 2 folders, median of {args.runs}"
+                f" (PostgreSQL {'fsync off' if args.fast_pg else 'durable'}):"
             )
-            print(f"  SQLite + files           {sq:,.0f} msg/s")
-            print(f"  PostgreSQL + S3 (durable) {pq:,.0f} msg/s   ({pq / sq:.0%} of SQLite)")
-            print("  single runs  sqlite " + ", ".join(f"{r:,.0f}" for r in sqlite_rates))
-            print("               pg+s3  " + ", ".join(f"{r:,.0f}" for r in pg_rates))
+            for (backend, workers), values in rates.items():
+                label = "SQLite + files" if backend == "sqlite" else "PostgreSQL + S3"
+                med = statistics.median(values)
+                singles = ", ".join(f"{v:,.0f}" for v in values)
+                print(
+                    f"  {label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
+                    f"   (runs: {singles})"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
