@@ -30,8 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _common import REPO
 
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
@@ -132,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                         db, ws = pg.create_database(name), f"s3://{BUCKET}/{name}"
                     rate = timed_sync(config, workers, db, ws, env, count)
                     rates[(backend, workers)].append(rate)
-                    print(f"run {run + 1}: {backend} x{workers}: {rate:,.0f} msg/s", file=sys.stderr)
+                    print(
+                        f"run {run + 1}: {backend} x{workers}: {rate:,.0f} msg/s",
+                        file=sys.stderr,
+                    )
             base = statistics.median(rates[("sqlite", 1)])
             print(
                 f"mailatlas sync imap --all-accounts over TLS: {count} messages ({size_mb:.0f} MB),"
