@@ -56,6 +56,10 @@ class BlobStore(Protocol):
     def recover(self) -> None:
         """Remove what writers that died mid-write left behind (temp files)."""
 
+    def flush(self) -> None:
+        """Return once every blob put so far is stored (a store that uploads in the
+        background waits here; the policy calls it before it commits the rows)."""
+
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, atomically replacing what was there."""
 
@@ -113,6 +117,9 @@ class LocalBlobStore:
 
     def recover(self) -> None:
         self.workspace.sweep_temp_files()
+
+    def flush(self) -> None:
+        """Nothing to wait for: every put is on disk when it returns."""
 
     def path(self, key: str) -> Path:
         """The file of ``key``, checked to lie inside the workspace."""

@@ -27,7 +27,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -104,6 +104,7 @@ class DocumentStore:
 
     def __init__(self, backend: Backend, blobs: BlobStore, *, create: bool = True) -> None:
         self.backend = backend
+        self._depth = 0
         self.blobs = blobs
         if create:
             try:
@@ -115,13 +116,23 @@ class DocumentStore:
 
     # -- transactions ----------------------------------------------------------------------
 
-    def transaction(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         """Group the calls inside into one commit. Re-entrant; rolls back on error.
 
         A nested block is a savepoint: if it fails, only its own changes are undone and
         the enclosing batch goes on (one rejected message never costs its batch).
         """
-        return self.backend.transaction()
+        with self.backend.transaction():
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            if not self._depth:
+                # Blobs before rows: every blob put in this transaction is stored before
+                # its rows commit (an S3 blob store uploads several at once meanwhile).
+                self.blobs.flush()
 
     # -- dedupe ----------------------------------------------------------------------------
 
@@ -202,7 +213,7 @@ class DocumentStore:
         """
         print_ = fingerprint(parsed.raw)
         for _attempt in range(3):
-            with self.backend.transaction():
+            with self.transaction():
                 self.backend.claim(parsed.id)  # writers of this Message-ID take turns
                 existing, others = self._match(
                     parsed.message_id, parsed.content_hash, lambda: print_
@@ -224,14 +235,14 @@ class DocumentStore:
     def set_gmail(self, document_id: str, message: GmailMessage) -> None:
         """Keep Gmail's ids and labels of a document in ``metadata.gmail``
         (:func:`~mailatlas_core.gmail.merge_gmail`: one entry per account, replaced)."""
-        with self.backend.transaction():
+        with self.transaction():
             metadata = self.backend.get_metadata(document_id)
             if metadata is not None:
                 self.backend.set_metadata(document_id, merge_gmail(metadata, message))
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         """Record that a stored document was also seen at ``location``."""
-        with self.backend.transaction():
+        with self.transaction():
             return self._add_location(document_id, location)
 
     def _add_location(self, document_id: str, location: SourceLocation) -> AddResult:
@@ -407,22 +418,23 @@ class DocumentStore:
         raw_hash = content_hash(raw) if raw is not None else None
         failure_id = content_hash(f"{location.key()}|{raw_hash}".encode())[:32]
         key = None
-        if raw is not None:
-            key = f"failures/{raw_hash}.eml"
-            self.blobs.put(key, raw)
-        self.backend.upsert_failure(
-            FailureRow(
-                id=failure_id,
-                run_id=run_id,
-                kind=location.kind,
-                source=location.key(),
-                location=location.to_metadata(),
-                reason=reason,
-                raw_path=key,
-                content_hash=raw_hash,
-                created_at=utc_now_iso(),
+        with self.transaction():  # the raw bytes are stored (flushed) before the row
+            if raw is not None:
+                key = f"failures/{raw_hash}.eml"
+                self.blobs.put(key, raw)
+            self.backend.upsert_failure(
+                FailureRow(
+                    id=failure_id,
+                    run_id=run_id,
+                    kind=location.kind,
+                    source=location.key(),
+                    location=location.to_metadata(),
+                    reason=reason,
+                    raw_path=key,
+                    content_hash=raw_hash,
+                    created_at=utc_now_iso(),
+                )
             )
-        )
         return failure_id
 
     # -- cursors and runs ------------------------------------------------------------------
@@ -570,7 +582,7 @@ class DocumentStore:
         Raises:
             DocumentNotFoundError: there is no document with this id.
         """
-        with self.backend.transaction():
+        with self.transaction():
             thread_id = self.backend.thread_of(document_id)
             keys = self.backend.delete_document(document_id)
             if thread_id:  # what is left of its thread may fall apart

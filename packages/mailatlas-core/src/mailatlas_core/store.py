@@ -261,7 +261,7 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
             raise StoreError(
                 _MISSING_EXTRA.format(what="an s3:// --workspace", extra="s3")
             ) from None
-        blobs = S3BlobStore.from_url(ws_text)
+        blobs = S3BlobStore.from_url(ws_text, deferred=True)
     else:
         blobs = LocalBlobStore(Path(ws_text))
     backend: Backend
