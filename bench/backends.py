@@ -41,6 +41,8 @@ from tests.servers import make_bucket
 FOLDERS = ("INBOX", "Archive")
 BUCKET = "mailatlas-bench"
 STORE_ROOT = Path(__file__).resolve().parent / "out"
+# The last store of each kind: (database bytes, workspace bytes), from `mailatlas stats`.
+SIZES: dict[str, tuple[int, int]] = {}
 
 
 def accounts_file(path: Path, server: DovecotServer, users: list[str]) -> dict[str, str]:
@@ -81,9 +83,10 @@ def timed_sync(
         text=True,
         check=True,
     )
-    documents = json.loads(listed.stdout)["documents"]
-    if documents != count:
-        raise SystemExit(f"expected {count} documents, the store has {documents}")
+    stats = json.loads(listed.stdout)
+    if stats["documents"] != count:
+        raise SystemExit(f"expected {count} documents, the store has {stats['documents']}")
+    SIZES[db.split(":", 1)[0]] = (stats["database_bytes"], stats["workspace_bytes"])
     return count / elapsed
 
 
@@ -148,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  {label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
                     f"   (runs: {singles})"
+                )
+            for kind, (db_bytes, ws_bytes) in SIZES.items():
+                print(
+                    f"  per document ({kind if kind == 'postgresql' else 'sqlite'}):"
+                    f" database {db_bytes / count:,.0f} B, blobs {ws_bytes / count:,.0f} B"
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
