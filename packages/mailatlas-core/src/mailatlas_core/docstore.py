@@ -124,12 +124,13 @@ class DocumentStore:
         the enclosing batch goes on (one rejected message never costs its batch).
         """
         with self.backend.transaction():
-            self._depth += 1
-            try:
+            outer = self._depth
+            try:  # restored whatever happens, even a Ctrl-C landing at any bytecode
+                self._depth = outer + 1
                 yield
             finally:
-                self._depth -= 1
-            if not self._depth:
+                self._depth = outer
+            if not outer:
                 # Blobs before rows: every blob put in this transaction is stored before
                 # its rows commit (an S3 blob store uploads several at once meanwhile).
                 self.blobs.flush()
