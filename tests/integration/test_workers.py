@@ -8,7 +8,6 @@ UIDNEXT - 1.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -160,10 +159,6 @@ def test_killed_workers_lose_nothing_and_store_everything_once(
     home = tmp_path / "home"
     home.mkdir()
     if backend == "postgres":
-        # open_store reads postgresql:// and s3:// URLs from the seam's step 3
-        # (mailatlas_core.store.is_postgres_url); without it there is nothing to test.
-        if not hasattr(importlib.import_module("mailatlas_core.store"), "is_postgres_url"):
-            pytest.skip("the PostgreSQL + S3 store (issue 14's seam: open_store URLs) not landed")
         db: str | Path = str(request.getfixturevalue("pg_url"))
         workspace: str | Path = str(request.getfixturevalue("s3_workspace"))
         store_env = {**request.getfixturevalue("s3_env"), "MAILATLAS_DB": str(db)}
