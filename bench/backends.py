@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     STORE_ROOT.mkdir(parents=True, exist_ok=True)
+    # Other processes share the machine: the load average says how much the figures mean.
+    load_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="backends-", dir=STORE_ROOT))
     users = [f"acct{i:02d}" for i in range(args.accounts)]
     try:
@@ -139,10 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                     )
             base = statistics.median(rates[("sqlite", 1)])
+            load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
             print(
                 f"mailatlas sync imap --all-accounts over TLS: {count} messages ({size_mb:.0f} MB),"
                 f" {len(users)} accounts x 2 folders, median of {args.runs}"
-                f" (PostgreSQL {'fsync off' if args.fast_pg else 'durable'}):"
+                f" (PostgreSQL {'fsync off' if args.fast_pg else 'durable'};"
+                f" load average at start {load_start}, at end {load}):"
             )
             for (backend, workers), values in rates.items():
                 label = "SQLite + files" if backend == "sqlite" else "PostgreSQL + S3"
