@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mailatlas_clean import ParseLimits, ParserConfig
 from mailatlas_core import Store
-from mailatlas_imap import ImapConnectionError, _session
+from mailatlas_imap import ImapConnectionError, ImapSyncConfig, _session
 
 from devkit.imapscript import Conn, ScriptedImap
 from tests.integration.conftest import message, messages
@@ -227,6 +228,24 @@ def test_a_message_over_the_size_limit_is_recorded_not_downloaded(home: Path, st
     big = message(1, tag="size", body="x" * 5000)
     with ScriptedImap([message(0, tag="size"), big, message(2, tag="size")]) as server:
         out = sync(home, config(server, max_message_bytes=4000))
+
+    folder = out.folders[0]
+    assert (folder.status, folder.ingested_count, folder.failed_count) == ("partial", 2, 1)
+    assert [c for c in body_fetches(server) if "2" in c.split()[3].split(",")] == []
+    (failure,) = store.iter_failures()
+    assert failure["reason"] == f"not downloaded: {len(big):,} bytes, over the limit of 4,000"
+
+
+def test_the_parse_size_limit_is_the_download_limit(home: Path, store: Store) -> None:
+    # One limit: --max-message-size (ParseLimits) also decides what is downloaded. With
+    # two (1 GiB for IMAP, 512 MB for parsing), a message between them was downloaded
+    # only to be refused unparsed.
+    default = ImapSyncConfig("h", username="u", password="p")
+    assert default.size_limit() == ParseLimits().max_message_bytes
+    big = message(1, tag="one", body="x" * 5000)
+    limits = ParserConfig(limits=ParseLimits(max_message_bytes=4000))
+    with ScriptedImap([message(0, tag="one"), big, message(2, tag="one")]) as server:
+        out = sync(home, config(server, parser_config=limits))
 
     folder = out.folders[0]
     assert (folder.status, folder.ingested_count, folder.failed_count) == ("partial", 2, 1)

@@ -178,7 +178,7 @@ def _fetch(
             else:
                 wanted.append((uid, _size(heads[uid])))
     batch = _Batch(uids)
-    limit = cfg.max_message_bytes
+    limit = cfg.size_limit()
     for uid, size in wanted:
         if size > limit:
             log.warning("%s: uid %d is %d bytes, over the limit; not downloaded", folder, uid, size)

@@ -79,7 +79,10 @@ class ImapSyncConfig:
         max_retries: reconnect attempts after a dropped connection, per folder.
         retry_delay: seconds before the first reconnect; doubles with each attempt.
         max_message_bytes: messages the server says are larger are not downloaded; each
-            is recorded as a failure with its size, and the sync goes on.
+            is recorded as a failure with its size, and the sync goes on. ``None``
+            (default): the parse limit, ``parser_config.limits.max_message_bytes``
+            (``--max-message-size``, 512 MB by default), so one size limit governs both
+            what is downloaded and what is parsed (see :meth:`size_limit`).
         parse_workers: processes that parse messages next to the download. ``None``
             (default): one when a folder has at least 1,000 new messages and the machine
             has two cores or more; ``0``: always parse in this process.
@@ -103,9 +106,15 @@ class ImapSyncConfig:
     max_retries: int = 3
     retry_delay: float = 1.0
     parse_workers: int | None = None
-    max_message_bytes: int = 1 << 30
+    max_message_bytes: int | None = None
     include_junk: bool = False
     include_trash: bool = False
+
+    def size_limit(self) -> int:
+        """Bytes above which a message is not downloaded (see ``max_message_bytes``)."""
+        if self.max_message_bytes is not None:
+            return self.max_message_bytes
+        return (self.parser_config or ParserConfig()).limits.max_message_bytes
 
     def __post_init__(self) -> None:
         folders = (self.folders,) if isinstance(self.folders, str) else tuple(self.folders)
@@ -173,7 +182,9 @@ def _validate(c: ImapSyncConfig) -> None:
         value = getattr(c, name)
         if not isinstance(value, int | float) or not value > 0:
             raise ImapConfigError(f"{opt(name)} must be positive, not {value!r}")
-    if not isinstance(c.max_message_bytes, int) or c.max_message_bytes < 1:
+    if c.max_message_bytes is not None and (
+        not isinstance(c.max_message_bytes, int) or c.max_message_bytes < 1
+    ):
         raise ImapConfigError(f"max_message_bytes must be positive, not {c.max_message_bytes!r}")
     if not isinstance(c.batch_size, int) or c.batch_size < 1:
         raise ImapConfigError(f"batch_size must be at least 1, not {c.batch_size!r}")
