@@ -43,6 +43,16 @@ def _big(i: int, megabytes: int) -> bytes:
     return head + LINE * (megabytes * 1024 * 1024 // len(LINE))
 
 
+# Tag-dense HTML is the slowest shape to parse (8 MB: about 12 s of CPU, mostly inside
+# the Rust HTML libraries); innocent messages get ample time on a loaded machine.
+TIGHT = ParseLimits(time_budget_s=2.0, time_per_mb_s=0)
+
+
+def _tag_dense(i: int, megabytes: int) -> bytes:
+    head = f"Message-ID: <html-{i}@t>\nFrom: a@example.test\nSubject: html {i}\n".encode()
+    return head + b"Content-Type: text/html\n\n" + b"<b><i>x</i></b>" * (megabytes * 65536)
+
+
 def _jobs(raws: list[bytes]) -> Iterator[ParseJob[int]]:
     for i, raw in enumerate(raws):
         yield ParseJob(i, raw)
@@ -62,10 +72,9 @@ def _check_others(results: list[tuple[ParseJob[int], object]], slow: set[int]) -
 
 @pytest.mark.slow
 def test_a_worker_over_its_budget_is_killed_and_the_run_goes_on() -> None:
-    raws = [_big(i, 12) if i == 5 else _small(i) for i in range(40)]
-    limits = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
+    raws = [_tag_dense(i, 8) if i == 5 else _small(i) for i in range(40)]
     started = time.monotonic()
-    results = list(parse_many(_jobs(raws), workers=1, chunk_size=8, inline_below=1, limits=limits))
+    results = list(parse_many(_jobs(raws), workers=1, chunk_size=8, inline_below=1, limits=TIGHT))
     _check_others(results, {5})
     assert time.monotonic() - started < 120  # safety net only; unbounded would not end
 
@@ -73,7 +82,7 @@ def test_a_worker_over_its_budget_is_killed_and_the_run_goes_on() -> None:
 @pytest.mark.slow
 def test_in_process_parsing_is_stopped_at_its_budget_too() -> None:
     raws = [_big(i, 12) if i == 2 else _small(i) for i in range(6)]
-    limits = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
+    limits = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)  # main thread: no worker start
     results = list(parse_many(_jobs(raws), workers=0, limits=limits))
     _check_others(results, {2})
 
@@ -185,15 +194,12 @@ def _in_thread(fn: Callable[[], T]) -> T:
     return out[0]
 
 
-TIGHT = ParseLimits(time_budget_s=0.3, time_per_mb_s=0)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, None])
 def test_the_budget_holds_off_the_main_thread(workers: int | None) -> None:
     # SIGALRM works only in the main thread: the old code parsed this message to the
     # end, however long it took. Now a worker parses it and is stopped at the budget.
-    raws = [_big(i, 6) if i == 1 else _small(i) for i in range(4)]
+    raws = [_tag_dense(i, 8) if i == 1 else _small(i) for i in range(4)]
     results = _in_thread(lambda: list(parse_many(_jobs(raws), workers=workers, limits=TIGHT)))
     _check_others(results, {1})
 
@@ -203,7 +209,7 @@ def test_the_budget_holds_with_the_applications_own_sigalrm_handler() -> None:
     calls: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda signum, _frame: calls.append(signum))
     try:
-        raws = [_big(i, 6) if i == 2 else _small(i) for i in range(4)]
+        raws = [_tag_dense(i, 8) if i == 2 else _small(i) for i in range(4)]
         results = list(parse_many(_jobs(raws), workers=0, limits=TIGHT))
         handler = signal.getsignal(signal.SIGALRM)
     finally:
@@ -211,11 +217,6 @@ def test_the_budget_holds_with_the_applications_own_sigalrm_handler() -> None:
     _check_others(results, {2})
     assert calls == []  # the application's handler was never called by MailAtlas...
     assert handler is not previous and callable(handler)  # ...and stayed installed
-
-
-def _tag_dense(i: int, megabytes: int) -> bytes:
-    head = f"Message-ID: <html-{i}@t>\nFrom: a@example.test\nSubject: html {i}\n".encode()
-    return head + b"Content-Type: text/html\n\n" + b"<b><i>x</i></b>" * (megabytes * 65536)
 
 
 @pytest.mark.slow
@@ -262,10 +263,10 @@ def test_ingest_from_a_thread_keeps_the_raw_of_the_stopped_message(tmp_path: Pat
     from mailatlas_cli import MailAtlas
 
     for i in range(3):
-        (tmp_path / f"m{i}.eml").write_bytes(_big(i, 6) if i == 1 else _small(i))
+        (tmp_path / f"m{i}.eml").write_bytes(_tag_dense(i, 8) if i == 1 else _small(i))
     atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws", ParserConfig(limits=TIGHT))
     result = _in_thread(lambda: atlas.ingest_eml(sorted(tmp_path.glob("m*.eml"))).to_dict())
     assert (result["ingested_count"], result["failed_count"]) == (2, 1)
     assert "time budget" in result["failures"][0]["error"]
     kept = list((tmp_path / "ws" / "failures").iterdir())
-    assert [p.read_bytes() for p in kept] == [_big(1, 6)]
+    assert [p.read_bytes() for p in kept] == [_tag_dense(1, 8)]
