@@ -24,6 +24,12 @@ _INVISIBLE = re.compile(
     "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u180e\u00ad\u034f"
     "\u206a-\u206f\ufff9-\ufffb]"
 )
+# Unicode tag characters (U+E0000-E007F) are invisible: "ASCII smuggling" hides whole
+# sentences in them. Their one visible use is a subdivision flag (🏴 + tag letters +
+# CANCEL TAG, e.g. England's flag), which is kept; every other run goes.
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_FLAG_TAGS = re.compile("[\U000e0020-\U000e007e]+\U000e007f")
+_BLACK_FLAG = "\U0001f3f4"
 # Control characters but tab, line feed and carriage return (callers decide about those).
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -55,10 +61,29 @@ def _keep(text: str, index: int) -> bool:
     return _is_joining_letter(before) and _is_joining_letter(after)
 
 
+def _strip_tags(text: str) -> tuple[str, int]:
+    """Remove tag characters but those of a flag sequence; the text and how many went."""
+    removed = 0
+
+    def drop(match: re.Match[str]) -> str:
+        nonlocal removed
+        run = match.group(0)
+        start = match.start()
+        if start and text[start - 1] == _BLACK_FLAG and _FLAG_TAGS.fullmatch(run):
+            return run
+        removed += len(run)
+        return ""
+
+    return _TAG_RUN.sub(drop, text), removed
+
+
 def strip_invisible(text: str) -> tuple[str, int]:
     """Remove invisible characters; returns the text and how many were removed."""
+    tags = 0
+    if _TAG_RUN.search(text) is not None:
+        text, tags = _strip_tags(text)
     if _INVISIBLE.search(text) is None:
-        return text, 0
+        return text, tags
     removed = 0
     out: list[str] = []
     last = 0
@@ -70,7 +95,7 @@ def strip_invisible(text: str) -> tuple[str, int]:
         last = index + 1
         removed += 1
     out.append(text[last:])
-    return "".join(out), removed
+    return "".join(out), removed + tags
 
 
 def visible_text(text: str) -> str:
