@@ -234,6 +234,9 @@ def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
     disposition = _disposition(part)
     filename = _filename(part)
     data = _payload_bytes(part)
+    # The tree's copy of the body (a str, up to twice its size) is read only once: free
+    # it now, so a large part is not held twice more while it is decoded and cleaned.
+    part.set_payload("")
     _note_defects(part, path, out)  # after decoding: base64 defects are added by it
     record = PartRecord(path, ctype, disposition, filename, len(data), "asset", message=out.message)
     out.parts.append(record)

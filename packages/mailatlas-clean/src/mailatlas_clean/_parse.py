@@ -132,16 +132,31 @@ def _message_from_bytes(raw: bytes, defects: list[str]) -> Message:
         raise ParseError(f"the MIME structure could not be read ({exc})") from exc
 
 
+def _blank(text: str) -> bool:
+    """``not text.strip()``, without copying a large text."""
+    return not text or text.isspace()
+
+
+def _trim(text: str, chars: str) -> str:
+    """``text.strip(chars)``, without a copy when there is nothing to strip."""
+    if text[:1] in chars or text[-1:] in chars:
+        return text.strip(chars)
+    return text
+
+
 def _body(plain: list[str], html: list[str], defects: list[str]) -> str:
-    if any(p.strip() for p in plain):
-        return "\n\n".join(p.strip("\r\n") for p in plain if p.strip())
+    # Copies are avoided: a body is often most of the message, and one text part
+    # (the usual case) comes back as the very same str ("".join of one item).
+    if not all(_blank(p) for p in plain):
+        return "\n\n".join([_trim(p, "\r\n") for p in plain if not _blank(p)])
     texts = []
     for markup in html:
         text, note = html_to_text(markup)
         if note:
             defects.append(note)
-        texts.append(text)
-    return "\n\n".join(t.strip("\n") for t in texts if t.strip())
+        if not _blank(text):
+            texts.append(_trim(text, "\n"))
+    return "\n\n".join(texts)
 
 
 def _envelope_of(message: Message, envelope: str | None) -> str | None:
@@ -173,17 +188,25 @@ def _build(
     blocked = 0
     plain = [p.text for p in content.plain]
     if content.html:
-        joined = "\n".join(p.text for p in content.html)
+        # Each intermediate is dropped as soon as the next exists (peak memory).
+        joined = "\n".join([p.text for p in content.html])
+        for part in content.html:
+            part.text = ""
         rewritten, missing = rewrite_cids(joined, cid_targets)
+        del joined
         defects.extend(f"cid:{cid} matches no part of the message" for cid in missing)
         body_html, blocked = sanitize_html(rewritten, frozenset(cid_targets.values()))
-    body_source = "text/plain" if any(p.strip() for p in plain) else "text/html"
+        del rewritten
+    body_source = "text/html" if all(_blank(p) for p in plain) else "text/plain"
     if body_html is not None and body_source == "text/html":
         text = _body([], [body_html], defects)
     else:
         text = _body(plain, [], defects)
+    for part in content.plain:
+        part.text = ""
+    del plain
     forwarded_from: list[str] = []
-    if not text.strip() and content.forwarded:
+    if _blank(text) and content.forwarded:
         # Forwarded as an attachment, with nothing of its own to say: the text of the
         # attached messages is the body, under a forwarded-message header block.
         text, forwarded_from = forwarded_text(
@@ -191,7 +214,10 @@ def _build(
         )
         if forwarded_from:
             body_source = "message/rfc822"
-    cleaned = clean_text(text.replace("\x00", ""), config)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    cleaned = clean_text(text, config)
+    del text
 
     references = headers.references
     in_reply_to = headers.in_reply_to

@@ -40,6 +40,7 @@ from mailatlas_core import ParsedDocument
 
 from ._deadline import ParseTimeout, budget_enforceable, time_budget
 from ._parse import parse_bytes
+from ._trim import release_after
 from ._worker import WorkerDied, WorkerProcess
 from .config import ParseLimits, ParserConfig
 from .errors import ParseError
@@ -105,7 +106,10 @@ def _parse_guarded(
     raw: bytes, config: ParserConfig, received_at: str | None, envelope: str | None
 ) -> _Outcome:
     try:
-        return parse_bytes(raw, config, received_at=received_at, envelope=envelope)
+        try:
+            return parse_bytes(raw, config, received_at=received_at, envelope=envelope)
+        finally:
+            release_after(len(raw))
     except ParseError as exc:
         return ParseFailure(str(exc))
     except RecursionError:

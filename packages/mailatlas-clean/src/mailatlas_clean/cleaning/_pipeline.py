@@ -63,10 +63,15 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     if config.strip_invisible_chars:
         text, removed_chars = strip_invisible(text)
     rules["strip_invisible_chars"] = {"removed_chars": removed_chars}
-    lines = text.split("\n")
+    may_forward = _MAY_FORWARD.search(text) is not None
+    may_link = _MAY_LINK.search(text) is not None
+    line_rules = may_forward or may_link or config.strip_boilerplate or config.stop_at_footer
+    # The lines (about twice the text in memory) only when a line rule needs them.
+    lines = text.split("\n") if line_rules else []
+    kept = len(lines)
     dropped = 0
 
-    blocks = find_forwarded_blocks(lines) if _MAY_FORWARD.search(text) else []
+    blocks = find_forwarded_blocks(lines) if may_forward else []
     chain = [block.headers for block in blocks]
     forwarded: list[str] = []
     if config.strip_forwarded_headers and blocks:
@@ -77,7 +82,7 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     rules["strip_forwarded_headers"] = {"blocks": removed_blocks, **_record(forwarded)}
     dropped += len(forwarded)
 
-    link_lines, links = find_link_only_lines(lines) if _MAY_LINK.search(text) else (set(), [])
+    link_lines, links = find_link_only_lines(lines) if may_link else (set(), [])
     link_only: list[str] = []
     if config.strip_link_only_lines and link_lines:
         link_only = [lines[i] for i in sorted(link_lines)]
@@ -100,7 +105,9 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
     rules["stop_at_footer"] = _record(footer)
     dropped += len(footer)
 
-    text = "\n".join(lines)
+    if len(lines) != kept:  # a rule removed lines (else the text is unchanged)
+        text = "\n".join(lines)
+    del lines
     counts = {"trimmed_lines": 0, "collapsed_runs": 0, "removed_blank_lines": 0}
     if config.normalize_whitespace:
         text, counts = normalize_whitespace(text)

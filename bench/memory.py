@@ -1,0 +1,52 @@
+"""Benchmark: peak memory of ingesting one message, against its size, per content type.
+
+    python bench/memory.py                      # 8 and 32 MB, every shape
+    python bench/memory.py --sizes 4,8,16,32 --shape "plain text"
+
+Each message is ingested (``MailAtlas.ingest_eml``, one message, parsed in-process as a
+one-message run is) in a fresh interpreter started from a small one; the figure is that
+interpreter's VmHWM after the ingest minus its VmHWM before it (after a warm-up
+message: the store created, the parser imported), divided by the message size. The
+shapes are in ``devkit/memshapes.py``. Issue 11 asks for at most 4x for every type;
+docs/reliability.md has the figures and what each costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from devkit.memshapes import SHAPES, measure, write_shape  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="8,32", help="message sizes in MB, comma-separated")
+    parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="repeatable")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"{'shape':<24}" + "".join(f"{s:>10} MB" for s in sizes) + "   (peak / size)")
+    for shape in args.shape or list(SHAPES):
+        cells = []
+        for mb in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "m.eml"
+                size = write_shape(shape, mb * MB, path)
+                figures = measure(path, Path(tmp) / "home")
+                if figures["ingested"] != 1:
+                    cells.append(f"{'failed':>13}")
+                    continue
+                ratio = (figures["peak"] - figures["base"]) / size
+                cells.append(f"{ratio:>12.2f}x")
+        print(f"{shape:<24}" + "".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Messages of every content type at a given size, and their peak memory to ingest.
+
+Used by ``bench/memory.py`` and ``tests/hostile/test_memory_ratio.py``. Each shape
+builds a message of about ``size`` bytes. :func:`measure` ingests one message in a
+fresh interpreter, started from a small intermediate one (``ru_maxrss`` of a process
+started by pytest would carry pytest's own peak across exec), and returns its peak
+resident memory above the interpreter's baseline before the message was read.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import quopri
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["SHAPES", "measure", "write_shape"]
+
+HEAD = (
+    b"From: Ann <a@example.com>\nTo: b@example.com\nSubject: s\nMessage-ID: <m@x>\n"
+    b"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMIME-Version: 1.0\n"
+)
+LINE = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n"
+WORDS = "Grüße aus Köln, ça va? Ünïcödé text for the body " * 2
+
+
+def _plain(size: int) -> bytes:
+    return HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + LINE * (size // len(LINE))
+
+
+def _plain_utf8(size: int) -> bytes:
+    line = (WORDS + "\n").encode()
+    return HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + line * (size // len(line))
+
+
+def _html_text(size: int) -> bytes:
+    para = b"<p>" + LINE.strip() * 4 + b"</p>\n"
+    return HEAD + b"Content-Type: text/html\n\n<html><body>" + para * (size // len(para))
+
+
+def _html_tags(size: int) -> bytes:
+    return HEAD + b"Content-Type: text/html\n\n" + b"<b>x</b>" * (size // 8)
+
+
+def _alternative(size: int) -> bytes:
+    half = size // 2
+    para = b"<p>" + LINE.strip() + b"</p>\n"
+    return (
+        HEAD + b"Content-Type: multipart/alternative; boundary=A\n\n--A\n"
+        b"Content-Type: text/plain\n\n" + LINE * (half // len(LINE)) + b"\n--A\n"
+        b"Content-Type: text/html\n\n" + para * (half // len(para)) + b"\n--A--\n"
+    )
+
+
+def _base64_attachment(size: int) -> bytes:
+    data = os.urandom(size * 3 // 4)
+    return (
+        HEAD + b"Content-Type: multipart/mixed; boundary=B\n\n--B\n"
+        b"Content-Type: text/plain\n\nsee attached\n--B\n"
+        b"Content-Type: application/octet-stream\n"
+        b"Content-Disposition: attachment; filename=big.bin\n"
+        b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(data) + b"--B--\n"
+    )
+
+
+def _quoted_printable(size: int) -> bytes:
+    body = (WORDS + "\n").encode() * (size // 2 // len(WORDS))
+    return (
+        HEAD + b"Content-Type: text/plain; charset=utf-8\n"
+        b"Content-Transfer-Encoding: quoted-printable\n\n" + quopri.encodestring(body)
+    )[: size + len(HEAD) + 200]
+
+
+def _many_parts(size: int) -> bytes:
+    part = (
+        b"--C\nContent-Type: text/plain\nContent-Disposition: attachment; filename=p.txt\n\n"
+        + LINE * 12
+    )
+    return (
+        HEAD
+        + b"Content-Type: multipart/mixed; boundary=C\n\n"
+        + part * (size // len(part))
+        + b"--C--\n"
+    )
+
+
+def _nested_rfc822(size: int) -> bytes:
+    inner = _plain(size - 400).replace(b"Message-ID: <m@x>", b"Message-ID: <inner@x>")
+    return (
+        HEAD + b"Content-Type: multipart/mixed; boundary=D\n\n--D\nContent-Type: text/plain\n\n"
+        b"forwarded\n--D\nContent-Type: message/rfc822\n\n" + inner + b"\n--D--\n"
+    )
+
+
+SHAPES: dict[str, Callable[[int], bytes]] = {
+    "plain text": _plain,
+    "plain text, UTF-8": _plain_utf8,
+    "text-heavy HTML": _html_text,
+    "tag-dense HTML": _html_tags,
+    "alternative text+HTML": _alternative,
+    "base64 attachment": _base64_attachment,
+    "quoted-printable": _quoted_printable,
+    "many small parts": _many_parts,
+    "nested message/rfc822": _nested_rfc822,
+}
+
+
+def write_shape(shape: str, size: int, path: Path) -> int:
+    """Write a message of ``shape`` and about ``size`` bytes to ``path``; its size."""
+    raw = SHAPES[shape](size)
+    path.write_bytes(raw)
+    return len(raw)
+
+
+# The measured interpreter: ingests a small warm-up message (the store is created and
+# the whole parser imported), then reads the
+# baseline, ingests the one message and prints both high-water marks (bytes).
+_CHILD = """
+import json, sys
+from mailatlas_clean import ParseLimits, ParserConfig
+from mailatlas_cli import MailAtlas
+
+def hwm():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("no VmHWM")
+
+# No time budget: a loaded machine must not turn a memory figure into a timeout.
+config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
+atlas = MailAtlas(sys.argv[2], sys.argv[3], config)
+atlas.ingest_eml([sys.argv[4]])  # creates the store and imports the whole parser
+base = hwm()
+result = atlas.ingest_eml([sys.argv[1]]).to_dict()
+import resource
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"base": base, "peak": hwm(), "workers": workers,
+                  "ingested": result["ingested_count"], "failed": result["failed_count"]}))
+"""
+
+# The small intermediate interpreter: runs the measured one and relays its output, plus
+# the peak of any worker process it started (its own children's ru_maxrss).
+_PARENT = """
+import subprocess, sys
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=False)
+sys.stdout.write(proc.stdout.decode())
+sys.exit(proc.returncode)
+"""
+
+
+def measure(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Ingest ``path`` into a new store under ``home``; its memory figures.
+
+    Returns ``base`` (VmHWM before reading the message), ``peak`` (VmHWM after),
+    ``ingested`` and ``failed``.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    warm = home / "warm-up.eml"
+    warm.write_bytes(_alternative(4096).replace(b"<m@x>", b"<warm-up@x>"))
+    child = [sys.executable, "-c", _CHILD, str(path), str(home / "s.db"), str(home / "ws")]
+    child.append(str(warm))
+    out = subprocess.run(
+        [sys.executable, "-c", _PARENT, *child],
+        stdout=subprocess.PIPE,
+        check=True,
+        env=env,
+    ).stdout
+    figures: dict[str, int] = json.loads(out)
+    return figures
