@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mailatlas_clean._parse as parse_module
 import mailatlas_clean._pool as pool_module
 import pytest
 from mailatlas_clean import (
@@ -154,7 +155,7 @@ def test_a_panic_in_the_parser_costs_one_message(monkeypatch: pytest.MonkeyPatch
             raise PanicException("called `Option::unwrap()` on a `None` value")
         return parse_bytes(raw)
 
-    monkeypatch.setattr(pool_module, "parse_bytes", panic)
+    monkeypatch.setattr(parse_module, "parse_bytes", panic)
     jobs = [ParseJob(i, raw) for i, raw in enumerate(_messages(6))]
     outcomes = [outcome for _job, outcome in parse_many(jobs, workers=0)]
     assert isinstance(outcomes[3], ParseFailure)
@@ -164,7 +165,7 @@ def test_a_panic_in_the_parser_costs_one_message(monkeypatch: pytest.MonkeyPatch
     def interrupted(raw: bytes, *args: object, **kwargs: object) -> ParsedDocument:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pool_module, "parse_bytes", interrupted)
+    monkeypatch.setattr(parse_module, "parse_bytes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         list(parse_many(jobs, workers=0))
 

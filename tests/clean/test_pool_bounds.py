@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import mailatlas_clean._parse as parse_module
 import mailatlas_clean._pool as pool_module
 import pytest
 from mailatlas_clean import (
@@ -91,13 +92,13 @@ def test_a_message_over_the_size_limit_is_refused_unparsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parsed: list[int] = []
-    real = pool_module.parse_bytes
+    real = parse_module.parse_bytes
 
     def recording(raw: bytes, *args: object, **kwargs: object) -> ParsedDocument:
         parsed.append(len(raw))
         return real(raw, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pool_module, "parse_bytes", recording)
+    monkeypatch.setattr(parse_module, "parse_bytes", recording)
     raws = [_small(0), _big(1, 1), _small(2)]
     limits = ParseLimits(max_message_bytes=100_000)
     for workers in (0, 1):

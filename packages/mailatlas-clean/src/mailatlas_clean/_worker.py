@@ -111,8 +111,9 @@ def main() -> None:
     config = _read_frame(requests)
     if config is None:
         return
-    from ._pool import parse_item
+    from ._pool import load_parser, parse_item
 
+    load_parser()  # before "ready": the caller's clock for each message starts there
     _write_all(replies, _frame(_READY))
     while (items := _read_frame(requests)) is not None:
         for item in items:

@@ -153,7 +153,9 @@ class ProgressBar:
     """A tqdm bar on stderr counting messages, with a running tally and a rate.
 
     Call it with a mapping of counters (``ingested``, ``duplicates``, ``failed``...)
-    and how many messages were processed since the last call.
+    and how many messages were processed since the last call. The bar (and tqdm) is
+    loaded at the first progress, only when shown: a quiet run, or a sync rerun with
+    nothing new, never imports it.
     """
 
     def __init__(
@@ -165,39 +167,46 @@ class ProgressBar:
         unit: str = "msg",
     ) -> None:
         """``unit="B"`` counts bytes (shown as KiB, MiB...) instead of messages."""
-        from tqdm import tqdm  # only commands that show progress pay for importing it
+        self._enabled = enabled
+        self._description, self._total, self._unit = description, total, unit
+        self._shown: Any = None  # the tqdm bar, once there is progress to show
 
-        in_bytes = unit == "B"
-        self._bar = tqdm(
-            total=total,
-            desc=description,
-            unit=unit,
-            unit_scale=in_bytes,
-            unit_divisor=1024 if in_bytes else 1000,
-            file=sys.stderr,
-            disable=not enabled,
-            dynamic_ncols=True,
-            leave=True,
-        )
+    def _bar(self) -> Any:
+        if self._shown is None:
+            from tqdm import tqdm
+
+            in_bytes = self._unit == "B"
+            self._shown = tqdm(
+                total=self._total,
+                desc=self._description,
+                unit=self._unit,
+                unit_scale=in_bytes,
+                unit_divisor=1024 if in_bytes else 1000,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                leave=True,
+            )
+        return self._shown
 
     def advance(self, done: int, counters: dict[str, int] | None = None) -> None:
         """Move to ``done`` (messages, or bytes) and show ``counters`` if given."""
-        if self._bar.disable:
+        if not self._enabled:
             return
+        bar = self._bar()
         if counters is not None:
-            self._bar.set_postfix(counters, refresh=False)
-        step = done - self._bar.n
+            bar.set_postfix(counters, refresh=False)
+        step = done - bar.n
         if step > 0:
-            self._bar.update(step)
+            bar.update(step)
 
     def set_total(self, total: int) -> None:
-        if not self._bar.disable and total != self._bar.total:
-            self._bar.total = total
-            self._bar.refresh()
+        if self._enabled and total != self._bar().total:
+            self._shown.total = total
+            self._shown.refresh()
 
     def set_description(self, text: str) -> None:
-        if not self._bar.disable:
-            self._bar.set_description_str(text, refresh=False)
+        if self._enabled:
+            self._bar().set_description_str(text, refresh=False)
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -208,4 +217,5 @@ class ProgressBar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._bar.close()
+        if self._shown is not None:
+            self._shown.close()
