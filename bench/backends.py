@@ -86,7 +86,8 @@ def timed_sync(
     stats = json.loads(listed.stdout)
     if stats["documents"] != count:
         raise SystemExit(f"expected {count} documents, the store has {stats['documents']}")
-    SIZES[db.split(":", 1)[0]] = (stats["database_bytes"], stats["workspace_bytes"])
+    kind = "postgresql" if db.startswith(("postgresql:", "postgres:")) else "sqlite"
+    SIZES[kind] = (stats["database_bytes"], stats["workspace_bytes"])
     return count / elapsed
 
 
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             for kind, (db_bytes, ws_bytes) in SIZES.items():
                 print(
-                    f"  per document ({kind if kind == 'postgresql' else 'sqlite'}):"
+                    f"  per document ({kind}):"
                     f" database {db_bytes / count:,.0f} B, blobs {ws_bytes / count:,.0f} B"
                 )
     finally:
