@@ -22,8 +22,9 @@ from mailatlas_core import (
     open_store,
 )
 from mailatlas_core._query import Plan, fts_query, list_query
+from mailatlas_core.docstore import raw_key
 from mailatlas_core.errors import DocumentTooLargeError
-from mailatlas_core.ids import normalize_message_id
+from mailatlas_core.ids import content_hash, normalize_message_id
 from mailatlas_core.sqlite_store import SQLiteStore
 
 from .factory import make_parsed, make_raw
@@ -469,8 +470,12 @@ def test_a_body_over_sqlites_length_limit_is_a_per_message_error(store: SQLiteSt
     with pytest.raises(DocumentTooLargeError, match="too large for the database") as caught:
         store.add(make_parsed(make_raw(2), body="x" * 200_000), loc("2"))
     assert not isinstance(caught.value, StorageFullError)
+    refused = make_raw(2)
+    # ...and its raw message is not left behind as an orphan blob.
+    assert not store.blobs.exists(raw_key(content_hash(refused)))
     store.add(make_parsed(make_raw(3)), loc("3"))
     assert store.count_documents() == 2
+    assert len(list(store.blobs.path("raw").iterdir())) == 2
 
 
 def _plan_of(store: SQLiteStore, flt: ListFilter, plan: Plan = "sort") -> str:

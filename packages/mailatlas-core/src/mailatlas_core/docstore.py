@@ -22,6 +22,7 @@ It implements :class:`mailatlas_core.store.Store` over a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -214,24 +215,43 @@ class DocumentStore:
         """
         print_ = fingerprint(parsed.raw)
         for _attempt in range(3):
-            with self.transaction():
-                self.backend.claim(parsed.id)  # writers of this Message-ID take turns
-                existing, others = self._match(
-                    parsed.message_id, parsed.content_hash, lambda: print_
-                )
-                if existing is not None:
-                    return self._add_location(existing, location)
-                doc_id = parsed.id
-                if parsed.message_id and others:
-                    doc_id = conflict_document_id(parsed.message_id, print_)
-                added = self._insert(parsed, location, print_, doc_id, others)
-                if added is not None:
+            written: list[str] = []  # blobs this attempt created: removed if it fails
+            try:
+                with self.transaction():
+                    self.backend.claim(parsed.id)  # writers of this Message-ID take turns
+                    existing, others = self._match(
+                        parsed.message_id, parsed.content_hash, lambda: print_
+                    )
+                    if existing is not None:
+                        return self._add_location(existing, location)
+                    doc_id = parsed.id
                     if parsed.message_id and others:
-                        self._link_conflict(doc_id, parsed.message_id, others)
-                    return added
+                        doc_id = conflict_document_id(parsed.message_id, print_)
+                    added = self._insert(parsed, location, print_, doc_id, others, written)
+                    if added is not None:
+                        if parsed.message_id and others:
+                            self._link_conflict(doc_id, parsed.message_id, others)
+                        return added
+            except BaseException:
+                # A refused add (too large for the database, an error at commit) must
+                # not leave its raw message behind as an orphan blob.
+                self._forget(written, parsed.content_hash)
+                raise
             # A concurrent writer stored this message, or another one under this id,
             # first (a backend without claim): match again, now that it is visible.
         raise StoreError(f"cannot store message from {location.key()}: the store keeps changing")
+
+    def _forget(self, keys: list[str], raw_hash: str) -> None:
+        """Remove the blobs of an add that failed, unless its document was committed
+        after all (an interrupt landing just after the commit). Best effort: the error
+        that is being raised is what matters, and on doubt the blob stays."""
+        if not keys:
+            return
+        with contextlib.suppress(StoreError):
+            if self.backend.id_by_content_hash(raw_hash) is not None:
+                return
+            for key in keys:
+                self.blobs.delete(key)
 
     def set_gmail(self, document_id: str, message: GmailMessage) -> None:
         """Keep Gmail's ids and labels of a document in ``metadata.gmail``
@@ -259,10 +279,16 @@ class DocumentStore:
         print_: Fingerprint,
         doc_id: str,
         conflicts: list[str],
+        written: list[str],
     ) -> AddResult | None:
-        """Write the blobs, then the rows; ``None`` when another writer won the race."""
+        """Write the blobs, then the rows; ``None`` when another writer won the race.
+
+        The raw blob's key goes to ``written``: no stored document names it (the match
+        found none with this raw hash, and writers of one id take turns), so if the add
+        fails it is an orphan."""
         blobs = self.blobs
         raw_path = raw_key(parsed.content_hash)
+        written.append(raw_path)
         blobs.put(raw_path, parsed.raw)
         assets = self._write_assets(parsed, doc_id)
         html_path = None
