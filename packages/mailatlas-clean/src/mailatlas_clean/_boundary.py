@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from email.feedparser import BytesFeedParser
 from email.message import Message
+
+from ._feedparser import BytesFeedParser
 
 __all__ = ["recover_multipart", "strip_mime_framing"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from email.errors import MissingHeaderBodySeparatorDefect
-from email.feedparser import BytesFeedParser
 from email.message import Message
 from typing import Any
 
@@ -18,6 +17,7 @@ from mailatlas_core.model import ParsedDocument
 
 from ._assets import build_assets
 from ._attachments import read_texts
+from ._feedparser import BytesFeedParser
 from ._forward import forwarded_text
 from ._headers import HeaderView, format_mailbox
 from ._html import rewrite_cids, sanitize_html
