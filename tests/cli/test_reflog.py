@@ -43,7 +43,7 @@ def test_reflog_spills_and_reads_back_in_order(stride: int) -> None:
     log.close()
 
 
-@pytest.mark.parametrize("count", [0, 1, 3])
+@pytest.mark.parametrize("count", [0, 1, 3, 2000])  # 2000: several 64 KB pieces
 def test_streamed_json_is_identical_to_plain_json(count: int) -> None:
     import click
 

@@ -34,6 +34,9 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+_CHUNK_CHARS = 1 << 16
+
+
 def emit_json_streaming(data: dict[str, Any], key: str, items: Iterable[Any]) -> None:
     """Print ``data`` with ``data[key]`` taken from ``items`` one at a time.
 
@@ -45,11 +48,20 @@ def emit_json_streaming(data: dict[str, Any], key: str, items: Iterable[Any]) ->
     head, tail = text.split(json.dumps(_PLACEHOLDER), 1)
     click.echo(head, nl=False)
     opener = "["
+    # Written in pieces of about 64 KB: one echo (a write and a flush) per item cost
+    # more than the JSON of the item itself.
+    chunk: list[str] = []
+    size = 0
     for item in items:
         body = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-        click.echo(f"{opener}\n    {body}", nl=False)
+        chunk.append(f"{opener}\n    {body}")
+        size += len(body)
         opener = ","
-    click.echo("[]" if opener == "[" else "\n  ]", nl=False)
+        if size >= _CHUNK_CHARS:
+            click.echo("".join(chunk), nl=False)
+            chunk, size = [], 0
+    chunk.append("[]" if opener == "[" else "\n  ]")
+    click.echo("".join(chunk), nl=False)
     click.echo(tail)
 
 
