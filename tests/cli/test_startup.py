@@ -31,6 +31,7 @@ HEAVY_MODULES = [
     "hashlib",
     "shutil",
     "logging",
+    "socket",  # only a writer records its host
 ]
 
 # Modules the interpreter loaded before MailAtlas (site hooks such as coverage's .pth

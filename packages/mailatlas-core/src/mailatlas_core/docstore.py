@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import os
 import re
-import socket
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -480,6 +479,8 @@ class DocumentStore:
         ``detail`` gains ``process`` (pid and host), so that a later writer can tell a
         run whose process died (:meth:`recover_interrupted`).
         """
+        import socket  # here: reading the store (`list`, `show`) never needs it
+
         detail = {**detail, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
         return self.backend.start_run(kind, detail, utc_now_iso())
 
@@ -495,6 +496,8 @@ class DocumentStore:
         processes, and of other hosts, are left alone. Writers call this when they open
         a store.
         """
+        import socket
+
         self.blobs.recover()
         host = socket.gethostname()
         dead = []
