@@ -52,9 +52,30 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["DovecotServer", "dovecot_available", "encode_folder", "free_port", "make_token"]
+__all__ = [
+    "CAPABILITY_CONDSTORE_ONLY",
+    "CAPABILITY_NO_CONDSTORE",
+    "DovecotServer",
+    "dovecot_available",
+    "encode_folder",
+    "free_port",
+    "make_token",
+]
 
 MAIL_UID = 65534  # mail processes must not run as root (see docs/notes)
+
+# What Dovecot 2.3 offers after login, less the extensions a test wants switched off
+# (``imap_capability`` replaces the list; a client that never sees CONDSTORE or QRESYNC
+# never enables them, and without ENABLE Dovecot reports no MODSEQ).
+_BASE_CAPABILITY = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES"
+    " THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN"
+    " NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH ESORT SEARCHRES WITHIN"
+    " CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE"
+    " SAVEDATE LITERAL+ NOTIFY"
+)
+CAPABILITY_NO_CONDSTORE = _BASE_CAPABILITY
+CAPABILITY_CONDSTORE_ONLY = _BASE_CAPABILITY + " CONDSTORE"
 HOST = "127.0.0.1"
 
 
@@ -147,7 +168,7 @@ disable_plaintext_auth = no
 ssl = yes
 ssl_cert = <{d}/tls/server.crt
 ssl_key = <{d}/tls/server.key
-imap_capability = +CONDSTORE
+imap_capability = {capability}
 namespace inbox {{
   inbox = yes
   mailbox Junk {{
@@ -214,6 +235,8 @@ class DovecotServer:
             must stay under ~100 bytes.
         users: login name → password, written to a passwd-file.
         oauth_key: the HMAC key for XOAUTH2 tokens; random when omitted.
+        capability: Dovecot's ``imap_capability`` (default: everything, CONDSTORE and
+            QRESYNC included); e.g. :data:`CAPABILITY_NO_CONDSTORE`.
     """
 
     def __init__(
@@ -222,8 +245,10 @@ class DovecotServer:
         *,
         users: dict[str, str] | None = None,
         oauth_key: bytes | None = None,
+        capability: str = "+CONDSTORE",
     ) -> None:
         self._owns_root = root is None
+        self.capability = capability
         self.root = Path(root or tempfile.mkdtemp(prefix="mad", dir="/tmp"))
         self.users = dict(users or {"alice": "secret"})
         self.oauth_key = oauth_key or secrets.token_bytes(32)
@@ -296,7 +321,13 @@ class DovecotServer:
     def _write_config(self) -> None:
         d = str(self.root)
         self.config_path.write_text(
-            _CONF.format(d=d, uid=MAIL_UID, imap_port=self.imap_port, imaps_port=self.imaps_port)
+            _CONF.format(
+                d=d,
+                uid=MAIL_UID,
+                imap_port=self.imap_port,
+                imaps_port=self.imaps_port,
+                capability=self.capability,
+            )
         )
         (self.root / "oauth2.conf.ext").write_text(_OAUTH.format(d=d))
         key_file = self.root / "oauth2-keys" / "default" / "HS256" / "default"

@@ -14,6 +14,8 @@ def test_public_api_is_pinned() -> None:
         "AccountsFileError",
         "AccountsInterrupted",
         "AccountsSyncResult",
+        "ChangeBatch",
+        "ChangeCallback",
         "FolderError",
         "FolderResult",
         "ImapAuthError",

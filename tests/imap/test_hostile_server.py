@@ -272,5 +272,8 @@ def test_uids_are_listed_in_bounded_windows(
 
     assert out.ingested_count == 10 and again.ingested_count == 2
     assert searches == ["8:10", "5:7", "2:4", "1:1"]
-    assert rerun == ["10:12"]  # stops at the first window that reaches stored mail
+    # New mail: the walk stops at the first window that reaches stored mail. Then, as
+    # this server offers no CONDSTORE, the flags and expunges of the stored UIDs are
+    # compared in full: every window once more, each still bounded.
+    assert rerun == ["10:12", "10:12", "7:9", "4:6", "1:3"]
     assert all("*" not in c for c in searches + rerun)

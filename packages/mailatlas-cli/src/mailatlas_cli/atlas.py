@@ -268,6 +268,9 @@ class MailAtlas:
         source_kind: str | None = None,
         folder: str | None = None,
         thread_id: str | None = None,
+        flagged: bool = False,
+        unread: bool = False,
+        keyword: str | None = None,
     ) -> list[DocumentRef]:
         """Document refs, newest first, filtered and paged.
 
@@ -286,6 +289,9 @@ class MailAtlas:
             to, cc: an address among the message's To or Cc recipients.
             message_id: a Message-ID, with or without angle brackets.
             source_kind, folder, thread_id: where the document came from.
+            flagged, unread, keyword: the current IMAP flags of a live location (in
+                ``folder``, if given): ``\\Flagged``, without ``\\Seen``, with the
+                keyword (case-insensitive), all on one location.
 
         Raises:
             InvalidFilterError: a date or search that cannot be read (a ValueError).
@@ -308,6 +314,9 @@ class MailAtlas:
         source_kind: str | None = None,
         folder: str | None = None,
         thread_id: str | None = None,
+        flagged: bool = False,
+        unread: bool = False,
+        keyword: str | None = None,
     ) -> int:
         """How many documents :meth:`list_documents` would page through (same filters)."""
         return self.store(create=False).count_documents(self._filter(locals()))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LATEST_PG_VERSION", "connect", "is_postgres_url", "pg_error", "redact_url"]
 
-LATEST_PG_VERSION = 5
+LATEST_PG_VERSION = 6
 # pg_advisory_xact_lock key for schema changes: "MAtlas" in ASCII.
 _MIGRATION_LOCK = 0x4D41746C6173
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

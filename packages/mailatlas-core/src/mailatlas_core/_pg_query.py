@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._pg_search import search_query
-from ._query import _escape_like
+from ._query import _escape_like, flag_clause
 from .errors import InvalidFilterError
 from .ids import normalize_message_id
 from .store import ListFilter
@@ -87,6 +87,10 @@ def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
     if flt.thread_id:
         where.append("d.thread_id = %s")
         params.append(flt.thread_id)
+    if flt.flagged or flt.unread or flt.keyword:
+        clause, values = flag_clause(flt, find="strpos", mark="%s")
+        where.append(clause)
+        params.extend(values)
     return where, params
 
 

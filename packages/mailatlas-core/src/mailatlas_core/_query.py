@@ -22,6 +22,7 @@ __all__ = [
     "SEEK_WALK_MAX",
     "Plan",
     "count_query",
+    "flag_clause",
     "fts_query",
     "is_search_error",
     "list_query",
@@ -221,7 +222,35 @@ def _where(flt: ListFilter, *, plan: Plan) -> tuple[str, list[str], list[Any]]:
     if flt.thread_id:
         where.append("d.thread_id = ?")
         params.append(flt.thread_id)
+    if flt.flagged or flt.unread or flt.keyword:
+        clause, values = flag_clause(flt)
+        where.append(clause)
+        params.extend(values)
     return source, where, params
+
+
+def flag_clause(flt: ListFilter, *, find: str = "instr", mark: str = "?") -> tuple[str, list[Any]]:
+    """One live IMAP location (in the folder, if given) must meet every flag condition.
+
+    ``find(haystack, needle)`` is the backend's substring position (SQLite ``instr``,
+    PostgreSQL ``strpos``), ``mark`` its placeholder.
+    """
+    conditions = ["l.document_id = d.id", "l.kind = 'imap'", "l.removed_at IS NULL"]
+    params: list[Any] = []
+    if flt.folder:
+        conditions.append(f"l.folder = {mark}")
+        params.append(flt.folder)
+    if flt.flagged:
+        conditions.append(f"{find}(' ' || l.flags || ' ', ' \\Flagged ') > 0")
+    if flt.unread:  # NULL (not known) is not unread
+        conditions.append(f"{find}(' ' || l.flags || ' ', ' \\Seen ') = 0")
+    if flt.keyword:
+        keyword = flt.keyword.strip()
+        if not keyword or any(c.isspace() for c in keyword):
+            raise InvalidFilterError(f"keyword must be one word, not {flt.keyword!r}")
+        conditions.append(f"{find}(' ' || lower(l.keywords) || ' ', {mark}) > 0")
+        params.append(f" {keyword.lower()} ")
+    return "EXISTS (SELECT 1 FROM locations l WHERE " + " AND ".join(conditions) + ")", params
 
 
 def list_query(flt: ListFilter, *, plan: Plan = "sort") -> tuple[str, list[Any]]:

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from .flags import split_flags
 from .model import Asset, Document, DocumentRef, Location
 
 __all__ = [
     "asset_from_row",
     "document_from_row",
+    "flag_columns",
     "location_from_row",
     "recipients_text",
     "ref_from_row",
@@ -82,9 +84,31 @@ def location_from_row(row: sqlite3.Row) -> Location:
         value = row[name]
         if value is not None:
             detail[name] = str(value) if name == "uidvalidity" else value
+    removed_at = row["removed_at"]
+    if row["kind"] == "imap":
+        detail["flags"] = _words(row["flags"])
+        detail["keywords"] = _words(row["keywords"])
+        detail["modseq"] = row["modseq"]
+        detail["removed_at"] = removed_at
     return Location(
-        kind=row["kind"], key=row["key"], detail=detail, first_seen_at=row["first_seen_at"]
+        kind=row["kind"],
+        key=row["key"],
+        detail=detail,
+        first_seen_at=row["first_seen_at"],
+        removed_at=removed_at,
     )
+
+
+def _words(text: str | None) -> list[str] | None:
+    return None if text is None else text.split()
+
+
+def flag_columns(flags: tuple[str, ...] | None) -> tuple[str | None, str | None]:
+    """The ``flags`` and ``keywords`` columns of a location (``None`` while not known)."""
+    if flags is None:
+        return None, None
+    system, keywords = split_flags(flags)
+    return " ".join(system), " ".join(keywords)
 
 
 def recipients_text(recipients: Any) -> str:

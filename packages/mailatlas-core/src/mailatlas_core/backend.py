@@ -32,6 +32,7 @@ from .model import (
     AssetText,
     Document,
     DocumentRef,
+    FlagUpdate,
     ImapCursor,
     SourceLocation,
     StoredFailure,
@@ -262,6 +263,29 @@ class Backend(Protocol):
 
     def save_cursor(self, cursor: ImapCursor, at: str) -> None:
         """Create or replace the cursor of one IMAP folder (``updated_at`` = ``at``)."""
+
+    # -- a living mailbox (flags, removals; see mailatlas_core._live) ----------------------
+    # The same methods and semantics as on Store: persistence only.
+
+    def imap_flags(
+        self, cursor: ImapCursor, first_uid: int, last_uid: int
+    ) -> dict[int, tuple[str, ...] | None]:
+        """See :meth:`mailatlas_core.store.Store.imap_flags`."""
+
+    def count_imap_locations(self, cursor: ImapCursor, last_uid: int) -> int:
+        """See :meth:`mailatlas_core.store.Store.count_imap_locations`."""
+
+    def update_flags(self, cursor: ImapCursor, updates: Iterable[FlagUpdate]) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.update_flags`."""
+
+    def mark_removed(self, cursor: ImapCursor, uids: Iterable[int]) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.mark_removed`."""
+
+    def retire_uidvalidity(self, cursor: ImapCursor) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.retire_uidvalidity`."""
+
+    def deleted_on_server(self, host: str, port: int, username: str) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.deleted_on_server`."""
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from .model import (
     DeletedDocument,
     Document,
     DocumentRef,
+    FlagUpdate,
     ImapCursor,
     ParsedDocument,
     SourceLocation,
@@ -634,6 +635,34 @@ class DocumentStore:
         if reason is not None:
             result.files_left.append({"path": self.blobs.locate(prefix), "reason": reason})
         return result
+
+    # -- a living mailbox (persistence only: passed through) -------------------------------
+
+    def imap_flags(
+        self, cursor: ImapCursor, first_uid: int, last_uid: int
+    ) -> dict[int, tuple[str, ...] | None]:
+        """See :meth:`mailatlas_core.store.Store.imap_flags`."""
+        return self.backend.imap_flags(cursor, first_uid, last_uid)
+
+    def count_imap_locations(self, cursor: ImapCursor, last_uid: int) -> int:
+        """See :meth:`mailatlas_core.store.Store.count_imap_locations`."""
+        return self.backend.count_imap_locations(cursor, last_uid)
+
+    def update_flags(self, cursor: ImapCursor, updates: Iterable[FlagUpdate]) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.update_flags`."""
+        return self.backend.update_flags(cursor, updates)
+
+    def mark_removed(self, cursor: ImapCursor, uids: Iterable[int]) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.mark_removed`."""
+        return self.backend.mark_removed(cursor, uids)
+
+    def retire_uidvalidity(self, cursor: ImapCursor) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.retire_uidvalidity`."""
+        return self.backend.retire_uidvalidity(cursor)
+
+    def deleted_on_server(self, host: str, port: int, username: str) -> list[str]:
+        """See :meth:`mailatlas_core.store.Store.deleted_on_server`."""
+        return self.backend.deleted_on_server(host, port, username)
 
     # -- the work queue (persistence only: passed through) ---------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "DeletedDocument",
     "Document",
     "DocumentRef",
+    "FlagUpdate",
     "ImapCursor",
     "Location",
     "ParsedDocument",
@@ -186,7 +187,13 @@ def _clip(text: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
-    """Where a message was read: a file, an mbox offset, a Maildir entry or an IMAP uid."""
+    """Where a message was read: a file, an mbox offset, a Maildir entry or an IMAP uid.
+
+    An IMAP location also carries what the server said of the message there when it was
+    read: its ``flags`` (system flags and keywords, :func:`~mailatlas_core.flags.
+    normalize_flags`; ``None`` when not asked) and its ``modseq`` (CONDSTORE). They are
+    state, not identity: :meth:`key` leaves them out.
+    """
 
     kind: SourceKind
     path: str | None = None
@@ -197,6 +204,8 @@ class SourceLocation:
     folder: str | None = None
     uid: int | None = None
     uidvalidity: int | None = None
+    flags: tuple[str, ...] | None = None
+    modseq: int | None = None
 
     def key(self) -> str:
         """A canonical string that identifies this place (used for de-duplication)."""
@@ -294,12 +303,18 @@ class Asset:
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """One place a stored document was seen at."""
+    """One place a stored document was seen at.
+
+    An IMAP location's ``detail`` also holds its current ``flags`` and ``keywords``
+    (lists; ``None`` while not known), ``modseq`` and ``removed_at`` (when the message was
+    found gone from that folder; ``None`` while it is there).
+    """
 
     kind: str
     key: str
     detail: dict[str, Any]
     first_seen_at: str
+    removed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.detail, "first_seen_at": self.first_seen_at}
@@ -337,6 +352,11 @@ class Document:
     raw_key: str = ""
     body_html_key: str | None = None
 
+    @property
+    def deleted_on_server(self) -> bool:
+        """Every place the document was seen at is gone: deleted (or moved out of reach)."""
+        return bool(self.locations) and all(loc.removed_at for loc in self.locations)
+
     def ref(self) -> DocumentRef:
         return DocumentRef(
             id=self.id,
@@ -368,6 +388,7 @@ class Document:
             "created_at": self.created_at,
             "assets": [a.to_dict() for a in self.assets],
             "locations": [loc.to_dict() for loc in self.locations],
+            "deleted_on_server": self.deleted_on_server,
         }
 
 
@@ -385,6 +406,15 @@ class ImapCursor:
     uidnext: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagUpdate:
+    """The current flags (normalised, keywords included) and MODSEQ of one message by UID."""
+
+    uid: int
+    flags: tuple[str, ...]
+    modseq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

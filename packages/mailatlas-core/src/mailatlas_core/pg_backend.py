@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
+from ._live import LiveMixin
 from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
 from ._pg_search import search_query, search_vector
@@ -27,6 +28,7 @@ from ._query import COMMON_QUERY_THRESHOLD
 from ._rows import (
     asset_from_row,
     document_from_row,
+    flag_columns,
     location_from_row,
     ref_from_row,
     with_matches,
@@ -77,9 +79,13 @@ _INSERT_ASSET = (
 )
 _INSERT_LOCATION = (
     'INSERT INTO locations (document_id, kind, key, path, "offset", host, port, username,'
-    " folder, uid, uidvalidity, first_seen_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (document_id, key) DO NOTHING"
+    " folder, uid, uidvalidity, first_seen_at, flags, keywords, modseq)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    # Seen again where it was seen before: live again, with what the server says now.
+    " ON CONFLICT (document_id, key) DO UPDATE SET removed_at = NULL,"
+    " flags = coalesce(excluded.flags, locations.flags),"
+    " keywords = coalesce(excluded.keywords, locations.keywords),"
+    " modseq = coalesce(excluded.modseq, locations.modseq)"
 )
 
 
@@ -104,7 +110,7 @@ def _key(value: str) -> str:
     return value
 
 
-class PostgresBackend(PgWorkMixin):
+class PostgresBackend(PgWorkMixin, LiveMixin):
     """Rows in one PostgreSQL database (``postgresql://USER@HOST:PORT/DB``)."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:
@@ -146,6 +152,20 @@ class PostgresBackend(PgWorkMixin):
         with self._errors("cannot read the store"):
             row = self._conn.execute(sql, params).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    _P = "%s"
+    _DIFFERS = "IS DISTINCT FROM"
+
+    def _live(self, sql: str, params: list[Any], what: str) -> list[tuple[Any, ...]]:
+        """Run one statement of :class:`LiveMixin`."""
+        with self._errors(what):
+            cur = self._conn.execute(sql, params)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+
+    def _live_many(self, sql: str, rows: list[list[Any]], what: str) -> None:
+        """Run one statement of :class:`LiveMixin` per row."""
+        with self._errors(what):
+            self._conn.cursor().executemany(sql, rows)
 
     def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._errors("cannot read the store"):
@@ -330,6 +350,8 @@ class PostgresBackend(PgWorkMixin):
                     location.uid,
                     location.uidvalidity,
                     seen_at,
+                    *flag_columns(location.flags),
+                    location.modseq,
                 )
             ),
         )

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ._live import LiveMixin
 from ._query import (
     COMMON_QUERY_THRESHOLD,
     SEEK_WALK_MAX,
@@ -26,6 +27,7 @@ from ._query import (
 from ._rows import (
     asset_from_row,
     document_from_row,
+    flag_columns,
     location_from_row,
     ref_from_row,
 )
@@ -61,7 +63,7 @@ def _keep(key: str) -> str:
     return key
 
 
-class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin):
+class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin, LiveMixin):
     """One SQLite database (WAL, foreign keys on).
 
     One connection per object; use one per process. Writers take SQLite's write lock up
@@ -318,10 +320,16 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin)
         return None if found is None else str(found[0])
 
     def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
+        # Seen again where it was seen before (a folder compared after a reset, or a
+        # rerun after a crash): the location is live again, with what the server says now.
         self._conn.execute(
-            'INSERT OR IGNORE INTO locations (document_id, kind, key, path, "offset", host, port,'
-            " username, folder, uid, uidvalidity, first_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            'INSERT INTO locations (document_id, kind, key, path, "offset", host, port,'
+            " username, folder, uid, uidvalidity, first_seen_at, flags, keywords, modseq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (document_id, key) DO UPDATE SET removed_at = NULL,"
+            " flags = coalesce(excluded.flags, flags),"
+            " keywords = coalesce(excluded.keywords, keywords),"
+            " modseq = coalesce(excluded.modseq, modseq)",
             (
                 document_id,
                 location.kind,
@@ -335,8 +343,24 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin)
                 location.uid,
                 location.uidvalidity,
                 seen_at,
+                *flag_columns(location.flags),
+                location.modseq,
             ),
         )
+
+    def _live(self, sql: str, params: list[Any], what: str) -> list[tuple[Any, ...]]:
+        """Run one statement of :class:`LiveMixin`."""
+        try:
+            return [tuple(r) for r in self._conn.execute(sql, params).fetchall()]
+        except sqlite3.Error as exc:
+            raise db_error(exc, what) from exc
+
+    def _live_many(self, sql: str, rows: list[list[Any]], what: str) -> None:
+        """Run one statement of :class:`LiveMixin` per row."""
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise db_error(exc, what) from exc
 
     def get_metadata(self, document_id: str) -> dict[str, Any] | None:
         import json

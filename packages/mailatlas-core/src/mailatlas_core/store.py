@@ -29,6 +29,7 @@ from .model import (
     DeletedDocument,
     Document,
     DocumentRef,
+    FlagUpdate,
     ImapCursor,
     ParsedDocument,
     SourceLocation,
@@ -56,6 +57,10 @@ class ListFilter:
     syntax of :mod:`mailatlas_core._query`. ``sender`` is an address, a domain or part
     of the display name; ``to``/``cc`` an address in that role; ``message_id`` with or
     without angle brackets.
+
+    ``flagged``, ``unread`` and ``keyword`` (case-insensitive) look at the current flags
+    of the document's live IMAP locations (in ``folder``, if given): one location must
+    be ``\\Flagged``, lack ``\\Seen``, and carry the keyword, all at once.
     """
 
     query: str | None = None
@@ -71,6 +76,9 @@ class ListFilter:
     cc: str | None = None
     message_id: str | None = None
     date_field: str = "sent"
+    flagged: bool = False
+    unread: bool = False
+    keyword: str | None = None
 
 
 class Store(Protocol):
@@ -163,6 +171,36 @@ class Store(Protocol):
 
     def save_cursor(self, cursor: ImapCursor) -> None:
         """Create or replace the cursor of one IMAP folder."""
+
+    def imap_flags(
+        self, cursor: ImapCursor, first_uid: int, last_uid: int
+    ) -> dict[int, tuple[str, ...] | None]:
+        """UID -> stored flags (keywords included, sorted) of a folder's live locations.
+
+        The folder is ``cursor``'s (host, port, username, folder, UIDVALIDITY); UIDs from
+        ``first_uid`` to ``last_uid``. ``None`` for a location whose flags are not known.
+        """
+
+    def count_imap_locations(self, cursor: ImapCursor, last_uid: int) -> int:
+        """How many live locations ``cursor``'s folder has at or below ``last_uid``."""
+
+    def update_flags(self, cursor: ImapCursor, updates: Iterable[FlagUpdate]) -> list[str]:
+        """Record the current flags and MODSEQ of live locations of ``cursor``'s folder.
+
+        Returns the ids of the documents whose flags changed (one per changed location).
+        """
+
+    def mark_removed(self, cursor: ImapCursor, uids: Iterable[int]) -> list[str]:
+        """Mark these UIDs of ``cursor``'s folder gone (``removed_at`` = now).
+
+        Returns the ids of the documents that lost a live location.
+        """
+
+    def retire_uidvalidity(self, cursor: ImapCursor) -> list[str]:
+        """Mark gone every live location of the folder under another UIDVALIDITY."""
+
+    def deleted_on_server(self, host: str, port: int, username: str) -> list[str]:
+        """Ids of this mailbox's documents that have no live location left."""
 
     def start_run(self, kind: str, detail: dict[str, Any]) -> int:
         """Record the start of an ingest or sync run; returns its id."""

@@ -31,6 +31,7 @@ from .many import AccountResult, AccountsInterrupted, AccountsSyncResult, sync_a
 from .result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
+    from ._changes import ChangeBatch, ChangeCallback
     from ._folder import ProgressCallback
     from ._folders import ImapFolder, list_imap_folders
     from .sync import sync_imap
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 # imapclient and the parser load with the sync machinery, on first use.
 _LAZY = {
+    "ChangeBatch": "._changes",
+    "ChangeCallback": "._changes",
     "ImapFolder": "._folders",
     "ProgressCallback": "._folder",
     "list_imap_folders": "._folders",
@@ -59,6 +62,8 @@ __all__ = [
     "AccountsFileError",
     "AccountsInterrupted",
     "AccountsSyncResult",
+    "ChangeBatch",
+    "ChangeCallback",
     "FolderError",
     "FolderResult",
     "ImapAuthError",

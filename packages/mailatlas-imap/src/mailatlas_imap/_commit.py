@@ -47,3 +47,5 @@ def commit_batch(
     for stored in outcomes:
         result.fetched_count += 1
         tally(stored, result, result.document_refs)
+        if stored.kind == "duplicate" and stored.document_id is not None:
+            result.arrived_ids.add(stored.document_id)  # a move, if removed elsewhere

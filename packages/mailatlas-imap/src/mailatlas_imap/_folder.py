@@ -19,6 +19,7 @@ from mailatlas_core.dates import to_utc_iso
 from mailatlas_core.gmail import GmailMessage
 from mailatlas_core.ids import header_block, headers_hash
 
+from ._changes import ChangeCallback, flags_of, modseq_of, track_changes
 from ._commit import commit_batch
 from ._folders import examine_folder, find_cursor
 from ._gmail import GMAIL_ITEMS, gmail_message, is_gmail
@@ -39,7 +40,11 @@ BODY_ITEMS = (b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE", b"FLAGS")
 # a stored copy from a different message with the same Message-ID: the headers that a
 # copy keeps in every folder (Date, From, Subject) and the size. Only a match on all of
 # them skips the download; anything else is downloaded and compared in full.
-PROBE_ITEMS = (b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]", b"RFC822.SIZE")
+PROBE_ITEMS = (
+    b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]",
+    b"RFC822.SIZE",
+    b"FLAGS",  # a copy recognised here gets its location with the flags it has here
+)
 SIZE_ITEMS = (b"RFC822.SIZE",)
 _PROBE_KEY = b"BODY[HEADER.FIELDS"
 MAX_FETCH_BYTES = 64 * 1024 * 1024  # bound one body fetch when the probe gave sizes
@@ -64,15 +69,20 @@ def sync_folder(
     parser: Parser,
     run_id: int | None,
     progress: ProgressCallback | None = None,
+    on_changes: ChangeCallback | None = None,
 ) -> None:
-    """Bring one folder up to date; counts accumulate in ``result`` across retries."""
+    """Bring one folder up to date; counts accumulate in ``result`` across retries.
+
+    Changes to the messages stored before (flags, expunges) are applied first
+    (:mod:`._changes`), then the new messages are fetched.
+    """
     cfg = session.config
     info = examine_folder(session, folder)  # with UIDNEXT from STATUS if EXAMINE had none
     result.uidvalidity = str(info.uidvalidity)
     cursor = find_cursor(store, cfg, folder)
     if cursor is not None and cursor.uidvalidity == info.uidvalidity:
         result.last_uid = cursor.last_uid
-        if _unchanged(cursor, info):
+        if _unchanged(cursor, info, qresync=session.qresync):
             result.unchanged = True
             return
     elif cursor is not None:
@@ -86,9 +96,21 @@ def sync_folder(
     # Message-ID before downloading their bodies.
     probe = cursor is None and store.count_documents() > 0
     if cursor is None:
-        cursor = ImapCursor(cfg.host, cfg.port, cfg.username, folder, info.uidvalidity)
+        # Flags are fetched with each message from now on: they are at least as fresh as
+        # this HIGHESTMODSEQ, so the next run asks only for changes since it.
+        cursor = ImapCursor(
+            cfg.host,
+            cfg.port,
+            cfg.username,
+            folder,
+            info.uidvalidity,
+            highestmodseq=info.highestmodseq,
+        )
+        if result.uidvalidity_reset:  # the old UIDs name nothing: the rescan re-finds
+            result.removed_ids.extend(store.retire_uidvalidity(cursor))
     result.unchanged = False
     uids = session.uids_above(cursor.last_uid, info.exists)
+    track_changes(session, store, cursor, info, len(uids), result, on_changes)
     parser.expect(len(uids))
     done = 0
 
@@ -98,7 +120,7 @@ def sync_folder(
         for message, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
             message.settle(outcome)
         cursor.last_uid = batch.uids[-1]
-        cursor.uidnext = cursor.highestmodseq = None  # only a finished folder may be skipped
+        cursor.uidnext = None  # only a finished folder may be skipped
         commit_batch(
             store, cursor, batch.messages, result, run_id, tick=parser.poll, gmail=batch.gmail
         )
@@ -126,10 +148,12 @@ def sync_folder(
     store.save_cursor(cursor)
 
 
-def _unchanged(cursor: ImapCursor, info: FolderInfo) -> bool:
+def _unchanged(cursor: ImapCursor, info: FolderInfo, *, qresync: bool) -> bool:
+    """Nothing added, no flag changed, nothing expunged: only HIGHESTMODSEQ can tell the
+    last two, and only a QRESYNC server must raise it on expunge (RFC 7162 §3.2)."""
     if info.uidnext is None or cursor.uidnext != info.uidnext:
         return False
-    return info.highestmodseq is None or cursor.highestmodseq == info.highestmodseq
+    return qresync and info.highestmodseq is not None and cursor.highestmodseq == info.highestmodseq
 
 
 def _chunks(uids: Sequence[int], size: int) -> list[list[int]]:
@@ -147,8 +171,9 @@ def _fetch(
     gmail: bool = False,
 ) -> _Batch:
     cfg = session.config
+    extra = (b"MODSEQ",) if session.condstore else ()
 
-    def where(uid: int) -> SourceLocation:
+    def where(uid: int, item: dict[bytes, object] | None = None) -> SourceLocation:
         return SourceLocation(
             kind="imap",
             host=cfg.host,
@@ -157,6 +182,8 @@ def _fetch(
             folder=folder,
             uid=uid,
             uidvalidity=uidvalidity,
+            flags=None if item is None else flags_of(item),
+            modseq=None if item is None else modseq_of(item),
         )
 
     by_uid: dict[int, MessageToStore] = {}
@@ -166,7 +193,7 @@ def _fetch(
         # A UID missing here is still asked for (and warned about if it stays missing).
         wanted = [(uid, _size(heads.get(uid, {}))) for uid in uids]
     else:
-        heads = session.fetch(uids, PROBE_ITEMS + (GMAIL_ITEMS if gmail else ()))
+        heads = session.fetch(uids, PROBE_ITEMS + extra + (GMAIL_ITEMS if gmail else ()))
         probed = {uid: _probe_key(item) for uid, item in heads.items()}
         known = store.known_copies(k for k in probed.values() if k is not None)
         for uid in uids:
@@ -174,7 +201,7 @@ def _fetch(
                 continue  # expunged since the search
             key = probed[uid]
             if key is not None and key in known:
-                by_uid[uid] = MessageToStore(where(uid), known_id=known[key])
+                by_uid[uid] = MessageToStore(where(uid, heads[uid]), known_id=known[key])
             else:
                 wanted.append((uid, _size(heads[uid])))
     batch = _Batch(uids)
@@ -188,10 +215,12 @@ def _fetch(
     sizes = dict(wanted)
     for chunk in _by_size([(uid, size) for uid, size in wanted if size <= limit]):
         expect = sum(sizes[uid] for uid in chunk)
-        data = session.fetch(chunk, BODY_ITEMS, expect)
+        data = session.fetch(chunk, BODY_ITEMS + extra, expect)
         missing = [uid for uid in chunk if uid not in data]
         if missing:  # expunged since the search, or a server hiccup: ask once more
-            data.update(session.fetch(missing, BODY_ITEMS, sum(sizes[uid] for uid in missing)))
+            data.update(
+                session.fetch(missing, BODY_ITEMS + extra, sum(sizes[uid] for uid in missing))
+            )
             for uid in missing:
                 if uid not in data:
                     log.warning(
@@ -200,7 +229,7 @@ def _fetch(
         result.downloaded_count += len(data)
         for uid in chunk:
             if uid in data:
-                by_uid[uid] = _classify(store, data[uid], where(uid), batch)
+                by_uid[uid] = _classify(store, data[uid], where(uid, data[uid]), batch)
     batch.messages = [by_uid[uid] for uid in uids if uid in by_uid]
     if gmail:  # one document per message, whichever label folders show it
         batch.gmail = [

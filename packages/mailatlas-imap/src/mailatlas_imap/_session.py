@@ -20,7 +20,16 @@ from typing import Any
 
 from imapclient.exceptions import CapabilityError, LoginError
 
-from ._replies import BadReply, FetchData, FolderInfo, parse_fetch, parse_uids, sequence_set
+from ._replies import (
+    BadReply,
+    FetchData,
+    FolderInfo,
+    UidRanges,
+    parse_fetch,
+    parse_uids,
+    parse_vanished,
+    sequence_set,
+)
 from ._secrets import Scrubber
 from ._wire import BoundedClient, Budget, Overrun
 from .config import ImapSyncConfig, is_loopback_host
@@ -75,7 +84,8 @@ class Session:
         self.config = config
         self.scrub = Scrubber.for_config(config)
         self._client: BoundedClient | None = None
-        self.condstore = False
+        self.condstore = False  # CONDSTORE enabled: MODSEQ, HIGHESTMODSEQ, CHANGEDSINCE
+        self.qresync = False  # QRESYNC enabled: expunges since a MODSEQ come as VANISHED
         self.ever_connected = False  # a refused reconnect is worth retrying, a first one not
         self._broken = False
 
@@ -222,9 +232,12 @@ class Session:
                 self._starttls(client, context)
         with self.guard("logging in"):
             self._login(client)
-            self.condstore = b"CONDSTORE" in client.capabilities()
-            if self.condstore:
-                client.enable("CONDSTORE")  # must precede EXAMINE to get HIGHESTMODSEQ
+            caps = client.capabilities()
+            # Must precede EXAMINE to get HIGHESTMODSEQ; QRESYNC implies CONDSTORE.
+            wanted = [c for c in ("CONDSTORE", "QRESYNC") if c.encode() in caps]
+            enabled = {e.upper() for e in client.enable(*wanted)} if wanted else set()
+            self.qresync = b"QRESYNC" in enabled
+            self.condstore = self.qresync or b"CONDSTORE" in enabled
         log.info("connected to %s as %s (%s, %s)", self.where, cfg.username, cfg.tls, cfg.auth)
 
     def _starttls(self, client: BoundedClient, context: ssl.SSLContext | None) -> None:
@@ -322,6 +335,29 @@ class Session:
                 break
             top = low - 1
         return sorted(set(found))
+
+    def changes_since(self, modseq: int, last_uid: int, exists: int) -> tuple[FetchData, UidRanges]:
+        """FLAGS and MODSEQ of the messages up to ``last_uid`` changed since ``modseq``.
+
+        ``UID FETCH 1:<last_uid> (FLAGS) (CHANGEDSINCE <modseq>)`` (CONDSTORE); with
+        QRESYNC the ``VANISHED`` modifier (RFC 7162 §3.2.6) also reports the UIDs expunged
+        since then, as ranges. The reply is bounded by the ``exists`` messages there are.
+        """
+        self.client.wire.next_budget = Budget(
+            seconds=self.config.command_timeout,
+            max_bytes=COMMAND_BYTES + 1024 * exists,
+            max_lines=COMMAND_LINES + 8 * exists,
+        )
+        modifier = f"(CHANGEDSINCE {modseq}{' VANISHED' if self.qresync else ''})"
+        data = self._command(
+            "asking for changes", "FETCH", f"1:{last_uid}", "(UID FLAGS MODSEQ)", modifier
+        )
+        # imaplib keeps VANISHED apart from the FETCH data it returns.
+        vanished = self.client.wire.untagged_responses.pop("VANISHED", [])
+        try:
+            return parse_fetch(data, range(1, last_uid + 1), self.where), parse_vanished(vanished)
+        except (BadReply, imaplib.IMAP4.error) as exc:
+            raise FolderError(f"{self.where} sent a reply MailAtlas cannot read: {exc}") from None
 
     def fetch(self, uids: Sequence[int], items: Sequence[bytes], expect: int = 0) -> FetchData:
         """UID FETCH ``items`` for ``uids``; messages expunged meanwhile are absent.

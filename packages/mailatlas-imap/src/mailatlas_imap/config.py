@@ -88,6 +88,9 @@ class ImapSyncConfig:
             has two cores or more; ``0``: always parse in this process.
         include_junk: with ``"*"``, also sync the folder marked ``\\Junk``.
         include_trash: with ``"*"``, also sync the folder marked ``\\Trash``.
+        prune: at the end of a run in which every folder synced, delete the documents
+            of this mailbox whose every location is gone from the server (their files
+            and search entries too). Without it they are kept, ``deleted_on_server``.
     """
 
     host: str
@@ -109,6 +112,7 @@ class ImapSyncConfig:
     max_message_bytes: int | None = None
     include_junk: bool = False
     include_trash: bool = False
+    prune: bool = False
 
     def size_limit(self) -> int:
         """Bytes above which a message is not downloaded (see ``max_message_bytes``)."""

@@ -26,6 +26,11 @@ class FolderResult:
     messages seen (ingested + duplicates + failures); ``downloaded_count`` how many of
     them had their bodies downloaded (stored ones are recognised from their Message-ID).
     ``unchanged`` is true when the folder was skipped because nothing changed.
+
+    Changes to messages stored before: ``flag_change_count`` locations whose flags or
+    keywords changed; ``removed_count`` messages gone from the folder (expunged, or moved
+    to a folder this run does not sync); ``moved_count`` messages that arrived here from
+    another folder of this run (a move: one document, its location changed).
     """
 
     folder: str
@@ -42,6 +47,11 @@ class FolderResult:
     retries: int = 0
     document_refs: list[DocumentRef] = field(default_factory=list)
     error: str | None = None
+    flag_change_count: int = 0
+    removed_count: int = 0
+    moved_count: int = 0
+    removed_ids: list[str] = field(default_factory=list, repr=False)  # one per location
+    arrived_ids: set[str] = field(default_factory=set, repr=False)  # gained a location here
 
     def fail(self, message: str) -> None:
         self.status = "error"
@@ -81,6 +91,9 @@ class FolderResult:
             "unchanged": self.unchanged,
             "uidvalidity_reset": self.uidvalidity_reset,
             "retries": self.retries,
+            "flag_change_count": self.flag_change_count,
+            "removed_count": self.removed_count,
+            "moved_count": self.moved_count,
         }
 
 
@@ -102,6 +115,19 @@ class SyncResult:
     run_id: int | None = None
     interrupted: bool = False
     connect_retries: int = 0
+    pruned: list[str] | None = None  # ids deleted by ``prune``; None when not asked
+
+    def settle_moves(self) -> None:
+        """Tell moves from removals across the folders of the run.
+
+        A document that lost its location in one folder and gained one in another is a
+        move: counted in ``moved_count`` where it arrived, not in ``removed_count``.
+        """
+        arrived = {d for f in self.folders for d in f.arrived_ids}
+        for entry in self.folders:
+            entry.removed_count = sum(1 for d in entry.removed_ids if d not in arrived)
+            elsewhere = {d for f in self.folders if f is not entry for d in f.removed_ids}
+            entry.moved_count = len(entry.arrived_ids & elsewhere)
 
     @property
     def status(self) -> Status:
@@ -160,6 +186,11 @@ class SyncResult:
             "duration_s": round(self.duration_s, 3),
             "run_id": self.run_id,
             "retries": self.retries,
+            **(
+                {}
+                if self.pruned is None
+                else {"pruned_count": len(self.pruned), "pruned": list(self.pruned)}
+            ),
         }
 
 

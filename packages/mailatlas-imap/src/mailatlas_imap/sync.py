@@ -8,6 +8,7 @@ import time
 
 from mailatlas_core import Store
 
+from ._changes import ChangeCallback
 from ._folder import ProgressCallback, sync_folder
 from ._folders import folders_to_sync
 from ._parsing import Parser
@@ -22,20 +23,29 @@ log = logging.getLogger("mailatlas_imap")
 
 
 def sync_imap(
-    store: Store, config: ImapSyncConfig, *, progress: ProgressCallback | None = None
+    store: Store,
+    config: ImapSyncConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    on_changes: ChangeCallback | None = None,
 ) -> SyncResult:
     """Fetch what is new in each folder of ``config`` into ``store``.
 
     One connection serves every folder. Per folder: EXAMINE (read-only), skip it when
-    UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ match the cursor, else fetch the messages above
-    the cursor in batches of ``config.batch_size``, each committed with the advanced
-    cursor. A dropped or stalled connection is retried ``config.max_retries`` times per
-    folder, resuming from the last committed batch.
+    UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ match the cursor (QRESYNC servers), else apply
+    the changes to stored messages (flags, expunges: see :mod:`._changes`), then fetch
+    the messages above the cursor in batches of ``config.batch_size``, each committed
+    with the advanced cursor. A dropped or stalled connection is retried
+    ``config.max_retries`` times per folder, resuming from the last committed batch.
+    Moves between the folders of the run are told from removals at the end; with
+    ``config.prune`` the documents left with no live location are then deleted.
 
     Args:
         store: where documents, failures and cursors go.
         config: the mailbox and folders to sync.
         progress: called as ``progress(folder, done, total)`` after each batch.
+        on_changes: called with a :class:`ChangeBatch` after each committed batch of
+            changes to stored messages (flags changed, locations removed).
 
     Returns:
         The run summary; a failing folder is reported in its entry, not raised.
@@ -62,6 +72,7 @@ def sync_imap(
     result.run_id = run_id
 
     def finish(status: str) -> None:
+        result.settle_moves()
         result.duration_s = time.monotonic() - started
         for entry in result.folders:  # the server's words may echo a secret in any form
             entry.error = session.scrub(entry.error) if entry.error else entry.error
@@ -97,8 +108,12 @@ def sync_imap(
             if lost is not None:
                 entry.fail(f"not synced: {lost}")
                 continue
-            lost = _sync_with_retries(session, store, config, entry, run_id, parser, progress)
+            lost = _sync_with_retries(
+                session, store, config, entry, run_id, parser, progress, on_changes
+            )
             entry.finish()
+        if config.prune:
+            result.pruned = _prune(store, config, result)
     except BaseException as exc:
         # Ctrl-C, a full disk...: committed batches stay; record how far the run got
         # without letting the bookkeeping hide the real error.
@@ -149,6 +164,7 @@ def _sync_with_retries(
     run_id: int,
     parser: Parser,
     progress: ProgressCallback | None,
+    on_changes: ChangeCallback | None,
 ) -> str | None:
     """Sync one folder; returns why the connection is gone for good, else ``None``."""
     attempt = 0
@@ -164,6 +180,7 @@ def _sync_with_retries(
                 parser=parser,
                 run_id=run_id,
                 progress=progress,
+                on_changes=on_changes,
             )
             return None
         except FolderError as exc:
@@ -180,6 +197,23 @@ def _sync_with_retries(
                 return str(exc)
             entry.retries += 1
             _backoff(config, attempt, exc)
+
+
+def _prune(store: Store, config: ImapSyncConfig, result: SyncResult) -> list[str]:
+    """Delete this mailbox's documents with no live location left, if the run was whole.
+
+    A folder that failed may hold the messages that moved there: nothing is deleted then.
+    """
+    failed = [f.folder for f in result.folders if f.status == "error"]
+    if failed:
+        log.warning("not pruning: folder(s) %s did not sync", ", ".join(failed))
+        return []
+    gone = store.deleted_on_server(config.host, config.port, config.username)
+    for document_id in gone:
+        store.delete_document(document_id)
+    if gone:
+        log.info("pruned %d document(s) deleted on the server", len(gone))
+    return gone
 
 
 def _backoff(config: ImapSyncConfig, attempt: int, exc: Exception) -> None:

@@ -59,6 +59,8 @@ def sync_accounts_command(
     accounts_file = load_accounts(choice.config)
     accounts = accounts_file.select(choice.names, all_accounts=choice.all_accounts)
     overrides: dict[str, Any] = {"max_retries": options["retries"], "parser_config": parser_config}
+    if options.get("prune"):
+        overrides["prune"] = True
     if ctx.get_parameter_source("timeout") == ParameterSource.COMMANDLINE:
         overrides["timeout"] = options["timeout"]
     overrides.update(  # --folder, --all-folders...: for every account

@@ -183,6 +183,7 @@ def imap_config(
     all_folders: bool = False,
     include_junk: bool = False,
     include_trash: bool = False,
+    prune: bool = False,
 ) -> ImapSyncConfig:
     """The :class:`ImapSyncConfig` of the options; a missing credential is a usage error."""
     host = _require(host, "host", "--host", "MAILATLAS_IMAP_HOST")
@@ -215,6 +216,7 @@ def imap_config(
         timeout=timeout,
         max_retries=retries,
         parser_config=parser_config or ParserConfig(),
+        prune=prune,
         **{"folders": DEFAULT_FOLDERS, **chosen},
     )
 

@@ -68,6 +68,19 @@ def _date(option: str, value: str | None) -> str | None:
 )
 @click.option("--folder", metavar="NAME", help="Only documents seen in this IMAP folder.")
 @click.option("--thread-id", metavar="ID", help="Only documents of this thread.")
+@click.option(
+    "--flagged", is_flag=True, help="Only mail flagged (\\Flagged) where it is on the server."
+)
+@click.option(
+    "--unread", is_flag=True, help="Only mail not read (no \\Seen) where it is on the server."
+)
+@click.option(
+    "--keyword",
+    metavar="K",
+    help="Only mail with the IMAP keyword K ($Label1, $Important...; any case) on the "
+    "server. --flagged, --unread and --keyword look at the flags of one live location "
+    "(in --folder, if given), as of the last sync.",
+)
 @store_options
 def list_command(
     paths: StorePaths,

@@ -34,6 +34,14 @@ def sync() -> None:
 @sync.command("imap")
 @connection_options
 @folder_options
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete (with their files and search entries) the documents of this mailbox "
+    "that are gone from every folder on the server; the summary lists them. Only "
+    "after a run in which every folder synced. Without it they are kept and shown "
+    "as deleted_on_server.",
+)
 @accounts_options
 @workers_option
 @store_options
@@ -46,10 +54,11 @@ def sync_imap(
     accounts: AccountChoice,
     **options: Any,
 ) -> None:
-    """Fetch folders from an IMAP mailbox; reruns fetch only new mail.
+    """Fetch folders from an IMAP mailbox; reruns fetch only new mail and changes.
 
     Prints one JSON summary (status ok, partial or error; per-folder results with
-    document_refs of the new documents). Exits 1 unless every folder succeeded.
+    document_refs of the new documents, and flag_change_count, removed_count and
+    moved_count for mail stored before). Exits 1 unless every folder succeeded.
     Mail is never marked as read; credentials are never stored. Ctrl-C stops after
     the last committed batch: the summary says status "interrupted", and the exit
     code is 130; rerun to resume.
