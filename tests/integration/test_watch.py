@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
+from mailatlas_core import ListFilter, open_store
 
 from devkit.dovecot import DovecotServer
 from tests.cli.test_subprocess import _env, _script
 from tests.hostile.helpers import committed_documents, wait_for
 
 from .conftest import Mailbox, message, messages, new_mailbox
+from .live import changer, server_flags, store_flags
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -178,6 +180,92 @@ def test_appended_mail_arrives_as_an_event_and_is_stored(
     assert (stopped["event"], stopped["status"]) == ("stopped", "interrupted")
     assert stopped["new_count"] == 3
     assert "".join(w.stderr).endswith("interrupted: 3 stored while watching; rerun to continue\n")
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra"),
+    [
+        ("idle", []),
+        ("notify", ["--max-connections", "1"]),
+        ("poll", ["--mode", "poll", "--interval", "0.5"]),
+    ],
+)
+def test_flag_changes_moves_and_expunges_arrive_as_events(
+    dovecot: DovecotServer,
+    tmp_path: Path,
+    watchers: list[Watcher],
+    mode: str,
+    extra: list[str],
+) -> None:
+    """A second client flags, moves and expunges while the watch runs: one ``changed``,
+    ``moved`` and ``removed`` event each, and the store matches a fresh FETCH."""
+    box = new_mailbox(dovecot)
+    tag = f"{box.user}-c"
+    dovecot.append(box.user, "INBOX", messages(3, tag=tag))  # UIDs 1, 2, 3
+    dovecot.create_folder(box.user, "Archive")
+    home = tmp_path / "home"
+    w = Watcher(home, connection(dovecot, box), "--folder", "INBOX", "--folder", "Archive", *extra)
+    watchers.append(w)
+    assert w.event("synced")["ingested_count"] == 3
+    assert w.event("watching")["mode"] == mode
+    first, second, third = (f"Message {tag} {n}" for n in range(3))
+    documents = _stored(home)
+    client = changer(box)
+    client.select_folder("INBOX")
+
+    client.add_flags([1], [b"\\Flagged", b"$Label1"])
+    changed = w.next(lambda e: e["event"] in ("changed", "moved", "removed"), "changed")
+    assert changed == {
+        "event": "changed",
+        "at": changed["at"],
+        "folder": "INBOX",
+        "id": documents[first],
+        "subject": first,
+        "flags": ["\\Flagged"],
+        "keywords": ["$Label1"],
+    }
+
+    client.move([2], "Archive")
+    moved = w.next(lambda e: e["event"] in ("changed", "moved", "removed"), "moved")
+    assert (moved["event"], moved["folder"], moved["from"]) == ("moved", "Archive", "INBOX")
+    assert (moved["id"], moved["subject"]) == (documents[second], second)
+
+    client.add_flags([3], [b"\\Deleted"])
+    client.uid_expunge([3])
+    removed = w.next(lambda e: e["event"] in ("changed", "moved", "removed"), "removed")
+    assert (removed["event"], removed["folder"], removed["id"]) == (
+        "removed",
+        "INBOX",
+        documents[third],
+    )
+    assert removed["deleted_on_server"] is True
+    client.logout()
+
+    assert w.signal(signal.SIGINT) == 130
+    rest = w.rest()
+    stopped = rest[-1]
+    assert (stopped["event"], stopped["status"]) == ("stopped", "interrupted")
+    counts = [stopped[k] for k in ("new_count", "changed_count", "moved_count", "removed_count")]
+    assert counts == [0, 1, 1, 1]
+    # Nothing else was told: no "new" for the moved message, no "removed" for its half.
+    told = [e["event"] for e in w.seen + rest if e["event"] not in ("synced", "watching")]
+    assert told == ["changed", "moved", "removed", "stopped"]
+    store = open_store(home / "store.db", home / "workspace", create=False)
+    try:
+        assert store_flags(store) == server_flags(box, ("INBOX", "Archive"))
+        assert store.get_document(documents[third]).deleted_on_server
+        assert not store.get_document(documents[second]).deleted_on_server
+    finally:
+        store.close()
+
+
+def _stored(home: Path) -> dict[str, str]:
+    """Subject -> id of every document in the watch's store."""
+    store = open_store(home / "store.db", home / "workspace", create=False)
+    try:
+        return {ref.subject: ref.id for ref in store.list_documents(ListFilter(limit=100))}
+    finally:
+        store.close()
 
 
 def test_a_server_restart_mid_watch_is_survived(

@@ -6,14 +6,17 @@ seed's field names are a contract; extra fields are added after them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from mailatlas_core import DocumentRef
 
-__all__ = ["FolderResult", "Status", "SyncInterrupted", "SyncResult"]
+__all__ = ["FolderResult", "Move", "Status", "SyncInterrupted", "SyncResult", "pair_moves"]
 
 Status = Literal["ok", "partial", "error", "interrupted"]
+Move = tuple[str, str, str]
+"""(document id, folder it left, folder it arrived in)."""
 
 
 @dataclass(slots=True)
@@ -118,16 +121,15 @@ class SyncResult:
     pruned: list[str] | None = None  # ids deleted by ``prune``; None when not asked
 
     def settle_moves(self) -> None:
-        """Tell moves from removals across the folders of the run.
+        """Tell moves from removals across the folders of the run (:func:`pair_moves`).
 
         A document that lost its location in one folder and gained one in another is a
         move: counted in ``moved_count`` where it arrived, not in ``removed_count``.
         """
-        arrived = {d for f in self.folders for d in f.arrived_ids}
+        moves, removals = pair_moves(self.folders)
         for entry in self.folders:
-            entry.removed_count = sum(1 for d in entry.removed_ids if d not in arrived)
-            elsewhere = {d for f in self.folders if f is not entry for d in f.removed_ids}
-            entry.moved_count = len(entry.arrived_ids & elsewhere)
+            entry.removed_count = sum(1 for _, folder in removals if folder == entry.folder)
+            entry.moved_count = len({d for d, _, to in moves if to == entry.folder})
 
     @property
     def status(self) -> Status:
@@ -203,3 +205,28 @@ class SyncInterrupted(KeyboardInterrupt):
     def __init__(self, result: SyncResult) -> None:
         super().__init__(f"interrupted: {result.ingested_count} stored")
         self.result = result
+
+
+def pair_moves(folders: Sequence[FolderResult]) -> tuple[list[Move], list[tuple[str, str]]]:
+    """The moves among these folders' changes, and the removals that are not moves.
+
+    A document removed from one folder that arrived in another (a location added to a
+    stored document) moved there. A removed document that arrived nowhere is a removal
+    ``(document id, folder)``, one per location; one that arrived back in its own folder
+    is neither. Moves are distinct and in the order of the folders.
+    """
+    arrived: dict[str, list[str]] = {}
+    for entry in folders:
+        for doc in sorted(entry.arrived_ids):
+            arrived.setdefault(doc, []).append(entry.folder)
+    moves: dict[Move, None] = {}
+    removals: list[tuple[str, str]] = []
+    for entry in folders:
+        for doc in entry.removed_ids:
+            if doc not in arrived:
+                removals.append((doc, entry.folder))
+                continue
+            for to in arrived[doc]:
+                if to != entry.folder:
+                    moves[(doc, entry.folder, to)] = None
+    return list(moves), removals

@@ -24,10 +24,12 @@ from typing import Any, Literal
 from mailatlas_core import Store
 from mailatlas_core.dates import utc_now_iso
 
+from ._changes import ChangeBatch
 from ._folder import ProgressCallback, sync_folder
 from ._listen import IdleListener, Listener, NotifyListener
 from ._parsing import Parser
 from ._session import Session
+from ._watch_events import Changes, WatchEvent
 from .config import ImapSyncConfig
 from .errors import FolderError, ImapAuthError, ImapConfigError, ImapConnectionError, ImapError
 from .result import FolderResult, SyncInterrupted, SyncResult
@@ -82,30 +84,6 @@ class WatchOptions:
             raise ImapConfigError("interval and max_backoff must be positive")
         if self.max_connections < 1:
             raise ImapConfigError(f"max_connections must be at least 1: {self.max_connections}")
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One document that changed: ``new`` (stored now), ``changed``, ``moved``, ``removed``.
-
-    Status lines share the shape (``synced`` after the first sync, ``watching`` once the
-    listeners wait, ``stopped`` at the end) with ``detail`` instead of a document.
-    """
-
-    event: str
-    at: str
-    folder: str | None = None
-    id: str | None = None
-    subject: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object ``mailatlas watch imap`` prints on one line."""
-        out: dict[str, Any] = {"event": self.event, "at": self.at}
-        if self.id is not None:
-            out.update(folder=self.folder, id=self.id, subject=self.subject)
-        out.update(self.detail)
-        return out
 
 
 @dataclass(slots=True)
@@ -259,6 +237,7 @@ class _Watcher:
         self.parser: Parser | None = None
         self.run_id: int | None = None
         self.failures = 0
+        self.changes = Changes(store)
 
     # -- set-up ------------------------------------------------------------------------
     def _choose_mode(self) -> str:
@@ -329,13 +308,34 @@ class _Watcher:
             if mode == "poll" and time.monotonic() >= next_poll:
                 pending.update(self.result.folders)
                 next_poll = time.monotonic() + self.options.interval
-            if pending and time.monotonic() >= retry_at:
-                for folder in [f for f in self.result.folders if f in pending]:
-                    if not self._apply(folder):
-                        retry_at = time.monotonic() + self._delay()
-                        break
-                    pending.discard(folder)
-                    self._collect(pending, 0.0)  # what came in meanwhile joins this round
+            if pending and time.monotonic() >= retry_at and not self._round(pending):
+                retry_at = time.monotonic() + self._delay()
+
+    def _round(self, pending: set[str]) -> bool:
+        """Apply the pending folders, each once; False if the connection failed.
+
+        A folder that lost or gained a stored document may hold half of a move: every
+        other folder joins the round, so that both halves are paired when it ends.
+        Whatever ends the round but a dropped connection (which is retried, keeping its
+        halves for the next round), its moves and removals are reported.
+        """
+        done: set[str] = set()
+        try:
+            while todo := [f for f in self.result.folders if f in pending and f not in done]:
+                entry = self._apply(todo[0])
+                if entry is None:
+                    return False
+                pending.discard(todo[0])
+                done.add(todo[0])
+                if self.changes.add(entry):
+                    pending.update(f for f in self.result.folders if f not in done)
+                self._collect(pending, 0.0)  # what came in meanwhile joins this round
+        except BaseException:  # Ctrl-C, refused credentials: what is committed is told
+            with contextlib.suppress(Exception):
+                self._settle()
+            raise
+        self._settle()
+        return True
 
     def _collect(self, pending: set[str], wait: float) -> None:
         """Take the folders reported within ``wait`` seconds (and all queued since)."""
@@ -371,8 +371,8 @@ class _Watcher:
                 self.result.reconnects += 1
                 self.stop.wait(delay)
 
-    def _apply(self, folder: str) -> bool:
-        """Sync ``folder`` now and report its documents; False if the connection failed."""
+    def _apply(self, folder: str) -> FolderResult | None:
+        """Sync ``folder`` now and report its documents; None if the connection failed."""
         assert self.parser is not None
         entry = FolderResult(folder)
         try:
@@ -380,11 +380,17 @@ class _Watcher:
                 self.result.reconnects += 1
                 self.session.open()
             sync_folder(
-                self.session, self.store, folder, entry, parser=self.parser, run_id=self.run_id
+                self.session,
+                self.store,
+                folder,
+                entry,
+                parser=self.parser,
+                run_id=self.run_id,
+                on_changes=self._changed,
             )
         except FolderError as exc:  # the folder went away or was refused: say so, go on
             log.warning("%s: %s", folder, exc)
-            return True
+            return entry
         except ImapAuthError:
             raise
         except ImapConnectionError as exc:
@@ -393,11 +399,12 @@ class _Watcher:
                 raise
             log.warning("applying changes to %s: %s; will retry", folder, exc)
             self._report(folder, entry)  # what was committed before the drop
-            return False
+            self.changes.add(entry)
+            return None
         self.failures = 0
         self.result.applied_count += 1
         self._report(folder, entry)
-        return True
+        return entry
 
     def _report(self, folder: str, entry: FolderResult) -> None:
         # Count first: the documents are committed, and a Ctrl-C arriving while the
@@ -407,6 +414,21 @@ class _Watcher:
         at = utc_now_iso()
         for ref in entry.document_refs:
             self.on_event(WatchEvent("new", at, folder, ref.id, ref.subject))
+
+    def _changed(self, batch: ChangeBatch) -> None:
+        """A committed batch of flag changes and removals: the flag changes, now."""
+        events = self.changes.changed(batch, utc_now_iso())
+        self.result.changed_count += len(events)
+        for event in events:
+            self.on_event(event)
+
+    def _settle(self) -> None:
+        """Report the moves and removals kept since the last round ended."""
+        events = self.changes.settle(utc_now_iso())
+        self.result.moved_count += sum(1 for e in events if e.event == "moved")
+        self.result.removed_count += sum(1 for e in events if e.event == "removed")
+        for event in events:
+            self.on_event(event)
 
     def finish(self, status: str, started: float) -> None:
         """Stop the listeners, close everything, and record the run."""

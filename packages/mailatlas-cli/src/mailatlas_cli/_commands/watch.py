@@ -93,8 +93,11 @@ def watch_imap_command(
     """Sync folders of an IMAP mailbox, then wait for changes and apply each one.
 
     Prints one JSON object per line (NDJSON) as things happen: "synced" (the first
-    sync's summary), "watching" (waiting now), one "new" event per document stored
-    (folder, id, subject), and "stopped" with the counts at the end. A dropped
+    sync's summary), "watching" (waiting now), one event per document (folder, id,
+    subject): "new" (stored), "changed" (its flags or keywords, given as they are
+    now), "moved" (from another watched folder, named in "from") or "removed" (gone
+    from the folder; "deleted_on_server" when no location is left), and "stopped"
+    with the counts at the end. A dropped
     connection is reopened with backoff for as long as it takes. Ctrl-C or SIGTERM
     stops it with everything applied so far committed (exit 130); refused
     credentials end it (exit 1). Mail is never marked as read.
