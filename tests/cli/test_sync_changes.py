@@ -75,6 +75,12 @@ def test_list_show_and_prune_follow_the_server(
     assert listed("--unread") == [two]
     assert listed("--keyword", "$work", "--folder", "INBOX") == [two]
     assert listed("--keyword", "$Work", "--flagged") == []
+    flags = {r["id"]: r.get("imap_flags") for r in json.loads(runner.invoke(cli, ["list"]).stdout)}
+    assert flags == {
+        one: {"INBOX": ["\\Flagged", "\\Seen"]},
+        two: {"INBOX": ["$Work"]},
+        three: None,  # gone from the server: no live location, no flags
+    }
     bad = runner.invoke(cli, ["list", "--keyword", "two words"])
     assert (bad.exit_code, bad.stdout) == (2, "")
     assert "keyword must be one word" in bad.stderr

@@ -147,6 +147,21 @@ def test_list_filters_on_live_flags(store):
         store.list_documents(ListFilter(keyword="two words"))
 
 
+def test_listed_documents_carry_their_live_flags_per_folder(store):
+    a = store.add(1, imap("INBOX", 1, ("\\Seen", "$Label1")))
+    store.add_location(a, imap("Archive", 4, ("\\Flagged",)))
+    store.add_location(a, imap("Old", 2, ("\\Seen",)))
+    store.mark_removed(cursor("Old"), [2])  # gone from there: not listed
+    b = store.add(2, imap("INBOX", 2))  # flags not known: no imap_flags
+    expected = {"Archive": ["\\Flagged"], "INBOX": ["$Label1", "\\Seen"]}
+    backend = getattr(store.target, "backend", store.target)
+    assert backend.live_imap_flags([a, b, "no-such-document"]) == {a: expected}
+    if not hasattr(store.target, "insert_document"):  # the store: list shows them
+        listed = {r.id: r.to_dict() for r in store.list_documents(ListFilter())}
+        assert listed[a]["imap_flags"] == expected
+        assert "imap_flags" not in listed[b]
+
+
 def test_removed_locations_and_deleted_on_server(store):
     both = store.add(1, imap("INBOX", 1, ()))
     store.add_location(both, imap("Archive", 4, ()))

@@ -180,3 +180,24 @@ class LiveMixin:
             "cannot read the store",
         )
         return [str(r[0]) for r in rows]
+
+    def live_imap_flags(self, document_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+        """Document id -> folder -> flags (keywords included, sorted) of its live IMAP
+        locations whose flags are known; documents with none are left out."""
+        ids = sorted(set(document_ids))
+        out: dict[str, dict[str, list[str]]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join(["{p}"] * len(chunk))
+            rows = self._run(
+                "SELECT document_id, folder, flags, keywords FROM locations"
+                f" WHERE kind = 'imap' AND removed_at IS NULL AND flags IS NOT NULL"
+                f" AND document_id IN ({marks}) ORDER BY document_id, folder, uid",
+                chunk,
+                "cannot read the store",
+            )
+            for doc, folder, flags, keywords in rows:
+                words = sorted({*flags.split(), *(keywords or "").split()})
+                folders = out.setdefault(str(doc), {})
+                folders[str(folder)] = sorted({*folders.get(str(folder), []), *words})
+        return out

@@ -287,6 +287,10 @@ class Backend(Protocol):
     def deleted_on_server(self, host: str, port: int, username: str) -> list[str]:
         """See :meth:`mailatlas_core.store.Store.deleted_on_server`."""
 
+    def live_imap_flags(self, document_ids: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+        """Document id -> folder -> sorted flags and keywords of its live IMAP locations
+        whose flags are known (what ``list`` shows as ``imap_flags``)."""
+
     # -- reads -----------------------------------------------------------------------------
 
     def get_document(self, document_id: str) -> Document:

@@ -585,8 +585,17 @@ class DocumentStore:
         )
 
     def list_documents(self, flt: ListFilter | None = None) -> list[DocumentRef]:
-        """Document refs, newest first (by received date), filtered and paged."""
-        return self.backend.list_documents(flt or ListFilter())
+        """Document refs, newest first (by received date), filtered and paged.
+
+        A document seen on an IMAP server carries its live locations' flags per folder
+        (``imap_flags``), read in one more query for the page.
+        """
+        refs = self.backend.list_documents(flt or ListFilter())
+        flags = self.backend.live_imap_flags(ref.id for ref in refs) if refs else {}
+        return [
+            dataclasses.replace(ref, imap_flags=flags[ref.id]) if ref.id in flags else ref
+            for ref in refs
+        ]
 
     def count_documents(self, flt: ListFilter | None = None) -> int:
         """How many documents are stored (that match ``flt``, limit and offset aside)."""

@@ -251,6 +251,9 @@ class DocumentRef:
     # assets whose text matched. ``None`` (and absent from the JSON) otherwise.
     matched_in: tuple[str, ...] | None = None
     matched_asset_ids: tuple[str, ...] | None = None
+    # Listed documents seen on an IMAP server: folder -> the flags and keywords (sorted)
+    # of its live location there, as of the last sync. ``None`` (and absent) otherwise.
+    imap_flags: dict[str, list[str]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -264,6 +267,8 @@ class DocumentRef:
         if self.matched_in is not None:
             out["matched_in"] = list(self.matched_in)
             out["matched_asset_ids"] = list(self.matched_asset_ids or ())
+        if self.imap_flags is not None:
+            out["imap_flags"] = {folder: list(f) for folder, f in self.imap_flags.items()}
         return out
 
 

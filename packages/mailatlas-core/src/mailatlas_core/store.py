@@ -160,7 +160,9 @@ class Store(Protocol):
 
         With ``flt.query``, each ref says where the query matched: ``matched_in`` holds
         ``body`` (the message: subject, people, body) and/or ``attachment``, and
-        ``matched_asset_ids`` the assets whose text matched.
+        ``matched_asset_ids`` the assets whose text matched. A document seen on an IMAP
+        server carries ``imap_flags``: folder -> the flags and keywords (sorted) of its
+        live location there, as of the last sync.
         """
 
     def count_documents(self, flt: ListFilter | None = None) -> int:
