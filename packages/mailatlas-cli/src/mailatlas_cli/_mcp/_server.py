@@ -119,6 +119,16 @@ TOOLS: tuple[ToolSpec, ...] = (
             "source_kind": Literal["eml", "mbox", "maildir", "imap"] | None,
             "folder": Annotated[str | None, Field(max_length=1000)],
             "thread_id": Annotated[str | None, Field(max_length=200)],
+            "flagged": Annotated[
+                bool, Field(description="Only mail flagged where it is on the IMAP server.")
+            ],
+            "unread": Annotated[
+                bool, Field(description="Only mail not read where it is on the IMAP server.")
+            ],
+            "keyword": Annotated[
+                str | None,
+                Field(max_length=200, description="Only mail with this IMAP keyword ($Label1)."),
+            ],
         },
     ),
     ToolSpec(
