@@ -28,6 +28,16 @@ LINK_SCHEMES = ("http", "https", "mailto")
 # they only mean something right after a "[" or "]", which is always escaped. < > & are
 # written as entities, which every Markdown dialect decodes (not all honour "\<").
 _ANYWHERE = re.compile(r"[\\`*_\[\]<>&~|{}]")
+# In a header value "#" too: it could close an ATX heading.
+_ANYWHERE_INLINE = re.compile(r"[\\`*_\[\]<>&~|{}#]")
+# Renderers with a linkify extension (markdown-it's) find bare URLs, domains and e-mail
+# addresses in the source text before escapes are read: a link that ends in a backslash
+# swallows the backslash of the escape after it and frees the character it escaped
+# (`a.b/c\*` becomes a link to `a.b/c\` and a live `*`). Inside a run of non-space
+# characters that could be such a link (it holds ".", ":" or "@"), characters are
+# written as numeric entities instead, which are never Markdown syntax.
+_RUN = re.compile(r"\S+")
+_LINKABLE = frozenset(".:@")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 # At the start of a line (after its indentation): headings, block quotes, list items,
 # setext underlines, and ordered list markers ("1." / "1)").
@@ -47,8 +57,17 @@ def _escape_char(match: re.Match[str]) -> str:
     return _ENTITIES.get(char) or "\\" + char
 
 
-def _escape(text: str) -> str:
-    return _ANYWHERE.sub(_escape_char, text)
+def _entity_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ENTITIES.get(char) or f"&#{ord(char)};"
+
+
+def _escape(text: str, special: re.Pattern[str] = _ANYWHERE) -> str:
+    def run(match: re.Match[str]) -> str:
+        word = match.group()
+        return special.sub(_escape_char if _LINKABLE.isdisjoint(word) else _entity_char, word)
+
+    return _RUN.sub(run, text)
 
 
 def _url_end(url: str) -> int:
@@ -112,7 +131,7 @@ def markdown_text(text: str) -> str:
 
 def markdown_inline(text: str) -> str:
     """A header value (subject, sender, file name) as one line of literal Markdown text."""
-    return _escape(" ".join(_LINE_END.split(text))).replace("#", "\\#")
+    return _escape(" ".join(_LINE_END.split(text)), _ANYWHERE_INLINE)
 
 
 def _target(link: str) -> str:
