@@ -35,8 +35,7 @@ from _common import REPO
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
 from devkit.postgres import PostgresServer
-from devkit.seaweedfs import SeaweedServer
-from tests.servers import make_bucket
+from devkit.seaweedfs import SeaweedServer, make_bucket
 
 FOLDERS = ("INBOX", "Archive")
 BUCKET = "mailatlas-bench"

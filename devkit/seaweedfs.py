@@ -41,7 +41,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["SeaweedServer", "free_port_pair", "weed_binary"]
+__all__ = ["SeaweedServer", "free_port_pair", "make_bucket", "weed_binary"]
 
 HOST = "127.0.0.1"
 # SeaweedFS opens a gRPC port at each HTTP port + 10000: both must be free.
@@ -264,6 +264,22 @@ class SeaweedServer:
     def info(self) -> dict[str, object]:
         """What a client needs (this is what ``start`` prints)."""
         return {"dir": str(self.root), **self.env()}
+
+
+def make_bucket(server: SeaweedServer, bucket: str) -> None:
+    """Create ``bucket`` on ``server`` (an S3 CreateBucket with the server's own key)."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    client.create_bucket(Bucket=bucket)
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from devkit.postgres import PostgresServer, postgres_available
-from devkit.seaweedfs import SeaweedServer, weed_binary
+from devkit.seaweedfs import SeaweedServer, make_bucket, weed_binary
 
 TEST_BUCKET = "mailatlas-test"
 
@@ -53,22 +53,6 @@ def seaweed_server() -> Iterator[SeaweedServer]:
         yield server
     finally:
         server.cleanup()
-
-
-def make_bucket(server: SeaweedServer, bucket: str) -> None:
-    """Create ``bucket`` on ``server`` (an S3 CreateBucket with the server's own key)."""
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    client.create_bucket(Bucket=bucket)
 
 
 @pytest.fixture(scope="session")
