@@ -271,6 +271,43 @@ def test_flag_changes_moves_and_expunges_arrive_as_events(
         store.close()
 
 
+def test_prune_deletes_what_left_every_folder_and_keeps_what_moved(
+    dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher]
+) -> None:
+    """``watch imap --prune``: an expunged message's document is deleted with its files
+    (its ``removed`` event says ``pruned``); a moved one is kept."""
+    box = new_mailbox(dovecot)
+    tag = f"{box.user}-p"
+    dovecot.append(box.user, "INBOX", messages(3, tag=tag))  # UIDs 1, 2, 3
+    dovecot.create_folder(box.user, "Archive")
+    home = tmp_path / "home"
+    w = Watcher(
+        home, connection(dovecot, box), "--folder", "INBOX", "--folder", "Archive", "--prune"
+    )
+    watchers.append(w)
+    w.event("watching")
+    _, second, third = (f"Message {tag} {n}" for n in range(3))
+    documents = _stored(home)
+    raws = {p.name for p in (home / "workspace" / "raw").iterdir()}
+    client = changer(box)
+    client.select_folder("INBOX")
+    client.move([2], "Archive")
+    moved = w.next(lambda e: e["event"] in ("moved", "removed"), "moved")
+    assert (moved["event"], moved["id"]) == ("moved", documents[second])
+    client.add_flags([3], [b"\\Deleted"])
+    client.uid_expunge([3])
+    removed = w.next(lambda e: e["event"] in ("moved", "removed"), "removed")
+    client.logout()
+    assert (removed["event"], removed["id"]) == ("removed", documents[third])
+    assert (removed["deleted_on_server"], removed["pruned"]) == (True, True)
+
+    assert w.signal(signal.SIGINT) == 130
+    stopped = w.rest()[-1]
+    assert (stopped["removed_count"], stopped["pruned_count"]) == (1, 1)
+    assert set(_stored(home).values()) == set(documents.values()) - {documents[third]}
+    assert len(list((home / "workspace" / "raw").iterdir())) == len(raws) - 1
+
+
 def _stored(home: Path) -> dict[str, str]:
     """Subject -> id of every document in the watch's store."""
     store = open_store(home / "store.db", home / "workspace", create=False)

@@ -18,10 +18,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from mailatlas_core import Store
+from mailatlas_core import DocumentNotFoundError, Store
 from mailatlas_core.dates import utc_now_iso
 
 from ._changes import ChangeBatch
@@ -100,6 +100,7 @@ class WatchResult:
     moved_count: int = 0
     removed_count: int = 0
     failed_count: int = 0
+    pruned: list[str] | None = None  # ids deleted by ``prune`` while watching; None: not asked
     applied_count: int = 0  # folder syncs after the first one
     reconnects: int = 0
     run_id: int | None = None
@@ -124,6 +125,7 @@ class WatchResult:
             "changed_count": self.changed_count,
             "moved_count": self.moved_count,
             "removed_count": self.removed_count,
+            **({} if self.pruned is None else {"pruned_count": len(self.pruned)}),
             "failed_count": self.failed_count,
             "applied_count": self.applied_count,
             "reconnects": self.reconnects,
@@ -170,7 +172,7 @@ def watch_imap(
     options = options or WatchOptions()
     stop = stop or threading.Event()
     started = time.monotonic()
-    result = WatchResult(config.host, config.port)
+    result = WatchResult(config.host, config.port, pruned=[] if config.prune else None)
     try:
         first = sync_imap(store, config, progress=progress)
     except SyncInterrupted as exc:  # Ctrl-C during the first sync: its batches are kept
@@ -320,11 +322,13 @@ class _Watcher:
         halves for the next round), its moves and removals are reported.
         """
         done: set[str] = set()
+        whole = True  # every folder of the round synced: a removal is final
         try:
             while todo := [f for f in self.result.folders if f in pending and f not in done]:
                 entry = self._apply(todo[0])
                 if entry is None:
                     return False
+                whole = whole and entry.status != "error"
                 pending.discard(todo[0])
                 done.add(todo[0])
                 if self.changes.add(entry):
@@ -334,7 +338,7 @@ class _Watcher:
             with contextlib.suppress(Exception):
                 self._settle()
             raise
-        self._settle()
+        self._settle(prune=whole and self.config.prune)
         return True
 
     def _collect(self, pending: set[str], wait: float) -> None:
@@ -390,6 +394,7 @@ class _Watcher:
             )
         except FolderError as exc:  # the folder went away or was refused: say so, go on
             log.warning("%s: %s", folder, exc)
+            entry.fail(str(exc))  # the round is not whole: nothing is pruned after it
             return entry
         except ImapAuthError:
             raise
@@ -422,13 +427,31 @@ class _Watcher:
         for event in events:
             self.on_event(event)
 
-    def _settle(self) -> None:
-        """Report the moves and removals kept since the last round ended."""
+    def _settle(self, *, prune: bool = False) -> None:
+        """Report the moves and removals kept since the last round ended.
+
+        With ``prune`` (a whole round ended: both halves of any move were seen), a
+        document removed from its last folder is deleted and its event says so.
+        """
         events = self.changes.settle(utc_now_iso())
+        if prune:
+            events = [self._pruned(e) for e in events]
         self.result.moved_count += sum(1 for e in events if e.event == "moved")
         self.result.removed_count += sum(1 for e in events if e.event == "removed")
         for event in events:
             self.on_event(event)
+
+    def _pruned(self, event: WatchEvent) -> WatchEvent:
+        if event.event != "removed" or not event.detail.get("deleted_on_server"):
+            return event
+        assert event.id is not None and self.result.pruned is not None
+        try:
+            self.store.delete_document(event.id)
+        except DocumentNotFoundError:  # deleted meanwhile (mailatlas delete, another run)
+            return event
+        self.result.pruned.append(event.id)
+        log.info("pruned %s, deleted on the server", event.id)
+        return replace(event, detail={**event.detail, "pruned": True})
 
     def finish(self, status: str, started: float) -> None:
         """Stop the listeners, close everything, and record the run."""

@@ -23,6 +23,7 @@ __all__ = [
     "folder_options",
     "imap_config",
     "network_options",
+    "prune_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +126,16 @@ def connection_options(func: F) -> F:
             *_network(),
         ],
     )
+
+
+prune_option = click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete (with their files and search entries) the documents of this mailbox "
+    "that are gone from every folder on the server; the summary lists them. Only "
+    "after a run in which every folder synced. Without it they are kept and shown "
+    "as deleted_on_server.",
+)
 
 
 def folder_options(func: F) -> F:

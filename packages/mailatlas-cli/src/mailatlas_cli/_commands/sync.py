@@ -11,7 +11,7 @@ from mailatlas_imap.errors import cli_spelling
 
 from ..atlas import unstarted_sync
 from ._errors import INTERRUPTED_EXIT, UserError
-from ._imap_options import connection_options, folder_options, imap_config
+from ._imap_options import connection_options, folder_options, imap_config, prune_option
 from ._options import (
     AccountChoice,
     StorePaths,
@@ -34,14 +34,7 @@ def sync() -> None:
 @sync.command("imap")
 @connection_options
 @folder_options
-@click.option(
-    "--prune",
-    is_flag=True,
-    help="Delete (with their files and search entries) the documents of this mailbox "
-    "that are gone from every folder on the server; the summary lists them. Only "
-    "after a run in which every folder synced. Without it they are kept and shown "
-    "as deleted_on_server.",
-)
+@prune_option
 @accounts_options
 @workers_option
 @store_options

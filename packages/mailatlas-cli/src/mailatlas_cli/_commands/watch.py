@@ -23,7 +23,13 @@ from mailatlas_imap.errors import cli_spelling
 from mailatlas_imap.watch import MAX_IDLE_SECONDS
 
 from ._errors import INTERRUPTED_EXIT, UserError
-from ._imap_options import connection_options, folder_choice, folder_options, imap_config
+from ._imap_options import (
+    connection_options,
+    folder_choice,
+    folder_options,
+    imap_config,
+    prune_option,
+)
 from ._options import (
     AccountChoice,
     StorePaths,
@@ -45,6 +51,7 @@ def watch() -> None:
 @watch.command("imap")
 @connection_options
 @folder_options
+@prune_option
 @click.option(
     "--mode",
     type=click.Choice(["auto", "idle", "notify", "poll"]),
@@ -96,8 +103,8 @@ def watch_imap_command(
     sync's summary), "watching" (waiting now), one event per document (folder, id,
     subject): "new" (stored), "changed" (its flags or keywords, given as they are
     now), "moved" (from another watched folder, named in "from") or "removed" (gone
-    from the folder; "deleted_on_server" when no location is left), and "stopped"
-    with the counts at the end. A dropped
+    from the folder; "deleted_on_server" when no location is left, and "pruned" when
+    --prune deleted it), and "stopped" with the counts at the end. A dropped
     connection is reopened with backoff for as long as it takes. Ctrl-C or SIGTERM
     stops it with everything applied so far committed (exit 130); refused
     credentials end it (exit 1). Mail is never marked as read.
@@ -127,7 +134,11 @@ def _config(choice: AccountChoice, parser_config: ParserConfig, options: Any) ->
             f"watch imap follows one account, and {len(chosen)} were chosen — pass one"
             " --account NAME (run one watch per account)"
         )
-    overrides: dict[str, Any] = {"max_retries": options["retries"], "parser_config": parser_config}
+    overrides: dict[str, Any] = {
+        "max_retries": options["retries"],
+        "parser_config": parser_config,
+        "prune": options["prune"],
+    }
     overrides.update(
         folder_choice(
             options["folders"],
