@@ -39,11 +39,11 @@ class LiveMixin:
             """Provided by the store or backend."""
 
     def _live(self, sql: str, params: list[Any], what: str) -> list[tuple[Any, ...]]:
-        """Run one statement (``{p}`` and ``{differs}`` filled in); its rows, if any."""
+        """Abstract (SQLiteBackend, PostgresBackend): run one statement; its rows, if any."""
         raise NotImplementedError
 
     def _live_many(self, sql: str, rows: list[list[Any]], what: str) -> None:
-        """Run one statement once per parameter row."""
+        """Abstract (SQLiteBackend, PostgresBackend): run one statement per parameter row."""
         raise NotImplementedError
 
     def _sql(self, sql: str) -> str:
