@@ -40,8 +40,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-__all__ = ["SeaweedServer", "free_port_pair", "make_bucket", "weed_binary"]
+__all__ = ["SeaweedServer", "free_port_pair", "make_bucket", "s3_client", "weed_binary"]
 
 HOST = "127.0.0.1"
 # SeaweedFS opens a gRPC port at each HTTP port + 10000: both must be free.
@@ -266,20 +267,24 @@ class SeaweedServer:
         return {"dir": str(self.root), **self.env()}
 
 
-def make_bucket(server: SeaweedServer, bucket: str) -> None:
-    """Create ``bucket`` on ``server`` (an S3 CreateBucket with the server's own key)."""
+def s3_client(server: SeaweedServer, secret_key: str | None = None) -> Any:
+    """A boto3 S3 client for ``server`` (its own key; another ``secret_key`` if given)."""
     import boto3
     from botocore.config import Config
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=server.endpoint,
         aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
+        aws_secret_access_key=server.secret_key if secret_key is None else secret_key,
         region_name=server.region,
         config=Config(s3={"addressing_style": "path"}),
     )
-    client.create_bucket(Bucket=bucket)
+
+
+def make_bucket(server: SeaweedServer, bucket: str) -> None:
+    """Create ``bucket`` on ``server`` (an S3 CreateBucket with the server's own key)."""
+    s3_client(server).create_bucket(Bucket=bucket)
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import pytest
 
 from devkit.dovecot import DovecotServer
 from devkit.postgres import PostgresServer
-from devkit.seaweedfs import SeaweedServer
+from devkit.seaweedfs import SeaweedServer, s3_client
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import Mailbox, dovecot, mailbox, messages
 from tests.servers import TEST_BUCKET
@@ -49,17 +49,7 @@ def _dump_database(pg: PostgresServer, name: str) -> str:
 
 
 def _all_blobs(server: SeaweedServer, prefix: str) -> bytes:
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=server.access_key,
-        aws_secret_access_key=server.secret_key,
-        region_name=server.region,
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    client = s3_client(server)
     out = []
     for page in client.get_paginator("list_objects_v2").paginate(
         Bucket=TEST_BUCKET, Prefix=prefix + "/"

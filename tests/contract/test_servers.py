@@ -12,7 +12,7 @@ import secrets
 import pytest
 
 from devkit.postgres import PostgresServer
-from devkit.seaweedfs import SeaweedServer
+from devkit.seaweedfs import SeaweedServer, s3_client
 
 pytestmark = pytest.mark.heavy
 
@@ -35,26 +35,11 @@ def test_postgres_role_needs_its_password(
 
 
 def test_s3_refuses_another_key(seaweed_server: SeaweedServer, s3_workspace: str) -> None:
-    import boto3
-    from botocore.config import Config
     from botocore.exceptions import ClientError
 
     bucket, prefix = s3_workspace.removeprefix("s3://").split("/", 1)
-
-    def client(key: str, secret: str):  # type: ignore[no-untyped-def]
-        return boto3.client(
-            "s3",
-            endpoint_url=seaweed_server.endpoint,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
-
-    good = client(seaweed_server.access_key, seaweed_server.secret_key)
+    good = s3_client(seaweed_server)
     good.put_object(Bucket=bucket, Key=f"{prefix}/k", Body=b"data")
     assert good.get_object(Bucket=bucket, Key=f"{prefix}/k")["Body"].read() == b"data"
     with pytest.raises(ClientError):
-        client(seaweed_server.access_key, "wrong-secret").get_object(
-            Bucket=bucket, Key=f"{prefix}/k"
-        )
+        s3_client(seaweed_server, "wrong-secret").get_object(Bucket=bucket, Key=f"{prefix}/k")
