@@ -1,9 +1,7 @@
 """Errors raised by mailatlas-clean.
 
-The package adds one branch to the MailAtlas error tree (see ``mailatlas_core.errors``)::
-
-    MailAtlasError                      (mailatlas_core)
-    └── ParseError                      the input is not an email message, or is unreadable
+The package adds one branch to the MailAtlas error tree, ``ParseError`` (the input is not
+an email message, or is unreadable); the whole tree is drawn in ``mailatlas_core.errors``.
 
 Anything unexpected that happens *inside* a message (a bogus charset, broken base64, a
 missing boundary) is not an error: the parser keeps going and records a defect note in

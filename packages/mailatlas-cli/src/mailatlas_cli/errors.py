@@ -1,12 +1,7 @@
 """Errors raised by mailatlas-cli (the facade and the exports).
 
-This package adds one branch to the MailAtlas error tree (see
-:mod:`mailatlas_core.errors` for the whole tree)::
-
-    MailAtlasError                      (mailatlas_core)
-    └── ExportError                     an export could not be written
-        ├── ExportPathError             the ``--out`` path cannot take this export
-        └── BrowserNotFoundError        PDF export found no headless Chromium
+This package adds ``ExportError`` (with ``ExportPathError`` and ``BrowserNotFoundError``)
+to the MailAtlas error tree, which is drawn once, in :mod:`mailatlas_core.errors`.
 
 Messages are one line for the person at the shell: what went wrong, then what to do.
 """
@@ -32,3 +27,5 @@ class ExportPathError(ExportError):
     A missing parent directory (without ``parents``), something other than a regular
     file where the export would go, or a symbolic link planted in its way.
     """
+
+    exit_code = 2

@@ -5,29 +5,42 @@ package adds its own branch in its ``errors`` module::
 
     MailAtlasError                      (mailatlas_core)
     ├── StoreError                      (mailatlas_core)
-    │   ├── StoreNotFoundError          no store there, or the file is not a MailAtlas store
-    │   ├── DocumentNotFoundError       no document with that id
-    │   │   └── ThreadNotFoundError     no thread (or document) with that id
+    │   ├── StoreNotFoundError        * no store there, or the file is not a MailAtlas store
+    │   ├── DocumentNotFoundError     * no document with that id
+    │   │   └── ThreadNotFoundError   * no thread (or document) with that id
     │   ├── BlobNotFoundError           a file (blob) a document refers to is missing
     │   ├── UnsafePathError             a path derived from message data left the workspace
     │   ├── DocumentTooLargeError       one message's text is over SQLite's size limit
     │   ├── StorageFullError            the disk or a file-size limit ran out mid-write
     │   └── MigrationError              the database schema is newer than this MailAtlas
-    ├── InvalidFilterError              (mailatlas_core) a list filter that cannot be read:
+    ├── InvalidFilterError            * (mailatlas_core) a list filter that cannot be read:
     │                                   a bad date, search syntax (also a ValueError)
     ├── ParseError                      (mailatlas_clean) input is not an email message
     ├── ImapError                       (mailatlas_imap)
-    │   ├── ImapConnectionError         host unreachable, TLS failure, dropped connection
-    │   ├── ImapAuthError               credentials or token refused
-    │   ├── ImapConfigError             a configuration the sync refuses (exit 2)
+    │   ├── ImapConfigError           * the sync configuration is unusable (also a ValueError)
+    │   │   └── AccountsFileError     * mailatlas.toml is missing, unreadable or invalid
+    │   ├── ImapConnectionError         host unreachable, TLS failure, dropped or stalled
+    │   ├── ImapAuthError               credentials or access token refused
+    │   ├── SecretUnavailableError      an account's secret source gave no secret
     │   └── FolderError                 missing folder, no permission
-    └── ExportError                     (mailatlas_cli) export failed (no browser, bad path)
+    ├── ExportError                     (mailatlas_cli) an export could not be written
+    │   ├── ExportPathError           * the ``--out`` path cannot take this export
+    │   └── BrowserNotFoundError        PDF export found no headless Chromium
+    └── LoopbackOnlyError             * (mailatlas_cli) ``mcp --http`` on a reachable address
+
+``*`` marks a usage error: the caller can fix the request (``exit_code`` 2 on the
+command line); every other error is a failure (``exit_code`` 1). Each class says which
+it is, so nobody has to keep a list. This tree is the one copy; docs/python-api.md
+includes it, and a test keeps the two equal.
 
 Messages are written for the person at the shell: one line, what went wrong and
-what to do. They never include a password or an access token.
+what to do (``hint``, when the message alone does not say it). They never include a
+password or an access token.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "BlobNotFoundError",
@@ -45,7 +58,16 @@ __all__ = [
 
 
 class MailAtlasError(Exception):
-    """Root of every error MailAtlas raises on purpose."""
+    """Root of every error MailAtlas raises on purpose.
+
+    ``exit_code`` says what kind of error it is: 2 for a usage error (the caller can fix
+    the request: a missing store or document, a bad filter or option), 1 for a failure.
+    ``hint`` is what to do, for errors whose message says only what went wrong ("" when
+    the message says it all).
+    """
+
+    exit_code: ClassVar[int] = 1
+    hint: str = ""
 
 
 class StoreError(MailAtlasError):
@@ -55,9 +77,13 @@ class StoreError(MailAtlasError):
 class StoreNotFoundError(StoreError):
     """A read-only operation was pointed at a store that does not exist."""
 
+    exit_code = 2
+
 
 class DocumentNotFoundError(StoreError):
     """No document with the given id exists in the store."""
+
+    exit_code = 2
 
 
 class BlobNotFoundError(StoreError):
@@ -88,5 +114,7 @@ class MigrationError(StoreError):
 class InvalidFilterError(MailAtlasError, ValueError):
     """A ``list`` filter that cannot be read: a date that is not one, bad search syntax.
 
-    Also a :class:`ValueError`, as for any bad argument; the CLI makes it a usage error.
+    Also a :class:`ValueError`, as for any bad argument: a usage error.
     """
+
+    exit_code = 2

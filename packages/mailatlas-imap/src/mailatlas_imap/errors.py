@@ -2,16 +2,8 @@
 
 Every third-party failure (imapclient's ``LoginError``, ``imaplib.IMAP4.abort``,
 ``ssl.SSLError``, ``socket.timeout``...) is wrapped into this branch of the MailAtlas
-error tree at the package edge::
-
-    MailAtlasError                      (mailatlas_core)
-    └── ImapError                       any IMAP sync failure
-        ├── ImapConfigError             the ImapSyncConfig is unusable (also a ValueError)
-        │   └── AccountsFileError       mailatlas.toml is missing, unreadable or invalid
-        ├── ImapConnectionError         host unreachable, TLS failure, dropped or stalled
-        ├── ImapAuthError               credentials or access token refused
-        ├── SecretUnavailableError      an account's secret source gave no secret
-        └── FolderError                 missing folder, no permission
+error tree at the package edge: ``ImapError`` and its subclasses, drawn with the whole
+tree in ``mailatlas_core.errors``.
 
 Messages are one line for the person at the shell. They quote the server's text as text
 (never a bytes repr) and never contain a password or an access token, in any form.
@@ -100,6 +92,8 @@ def python_spelling() -> Iterator[None]:
 class ImapConfigError(ImapError, ValueError):
     """The sync configuration is invalid (a usage error: fix the options and rerun)."""
 
+    exit_code = 2
+
 
 class AccountsFileError(ImapConfigError):
     """The accounts file (``mailatlas.toml``) cannot be found, read or understood, or it
@@ -121,10 +115,17 @@ class ImapConnectionError(ImapError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+        if retryable:  # spelled as the caller spells settings, when it is raised
+            where = f"{option('host')}, {option('port')} and {option('tls')}"
+            self.hint = f"check {where} and that the server is reachable, then rerun"
 
 
 class ImapAuthError(ImapError):
     """The server refused the password or the access token."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.hint = f"check {option('username')} and the password or access token, then rerun"
 
 
 class FolderError(ImapError):

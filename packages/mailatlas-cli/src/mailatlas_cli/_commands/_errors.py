@@ -1,7 +1,9 @@
 """The one place where library errors become command-line errors.
 
 Usage errors (the user can fix the command: no such store or document, a path of the
-wrong kind, a missing credential) exit 2; anything else that went wrong exits 1. Either
+wrong kind, a missing credential) exit 2; anything else that went wrong exits 1. Each
+error class declares which it is (``MailAtlasError.exit_code``) and what to do
+(``hint``), so nothing here depends on where an error comes from. Either
 way the user sees a single line, ``Error: <what> — <what to do>``, and no traceback.
 """
 
@@ -14,25 +16,11 @@ from typing import Any
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from mailatlas_core import (
-    DocumentNotFoundError,
-    InvalidFilterError,
-    MailAtlasError,
-    StoreNotFoundError,
-)
-
-from ..errors import ExportPathError
+from mailatlas_core import MailAtlasError
 
 __all__ = ["INTERRUPTED_EXIT", "MailAtlasGroup", "UserError", "message_of", "translate"]
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
-
-_USAGE_ERRORS: tuple[type[MailAtlasError], ...] = (
-    StoreNotFoundError,
-    DocumentNotFoundError,
-    ExportPathError,
-    InvalidFilterError,
-)
 
 
 class UserError(click.ClickException):
@@ -52,45 +40,18 @@ def _one_line(message: str) -> str:
     return " ".join(message.split()) or "something went wrong"
 
 
-def _from_imap(exc: MailAtlasError) -> bool:
-    # IMAP errors are told apart only when one is raised, by which time mailatlas_imap
-    # is loaded: `list` and `show` never import it (start-up time).
-    return type(exc).__module__.startswith("mailatlas_imap")
-
-
-def _is_usage_error(exc: MailAtlasError) -> bool:
-    if isinstance(exc, _USAGE_ERRORS):
-        return True
-    if _from_imap(exc):
-        from mailatlas_imap import ImapConfigError
-
-        return isinstance(exc, ImapConfigError)
-    return False
-
-
-def _hint(exc: MailAtlasError) -> str:
-    """What to do, for errors whose library message says only what went wrong."""
-    if not _from_imap(exc):
-        return ""
-    from mailatlas_imap import ImapAuthError, ImapConnectionError
-
-    if isinstance(exc, ImapAuthError):
-        return "check --username and the password or access token, then rerun"
-    if isinstance(exc, ImapConnectionError) and exc.retryable:
-        return "check --host, --port and --tls and that the server is reachable, then rerun"
-    return ""
-
-
 def message_of(exc: MailAtlasError) -> str:
     """The one line shown for ``exc`` (after ``Error:``)."""
     text = _one_line(str(exc) or type(exc).__name__)
-    hint = _hint(exc)
-    return f"{text} — {hint}" if hint else text
+    return f"{text} — {exc.hint}" if exc.hint else text
 
 
 def translate(exc: MailAtlasError) -> click.ClickException:
-    """The click exception (and so the exit code and message) for a library error."""
-    if _is_usage_error(exc):
+    """The click exception (and so the exit code and message) for a library error.
+
+    Each error class says whether it is a usage error (``exit_code`` 2) or a failure.
+    """
+    if exc.exit_code == UserError.exit_code:
         return UserError(message_of(exc))
     return click.ClickException(message_of(exc))
 

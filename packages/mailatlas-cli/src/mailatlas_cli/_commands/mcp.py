@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ._errors import UserError
 from ._options import StorePaths, store_options
 
 __all__ = ["mcp_command"]
@@ -62,12 +61,9 @@ def mcp_command(
     list_folders, stats, and sync with --allow-sync. Everything a tool returns from
     mail is framed as untrusted data. See docs/agents.md for client configuration.
     """
-    from .._mcp import LoopbackOnlyError, check_loopback, serve
+    from .._mcp import check_loopback, serve
 
     if http:
-        try:
-            check_loopback(host)
-        except LoopbackOnlyError as exc:
-            raise UserError(str(exc)) from None
+        check_loopback(host)  # a LoopbackOnlyError is a usage error (exit 2)
     with paths.atlas() as atlas:
         serve(atlas, allow_sync=allow_sync, config=config, http=http, host=host, port=port)

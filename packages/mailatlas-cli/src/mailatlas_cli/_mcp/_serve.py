@@ -15,7 +15,9 @@ __all__ = ["LoopbackOnlyError", "check_loopback", "serve"]
 
 
 class LoopbackOnlyError(MailAtlasError, ValueError):
-    """``--http`` was asked to listen on an address other hosts can reach."""
+    """``--http`` was asked to listen on an address other hosts can reach (a usage error)."""
+
+    exit_code = 2
 
 
 def check_loopback(host: str) -> str:
