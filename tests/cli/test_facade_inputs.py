@@ -100,6 +100,7 @@ def test_ingest_result_repr_says_what_it_holds(tmp_path: Path, atlas: MailAtlas)
         "IngestResult(status='ok', ingested_count=0, duplicate_count=5, failed_count=0, "
         "refs=[], failures=[])"
     )
+    assert len(again) == 0 and again  # nothing new, yet a true summary (not a falsy list)
 
 
 def test_parsed_document_repr_is_short(tmp_path: Path) -> None:

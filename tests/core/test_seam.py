@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
-from mailatlas_core import ListFilter, open_store
+from mailatlas_core import ListFilter, StoreError, open_store
 from mailatlas_core.backend import Backend, DocumentRow
 from mailatlas_core.blobs import BlobStore, LocalBlobStore
 from mailatlas_core.docstore import DocumentStore
@@ -136,3 +137,27 @@ def test_a_nested_block_whose_outer_block_ended_first_touches_nothing(tmp_path: 
         assert backend.count_documents(ListFilter()) == 2
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda b, i: b.thread_of(i),
+        lambda b, i: b.get_ref(i),
+        lambda b, i: b.get_metadata(i),
+        lambda b, i: b.set_metadata(i, {}),
+        lambda b, i: b.list_documents(ListFilter()),
+        lambda b, i: b.get_document(i),
+    ],
+    ids=["thread_of", "get_ref", "get_metadata", "set_metadata", "list_documents", "get_document"],
+)
+def test_a_database_failure_in_a_read_is_a_store_error(tmp_path: Path, read: Any) -> None:
+    """Every backend call turns a database failure into StoreError (one line at the CLI),
+    never a raw sqlite3 error with a traceback."""
+    backend = SQLiteBackend(tmp_path / "s.db")
+    store = DocumentStore(backend, LocalBlobStore(tmp_path / "ws"))
+    added = store.add(make_parsed(make_raw(1)), loc())
+    backend._conn.close()  # every query now fails with a sqlite3 error
+    with pytest.raises(StoreError) as caught:
+        read(backend, added.document_id)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)

@@ -78,7 +78,9 @@ class IngestResult(Sequence[DocumentRef]):
     """The summary of one ingest run.
 
     It is also a sequence of the refs of the documents new in this run, so
-    ``atlas.ingest_eml(paths)[0].id`` is the first new document's id.
+    ``atlas.ingest_eml(paths)[0].id`` is the first new document's id. It is always
+    true, even when no document is new (a rerun of duplicates): ``if result:`` would
+    otherwise read a successful run as a failure. Ask ``result.status`` or the counts.
     """
 
     ingested_count: int = 0
@@ -146,6 +148,9 @@ class IngestResult(Sequence[DocumentRef]):
 
     def __len__(self) -> int:
         return len(self.refs)
+
+    def __bool__(self) -> bool:
+        return True  # a summary, not an empty list: see the class docstring
 
     def __iter__(self) -> Iterator[DocumentRef]:
         return iter(self.refs)

@@ -231,9 +231,12 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
         return found
 
     def thread_of(self, document_id: str) -> str | None:
-        row = self._conn.execute(
-            "SELECT thread_id FROM documents WHERE id = ?", (document_id,)
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT thread_id FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
         return None if row is None or row[0] is None else str(row[0])
 
     # -- document writes -------------------------------------------------------------------
@@ -365,18 +368,24 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
     def get_metadata(self, document_id: str) -> dict[str, Any] | None:
         import json
 
-        row = self._conn.execute(
-            "SELECT metadata FROM documents WHERE id = ?", (document_id,)
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT metadata FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
         if row is None:
             return None
         value = json.loads(row[0] or "{}")
         return value if isinstance(value, dict) else {}
 
     def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
-        self._conn.execute(
-            "UPDATE documents SET metadata = ? WHERE id = ?", (dumps(metadata), document_id)
-        )
+        try:
+            self._conn.execute(
+                "UPDATE documents SET metadata = ? WHERE id = ?", (dumps(metadata), document_id)
+            )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot store the document's metadata") from exc
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -408,11 +417,14 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
         return document_from_row(row, _keep, assets, locations)
 
     def get_ref(self, document_id: str) -> DocumentRef:
-        r = self._conn.execute(
-            "SELECT id, subject, source_kind, created_at, sender_email, received_at"
-            " FROM documents WHERE id = ?",
-            (document_id,),
-        ).fetchone()
+        try:
+            r = self._conn.execute(
+                "SELECT id, subject, source_kind, created_at, sender_email, received_at"
+                " FROM documents WHERE id = ?",
+                (document_id,),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
         if r is None:
             raise DocumentNotFoundError(f"no document with id {document_id!r}")
         return ref_from_row(r)
@@ -426,6 +438,8 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
             return self._annotate(refs, match) if match else refs
         except sqlite3.OperationalError as exc:
             raise self._list_error(flt, exc) from exc
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
 
     def _plan(self, match: str, flt: ListFilter) -> Plan:
         """How to find this search's page (see :func:`list_query`), from the first

@@ -84,8 +84,10 @@ class ImapSyncConfig:
             (``--max-message-size``, 512 MB by default), so one size limit governs both
             what is downloaded and what is parsed (see :meth:`size_limit`).
         parse_workers: processes that parse messages next to the download. ``None``
-            (default): one when a folder has at least 1,000 new messages and the machine
-            has two cores or more; ``0``: always parse in this process.
+            (default): when a folder has at least 1,000 new messages and the machine
+            has two cores or more, one per core but one (cores - 1: this process
+            downloads and stores, so one on two cores), else none; ``0``: always parse
+            in this process; ``N``: N processes.
         include_junk: with ``"*"``, also sync the folder marked ``\\Junk``.
         include_trash: with ``"*"``, also sync the folder marked ``\\Trash``.
         prune: at the end of a run in which every folder synced, delete the documents
