@@ -68,3 +68,10 @@ def test_the_second_message_with_a_forged_message_id_is_stored(
         str(mail / "2-real.eml"),
         str(mail / "3-copy.eml"),
     ]
+
+    # Deleting the forgery unlinks it: the real message no longer names a document
+    # that is gone.
+    deleted = runner.invoke(cli, ["delete", first])
+    assert deleted.exit_code == 0, deleted.output
+    shown = json.loads(runner.invoke(cli, ["show", second]).stdout)
+    assert "message_id_conflict" not in shown["metadata"]

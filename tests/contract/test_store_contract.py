@@ -127,6 +127,30 @@ def test_another_message_with_a_stored_message_id_is_kept_and_linked(store: Stor
     assert read_located(store.get_document(forged.document_id).raw_path) == forged_raw
 
 
+def test_deleting_one_of_three_conflicting_documents_unlinks_it_everywhere(
+    store: Store,
+) -> None:
+    real = store.add(make_parsed(make_raw(1, body="the real one")), loc("real.eml"))
+    forged = store.add(make_parsed(make_raw(1, body="a forgery")), loc("forged.eml"))
+    third = store.add(make_parsed(make_raw(1, body="another one")), loc("third.eml"))
+    store.delete_document(forged.document_id)
+    for one, other in ((real, third), (third, real)):
+        block = store.get_document(one.document_id).metadata["message_id_conflict"]
+        assert block == {"message_id": "msg-1@example.test", "documents": [other.document_id]}
+
+
+def test_deleting_the_last_conflicting_document_drops_the_conflict(store: Store) -> None:
+    real = store.add(make_parsed(make_raw(1, body="the real one")), loc("real.eml"))
+    forged = store.add(make_parsed(make_raw(1, body="a forgery")), loc("forged.eml"))
+    store.delete_document(real.document_id)
+    assert "message_id_conflict" not in store.get_document(forged.document_id).metadata
+    # the real one again: stored beside the forgery, and both linked again
+    again = store.add(make_parsed(make_raw(1, body="the real one")), loc("real.eml"))
+    assert again.is_new
+    block = store.get_document(forged.document_id).metadata["message_id_conflict"]
+    assert block["documents"] == [again.document_id]
+
+
 def test_threads_are_linked_whichever_arrives_first(store: Store) -> None:
     reply = make_parsed(make_raw(2), in_reply_to="msg-1@example.test")
     parent = make_parsed(

@@ -438,6 +438,28 @@ class DocumentStore:
             )
             self.backend.set_metadata(other, metadata)
 
+    def _unlink_conflict(self, gone: str, metadata: dict[str, Any]) -> None:
+        """Take a deleted document out of ``metadata.message_id_conflict`` of the
+        documents it was linked with; a document left with no other holder of its
+        Message-ID has no conflict any more, so its block goes."""
+        block = metadata.get("message_id_conflict")
+        if not isinstance(block, dict) or not isinstance(block.get("message_id"), str):
+            return
+        message_id = block["message_id"]
+        holders = [r.id for r in self.backend.prints_by_message_id([message_id])]
+        for other in dict.fromkeys([*_linked(metadata), *holders]):
+            if other == gone:
+                continue
+            theirs = self.backend.get_metadata(other)
+            if theirs is None or gone not in _linked(theirs):
+                continue
+            left = [d for d in _linked(theirs) if d != gone]
+            if left:
+                theirs["message_id_conflict"] = conflict_metadata(message_id, left)
+            else:
+                del theirs["message_id_conflict"]
+            self.backend.set_metadata(other, theirs)
+
     def record_failure(
         self, location: SourceLocation, reason: str, raw: bytes | None, run_id: int | None = None
     ) -> str:
@@ -624,9 +646,11 @@ class DocumentStore:
         """
         with self.transaction():
             thread_id = self.backend.thread_of(document_id)
+            metadata = self.backend.get_metadata(document_id) or {}
             keys = self.backend.delete_document(document_id)
             if thread_id:  # what is left of its thread may fall apart
                 self._rethread(thread_id)
+            self._unlink_conflict(document_id, metadata)
         # The rows are committed first: a crash now leaves unreferenced blobs (private
         # data a rerun cannot find), never a document whose blobs are gone.
         result = DeletedDocument(id=document_id)
