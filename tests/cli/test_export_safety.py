@@ -30,7 +30,7 @@ from mailatlas_cli import MailAtlas
 from mailatlas_cli._export._common import absolute_path_link, bundle_link
 from mailatlas_cli._export.markdown import markdown_text, render_markdown
 from mailatlas_cli.main import cli
-from mailatlas_core import Asset, Document
+from mailatlas_core import Asset, Document, empty_metadata
 from markdown_it import MarkdownIt
 
 from .conftest import chromium_or_skip, make_message
@@ -214,7 +214,15 @@ def _document(subject: str, sender: str, body: str, filename: str) -> Document:
         body_html_path=None,
         raw_path=str(tmp / "raw.eml"),
         content_hash="0" * 64,
-        metadata={"recipients": {"to": [{"name": sender, "email": "b@example.test"}]}},
+        metadata={  # a whole DocumentMetadata, as the parser builds it (readers trust it)
+            **empty_metadata(),
+            "recipients": {
+                "to": [{"name": sender, "email": "b@example.test"}],
+                "cc": [],
+                "bcc": [],
+                "reply_to": [],
+            },
+        },
         created_at="2024-05-01T00:00:00Z",
         assets=(
             Asset(

@@ -1,3 +1,9 @@
+"""The public API of mailatlas_core is exactly what ``__all__`` says.
+
+Issue 18 added the typed metadata (``DocumentMetadata`` and its parts) and the stored
+kinds (``SourceKind``, ``AssetKind``) on purpose.
+"""
+
 import mailatlas_core
 
 
@@ -5,8 +11,23 @@ def test_public_api_is_pinned() -> None:
     assert sorted(mailatlas_core.__all__) == sorted(
         [
             "AddResult",
+            "AssetPart",
+            "AttachedMessage",
+            "BodySource",
+            "Cleaning",
+            "Dates",
+            "DocumentMetadata",
+            "GmailEntry",
+            "Mailbox",
+            "MessageIdConflict",
+            "PartEntry",
+            "Provenance",
+            "Recipients",
+            "SourceMetadata",
+            "empty_metadata",
             "Asset",
             "AssetData",
+            "AssetKind",
             "AssetText",
             "DeletedDocument",
             "Document",
@@ -20,6 +41,7 @@ def test_public_api_is_pinned() -> None:
             "MailAtlasError",
             "MigrationError",
             "ParsedDocument",
+            "SourceKind",
             "SourceLocation",
             "StorageFullError",
             "Store",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
+
+from mailatlas_core import AttachedMessage, PartEntry
 
 __all__ = ["AttachedText", "BodyPart", "FoundAsset", "MimeContent", "PartRecord"]
 
@@ -45,8 +46,8 @@ class PartRecord:
     message: str | None = None
     recovered: bool = False
 
-    def to_dict(self, ordinals: dict[int, int]) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_dict(self, ordinals: dict[int, int]) -> PartEntry:
+        out: PartEntry = {
             "part": self.part,
             "content_type": self.content_type,
             "disposition": self.disposition,
@@ -91,7 +92,7 @@ class MimeContent:
     plain: list[BodyPart] = field(default_factory=list)
     html: list[BodyPart] = field(default_factory=list)
     assets: list[FoundAsset] = field(default_factory=list)
-    attached_messages: list[dict[str, Any]] = field(default_factory=list)
+    attached_messages: list[AttachedMessage] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     parts: list[PartRecord] = field(default_factory=list)
     forwarded: list[AttachedText] = field(default_factory=list)
@@ -113,7 +114,7 @@ class MimeContent:
         self.parts.extend(other.parts)
         self.forwarded.extend(other.forwarded)
 
-    def manifest(self) -> list[dict[str, Any]]:
+    def manifest(self) -> list[PartEntry]:
         """``metadata.parts``: every leaf, with asset ordinals as the store numbers them."""
         ordinals = {id(asset): index for index, asset in enumerate(self.assets)}
         return [record.to_dict(ordinals) for record in self.parts]

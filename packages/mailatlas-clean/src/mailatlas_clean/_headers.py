@@ -25,6 +25,7 @@ from email.message import Message
 from email.utils import getaddresses
 from typing import Any
 
+from mailatlas_core import Mailbox, Recipients
 from mailatlas_core.dates import parse_mail_date
 from mailatlas_core.ids import normalize_message_id
 from mailparser.utils import get_addresses
@@ -52,7 +53,6 @@ _SPECIALS = re.compile(r'[()<>\[\]:;@\\,"]')  # RFC 5322 specials ("." is common
 _ANGLE_ID = re.compile(r"<([^<>]+)>")
 _LENIENT = HeaderRegistry()
 _SENDERS = ("from", "sender")
-_ADDRESS_FIELDS = {"to": "to", "cc": "cc", "bcc": "bcc", "reply_to": "reply-to"}
 # The common shapes, ``"Name" <a@b>``, ``Name <a@b>`` and ``a@b``, with no encoded words,
 # comments, groups or second mailbox: read directly. Anything else goes to mail-parser.
 # Split with str methods, then each piece is matched by one class: a single pattern with
@@ -286,7 +286,7 @@ class HeaderView:
     def references(self) -> tuple[str, ...]:
         return _message_ids(" ".join(self.all("references")))
 
-    def addresses(self, name: str) -> list[dict[str, str]]:
+    def addresses(self, name: str) -> list[Mailbox]:
         """``[{name, email}]`` for an address header, via mail-parser's parser."""
         value = self.first(name)
         if not value:
@@ -302,7 +302,7 @@ class HeaderView:
         except (HeaderParseError, LookupError, UnicodeError, ValueError) as exc:
             self.defects.append(f"{name} header: {type(exc).__name__}: {exc}; read as plain text")
             parsed = getaddresses([unfolded])
-        out: list[dict[str, str]] = []
+        out: list[Mailbox] = []
         for display, address in parsed:
             if not address:
                 continue
@@ -310,7 +310,7 @@ class HeaderView:
             out.append({"name": "" if display == address else display, "email": address})
         return out or self._lenient_addresses(name, unfolded)
 
-    def _lenient_addresses(self, name: str, value: str) -> list[dict[str, str]]:
+    def _lenient_addresses(self, name: str, value: str) -> list[Mailbox]:
         """What the standard library's lenient parser reads when the forensic one found
         no mailbox (``From: foo``, ``Bob <b@x> Bobby <c@x>``, ``MAILER DAEMON <>``): the
         header's own words, noted as a defect, rather than no sender at all."""
@@ -323,13 +323,20 @@ class HeaderView:
         except Exception:  # the stdlib's header parser has known crashes on odd input
             return []
         # A display name alone (null sender ``<>``) is kept for the sender only.
-        out = [{"name": n, "email": e} for n, e in found if e or (n and name in _SENDERS)]
+        out: list[Mailbox] = [
+            {"name": n, "email": e} for n, e in found if e or (n and name in _SENDERS)
+        ]
         if out:
             self.defects.append(f"{name} header holds no well-formed mailbox; read leniently")
         return out
 
-    def recipients(self) -> dict[str, list[dict[str, str]]]:
-        return {key: self.addresses(header) for key, header in _ADDRESS_FIELDS.items()}
+    def recipients(self) -> Recipients:
+        return {
+            "to": self.addresses("to"),
+            "cc": self.addresses("cc"),
+            "bcc": self.addresses("bcc"),
+            "reply_to": self.addresses("reply-to"),
+        }
 
     def date(self) -> tuple[str | None, str | None, str | None]:
         """``(utc_iso, offset, original)`` of the ``Date`` header."""

@@ -10,8 +10,8 @@ import os
 import re
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
-from typing import Any
 
+from mailatlas_core import BodySource, DocumentMetadata
 from mailatlas_core.ids import content_hash, document_id, thread_id_for
 from mailatlas_core.model import ParsedDocument
 
@@ -197,7 +197,7 @@ def _build(
         defects.extend(f"cid:{cid} matches no part of the message" for cid in missing)
         body_html, blocked = sanitize_html(rewritten, frozenset(cid_targets.values()))
         del rewritten
-    body_source = "text/html" if all(_blank(p) for p in plain) else "text/plain"
+    body_source: BodySource = "text/html" if all(_blank(p) for p in plain) else "text/plain"
     if body_html is not None and body_source == "text/html":
         text = _body([], [body_html], defects)
     else:
@@ -231,7 +231,7 @@ def _build(
     if author is None and sender is not None:
         author = format_mailbox(sender["name"], sender["email"])
     published_at = published_at or date_iso
-    metadata: dict[str, Any] = {
+    metadata: DocumentMetadata = {
         "provenance": {
             "is_forwarded": bool(chain or forwarded_from),
             "forwarded_chain": chain,

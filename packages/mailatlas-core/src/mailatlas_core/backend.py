@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ._metadata import DocumentMetadata, SourceMetadata
 from .model import (
     Asset,
     AssetText,
@@ -34,6 +35,7 @@ from .model import (
     DocumentRef,
     FlagUpdate,
     ImapCursor,
+    SourceKind,
     SourceLocation,
     StoredFailure,
 )
@@ -56,7 +58,7 @@ class DocumentRow:
     """One ``documents`` row, as the policy computed it."""
 
     id: str
-    source_kind: str
+    source_kind: SourceKind
     message_id: str | None
     thread_id: str | None
     subject: str
@@ -69,7 +71,7 @@ class DocumentRow:
     body_html_path: str | None  # blob key
     raw_path: str  # blob key
     content_hash: str  # sha256 of the raw bytes; UNIQUE
-    metadata: dict[str, Any]
+    metadata: DocumentMetadata
     created_at: str
     in_reply_to: str | None
     recipients: str  # To/Cc/Bcc as searched (see _rows.recipients_text)
@@ -122,7 +124,7 @@ class FailureRow:
     run_id: int | None
     kind: str
     source: str
-    location: dict[str, Any]
+    location: SourceMetadata
     reason: str
     raw_path: str | None
     content_hash: str | None
@@ -214,10 +216,10 @@ class Backend(Protocol):
         """Record that a stored document was (also) seen at ``location``; a location
         already recorded for it is ignored."""
 
-    def get_metadata(self, document_id: str) -> dict[str, Any] | None:
+    def get_metadata(self, document_id: str) -> DocumentMetadata | None:
         """A document's ``metadata`` object (``None`` if there is no such document)."""
 
-    def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
+    def set_metadata(self, document_id: str, metadata: DocumentMetadata) -> None:
         """Replace a document's ``metadata`` object."""
 
     def delete_document(self, document_id: str) -> list[str]:

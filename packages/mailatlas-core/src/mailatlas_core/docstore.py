@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
+from ._metadata import DocumentMetadata, MessageIdConflict
 from ._rows import recipients_text
 from .backend import AssetRow, Backend, DocumentRow, FailureRow, StoredPrint
 from .blobs import BlobStore
@@ -299,7 +300,7 @@ class DocumentStore:
             html_path = f"html/{doc_id}.html"
             blobs.put(html_path, html.encode("utf-8", "replace"))
 
-        metadata = dict(parsed.metadata)
+        metadata = parsed.metadata.copy()
         metadata["source"] = location.to_metadata()
         if conflicts and parsed.message_id:
             metadata["message_id_conflict"] = conflict_metadata(parsed.message_id, conflicts)
@@ -432,7 +433,9 @@ class DocumentStore:
             ", ".join(others),
         )
         for other in others:
-            metadata = self.backend.get_metadata(other) or {}
+            metadata = self.backend.get_metadata(other)
+            if metadata is None:
+                continue
             metadata["message_id_conflict"] = conflict_metadata(
                 message_id, [*_linked(metadata), new_id]
             )
@@ -748,12 +751,11 @@ class DocumentStore:
         self.close()
 
 
-def conflict_metadata(message_id: str, documents: Iterable[str]) -> dict[str, Any]:
+def conflict_metadata(message_id: str, documents: Iterable[str]) -> MessageIdConflict:
     """The ``metadata.message_id_conflict`` block: the other documents with this Message-ID."""
     return {"message_id": message_id, "documents": list(dict.fromkeys(documents))}
 
 
-def _linked(metadata: dict[str, Any]) -> list[str]:
+def _linked(metadata: DocumentMetadata) -> list[str]:
     block = metadata.get("message_id_conflict")
-    docs = block.get("documents") if isinstance(block, dict) else None
-    return [str(d) for d in docs] if isinstance(docs, list) else []
+    return list(block["documents"]) if block is not None else []

@@ -9,9 +9,9 @@ labels as last seen. Stdlib only; every backend keeps it in the document's metad
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from ._metadata import DocumentMetadata, GmailEntry
 
 __all__ = ["GmailMessage", "merge_gmail"]
 
@@ -30,7 +30,7 @@ class GmailMessage:
     thrid: str | None
     labels: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GmailEntry:
         return {
             "account": self.account,
             "msgid": self.msgid,
@@ -39,11 +39,12 @@ class GmailMessage:
         }
 
 
-def merge_gmail(metadata: dict[str, Any], message: GmailMessage) -> dict[str, Any]:
+def merge_gmail(metadata: DocumentMetadata, message: GmailMessage) -> DocumentMetadata:
     """``metadata`` with ``gmail`` holding ``message`` (replacing that account's entry:
     labels change, and the latest sighting is the truth)."""
-    entries: Iterable[Any] = metadata.get("gmail") or []
-    kept = [e for e in entries if isinstance(e, dict) and e.get("account") != message.account]
+    kept = [e for e in metadata.get("gmail", []) if e["account"] != message.account]
     kept.append(message.to_dict())
-    kept.sort(key=lambda e: str(e.get("account")))
-    return {**metadata, "gmail": kept}
+    kept.sort(key=lambda e: e["account"])
+    merged = metadata.copy()
+    merged["gmail"] = kept
+    return merged

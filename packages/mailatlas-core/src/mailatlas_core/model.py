@@ -12,8 +12,9 @@ Two families of types live here:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from ._metadata import DocumentMetadata, SourceMetadata, empty_metadata
 from .ids import content_hash
 
 __all__ = [
@@ -124,8 +125,9 @@ class ParsedDocument:
 
     ``body_html`` is the sanitised HTML snapshot whose ``cid:`` references already point
     at ``../assets/<id>/<filename>`` (relative to ``html/<id>.html``). ``metadata`` holds
-    provenance, cleaning, parser_config, recipients, dates and defects; the store adds
-    ``source`` from the location it was read at.
+    provenance, cleaning, parser_config, recipients, dates and defects
+    (:class:`DocumentMetadata`); the store adds ``source`` from the location it was
+    read at.
     """
 
     id: str
@@ -141,7 +143,7 @@ class ParsedDocument:
     published_at: str | None
     body_text: str
     body_html: str | None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: DocumentMetadata = field(default_factory=empty_metadata)
     assets: list[AssetData] = field(default_factory=list)
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
@@ -217,14 +219,14 @@ class SourceLocation:
         suffix = f"@{self.offset}" if self.offset is not None else ""
         return f"{self.kind}:{self.path}{suffix}"
 
-    def to_metadata(self) -> dict[str, Any]:
+    def to_metadata(self) -> SourceMetadata:
         """The ``metadata.source`` shape: only the fields that apply to this kind."""
         out: dict[str, Any] = {"kind": self.kind}
         for name in ("path", "offset", "host", "port", "folder", "uid", "uidvalidity"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = str(value) if name == "uidvalidity" else value
-        return out
+        return cast("SourceMetadata", out)  # the keys are SourceMetadata's, by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +244,7 @@ class DocumentRef:
 
     id: str
     subject: str
-    source_kind: str
+    source_kind: SourceKind
     created_at: str
     sender_email: str | None = None
     received_at: str | None = None
@@ -279,7 +281,7 @@ class Asset:
     id: str
     document_id: str
     ordinal: int
-    kind: str
+    kind: AssetKind
     mime_type: str
     file_path: str
     cid: str | None
@@ -315,7 +317,7 @@ class Location:
     found gone from that folder; ``None`` while it is there).
     """
 
-    kind: str
+    kind: SourceKind
     key: str
     detail: dict[str, Any]
     first_seen_at: str
@@ -335,7 +337,7 @@ class Document:
     """
 
     id: str
-    source_kind: str
+    source_kind: SourceKind
     message_id: str | None
     thread_id: str | None
     subject: str
@@ -348,7 +350,7 @@ class Document:
     body_html_path: str | None
     raw_path: str
     content_hash: str
-    metadata: dict[str, Any]
+    metadata: DocumentMetadata
     created_at: str
     assets: tuple[Asset, ...] = ()
     locations: tuple[Location, ...] = ()

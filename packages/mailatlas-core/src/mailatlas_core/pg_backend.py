@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from ._live import LiveMixin
+from ._metadata import DocumentMetadata
 from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
 from ._pg_search import search_query, search_vector
@@ -392,7 +393,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             with self._errors("cannot store the thread"), self._conn.cursor() as cur:
                 cur.executemany("UPDATE documents SET thread_id = %s WHERE id = %s", changes)
 
-    def get_metadata(self, document_id: str) -> dict[str, Any] | None:
+    def get_metadata(self, document_id: str) -> DocumentMetadata | None:
         with self._errors("cannot read the store"):
             row = self._conn.execute(
                 # FOR UPDATE: the policy reads, changes and writes metadata back (Message-ID
@@ -403,10 +404,10 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             ).fetchone()
         if row is None:
             return None
-        value = json.loads(row[0] or "{}")
-        return value if isinstance(value, dict) else {}
+        value: DocumentMetadata = json.loads(row[0])  # written by the store: trusted
+        return value
 
-    def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
+    def set_metadata(self, document_id: str, metadata: DocumentMetadata) -> None:
         with self._errors("cannot store the document's metadata"):
             self._conn.execute(
                 "UPDATE documents SET metadata = %s::json WHERE id = %s",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._live import LiveMixin
+from ._metadata import DocumentMetadata
 from ._query import (
     COMMON_QUERY_THRESHOLD,
     SEEK_WALK_MAX,
@@ -365,7 +366,7 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
         except sqlite3.Error as exc:
             raise db_error(exc, what) from exc
 
-    def get_metadata(self, document_id: str) -> dict[str, Any] | None:
+    def get_metadata(self, document_id: str) -> DocumentMetadata | None:
         import json
 
         try:
@@ -376,10 +377,10 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
             raise db_error(exc, "cannot read the store") from exc
         if row is None:
             return None
-        value = json.loads(row[0] or "{}")
-        return value if isinstance(value, dict) else {}
+        value: DocumentMetadata = json.loads(row[0])  # written by the store: trusted
+        return value
 
-    def set_metadata(self, document_id: str, metadata: dict[str, Any]) -> None:
+    def set_metadata(self, document_id: str, metadata: DocumentMetadata) -> None:
         try:
             self._conn.execute(
                 "UPDATE documents SET metadata = ? WHERE id = ?", (dumps(metadata), document_id)

@@ -8,8 +8,10 @@ footer rule runs after the removals so "the second half" is judged on what is le
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from mailatlas_core import Cleaning
 
 from ..config import ParserConfig
 from ._boilerplate import strip_boilerplate
@@ -37,9 +39,9 @@ class CleanResult:
     """The cleaned text and the metadata the rules produced."""
 
     text: str
-    forwarded_chain: list[dict[str, str]] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-    cleaning: dict[str, Any] = field(default_factory=dict)
+    forwarded_chain: list[dict[str, str]]
+    links: list[str]
+    cleaning: Cleaning
 
 
 def _record(removed: list[str]) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
         text, counts = normalize_whitespace(text)
     rules["normalize_whitespace"] = counts
 
-    cleaning = {
+    cleaning: Cleaning = {
         "removed_forwarded_headers": removed_blocks,
         "dropped_line_count": dropped,
         "stopped_at_footer": bool(footer),

@@ -6,10 +6,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
 
-from mailatlas_core import Asset, Document, StoreError
+from mailatlas_core import Asset, Document, Mailbox, StoreError
 from mailatlas_core.blobs import BlobStore
 from mailatlas_core.files import open_regular, read_regular
 
@@ -74,29 +74,13 @@ class Header:
     date: str | None
 
 
-def _address(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, dict):
-        name, email = value.get("name"), value.get("email") or value.get("address")
-        if name and email:
-            return f"{name} <{email}>"
-        return str(email or name) if (email or name) else None
-    if isinstance(value, list | tuple) and len(value) == 2:
-        name, email = value
-        return _address({"name": name, "email": email})
-    return None
-
-
-def _recipients(metadata: dict[str, Any], field: str) -> str | None:
-    """Recipients of one header (``to``, ``cc``), however the parser shaped them."""
-    block = metadata.get("recipients")
-    value = block.get(field) if isinstance(block, dict) else metadata.get(field)
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else [value]
-    names = [a for a in (_address(item) for item in items) if a]
-    return ", ".join(names) or None
+def _recipients(mailboxes: list[Mailbox]) -> str | None:
+    """The mailboxes of one header (``to``, ``cc``), as ``Name <address>, ...``."""
+    names = [
+        f"{m['name']} <{m['email']}>" if m["name"] and m["email"] else m["email"] or m["name"]
+        for m in mailboxes
+    ]
+    return ", ".join(n for n in names if n) or None
 
 
 def header_of(document: Document) -> Header:
@@ -108,18 +92,15 @@ def header_of(document: Document) -> Header:
     return Header(
         subject=document.subject or "(no subject)",
         sender=sender,
-        to=_recipients(document.metadata, "to"),
-        cc=_recipients(document.metadata, "cc"),
+        to=_recipients(document.metadata["recipients"]["to"]),
+        cc=_recipients(document.metadata["recipients"]["cc"]),
         date=_date(document),
     )
 
 
 def _date(document: Document) -> str | None:
     """The ``Date`` header as sent (with its time zone), else the stored UTC time."""
-    dates = document.metadata.get("dates")
-    if isinstance(dates, dict) and isinstance(dates.get("date"), str) and dates["date"]:
-        return str(dates["date"])
-    return document.published_at or document.received_at
+    return document.metadata["dates"]["date"] or document.published_at or document.received_at
 
 
 def absolute_path_link(asset: Asset) -> str:

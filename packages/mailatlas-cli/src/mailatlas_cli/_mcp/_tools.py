@@ -94,8 +94,8 @@ def _headers(document: Document) -> dict[str, Any]:
         "cc": header.cc,
         "date": header.date,
         "message_id": document.message_id,
-        "in_reply_to": meta.get("in_reply_to"),
-        "references": meta.get("references") or [],
+        "in_reply_to": meta["in_reply_to"],
+        "references": meta["references"],
     }
 
 
