@@ -441,16 +441,16 @@ class DocumentStore:
             )
             self.backend.set_metadata(other, metadata)
 
-    def _unlink_conflict(self, gone: str, metadata: dict[str, Any]) -> None:
+    def _unlink_conflict(self, gone: str, metadata: DocumentMetadata | None) -> None:
         """Take a deleted document out of ``metadata.message_id_conflict`` of the
         documents it was linked with; a document left with no other holder of its
         Message-ID has no conflict any more, so its block goes."""
-        block = metadata.get("message_id_conflict")
-        if not isinstance(block, dict) or not isinstance(block.get("message_id"), str):
+        block = metadata.get("message_id_conflict") if metadata is not None else None
+        if block is None:
             return
         message_id = block["message_id"]
         holders = [r.id for r in self.backend.prints_by_message_id([message_id])]
-        for other in dict.fromkeys([*_linked(metadata), *holders]):
+        for other in dict.fromkeys([*block["documents"], *holders]):
             if other == gone:
                 continue
             theirs = self.backend.get_metadata(other)
@@ -649,7 +649,7 @@ class DocumentStore:
         """
         with self.transaction():
             thread_id = self.backend.thread_of(document_id)
-            metadata = self.backend.get_metadata(document_id) or {}
+            metadata = self.backend.get_metadata(document_id)
             keys = self.backend.delete_document(document_id)
             if thread_id:  # what is left of its thread may fall apart
                 self._rethread(thread_id)
