@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ExtractLimits, ParseJob, ParserConfig, parse_bytes, parse_many
-from mailatlas_clean._attachments._sink import TextSink
+from mailatlas_clean._attachments import _readers, register_reader
 from mailatlas_clean._pool import parse_one
 from mailatlas_cli import MailAtlas
 from mailatlas_core import AssetText
 
 from .files import csv_bytes, docx_bytes, message_with, pdf_bytes
+from .readers import ENDLESS, STUCK_AFTER_ONE_ROW
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 LAUGHS = b"""<?xml version="1.0"?>
@@ -174,23 +175,12 @@ def test_oversized_attachment_is_skipped_and_the_message_kept() -> None:
     assert small is not None and small.status == "ok"
 
 
-def _endless(data: bytes, sink: object) -> None:
-    while True:  # a reader stuck on a hostile file
-        pass
-
-
-def _slow_csv(data: bytes, sink: TextSink) -> None:
-    sink.add("row 1")  # read, then stuck on the rest
-    _endless(data, sink)
-
-
 def test_a_reader_that_never_returns_is_stopped_by_its_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from mailatlas_clean._attachments import _text
-
-    monkeypatch.setattr(_text, "read_plain", _endless)
-    monkeypatch.setattr(_text, "read_html", _slow_csv)
+    monkeypatch.setattr(_readers, "_registered", {})  # this test's readers only
+    register_reader("text", ENDLESS)
+    register_reader("html", STUCK_AFTER_ONE_ROW)
     config = ParserConfig(attachments=ExtractLimits(time_budget_s=0.5))
     raw = message_with(
         [

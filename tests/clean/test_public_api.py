@@ -50,6 +50,7 @@ def test_all_is_pinned() -> None:
         "parse_eml",
         "parse_many",
         "peek_message_id",
+        "register_reader",
         "store_message",
         "tally",
     ]

@@ -25,7 +25,7 @@ from .config import ExtractLimits, ParseLimits, ParserConfig
 from .errors import ParseError
 
 if TYPE_CHECKING:
-    from ._attachments import extract_file, extract_text
+    from ._attachments import extract_file, extract_text, register_reader
     from ._html_bounds import bounded_html_pieces
     from ._ingest import (
         IngestFailure,
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "extract_file": "._attachments",
     "extract_text": "._attachments",
+    "register_reader": "._attachments",
     "bounded_html_pieces": "._html_bounds",
     "IngestFailure": "._ingest",
     "IngestInterrupted": "._ingest",
@@ -142,6 +143,7 @@ __all__ = [
     "parse_eml",
     "parse_many",
     "peek_message_id",
+    "register_reader",
     "store_message",
     "tally",
 ]

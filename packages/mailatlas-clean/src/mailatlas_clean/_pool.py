@@ -13,7 +13,10 @@ cursors exactly as if they had parsed inline.
 * The raw bytes are not sent back from the workers (the caller still has them).
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
   messages it was holding: they are retried one by one in a fresh worker, and a
-  message that kills a worker again is reported as failed.
+  message that kills a worker again is reported as failed. A worker that dies while
+  reading an attachment (it says which before each one) costs that file only: the
+  message is parsed again without reading it, and the file's text says why
+  (``_attachments._sandbox``).
 * Every message has a time budget (:class:`ParseLimits`): a worker that overruns it is
   killed, that message is reported as failed, and the rest go on in a fresh worker.
   Messages above the size limit are never parsed. This process parses only small
@@ -31,7 +34,7 @@ import os
 import select
 import time
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import Any, Generic, TypeVar
@@ -134,10 +137,21 @@ def _parse_guarded(
         return ParseFailure(f"unexpected parser error: {type(exc).__name__}: {exc}")
 
 
-def parse_item(item: tuple[bytes, str | None, str | None], config: ParserConfig) -> _Outcome:
-    """Parse one message in a worker process (whose time the caller bounds)."""
-    raw, received_at, envelope = item
-    outcome = _parse_guarded(raw, config, received_at, envelope)
+def parse_item(
+    item: tuple[bytes, str | None, str | None, dict[int, str]],
+    config: ParserConfig,
+    reading: Callable[[int], None],
+) -> _Outcome:
+    """Parse one message in a worker process (whose time the caller bounds).
+
+    Its attachments are read here, each announced with ``reading(index)`` first; the
+    item's last field names those not to read (their reader crashed a worker before).
+    """
+    from ._attachments._sandbox import reading_inline
+
+    raw, received_at, envelope, not_read = item
+    with reading_inline(reading, not_read):
+        outcome = _parse_guarded(raw, config, received_at, envelope)
     # The caller holds the raw bytes already; don't pickle them back.
     return replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome
 
@@ -180,10 +194,24 @@ class _Chunk:
     goes back to the queue for the jobs after that message.
     """
 
-    __slots__ = ("crashed", "done", "jobs", "nbytes", "outcomes", "small", "started_ok", "worker")
+    __slots__ = (
+        "crashed",
+        "done",
+        "jobs",
+        "nbytes",
+        "not_read",
+        "outcomes",
+        "small",
+        "started_ok",
+        "worker",
+    )
 
-    def __init__(self, jobs: list[ParseJob[Any]]) -> None:
+    def __init__(
+        self, jobs: list[ParseJob[Any]], not_read: dict[int, dict[int, str]] | None = None
+    ) -> None:
         self.jobs = jobs
+        # Per job (index in jobs): attachments not to read, and why (see _lost).
+        self.not_read: dict[int, dict[int, str]] = not_read or {}
         self.nbytes = sum(len(j.raw) for j in jobs)
         self.small = all(len(j.raw) <= HELP_MAX_BYTES for j in jobs)
         self.worker: WorkerProcess | None = None
@@ -196,6 +224,24 @@ class _Chunk:
     def left(self) -> list[ParseJob[Any]]:
         """The jobs not answered yet."""
         return self.jobs[len(self.outcomes) :]
+
+    def items(self) -> list[tuple[bytes, str | None, str | None, dict[int, str]]]:
+        """What a worker is sent for the jobs left (see ``parse_item``)."""
+        first = len(self.outcomes)
+        return [
+            (j.raw, j.received_at, j.envelope, self.not_read.get(first + i, {}))
+            for i, j in enumerate(self.left)
+        ]
+
+    def reader_died(self, index: int, why: str) -> None:
+        """The next job's attachment ``index`` killed its worker: don't read it again
+        (nor any other of its files, after ``MAX_READER_CRASHES``)."""
+        from ._attachments._sandbox import EVERY, MAX_READER_CRASHES, gave_up
+
+        marks = self.not_read.setdefault(len(self.outcomes), {})
+        marks[index] = why
+        if len(marks) >= MAX_READER_CRASHES:
+            marks[EVERY] = gave_up(len(marks))
 
     def answer(self, outcome: _Outcome) -> None:
         job = self.jobs[len(self.outcomes)]
@@ -314,8 +360,9 @@ class ParsePool:
                 chunk.crashed = False  # its worker never started: no message is to blame
                 self._start(chunk)
             elif chunk.crashed:
-                for job in chunk.left:
-                    chunk.answer(self._retry_alone(job))
+                while chunk.done is None:
+                    marks = chunk.not_read.get(len(chunk.outcomes))
+                    chunk.answer(self._retry_alone(chunk.left[0], marks))
             elif chunk.worker is None:  # still waiting: its turn has come
                 self._waiting.remove(chunk)
                 if chunk.small and budget_enforceable():
@@ -337,10 +384,15 @@ class ParsePool:
         return True
 
     def _parse_here(self, chunk: _Chunk) -> None:
+        from ._attachments._sandbox import reading_inline
+
         for i, job in enumerate(chunk.left):
             if i % 8 == 7:
                 self._pump()  # keep the workers' pipes moving while this process parses
-            chunk.answer(parse_one(job, self.config, self.limits) or ParseFailure("not parsed"))
+            # Files whose reader killed a worker on this message are not read again.
+            with reading_inline(None, chunk.not_read.get(len(chunk.outcomes), {})):
+                outcome = parse_one(job, self.config, self.limits)
+            chunk.answer(outcome or ParseFailure("not parsed"))
 
     def _feed(self) -> None:
         """Hand waiting chunks to the workers, up to their bound."""
@@ -372,7 +424,7 @@ class ParsePool:
         proc = min(self._procs, key=lambda p: len(p.pending))
         jobs = chunk.left
         budgets = [self.limits.budget(len(j.raw)) for j in jobs]
-        proc.send([(j.raw, j.received_at, j.envelope) for j in jobs], chunk, budgets)
+        proc.send(chunk.items(), chunk, budgets)
         chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
     def _pump(self, until: _Chunk | None = None) -> None:
@@ -417,11 +469,23 @@ class ParsePool:
             self._worker_failed(f"exit status {proc.proc.returncode}")
         lost = [c for c in proc.pending if isinstance(c, _Chunk)]
         proc.pending.clear()
-        if proc.timed_out and lost:
+        if lost and proc.reading is not None:
+            # It died (or overran) reading an attachment of the first message it had not
+            # answered: that file fails, and the message is parsed again without it.
+            if proc.timed_out:
+                why = "did not stop within the message's time budget; its process was killed"
+            else:
+                from ._attachments._sandbox import crash_cause
+
+                why = f"crashed its process ({crash_cause(proc.proc.returncode)})"
+            lost[0].reader_died(proc.reading, why)
+        if lost and (proc.timed_out or proc.reading is not None):
             # It was stopped on the first unanswered message of its first chunk: that
-            # message fails; the rest of its work is innocent and goes back in the queue.
+            # message fails (unless an attachment was to blame: it is parsed again); the
+            # rest of its work is innocent and goes back in the queue.
             head = lost[0]
-            head.answer(ParseFailure(self.limits.timeout_reason(len(head.left[0].raw))))
+            if proc.reading is None:
+                head.answer(ParseFailure(self.limits.timeout_reason(len(head.left[0].raw))))
             for chunk in reversed(lost):
                 chunk.worker = None
                 if chunk.done is None:
@@ -437,10 +501,11 @@ class ParsePool:
             self._no_workers = True
             log.warning("parser worker processes cannot start (%s); parsing in this process", why)
 
-    def _retry_alone(self, job: ParseJob[Any]) -> _Outcome:
-        """Parse one job of a chunk whose worker died; a job that kills it again fails."""
+    def _retry_alone(self, job: ParseJob[Any], not_read: dict[int, str] | None) -> _Outcome:
+        """Parse one job of a chunk whose worker died; a job that kills it again fails
+        (unless an attachment reader did: that file fails, and the job is parsed again)."""
         while True:
-            single = _Chunk([job])
+            single = _Chunk([job], {0: not_read} if not_read else None)
             self._start(single)
             while single.done is None and not single.crashed:
                 if single.worker is None:  # its worker was stopped over another message

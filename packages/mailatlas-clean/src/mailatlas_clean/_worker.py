@@ -5,7 +5,10 @@ frames from stdin and writes frames to stdout. A frame is an 8-byte little-endia
 length and a pickle. The first frame carries the :class:`ParserConfig`; every later
 frame is one chunk of messages, answered by one frame *per message*, in order, so the
 caller knows which message a worker is on and how long it has been on it (a message
-that overruns its time budget gets its worker killed; see ``_pool``).
+that overruns its time budget gets its worker killed; see ``_pool``). Before reading
+each attachment of a message, the worker also sends ``(READING, index)``, so a worker
+that dies in an attachment reader costs that file only. The same program serves as the
+extractor process (``_extractor``: one attachment per item; ``_attachments._sandbox``).
 
 The worker moves bytes with ``os.read``/``os.write`` loops on private copies of its
 pipe descriptors. A worker stopped (SIGSTOP, Ctrl-Z, a profiler attaching) while blocked
@@ -40,15 +43,26 @@ import time
 from collections import deque
 from typing import Any
 
-__all__ = ["WorkerDied", "WorkerProcess", "main"]
+__all__ = ["EXTRACT_MODE", "READING", "WorkerDied", "WorkerProcess", "main"]
 
 _HEADER = 8
 _READ_SIZE = 1 << 20
 _READY = "ready"  # the worker's first frame: the parser is imported, requests welcome
+# The config that starts a worker in extract mode (one attachment per item, see
+# _attachments._sandbox); any other config is a ParserConfig (one message per item).
+EXTRACT_MODE = "extract"
 
 # How a worker is started: ``sys.executable`` with these arguments (``-P``: the current
 # directory is not put on the module path).
 WORKER_ARGS = ["-P", "-m", "mailatlas_clean._worker"]
+EXTRACTOR_ARGS = ["-P", "-m", "mailatlas_clean._extractor"]  # the same, for extract mode
+
+
+# A parse worker's note between two replies, ``(READING, index)``: "now reading
+# attachment ``index`` of the message I am on". If the worker dies before its next
+# reply, that file's reader is to blame (see ``_pool``). A tuple, not a class: this
+# module runs as ``__main__`` in the worker, whose classes the caller cannot unpickle.
+READING = "reading"
 
 
 def _frame(obj: object) -> bytes:
@@ -101,23 +115,44 @@ def _private_pipes() -> tuple[int, int]:
 
 
 def main() -> None:
-    """Serve parse requests on stdin/stdout until stdin closes."""
+    """Serve parse (or, in extract mode, attachment) requests until stdin closes."""
     from ._lifeline import die_with_parent
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, replies = _private_pipes()
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
-    config = _read_frame(requests)
-    if config is None:
+    first = _read_frame(requests)
+    if first is None:
+        return
+    config, readers = first
+    from ._attachments._readers import install_readers
+
+    install_readers(readers)  # the readers the application registered (register_reader)
+    if config == EXTRACT_MODE:
+        _serve_extract(requests, replies)
         return
     from ._pool import load_parser, parse_item
 
     load_parser()  # before "ready": the caller's clock for each message starts there
     _write_all(replies, _frame(_READY))
+
+    def reading(index: int) -> None:
+        _write_all(replies, _frame((READING, index)))
+
     while (items := _read_frame(requests)) is not None:
         for item in items:
-            _write_all(replies, _frame(parse_item(item, config)))
+            _write_all(replies, _frame(parse_item(item, config, reading)))
+
+
+def _serve_extract(requests: int, replies: int) -> None:
+    """Read one attachment per item: ``(data, kind, limits, seconds)`` -> ``AssetText``."""
+    from ._attachments import read_kind
+
+    _write_all(replies, _frame(_READY))
+    while (items := _read_frame(requests)) is not None:
+        for data, kind, limits, seconds in items:
+            _write_all(replies, _frame(read_kind(data, kind, limits, seconds)))
 
 
 # -- the caller's side -----------------------------------------------------------------
@@ -150,13 +185,13 @@ class WorkerProcess:
     itself waiting for its reply to be read (the classic two-pipe deadlock).
     """
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: object, args: list[str] | None = None) -> None:
         # The worker needs no MailAtlas setting, and credentials stay in this process.
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILATLAS_")}
         # The same import path as this process (a source checkout, a test's sys.path).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.pathsep not in p)
         self.proc = subprocess.Popen(
-            [sys.executable, *WORKER_ARGS],
+            [sys.executable, *(WORKER_ARGS if args is None else args)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -170,7 +205,9 @@ class WorkerProcess:
         os.set_blocking(self.read_fd, False)
         _grow_pipe(self.write_fd)
         _grow_pipe(self.read_fd)
-        self._out = bytearray(_frame(config))
+        from ._attachments._readers import registered_readers
+
+        self._out = bytearray(_frame((config, registered_readers())))
         self._in = bytearray()
         self.pending: deque[object] = deque()  # a token per request not yet fully answered
         # Per pending request, the time budget of each message not yet answered.
@@ -179,6 +216,7 @@ class WorkerProcess:
         self.alive = True
         self.ready = False  # it has started and imported the parser
         self.timed_out = False  # it was killed for overrunning a message's budget
+        self.reading: int | None = None  # the attachment its current message is on
 
     @property
     def wants_write(self) -> bool:
@@ -247,6 +285,10 @@ class WorkerProcess:
                 break
             reply = pickle.loads(bytes(buf[_HEADER : _HEADER + size]))  # our own worker
             del buf[: _HEADER + size]
+            if type(reply) is tuple and reply[0] == READING:  # the message goes on, its clock too
+                self.reading = reply[1]
+                continue
+            self.reading = None
             self.since = time.monotonic()  # its next message starts now (or later)
             if not self.ready:
                 self.ready = reply == _READY

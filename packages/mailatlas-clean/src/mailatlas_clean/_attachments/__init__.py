@@ -4,7 +4,9 @@
 for all but small messages, under the message's time budget. Per file it adds: a size
 limit, a time budget of its own, the ZIP and XML checks of ``_zip``, and a cap on the
 text kept. Whatever a file does (a zip bomb, a DTD, a parser exception, a timeout) is
-recorded on that asset's :class:`~mailatlas_core.AssetText`; the message goes on.
+recorded on that asset's :class:`~mailatlas_core.AssetText`; the message goes on. A
+hard crash (a segfault in native code, the OOM killer) costs that file only too: files
+are read in a process that may die, never in the one that stores (see ``_sandbox``).
 PDF and Office readers come with the optional ``mailatlas-clean[attachments]`` extra;
 without it those files say ``not_installed``. Nothing here opens a network connection
 or runs a macro or script: none of the readers can.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import replace
 
 from mailatlas_core.model import AssetData, AssetText
@@ -23,39 +24,23 @@ from mailatlas_core.model import AssetData, AssetText
 from .._deadline import ExtractTimeout, ParseTimeout, time_budget
 from ..config import ExtractLimits, ParserConfig
 from ._errors import Refused
-from ._kinds import kind_of
+from ._kinds import kind_of, label_of
+from ._readers import reader_of, register_reader
+from ._sandbox import EVERY, EXTRACTOR, MAX_READER_CRASHES, gave_up, inline
 from ._sink import TextSink
 
-__all__ = ["INSTALL_HINT", "extract_file", "extract_text", "read_texts"]
+__all__ = [
+    "INSTALL_HINT",
+    "extract_file",
+    "extract_text",
+    "read_kind",
+    "read_texts",
+    "register_reader",
+]
 
 INSTALL_HINT = "pip install 'mailatlas-clean[attachments]'"
-_LABELS = {"pdf": "PDF", "docx": "DOCX", "xlsx": "XLSX", "pptx": "PPTX", "odf": "OpenDocument"}
 _ZIPPED = frozenset({"docx", "xlsx", "pptx", "odf"})
 _MB = 1024 * 1024
-
-
-def _reader(kind: str) -> tuple[Callable[..., None], str]:
-    """The reader function of ``kind`` and its name (``ImportError`` without the extra)."""
-    if kind == "pdf":
-        from . import _pdf
-
-        return _pdf.read_pdf, _pdf.NAME
-    if kind == "docx":
-        from . import _docx
-
-        return _docx.read_docx, _docx.NAME
-    if kind == "xlsx":
-        from . import _xlsx
-
-        return _xlsx.read_xlsx, _xlsx.NAME
-    if kind in ("pptx", "odf"):
-        from . import _xml_docs
-
-        return (_xml_docs.read_pptx if kind == "pptx" else _xml_docs.read_odf), _xml_docs.NAME
-    from . import _text
-
-    functions = {"html": _text.read_html, "csv": _text.read_csv, "text": _text.read_plain}
-    return functions[kind], _text.NAME
 
 
 def _clip(text: str, limit: int = 300) -> str:
@@ -73,6 +58,10 @@ def extract_text(
 ) -> AssetText:
     """The text of one attachment, or why there is none. Never raises for a bad file.
 
+    The file is read in the extractor process (started on first use, kept after): a
+    reader that crashes it (a segfault, the OOM killer) costs a ``failed`` reading, not
+    this process.
+
     Args:
         data: the attachment's bytes.
         mime_type: its declared type (a vague ``application/octet-stream`` is decided by
@@ -84,16 +73,22 @@ def extract_text(
     kind = kind_of(mime_type, filename, data)
     if kind is None:
         return AssetText("unsupported")
-    label = _LABELS.get(kind, kind.upper() if kind != "text" else "text")
     if len(data) > limits.max_input_bytes:
         return _too_large(len(data), limits)
+    budget = limits.time_budget_s if seconds is None else min(seconds, limits.time_budget_s)
+    return EXTRACTOR.extract(data, kind, limits, budget, label_of(kind))
+
+
+def read_kind(data: bytes, kind: str, limits: ExtractLimits, budget: float) -> AssetText:
+    """Read one file of ``kind`` in this process, within ``budget`` seconds: only in a
+    process that may crash (a parser worker, the extractor process; see ``_sandbox``)."""
+    label = label_of(kind)
     try:
-        read, name = _reader(kind)
+        read, name = reader_of(kind)
     except ImportError:
         return AssetText(
             "not_installed", error=f"{label} text extraction is not installed ({INSTALL_HINT})"
         )
-    budget = limits.time_budget_s if seconds is None else min(seconds, limits.time_budget_s)
     sink = TextSink(limits.max_text_chars)
     try:
         with warnings.catch_warnings(), time_budget(budget, ExtractTimeout):
@@ -167,29 +162,40 @@ def _failed(error: str, extractor: str) -> AssetText:
 
 
 def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int) -> list[AssetData]:
-    """``assets`` with their text read, within the message's share of time for it."""
+    """``assets`` with their text read, within the message's share of time for it.
+
+    In a parser worker they are read here, each announced first (``_sandbox.Inline``);
+    elsewhere each goes to the extractor process.
+    """
     limits = config.attachments
     if not limits.enabled or not assets:
         return assets
     # At most half the message's own budget: the message must still finish in time.
     left = min(limits.message_budget_s, config.limits.budget(message_size) / 2)
+    here = inline()
+    deaths = EXTRACTOR.deaths
     out: list[AssetData] = []
-    for asset in assets:
-        if left <= 0.05:
-            text = (
-                AssetText("skipped", error="the message's time for reading attachments ran out")
-                if kind_of(asset.mime_type, asset.original_filename or asset.filename, asset.data)
-                else AssetText("unsupported")
-            )
+    for index, asset in enumerate(assets):
+        kind = kind_of(asset.mime_type, asset.original_filename or asset.filename, asset.data)
+        if kind is None:
+            text = AssetText("unsupported")
+        elif left <= 0.05:
+            text = AssetText("skipped", error="the message's time for reading attachments ran out")
+        elif len(asset.data) > limits.max_input_bytes:
+            text = _too_large(len(asset.data), limits)
+        elif why := here.not_read.get(index, here.not_read.get(EVERY)):
+            text = AssetText("failed", error=f"the {label_of(kind)} reader {why}")
+        elif here.started is None and EXTRACTOR.deaths - deaths >= MAX_READER_CRASHES:
+            why = gave_up(EXTRACTOR.deaths - deaths)
+            text = AssetText("failed", error=f"the {label_of(kind)} reader {why}")
         else:
             started = time.monotonic()
-            text = extract_text(
-                asset.data,
-                asset.mime_type,
-                asset.original_filename or asset.filename,
-                limits,
-                seconds=left,
-            )
+            budget = min(left, limits.time_budget_s)
+            if here.started is None:
+                text = EXTRACTOR.extract(asset.data, kind, limits, budget, label_of(kind))
+            else:
+                here.started(index)  # if this process dies now, the pool knows on what
+                text = read_kind(asset.data, kind, limits, budget)
             left -= time.monotonic() - started
         out.append(replace(asset, text=text))
     return out

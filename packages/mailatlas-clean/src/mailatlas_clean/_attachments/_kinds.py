@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "kind_of"]
+__all__ = ["KINDS", "kind_of", "label_of"]
 
 # kind -> (MIME types, file name suffixes)
 KINDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
@@ -56,3 +56,11 @@ def kind_of(mime_type: str, filename: str | None, data: bytes) -> str | None:
     if mime in _VAGUE and data[:1024].lstrip().startswith(b"%PDF-"):
         return "pdf"
     return None
+
+
+_LABELS = {"pdf": "PDF", "docx": "DOCX", "xlsx": "XLSX", "pptx": "PPTX", "odf": "OpenDocument"}
+
+
+def label_of(kind: str) -> str:
+    """How messages name a kind: ``PDF``, ``OpenDocument``, ``HTML``, ``text``."""
+    return _LABELS.get(kind, kind.upper() if kind != "text" else "text")

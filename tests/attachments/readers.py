@@ -1,0 +1,50 @@
+"""Readers that misbehave for real, registered by tests with ``register_reader``.
+
+Attachments are read in other processes (the parser workers, the extractor process),
+so a test cannot monkeypatch a reader: it registers one of these by name, and every
+process started after that imports it. Production code never names them.
+
+* :data:`CRASHING` reads a plain-text file as text, unless its bytes start with
+  ``CRASH``: then it reads memory at address 0 through ``ctypes``, a genuine SIGSEGV in
+  native code that no ``except`` clause can catch.
+* :data:`HANGING` does the same with ``HANG``, but hangs instead: SIGALRM blocked (as
+  native code that never returns to Python), so only a kill stops it.
+* :data:`ENDLESS` never returns; :data:`STUCK_AFTER_ONE_ROW` reads one row first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import signal
+
+from mailatlas_clean._attachments._sink import TextSink
+
+CRASHING = "tests.attachments.readers:crashing"
+HANGING = "tests.attachments.readers:hanging"
+ENDLESS = "tests.attachments.readers:endless"
+STUCK_AFTER_ONE_ROW = "tests.attachments.readers:stuck_after_one_row"
+
+
+def crashing(data: bytes, sink: TextSink) -> None:
+    if data.startswith(b"CRASH"):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file for this one
+        ctypes.string_at(0)  # SIGSEGV
+    sink.add(data.decode("utf-8", "replace"))
+
+
+def hanging(data: bytes, sink: TextSink) -> None:
+    if data.startswith(b"HANG"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # the budget can't land
+        endless(data, sink)
+    sink.add(data.decode("utf-8", "replace"))
+
+
+def endless(data: bytes, sink: TextSink) -> None:
+    while True:  # a reader stuck on a hostile file
+        pass
+
+
+def stuck_after_one_row(data: bytes, sink: TextSink) -> None:
+    sink.add("row 1")  # read, then stuck on the rest
+    endless(data, sink)
