@@ -17,6 +17,7 @@ from ._metadata import (
     SourceMetadata,
     empty_metadata,
 )
+from ._open import open_store
 from .errors import (
     DocumentNotFoundError,
     InvalidFilterError,
@@ -47,7 +48,7 @@ from .model import (
     StoredFailure,
     StoreStats,
 )
-from .store import ListFilter, Store, open_store
+from .store import ListFilter, Store
 from .threads import Thread, ThreadMessage, ThreadNode
 from .work import WorkItem, WorkState
 

@@ -1,0 +1,73 @@
+"""``open_store``: a store from a database and a workspace, any combination of backends.
+
+The one module that knows every backend (and imports each only when it is asked for);
+:mod:`.store` holds the interface they implement and imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import StoreError
+from .store import Store, is_postgres_url, is_s3_url, sqlite_path
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .blobs import BlobStore
+
+__all__ = ["open_store"]
+
+
+def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) -> Store:
+    """Open a store: a database (rows) plus a workspace (blobs), any combination.
+
+    ``db`` is a path to an SQLite file, ``sqlite:///abs/path.db`` (``sqlite://`` and the
+    path after it), or ``postgresql://USER@HOST:PORT/DB`` (``postgres://`` too; the
+    password comes from ``PGPASSWORD`` or libpq's other sources, never from the URL).
+    ``workspace`` is a directory path or ``s3://BUCKET/PREFIX`` (endpoint and keys from
+    the ``AWS_*`` environment variables). PostgreSQL needs the ``postgres`` extra, S3 the
+    ``s3`` extra; without it the error says what to install.
+
+    With ``create=False`` (read-only commands) a missing store is a
+    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created anywhere.
+    """
+    from .blobs import LocalBlobStore
+    from .docstore import DocumentStore
+
+    db_text, ws_text = os.fspath(db), os.fspath(workspace)
+    if not is_postgres_url(db_text) and not is_s3_url(ws_text):
+        from .sqlite_store import SQLiteStore
+
+        return SQLiteStore(Path(sqlite_path(db_text)), Path(ws_text), create=create)
+    # The blob store first: making it touches nothing (no directory, no request), so a
+    # missing extra is reported before a database is created.
+    blobs: BlobStore
+    if is_s3_url(ws_text):
+        try:
+            from .s3_blobs import S3BlobStore
+        except ImportError:
+            raise StoreError(
+                _MISSING_EXTRA.format(what="an s3:// --workspace", extra="s3")
+            ) from None
+        blobs = S3BlobStore.from_url(ws_text, deferred=True)
+    else:
+        blobs = LocalBlobStore(Path(ws_text))
+    backend: Backend
+    if is_postgres_url(db_text):
+        try:
+            from .pg_backend import PostgresBackend
+        except ImportError:
+            raise StoreError(
+                _MISSING_EXTRA.format(what="a postgresql:// --db", extra="postgres")
+            ) from None
+        backend = PostgresBackend(db_text, create=create)
+    else:
+        from .sqlite_backend import SQLiteBackend
+
+        backend = SQLiteBackend(Path(sqlite_path(db_text)), create=create)
+    return DocumentStore(backend, blobs, create=create)
+
+
+_MISSING_EXTRA = "{what} needs an optional part: install mailatlas-core[{extra}]"
