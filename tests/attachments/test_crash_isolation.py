@@ -150,7 +150,9 @@ def test_a_reader_stuck_in_native_code_is_killed_and_fails_alone(
 # Run in a fresh interpreter: on the old code the crash killed the process itself.
 API_SCRIPT = """
 import json, sys
-from mailatlas_clean import ParseJob, ParsePool, parse_bytes, register_reader
+from mailatlas_clean import (
+    ExtractLimits, ParseJob, ParsePool, ParserConfig, parse_bytes, register_reader,
+)
 from mailatlas_cli import MailAtlas
 from tests.attachments.readers import CRASHING
 
@@ -167,6 +169,12 @@ with MailAtlas(sys.argv[2] + "/store.db", sys.argv[2] + "/ws") as atlas:
     stored = atlas.get_document(ref.id)
     out["stored"] = texts(stored)
     out["body"] = stored.body_text
+# The attachment-text backfill of a store written without attachment text.
+off = ParserConfig(attachments=ExtractLimits(enabled=False))
+with MailAtlas(sys.argv[2] + "/old.db", sys.argv[2] + "/old", parser_config=off) as atlas:
+    (ref,) = atlas.ingest_eml([sys.argv[1]])
+    out["backfill"] = atlas.read_attachment_texts()
+    out["backfilled"] = texts(atlas.get_document(ref.id))
 print(json.dumps(out))
 """
 
@@ -196,6 +204,8 @@ def test_in_process_parsing_survives_a_crash(tmp_path: Path) -> None:
         "notes.txt": ["ok", None],
     }
     assert out["parse_bytes"] == out["pool0"] == out["stored"] == expected
+    assert out["backfilled"] == expected
+    assert out["backfill"] == {"read_count": 3, "by_status": {"failed": 1, "ok": 2}}
     assert out["body"] == "Body of api stays whole."
 
 

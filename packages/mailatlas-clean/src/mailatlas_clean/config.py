@@ -74,8 +74,9 @@ class ExtractLimits:
 
     Extraction runs inside the parse (in the parser worker processes for all but small
     messages), so the message's own time budget bounds it too. A file that breaks a
-    limit, or that an extractor fails on, gets ``text.status`` ``skipped`` or
-    ``failed`` with the reason; the message is stored as usual.
+    limit, or that an extractor fails on (even by crashing its process: files are never
+    read in the process that stores), gets ``text.status`` ``skipped`` or ``failed``
+    with the reason; the message is stored as usual.
 
     Attributes:
         enabled: read attachment text at all (``False``: assets keep metadata only).

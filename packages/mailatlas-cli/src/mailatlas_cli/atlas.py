@@ -355,8 +355,9 @@ class MailAtlas:
         read attachment text), with this facade's ``parser_config.attachments`` limits.
 
         Files are read from the workspace, each size-checked before it is read and
-        bounded by the per-file time budget; a bad file gets a ``failed`` reading, the
-        rest go on. Returns ``{"read_count", "by_status": {status: count}}``.
+        bounded by the per-file time budget, in the extractor process (never in this
+        one); a bad file, or one whose reader crashes that process, gets a ``failed``
+        reading, the rest go on. Returns ``{"read_count", "by_status": {status: count}}``.
         """
         from mailatlas_clean import extract_file
 
