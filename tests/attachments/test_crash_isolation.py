@@ -25,9 +25,10 @@ from mailatlas_clean import (
     parse_bytes,
     parse_many,
 )
-from mailatlas_clean import _pool as pool_module
 from mailatlas_clean._attachments import _readers, register_reader
 from mailatlas_core import ParsedDocument
+
+from tests.clean.helpers import count_pool_workers
 
 from .files import csv_bytes, message_with
 from .readers import CRASHING, HANGING
@@ -92,14 +93,7 @@ def test_a_crash_in_a_pool_worker_fails_that_file_not_the_message(crashing_reade
 def test_after_three_crashes_the_rest_of_the_files_are_not_read(
     crashing_reader: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = []
-    real_worker = pool_module.WorkerProcess
-
-    def counting_worker(*args: object, **kwargs: object) -> object:
-        started.append(1)
-        return real_worker(*args, **kwargs)
-
-    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
+    started = count_pool_workers(monkeypatch)
     files = [(f"p{i}.txt", "text/plain", b"CRASH %d" % i) for i in range(5)]
     # Above HELP_MAX_BYTES (a 300 KB binary part): only a worker ever parses it.
     blob = ("blob.bin", "application/octet-stream", os.urandom(300_000))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+from mailatlas_clean import _pool as pool_module
 from mailatlas_clean._names import MAX_NAME_BYTES
 from mailatlas_core.model import ParsedDocument
 
@@ -46,3 +48,16 @@ def check_document(doc: ParsedDocument, raw: bytes) -> None:
     assert "javascript:" not in html
     assert not re.search(r"<[^>]+\son[a-z]+\s*=", html)
     assert not re.search(r'<img[^>]+\ssrc="(?:https?:)?//', html)
+
+
+def count_pool_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for every parser worker the pool starts from now on."""
+    started: list[int] = []
+    real_worker = pool_module.WorkerProcess
+
+    def counting_worker(*args: object, **kwargs: object) -> object:
+        started.append(1)
+        return real_worker(*args, **kwargs)
+
+    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
+    return started

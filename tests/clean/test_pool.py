@@ -23,6 +23,8 @@ from mailatlas_clean import (
 )
 from mailatlas_core import ParsedDocument
 
+from .helpers import count_pool_workers
+
 
 def _messages(n: int) -> list[bytes]:
     out = []
@@ -121,14 +123,7 @@ def _lazy(raws: list[bytes]) -> Iterator[ParseJob[int]]:
 
 @pytest.mark.slow
 def test_a_killed_worker_loses_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    started = []
-    real_worker = pool_module.WorkerProcess
-
-    def counting_worker(*args: object, **kwargs: object) -> object:
-        started.append(1)
-        return real_worker(*args, **kwargs)
-
-    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
+    started = count_pool_workers(monkeypatch)
     raws = _messages(600)
     results = []
     gen = parse_many(_lazy(raws), workers=2, chunk_size=8, inline_below=10)
@@ -244,14 +239,7 @@ def test_workers_that_cannot_start_fall_back_to_this_process(
     import mailatlas_clean._worker as worker_module
 
     monkeypatch.setattr(worker_module, "WORKER_ARGS", ["-c", "raise SystemExit(3)"])
-    started = []
-    real_worker = pool_module.WorkerProcess
-
-    def counting_worker(*args: object, **kwargs: object) -> object:
-        started.append(1)
-        return real_worker(*args, **kwargs)
-
-    monkeypatch.setattr(pool_module, "WorkerProcess", counting_worker)
+    started = count_pool_workers(monkeypatch)
     raws = _messages(600)
     with caplog.at_level("WARNING", logger="mailatlas_clean"):
         results = list(parse_many(_lazy(raws), workers=1, chunk_size=8, inline_below=10))
