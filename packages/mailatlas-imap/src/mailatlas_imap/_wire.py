@@ -81,7 +81,10 @@ class _Bounded(imaplib.IMAP4):
         if left <= 0:
             raise self._fail(self._late())
         timeout = left if self.read_timeout is None else min(self.read_timeout, left)
-        self.sock.settimeout(timeout)
+        # Setting a timeout is a system call (ioctl): skip it in the common case, a
+        # deadline further away than the stall timeout, where the value is the same.
+        if self.sock.gettimeout() != timeout:
+            self.sock.settimeout(timeout)
 
     def _late(self) -> str:
         return f"did not finish a command within {round(self._seconds, 1):g} s"
