@@ -18,13 +18,15 @@ savepoints), so a refused message undoes only its own changes inside a batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from mailatlas_core import DocumentRef, ParsedDocument, SourceLocation, Store
 from mailatlas_core.errors import StorageFullError, StoreError
 
 from ._peek import peek_message_id
-from ._pool import ParseFailure
+
+if TYPE_CHECKING:
+    from ._pool import ParseFailure
 
 __all__ = ["MessageToStore", "Stored", "known_copy", "store_message", "tally"]
 
@@ -48,6 +50,8 @@ class MessageToStore:
 
     def settle(self, outcome: ParsedDocument | ParseFailure | str | None) -> None:
         """Take the parser's answer: a document, or why there is none."""
+        from ._pool import ParseFailure  # loaded once something was parsed: not by a rerun
+
         if isinstance(outcome, ParsedDocument):
             self.parsed = outcome
         elif isinstance(outcome, ParseFailure):
