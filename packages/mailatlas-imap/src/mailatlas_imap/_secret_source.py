@@ -10,7 +10,6 @@ message: errors say which account and which source, and the exit status.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
@@ -62,6 +61,8 @@ class SecretSource:
         return value
 
     def _command(self, account: str) -> str:
+        import subprocess  # only a secret read from a command runs one
+
         command = self.value
         try:
             done = subprocess.run(

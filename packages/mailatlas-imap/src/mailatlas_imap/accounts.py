@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +186,8 @@ def load_accounts(path: str | os.PathLike[str] | None = None) -> AccountsFile:
         AccountsFileError: the file is missing, is not TOML, has an unknown key or a
             wrong type, names a secret itself, or an account is incomplete.
     """
+    import tomllib  # only a run that names an accounts file reads TOML
+
     where = find_accounts_file(path)
     try:
         with where.open("rb") as handle:
