@@ -97,12 +97,12 @@ def lookup_charset(name: str | None) -> str | None:
     return info.name if ok else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    """Whether ``text`` holds a lone surrogate (searched: encoding it would copy it)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def _strict(data: bytes, codec: str) -> str | None:

@@ -20,6 +20,7 @@ parses with) and decides, for every leaf, where it goes. Every leaf gets a
 from __future__ import annotations
 
 import binascii
+import quopri
 import re
 from email.message import Message
 from email.utils import collapse_rfc2231_value
@@ -31,6 +32,7 @@ from ._boundary import recover_multipart, strip_mime_framing
 from ._charsets import decode_text
 from ._content import AttachedText, BodyPart, FoundAsset, MimeContent, PartRecord
 from ._headers import HeaderView, decode_header_value, raw_header_text
+from ._rawbody import take_body
 from ._sniff import binary_kind
 
 __all__ = ["MimeContent", "walk_message"]
@@ -130,6 +132,13 @@ def _charset(part: Message) -> str | None:
 
 
 def _payload_bytes(part: Message) -> bytes:
+    body = take_body(part)
+    if body is not None:  # read from the raw message, not through the parser's tree
+        decoded = _decode_body(part, body)
+        if decoded is not None:
+            return decoded
+        part.set_payload(body.decode("ascii", "surrogateescape"))  # the parser's str
+        del body
     fast = _large_base64(part)
     if fast is not None:
         return fast
@@ -161,8 +170,17 @@ def _large_base64(part: Message) -> bytes | None:
         encoded = payload.encode("ascii")
     except UnicodeError:
         return None
+    return _clean_base64(encoded)
+
+
+def _clean_base64(encoded: bytes) -> bytes | None:
+    """``encoded`` decoded, if it is well-formed base64 (lines of the alphabet, padding
+    only at the end, whole groups of four), else ``None``: the stdlib's decoder then
+    notes its defects."""
     if _NOT_BASE64.search(encoded):
         return None
+    if (len(encoded) - encoded.count(b"\n") - encoded.count(b"\r")) % 4:
+        return None  # the stdlib pads it and notes a defect
     pad = encoded.find(b"=")
     if pad != -1 and (encoded.count(b"=", pad) > 2 or _NOT_PADDING.search(encoded, pad)):
         return None
@@ -170,6 +188,22 @@ def _large_base64(part: Message) -> bytes | None:
         return binascii.a2b_base64(encoded)
     except binascii.Error:
         return None
+
+
+_UUENCODE = ("x-uuencode", "uuencode", "uue", "x-uue")
+
+
+def _decode_body(part: Message, body: bytes) -> bytes | None:
+    """``part.get_payload(decode=True)`` for a body held as raw bytes, or ``None``
+    where only the stdlib's decoder can say it (defects, uuencode)."""
+    cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte == "quoted-printable":
+        return quopri.decodestring(body)
+    if cte == "base64":
+        return _clean_base64(body)
+    if cte in _UUENCODE:
+        return None
+    return body
 
 
 def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
@@ -258,7 +292,7 @@ def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
     out.assets.append(record.asset)
 
 
-def _second_multipart_type(part: Message) -> str | None:
+def second_multipart_type(part: Message) -> str | None:
     """A multipart type named by a second ``Content-Type`` header (the stdlib reads the
     first, so a ``text/plain`` header above the real one makes the whole MIME body one
     text part)."""
@@ -348,7 +382,7 @@ def _walk(part: Message, path: str, out: MimeContent, depth: int) -> None:
         _attached_message(part, ctype, path, out, depth)
         return
     if not part.is_multipart():
-        declared = ctype if ctype.startswith("multipart/") else _second_multipart_type(part)
+        declared = ctype if ctype.startswith("multipart/") else second_multipart_type(part)
         if declared is not None:
             _broken_multipart(part, declared, path, out, depth)
         else:

@@ -49,7 +49,7 @@ def sniff_not_email(raw: bytes) -> str | None:
     fails is input with no header block at all: empty files, binary blobs, Outlook
     ``.msg`` files and plain text documents.
     """
-    if not raw.strip():
+    if not raw or raw.isspace():  # raw.strip() would copy the whole message
         return "the input is empty"
     if raw.startswith(_OLE2_MAGIC):
         return (

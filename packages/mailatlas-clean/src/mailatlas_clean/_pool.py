@@ -42,7 +42,7 @@ from typing import Any, Generic, TypeVar
 from mailatlas_core import ParsedDocument
 
 from ._deadline import ParseTimeout, budget_enforceable, time_budget
-from ._trim import release_after
+from ._trim import pin_mmap_threshold, release_after
 from ._worker import WorkerDied, WorkerProcess
 from .config import ParseLimits, ParserConfig
 from .errors import ParseError
@@ -120,6 +120,7 @@ def _parse_guarded(
 ) -> _Outcome:
     from ._parse import parse_bytes  # see load_parser
 
+    pin_mmap_threshold(len(raw))
     try:
         try:
             return parse_bytes(raw, config, received_at=received_at, envelope=envelope)

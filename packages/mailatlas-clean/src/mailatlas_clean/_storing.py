@@ -28,6 +28,8 @@ from ._peek import peek_message_id
 if TYPE_CHECKING:
     from ._pool import ParseFailure
 
+from ._trim import pin_mmap_threshold
+
 __all__ = ["MessageToStore", "Stored", "known_copy", "store_message", "tally"]
 
 NOT_PARSED = "message was not parsed"
@@ -104,6 +106,8 @@ def store_message(store: Store, message: MessageToStore, run_id: int | None) -> 
     Raises:
         StoreError: the store cannot be written at all (the run must stop).
     """
+    if message.raw is not None:
+        pin_mmap_threshold(len(message.raw))  # a large message in this process (_trim)
     if message.failure is not None:
         return _fail(store, message, message.failure, run_id)
     try:

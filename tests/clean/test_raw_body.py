@@ -1,0 +1,128 @@
+"""A large single-part body is read from the raw bytes, not fed to the stdlib parser
+(``mailatlas_clean._rawbody``): the documents must be exactly those the parser makes.
+
+Every corpus message, and each content type of the memory bench, is parsed both ways
+(the raw path forced on from the first byte, and turned off) and compared field by
+field; plus the cases where the raw path must step aside (a multipart, an attached
+message, a damaged header block, a second multipart Content-Type, base64 the stdlib
+would pad) and the payload the tree still gives to any other reader.
+"""
+
+from __future__ import annotations
+
+import base64
+from email import message_from_bytes
+from pathlib import Path
+
+import mailatlas_clean._parse as parse_module
+import pytest
+from mailatlas_clean import parse_bytes
+from mailatlas_clean._rawbody import RawBodyMessage, body_start
+from mailatlas_core.model import ParsedDocument
+
+from devkit.fidelity import read_corpus
+from devkit.memshapes import SHAPES
+
+OFF = 1 << 62
+
+
+def _fields(doc: ParsedDocument) -> dict[str, object]:
+    return {
+        "id": doc.id,
+        "subject": doc.subject,
+        "body_text": doc.body_text,
+        "body_html": doc.body_html,
+        "metadata": doc.metadata,
+        "assets": [(a.filename, a.mime_type, a.data, a.kind, a.cid) for a in doc.assets],
+        "sender": (doc.sender_name, doc.sender_email),
+    }
+
+
+def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    def one(threshold: int) -> object:
+        monkeypatch.setattr(parse_module, "_DIRECT_BODY", threshold)
+        try:
+            return _fields(parse_bytes(raw))
+        except Exception as exc:  # a message that is not mail fails the same way
+            return repr(exc)
+
+    return one(0), one(OFF)
+
+
+@pytest.mark.corpus
+def test_every_corpus_message_parses_the_same_both_ways(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    differ = []
+    count = 0
+    for name, raw in read_corpus(corpus_dir):
+        count += 1
+        direct, fed = _both(raw, monkeypatch)
+        if direct != fed:
+            differ.append(name)
+    assert count > 400
+    assert differ == []
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_each_bench_shape_parses_the_same_both_ways(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct, fed = _both(SHAPES[shape](200_000), monkeypatch)
+    assert direct == fed
+
+
+HEAD = b"From: a@example.com\nSubject: s\nMessage-ID: <m@x>\n"
+BODY = "Grüße, ünïcödé: déjà vu\n".encode() * 4000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + BODY,
+        HEAD + b"Content-Type: text/plain; charset=latin-1\r\n\r\n" + BODY.replace(b"\n", b"\r\n"),
+        HEAD + b"Content-Type: text/html\n\n<p>" + BODY + b"\xff\xfe",
+        HEAD + b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(BODY),
+        HEAD + b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(BODY)[:-2] + b"=\n",
+        HEAD + b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(BODY) + b"!!\n",
+        HEAD + b"Content-Transfer-Encoding: x-uuencode\n\nbegin 644 a\n" + BODY,
+        HEAD + b"Content-Transfer-Encoding: quoted-printable\n\n=C3=BC=\n" + BODY,
+        HEAD + b"Content-Type: message/rfc822\n\n" + HEAD + b"\n" + BODY,
+        HEAD + b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n" + BODY + b"\n--b--\n",
+        HEAD + b"Content-Type: multipart/mixed\n\n" + BODY,
+        HEAD + b"Content-Type: text/plain\nContent-Type: multipart/mixed; boundary=b\n\n"
+        b"--b\n\n" + BODY + b"\n--b--\n",
+        HEAD + b"Subject : spaced\nContent-Type: text/plain\n\n" + BODY,
+        HEAD + b"not a header line\n\n" + BODY,
+        HEAD + b" folded\n\tagain\n\r\n" + BODY,
+        b"From someone Mon Jan  1 00:00:00 2024\n" + HEAD + b"\n" + BODY,
+        HEAD + b"\n",
+        HEAD,
+    ],
+)
+def test_edge_cases_parse_the_same_both_ways(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    direct, fed = _both(raw, monkeypatch)
+    assert direct == fed
+
+
+def test_body_start_is_where_the_stdlib_parser_starts_the_body() -> None:
+    for raw in (HEAD + b"\n" + BODY, HEAD + b"\r\n" + BODY, HEAD + b"\r" + BODY):
+        start = body_start(raw)
+        assert start is not None
+        stdlib = message_from_bytes(raw)._payload  # the str itself, not re-decoded
+        assert raw[start:].decode("ascii", "surrogateescape") == stdlib
+    assert body_start(HEAD) is None  # no body
+    assert body_start(HEAD + b"oops\n\n" + BODY) is None  # the parser notes a defect
+
+
+def test_the_payload_is_the_parsers_str_for_any_other_reader() -> None:
+    raw = HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + BODY
+    start = body_start(raw)
+    assert start is not None
+    message = message_from_bytes(raw[:start], _class=RawBodyMessage)
+    assert isinstance(message, RawBodyMessage)
+    message.attach_body(raw[start:])
+    assert not message.is_multipart()
+    assert message.get_payload() == message_from_bytes(raw).get_payload()
+    assert message.get_payload(decode=True) == BODY
+    assert message.as_bytes() == message_from_bytes(raw).as_bytes()
