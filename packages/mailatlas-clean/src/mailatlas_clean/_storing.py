@@ -24,11 +24,10 @@ from mailatlas_core import DocumentRef, ParsedDocument, SourceLocation, Store
 from mailatlas_core.errors import StorageFullError, StoreError
 
 from ._peek import peek_message_id
+from ._trim import pin_mmap_threshold
 
 if TYPE_CHECKING:
     from ._pool import ParseFailure
-
-from ._trim import pin_mmap_threshold
 
 __all__ = ["MessageToStore", "Stored", "known_copy", "store_message", "tally"]
 
