@@ -42,6 +42,7 @@ def test_all_is_pinned() -> None:
         "iter_eml_files",
         "iter_maildir",
         "iter_mbox",
+        "known_copies_among",
         "known_copy",
         "maildir_files",
         "maildir_messages",

@@ -114,6 +114,24 @@ def test_copy_with_other_headers_is_the_same_document(store: Store) -> None:
     }
 
 
+def test_known_many_answers_as_known_does_for_each(store: Store) -> None:
+    first = store.add(make_parsed(make_raw(1)), loc("a.eml")).document_id
+    second = store.add(make_parsed(make_raw(2, with_mid=False)), loc("b.eml")).document_id
+    relayed = b"Received: by relay\r\n" + make_raw(1)
+    messages = [
+        ("msg-1@example.test", make_raw(1)),  # the same bytes
+        ("msg-1@example.test", relayed),  # a copy: same Message-ID and fingerprint
+        ("msg-1@example.test", make_raw(1, body="a forgery")),  # same Message-ID only
+        (None, make_raw(2, with_mid=False)),  # no Message-ID, the same bytes
+        ("msg-3@example.test", make_raw(3)),  # not stored
+        ("msg-1@example.test", make_raw(1)),  # asked twice
+    ]
+    expected = [first, first, None, second, None, first]
+    assert store.known_many(messages) == expected
+    assert [store.known(mid, raw) for mid, raw in messages] == expected
+    assert store.known_many([]) == []
+
+
 def test_another_message_with_a_stored_message_id_is_kept_and_linked(store: Store) -> None:
     real = store.add(make_parsed(make_raw(1, body="the real one")), loc("real.eml"))
     forged_raw = make_raw(1, body="a forgery")

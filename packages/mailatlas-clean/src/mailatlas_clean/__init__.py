@@ -58,7 +58,14 @@ if TYPE_CHECKING:
         maildir_messages,
         mbox_messages,
     )
-    from ._storing import MessageToStore, Stored, known_copy, store_message, tally
+    from ._storing import (
+        MessageToStore,
+        Stored,
+        known_copies_among,
+        known_copy,
+        store_message,
+        tally,
+    )
 
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
@@ -83,6 +90,7 @@ _LAZY = {
     "mbox_messages": "._sources",
     "MessageToStore": "._storing",
     "Stored": "._storing",
+    "known_copies_among": "._storing",
     "known_copy": "._storing",
     "store_message": "._storing",
     "tally": "._storing",
@@ -135,6 +143,7 @@ __all__ = [
     "iter_eml_files",
     "iter_maildir",
     "iter_mbox",
+    "known_copies_among",
     "known_copy",
     "maildir_files",
     "maildir_messages",

@@ -17,6 +17,7 @@ savepoints), so a refused message undoes only its own changes inside a batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -29,7 +30,14 @@ from ._trim import pin_mmap_threshold
 if TYPE_CHECKING:
     from ._pool import ParseFailure
 
-__all__ = ["MessageToStore", "Stored", "known_copy", "store_message", "tally"]
+__all__ = [
+    "MessageToStore",
+    "Stored",
+    "known_copies_among",
+    "known_copy",
+    "store_message",
+    "tally",
+]
 
 NOT_PARSED = "message was not parsed"
 
@@ -97,6 +105,12 @@ def tally(stored: Stored, counts: _Counts, refs: _Refs) -> None:
 def known_copy(store: Store, raw: bytes) -> str | None:
     """The dedupe step: the id of the stored copy of ``raw``, found without parsing it."""
     return store.known(peek_message_id(raw), raw)
+
+
+def known_copies_among(store: Store, raws: Sequence[bytes]) -> list[str | None]:
+    """:func:`known_copy` of each message, in order, looked up together (a store on a
+    database server answers in two round trips, not two per message)."""
+    return store.known_many([(peek_message_id(raw), raw) for raw in raws])
 
 
 def store_message(store: Store, message: MessageToStore, run_id: int | None) -> Stored:

@@ -14,12 +14,10 @@ from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from ._pg_session import PgSession
 from ._sqlite_work import given_up, work_item
 from .dates import utc_now_iso
 from .work import WorkItem, WorkState
-
-if TYPE_CHECKING:
-    import psycopg
 
 __all__ = ["PgWorkMixin"]
 
@@ -47,7 +45,7 @@ _LIVE = (
 class PgWorkMixin:
     """``enqueue_work``, ``claim_work``, ``renew_lease``, ``release_work``, ``list_work``."""
 
-    _conn: psycopg.Connection[Any]
+    _conn: PgSession
 
     if TYPE_CHECKING:
 

@@ -46,6 +46,7 @@ from .work import WorkItem, WorkState
 __all__ = [
     "AssetRow",
     "Backend",
+    "Candidates",
     "DocumentRow",
     "FailureRow",
     "RunRow",
@@ -117,6 +118,19 @@ class StoredPrint:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidates:
+    """What an add must know of the stored documents before it writes, found at once
+    (:meth:`Backend.candidates`)."""
+
+    #: The id of the document with the same raw bytes; when set, the rest is empty.
+    same_bytes: str | None
+    #: Every stored document with the message's Message-ID, oldest first.
+    prints: list[StoredPrint]
+    #: :meth:`Backend.thread_ids_naming` of the names asked for.
+    threads: set[str]
+
+
+@dataclass(frozen=True, slots=True)
 class FailureRow:
     """One ``failures`` row; ``raw_path`` is a blob key (``failures/<sha256>.eml``)."""
 
@@ -165,11 +179,21 @@ class Backend(Protocol):
     def id_by_content_hash(self, raw_hash: str) -> str | None:
         """The id of the document whose raw bytes have this sha256, if any."""
 
+    def ids_by_content_hash(self, raw_hashes: Iterable[str]) -> dict[str, str]:
+        """Map each of these raw sha256 hashes that is stored to its document's id."""
+
     def prints_by_message_id(self, message_ids: Iterable[str]) -> list[StoredPrint]:
         """Every stored document with one of these normalised Message-IDs, oldest first."""
 
     def ids_by_message_id(self, message_ids: Iterable[str]) -> dict[str, str]:
         """Map each stored normalised Message-ID to a document id (the oldest)."""
+
+    def candidates(
+        self, raw_hash: str, message_id: str | None, thread_names: Sequence[str] = ()
+    ) -> Candidates:
+        """:meth:`id_by_content_hash`, and unless it finds one, :meth:`prints_by_message_id`
+        of ``message_id`` and :meth:`thread_ids_naming` of ``thread_names``: everything an
+        add reads before it writes, in one round trip where the database is a server."""
 
     def thread_of(self, document_id: str) -> str | None:
         """The thread id of a stored document."""
@@ -198,7 +222,8 @@ class Backend(Protocol):
         of one Message-ID (a copy, or a different message claiming it) must not both
         write ``html/<id>.html`` and ``assets/<id>/``. SQLite needs nothing (``BEGIN
         IMMEDIATE`` already serialises writers); PostgreSQL takes
-        ``pg_advisory_xact_lock`` on the id.
+        ``pg_advisory_xact_lock`` on the id, sent with the statement that follows (the
+        policy's :meth:`candidates`, before any blob is written) in one round trip.
         """
 
     def insert_document(

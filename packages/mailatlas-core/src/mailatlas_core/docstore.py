@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -33,7 +34,7 @@ from urllib.parse import unquote
 
 from ._metadata import DocumentMetadata, MessageIdConflict
 from ._rows import recipients_text
-from .backend import AssetRow, Backend, DocumentRow, FailureRow, StoredPrint
+from .backend import AssetRow, Backend, Candidates, DocumentRow, FailureRow, StoredPrint
 from .blobs import BlobStore
 from .dates import utc_now_iso
 from .errors import StoreError, ThreadNotFoundError
@@ -145,6 +146,23 @@ class DocumentStore:
         a document with this Message-ID but other bytes is stored."""
         return self._match(message_id, content_hash(raw), lambda: fingerprint(raw))[0]
 
+    def known_many(self, messages: Sequence[tuple[str | None, bytes]]) -> list[str | None]:
+        """:meth:`known` of each (Message-ID, raw bytes), in order: one lookup of the raw
+        hashes and one of the Message-IDs for the lot."""
+        hashes = [content_hash(raw) for _mid, raw in messages]
+        by_hash = self.backend.ids_by_content_hash(hashes)
+        prints: dict[str, list[StoredPrint]] = {}
+        wanted = (mid for (mid, _raw), h in zip(messages, hashes, strict=True) if h not in by_hash)
+        for row in self.backend.prints_by_message_id(m for m in wanted if m):
+            prints.setdefault(row.message_id, []).append(row)
+        found: list[str | None] = []
+        for (mid, raw), raw_hash in zip(messages, hashes, strict=True):
+            same = by_hash.get(raw_hash)
+            rows = prints.get(mid, []) if same is None and mid else []
+            print_of = functools.partial(fingerprint, raw)
+            found.append(self._matched(Candidates(same, rows, set()), print_of)[0])
+        return found
+
     def known_copies(
         self, heads: Iterable[tuple[str, str, int]]
     ) -> dict[tuple[str, str, int], str]:
@@ -171,12 +189,12 @@ class DocumentStore:
     def _match(
         self, message_id: str | None, raw_hash: str, print_of: Callable[[], Fingerprint]
     ) -> Match:
-        existing = self.backend.id_by_content_hash(raw_hash)
-        if existing is not None:
-            return existing, []
-        if not message_id:
-            return None, []
-        rows = self.backend.prints_by_message_id((message_id,))
+        return self._matched(self.backend.candidates(raw_hash, message_id), print_of)
+
+    def _matched(self, found: Candidates, print_of: Callable[[], Fingerprint]) -> Match:
+        if found.same_bytes is not None:
+            return found.same_bytes, []
+        rows = found.prints
         if not rows:
             return None, []
         mine = print_of()
@@ -215,20 +233,34 @@ class DocumentStore:
         ``metadata.message_id_conflict``.
         """
         print_ = fingerprint(parsed.raw)
+        chain = parent_chain(parsed.message_id, parsed.references, parsed.in_reply_to)
+        names = [*chain, *([parsed.message_id] if parsed.message_id else [])]
         for _attempt in range(3):
             written: list[str] = []  # blobs this attempt created: removed if it fails
             try:
                 with self.transaction():
                     self.backend.claim(parsed.id)  # writers of this Message-ID take turns
-                    existing, others = self._match(
-                        parsed.message_id, parsed.content_hash, lambda: print_
-                    )
+                    # One lookup: the stored copy, the documents with this Message-ID,
+                    # and the stored threads this message joins (if it is new).
+                    found = self.backend.candidates(parsed.content_hash, parsed.message_id, names)
+                    existing, others = self._matched(found, lambda: print_)
                     if existing is not None:
                         return self._add_location(existing, location)
                     doc_id = parsed.id
                     if parsed.message_id and others:
                         doc_id = conflict_document_id(parsed.message_id, print_)
-                    added = self._insert(parsed, location, print_, doc_id, others, written)
+                    threading = ThreadMessage(
+                        document_id=doc_id,
+                        message_id=parsed.message_id,
+                        chain=chain,
+                        fallback=parsed.content_hash,
+                        date=parsed.published_at or parsed.received_at or "",
+                        subject=parsed.subject or "",
+                        sender=parsed.sender_email,
+                    )
+                    added = self._insert(
+                        parsed, location, print_, threading, found.threads, others, written
+                    )
                     if added is not None:
                         if parsed.message_id and others:
                             self._link_conflict(doc_id, parsed.message_id, others)
@@ -278,7 +310,8 @@ class DocumentStore:
         parsed: ParsedDocument,
         location: SourceLocation,
         print_: Fingerprint,
-        doc_id: str,
+        threading: ThreadMessage,
+        touched: set[str],
         conflicts: list[str],
         written: list[str],
     ) -> AddResult | None:
@@ -286,7 +319,8 @@ class DocumentStore:
 
         The raw blob's key goes to ``written``: no stored document names it (the match
         found none with this raw hash, and writers of one id take turns), so if the add
-        fails it is an orphan."""
+        fails it is an orphan. ``touched``: the stored threads ``threading`` joins."""
+        doc_id = threading.document_id
         blobs = self.blobs
         raw_path = raw_key(parsed.content_hash)
         written.append(raw_path)
@@ -304,20 +338,11 @@ class DocumentStore:
         metadata["source"] = location.to_metadata()
         if conflicts and parsed.message_id:
             metadata["message_id_conflict"] = conflict_metadata(parsed.message_id, conflicts)
-        threading = ThreadMessage(
-            document_id=doc_id,
-            message_id=parsed.message_id,
-            chain=parent_chain(parsed.message_id, parsed.references, parsed.in_reply_to),
-            fallback=parsed.content_hash,
-            date=parsed.published_at or parsed.received_at or "",
-            subject=parsed.subject or "",
-            sender=parsed.sender_email,
-        )
         row = DocumentRow(
             id=doc_id,
             source_kind=location.kind,
             message_id=parsed.message_id,
-            thread_id=self._thread_new(threading),
+            thread_id=self._thread_new(threading, touched),
             subject=parsed.subject or "",
             sender_name=parsed.sender_name,
             sender_email=parsed.sender_email,
@@ -381,12 +406,11 @@ class DocumentStore:
 
     # -- threads ---------------------------------------------------------------------------
 
-    def _thread_new(self, message: ThreadMessage) -> str:
+    def _thread_new(self, message: ThreadMessage, touched: set[str]) -> str:
         """The thread id of a document about to be inserted; rewrites the thread ids of
         the stored documents its arrival merges or re-roots (a late parent, a message
-        that links two threads)."""
-        names = [*message.chain, *([message.message_id] if message.message_id else [])]
-        touched = self.backend.thread_ids_naming(names) if names else set()
+        that links two threads). ``touched``: the stored threads naming the message or
+        its chain (:meth:`Backend.thread_ids_naming`)."""
         if not touched:  # the common first message of a thread: nothing stored to load
             (alone,) = build_threads([message])
             return alone.thread_id

@@ -24,6 +24,7 @@ from ._metadata import DocumentMetadata
 from ._pg_conn import connect, pg_error, redact_url
 from ._pg_query import pg_count_query, pg_list_query
 from ._pg_search import search_query, search_vector
+from ._pg_session import PgSession
 from ._pg_work import PgWorkMixin
 from ._query import COMMON_QUERY_THRESHOLD
 from ._rows import (
@@ -37,7 +38,7 @@ from ._rows import (
 from ._sqlite_conn import dumps
 from ._sqlite_threads import _MEMBER_COLUMNS
 from ._sqlite_threads import _messages as thread_messages
-from .backend import AssetRow, DocumentRow, FailureRow, RunRow, StoredPrint
+from .backend import AssetRow, Candidates, DocumentRow, FailureRow, RunRow, StoredPrint
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
 from .model import (
     Asset,
@@ -54,8 +55,6 @@ from .threads import ThreadMessage
 if TYPE_CHECKING:
     import sqlite3
 
-    import psycopg
-
 __all__ = ["PostgresBackend"]
 
 _DOCUMENT_COLUMNS = (
@@ -64,10 +63,29 @@ _DOCUMENT_COLUMNS = (
     " metadata, created_at, in_reply_to, recipients, headers_hash, body_hash, raw_size,"
     " search"
 )
+_LOCATION_COLUMNS = (
+    'document_id, kind, key, path, "offset", host, port, username, folder, uid, uidvalidity,'
+    " first_seen_at, flags, keywords, modseq"
+)
+# One statement, one round trip: the document, then (only if it was inserted) its first
+# location and its thread chain. A UNIQUE conflict inserts nothing and returns no row.
 _INSERT_DOCUMENT = (
+    "WITH d AS ("
     f"INSERT INTO documents ({_DOCUMENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
     " %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s, %s, %s::tsvector)"
-    " ON CONFLICT DO NOTHING RETURNING seq"
+    " ON CONFLICT DO NOTHING RETURNING id),"
+    f" l AS (INSERT INTO locations ({_LOCATION_COLUMNS}) SELECT d.id, %s, %s, %s, %s::bigint,"
+    " %s, %s::integer, %s, %s, %s::bigint, %s::bigint, %s, %s, %s, %s::bigint FROM d),"
+    " t AS (INSERT INTO thread_links (document_id, position, message_id)"
+    " SELECT d.id, c.n - 1, c.message_id FROM d,"
+    " unnest(%s::text[]) WITH ORDINALITY AS c(message_id, n))"
+    " SELECT id FROM d"
+)
+_THREADS_NAMING = (
+    "SELECT thread_id FROM documents WHERE message_id = ANY(%s)"
+    " AND thread_id IS NOT NULL UNION SELECT d.thread_id FROM thread_links l"
+    " JOIN documents d ON d.id = l.document_id"
+    " WHERE l.message_id = ANY(%s) AND d.thread_id IS NOT NULL"
 )
 _INSERT_TEXT = (
     "INSERT INTO asset_texts (asset_id, document_id, status, chars, truncated, error,"
@@ -79,8 +97,7 @@ _INSERT_ASSET = (
     " filename, size) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_LOCATION = (
-    'INSERT INTO locations (document_id, kind, key, path, "offset", host, port, username,'
-    " folder, uid, uidvalidity, first_seen_at, flags, keywords, modseq)"
+    f"INSERT INTO locations ({_LOCATION_COLUMNS})"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     # Seen again where it was seen before: live again, with what the server says now.
     " ON CONFLICT (document_id, key) DO UPDATE SET removed_at = NULL,"
@@ -116,7 +133,8 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = redact_url(url)
-        self._conn: psycopg.Connection[Any] = connect(url, create=create)
+        # Savepoints, their releases and the per-id lock ride with the next statement.
+        self._conn = PgSession(connect(url, create=create))
         from psycopg.rows import dict_row
 
         self._dict_row = dict_row
@@ -125,7 +143,8 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic commit; a nested block is a savepoint (psycopg nests them)."""
+        """One atomic commit; a nested block is a savepoint (sent with its first
+        statement, released with the next one: see :class:`PgSession`)."""
         import psycopg
 
         try:
@@ -175,12 +194,48 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
 
     # -- dedupe lookups --------------------------------------------------------------------
 
+    def candidates(
+        self, raw_hash: str, message_id: str | None, thread_names: Sequence[str] = ()
+    ) -> Candidates:
+        """One round trip: whatever is deferred (the savepoint, the claim), the documents
+        with these bytes or this Message-ID, and the threads naming ``thread_names``."""
+        names = list(dict.fromkeys(thread_names))
+        statements: list[tuple[str, Sequence[Any]]] = [
+            (
+                "SELECT id, message_id, headers_hash, body_hash, raw_size, raw_path,"
+                " content_hash = %s FROM documents WHERE content_hash = %s OR message_id = %s"
+                " ORDER BY seq",
+                (raw_hash, raw_hash, message_id),
+            )
+        ]
+        if names:
+            statements.append((_THREADS_NAMING, (names, names)))
+        with self._errors("cannot read the store"):
+            cursors = self._conn.run(statements)
+            rows = cursors[0].fetchall()
+            threads = {str(r[0]) for r in cursors[1].fetchall()} if names else set()
+        same = next((str(r[0]) for r in rows if r[6]), None)
+        if same is not None:
+            return Candidates(same, [], set())
+        prints = [StoredPrint(*r[:6]) for r in rows if r[1] == message_id]
+        return Candidates(None, prints, threads)
+
     def id_by_content_hash(self, raw_hash: str) -> str | None:
         with self._errors("cannot read the store"):
             row = self._conn.execute(
                 "SELECT id FROM documents WHERE content_hash = %s", (raw_hash,)
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def ids_by_content_hash(self, raw_hashes: Iterable[str]) -> dict[str, str]:
+        hashes = list(dict.fromkeys(raw_hashes))
+        if not hashes:
+            return {}
+        with self._errors("cannot read the store"):
+            rows = self._conn.execute(
+                "SELECT content_hash, id FROM documents WHERE content_hash = ANY(%s)", (hashes,)
+            ).fetchall()
+        return {str(h): str(i) for h, i in rows}
 
     def prints_by_message_id(self, message_ids: Iterable[str]) -> list[StoredPrint]:
         ids = list(dict.fromkeys(m for m in message_ids if m))
@@ -227,11 +282,9 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
 
     def claim(self, document_id: str) -> None:
         """Writers of one document id take turns until this transaction ends: an advisory
-        lock on the id's 64-bit hash (another id sharing the hash only waits a little)."""
-        with self._errors("cannot store the document"):
-            self._conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,)
-            )
+        lock on the id's 64-bit hash (another id sharing the hash only waits a little).
+        Sent with the next statement (:meth:`candidates`), in the same round trip."""
+        self._conn.defer("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,))
 
     def insert_document(
         self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
@@ -265,8 +318,12 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
         vector = search_vector(
             row.subject, row.sender_name, row.sender_email, row.recipients, row.body_text
         )
+        where = _location_values(row.id, location, row.created_at)[1:]
+        chain = [_clean(ref) for ref in row.thread_chain]
         with self._errors(f"cannot store message from {location.key()}"):
-            inserted = self._conn.execute(_INSERT_DOCUMENT, (*values, vector)).fetchone()
+            inserted = self._conn.execute(
+                _INSERT_DOCUMENT, (*values, vector, *where, chain)
+            ).fetchone()
             if inserted is None:  # a UNIQUE constraint: the document is there already
                 found = self._conn.execute(
                     "SELECT id FROM documents WHERE id = %s OR content_hash = %s"
@@ -319,14 +376,6 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
                                 for a, x in texts
                             ],
                         )
-            self._insert_location(row.id, location, row.created_at)
-            if row.thread_chain:
-                with self._conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO thread_links (document_id, position, message_id)"
-                        " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                        [(row.id, i, _clean(ref)) for i, ref in enumerate(row.thread_chain)],
-                    )
         return None
 
     def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
@@ -334,28 +383,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             self._insert_location(document_id, location, seen_at)
 
     def _insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
-        self._conn.execute(
-            _INSERT_LOCATION,
-            tuple(
-                _clean(v)
-                for v in (
-                    document_id,
-                    location.kind,
-                    location.key(),
-                    location.path,
-                    location.offset,
-                    location.host,
-                    location.port,
-                    location.username,
-                    location.folder,
-                    location.uid,
-                    location.uidvalidity,
-                    seen_at,
-                    *flag_columns(location.flags),
-                    location.modseq,
-                )
-            ),
-        )
+        self._conn.execute(_INSERT_LOCATION, _location_values(document_id, location, seen_at))
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -364,13 +392,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
         if not names:
             return set()
         with self._errors("cannot read the store"):
-            rows = self._conn.execute(
-                "SELECT thread_id FROM documents WHERE message_id = ANY(%s)"
-                " AND thread_id IS NOT NULL UNION SELECT d.thread_id FROM thread_links l"
-                " JOIN documents d ON d.id = l.document_id"
-                " WHERE l.message_id = ANY(%s) AND d.thread_id IS NOT NULL",
-                (names, names),
-            ).fetchall()
+            rows = self._conn.execute(_THREADS_NAMING, (names, names)).fetchall()
         return {str(r[0]) for r in rows}
 
     def thread_members(
@@ -755,6 +777,29 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             "oldest": dates["oldest"],
             "newest": dates["newest"],
         }
+
+
+def _location_values(document_id: str, location: SourceLocation, seen_at: str) -> tuple[Any, ...]:
+    """The columns of a ``locations`` row (``_LOCATION_COLUMNS``), in order."""
+    return tuple(
+        _clean(v)
+        for v in (
+            document_id,
+            location.kind,
+            location.key(),
+            location.path,
+            location.offset,
+            location.host,
+            location.port,
+            location.username,
+            location.folder,
+            location.uid,
+            location.uidvalidity,
+            seen_at,
+            *flag_columns(location.flags),
+            location.modseq,
+        )
+    )
 
 
 def _text(row: dict[str, Any], *, with_text: bool = False) -> AssetText:

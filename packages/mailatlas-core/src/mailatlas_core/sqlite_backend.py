@@ -38,7 +38,7 @@ from ._sqlite_state import StateMixin
 from ._sqlite_texts import TextsMixin
 from ._sqlite_threads import ThreadsMixin
 from ._sqlite_work import WorkMixin
-from .backend import AssetRow, DocumentRow, StoredPrint
+from .backend import AssetRow, Candidates, DocumentRow, StoredPrint
 from .errors import DocumentNotFoundError, InvalidFilterError, StoreError
 from .files import make_dirs
 from .model import Document, DocumentRef, SourceLocation
@@ -190,6 +190,23 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
             raise db_error(exc, "cannot read the store") from exc
         return None if row is None else str(row[0])
 
+    def ids_by_content_hash(self, raw_hashes: Iterable[str]) -> dict[str, str]:
+        hashes = list(dict.fromkeys(raw_hashes))
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self._conn.execute(
+                        f"SELECT content_hash, id FROM documents WHERE content_hash IN ({marks})",
+                        chunk,
+                    ).fetchall()
+                )
+        except sqlite3.Error as exc:
+            raise db_error(exc, "cannot read the store") from exc
+        return found
+
     def prints_by_message_id(self, message_ids: Iterable[str]) -> list[StoredPrint]:
         ids = list(dict.fromkeys(m for m in message_ids if m))
         found: list[StoredPrint] = []
@@ -215,6 +232,16 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
         return found
+
+    def candidates(
+        self, raw_hash: str, message_id: str | None, thread_names: Sequence[str] = ()
+    ) -> Candidates:
+        """The lookups one after the other: in-process, nothing to save by joining them."""
+        same = self.id_by_content_hash(raw_hash)
+        if same is not None:
+            return Candidates(same, [], set())
+        prints = self.prints_by_message_id((message_id,)) if message_id else []
+        return Candidates(None, prints, self.thread_ids_naming(thread_names))
 
     def ids_by_message_id(self, message_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dict.fromkeys(m for m in message_ids if m))

@@ -14,7 +14,7 @@ before their rows, so a crash never leaves a row without its files.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -96,6 +96,10 @@ class Store(Protocol):
         Subject and body (:func:`~mailatlas_core.ids.fingerprint`): a Message-ID alone is
         a sender's claim. Cheap: lets callers skip parsing a message that is stored.
         """
+
+    def known_many(self, messages: Sequence[tuple[str | None, bytes]]) -> list[str | None]:
+        """:meth:`known` of each (Message-ID, raw bytes), in order, in two lookups for the
+        lot (a store on a database server answers each lookup in one round trip)."""
 
     def known_copies(
         self, heads: Iterable[tuple[str, str, int]]

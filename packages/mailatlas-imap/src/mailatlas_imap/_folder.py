@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mailatlas_clean import MessageToStore, known_copy, peek_message_id
+from mailatlas_clean import MessageToStore, known_copies_among, peek_message_id
 from mailatlas_core import ImapCursor, SourceLocation, Store
 from mailatlas_core.dates import to_utc_iso
 from mailatlas_core.gmail import GmailMessage
@@ -227,9 +227,13 @@ def _fetch(
                         "%s: uid %d is gone from the server (expunged?); skipped", folder, uid
                     )
         result.downloaded_count += len(data)
-        for uid in chunk:
-            if uid in data:
-                by_uid[uid] = _classify(store, data[uid], where(uid, data[uid]), batch)
+        got = [uid for uid in chunk if uid in data]
+        bodies = [data[uid].get(b"BODY[]") for uid in got]
+        # The dedupe lookups of the whole fetch at once (two queries, not two per message).
+        found = iter(known_copies_among(store, [b for b in bodies if isinstance(b, bytes)]))
+        for uid, raw in zip(got, bodies, strict=True):
+            copy = next(found) if isinstance(raw, bytes) else None
+            by_uid[uid] = _classify(raw, copy, data[uid], where(uid, data[uid]), batch)
     batch.messages = [by_uid[uid] for uid in uids if uid in by_uid]
     if gmail:  # one document per message, whichever label folders show it
         batch.gmail = [
@@ -269,13 +273,16 @@ def _by_size(sized: list[tuple[int, int]]) -> list[list[int]]:
 
 
 def _classify(
-    store: Store, item: dict[bytes, object], loc: SourceLocation, batch: _Batch
+    raw: object,
+    known: str | None,
+    item: dict[bytes, object],
+    loc: SourceLocation,
+    batch: _Batch,
 ) -> MessageToStore:
-    """The dedupe step: a stored message becomes a duplicate; the rest is queued for parsing."""
-    raw = item.get(b"BODY[]")
+    """The dedupe step: a stored message (``known``: its stored copy, from
+    :func:`known_copies_among`) becomes a duplicate; the rest is queued for parsing."""
     if not isinstance(raw, bytes):
         return MessageToStore(loc, raw=b"", failure="server returned no message body")
-    known = known_copy(store, raw)
     if known is not None:
         return MessageToStore(loc, known_id=known)
     received = item.get(b"INTERNALDATE")

@@ -1,0 +1,125 @@
+"""One PostgreSQL connection whose transaction control rides along with the next statement.
+
+Each round trip to the database server costs its latency, and a store adds one message
+in many small steps: a savepoint (so that a refused message undoes only its own rows),
+the per-id advisory lock, the lookups, the insert, the savepoint's release. None of
+those control statements returns anything the policy reads, so :class:`PgSession`
+*defers* them: they are sent, in order, in one pipeline (psycopg's pipeline mode) with
+the next statement that does return something, one round trip for all of them.
+
+What is deferred, and only that: ``SAVEPOINT``, ``RELEASE`` and
+``pg_advisory_xact_lock`` (:meth:`PgSession.defer`). Their effect ends with the
+transaction, so whatever is still deferred when the outermost transaction ends is moot
+and dropped. A nested block that sent nothing needs no ``ROLLBACK TO`` when it fails:
+its deferred statements are dropped. Every statement goes through :meth:`execute`,
+:meth:`cursor` or :meth:`run`, which send what is deferred first, so the server always
+sees the statements in the order they were issued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PgSession"]
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class PgSession:
+    """A psycopg connection (autocommit; transactions explicit) with deferred control."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self._pending: list[Statement] = []
+        self._depth = 0
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Send ``sql`` with the next statement (a savepoint, its release, a lock)."""
+        self._pending.append((sql, params))
+
+    def flush(self) -> None:
+        """Send what is deferred now (one round trip)."""
+        if self._pending:
+            self.run([])
+
+    def run(self, statements: Sequence[Statement]) -> list[psycopg.Cursor[Any]]:
+        """Send what is deferred and ``statements`` in one pipeline (one round trip);
+        returns one cursor per statement, its rows ready to fetch. The first error
+        raised by any of them is raised here."""
+        pending, self._pending = self._pending, []
+        work = [*pending, *statements]
+        if len(work) == 1:  # nothing to overlap: no pipeline needed
+            return [self.conn.execute(*work[0])]
+        with self.conn.pipeline():
+            cursors = [self.conn.execute(sql, params) for sql, params in work]
+        return cursors[len(pending) :]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """``connection.execute``, after what is deferred (in the same round trip)."""
+        return self.run([(sql, params)])[0]
+
+    def cursor(self, **kwargs: Any) -> psycopg.Cursor[Any]:
+        """``connection.cursor``; what is deferred is sent first."""
+        self.flush()
+        cursor: psycopg.Cursor[Any] = self.conn.cursor(**kwargs)
+        return cursor
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic commit; a nested block is a savepoint, sent only if the block sends
+        a statement, and released with the statement after it."""
+        if self._depth:
+            with self._savepoint():
+                yield
+            return
+        self.flush()
+        try:
+            with self.conn.transaction():
+                self._depth = 1
+                yield
+        finally:
+            # Committed or rolled back: deferred savepoints and locks no longer matter.
+            self._depth = 0
+            self._pending.clear()
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        depth = self._depth
+        name = f"ma_sp{depth}"
+        mark = len(self._pending)
+        entry: Statement = (f"SAVEPOINT {name}", ())
+        self._pending.append(entry)
+        self._depth = depth + 1
+        try:
+            yield
+        except BaseException:
+            if self._unsent(mark, entry):
+                del self._pending[mark:]  # nothing of the block reached the server
+            else:
+                self._pending.clear()  # the rest belongs to the failed block
+                # The original error matters; if the connection is gone, so is the
+                # transaction, and the outer block's rollback says so.
+                with contextlib.suppress(Exception):
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            if self._unsent(mark, entry) and len(self._pending) == mark + 1:
+                self._pending.pop()  # an empty block: nothing to send at all
+            else:
+                self._pending.append((f"RELEASE SAVEPOINT {name}", ()))
+        finally:
+            self._depth = depth
+
+    def _unsent(self, mark: int, entry: Statement) -> bool:
+        return len(self._pending) > mark and self._pending[mark] is entry
+
+    def close(self) -> None:
+        self._pending.clear()
+        self.conn.close()
