@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from .flags import split_flags
-from .model import Asset, Document, DocumentRef, Location
+from .model import Asset, Document, DocumentRef, Location, SourceLocation
 
 __all__ = [
     "asset_from_row",
@@ -109,6 +109,28 @@ def flag_columns(flags: tuple[str, ...] | None) -> tuple[str | None, str | None]
         return None, None
     system, keywords = split_flags(flags)
     return " ".join(system), " ".join(keywords)
+
+
+def location_values(document_id: str, location: SourceLocation, seen_at: str) -> tuple[Any, ...]:
+    """A ``locations`` row's values, in the order both backends insert them: document_id,
+    kind, key, path, offset, host, port, username, folder, uid, uidvalidity,
+    first_seen_at, flags, keywords, modseq."""
+    return (
+        document_id,
+        location.kind,
+        location.key(),
+        location.path,
+        location.offset,
+        location.host,
+        location.port,
+        location.username,
+        location.folder,
+        location.uid,
+        location.uidvalidity,
+        seen_at,
+        *flag_columns(location.flags),
+        location.modseq,
+    )
 
 
 def recipients_text(recipients: Any) -> str:

@@ -30,8 +30,8 @@ from ._query import COMMON_QUERY_THRESHOLD
 from ._rows import (
     asset_from_row,
     document_from_row,
-    flag_columns,
     location_from_row,
+    location_values,
     ref_from_row,
     with_matches,
 )
@@ -781,25 +781,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
 
 def _location_values(document_id: str, location: SourceLocation, seen_at: str) -> tuple[Any, ...]:
     """The columns of a ``locations`` row (``_LOCATION_COLUMNS``), in order."""
-    return tuple(
-        _clean(v)
-        for v in (
-            document_id,
-            location.kind,
-            location.key(),
-            location.path,
-            location.offset,
-            location.host,
-            location.port,
-            location.username,
-            location.folder,
-            location.uid,
-            location.uidvalidity,
-            seen_at,
-            *flag_columns(location.flags),
-            location.modseq,
-        )
-    )
+    return tuple(_clean(v) for v in location_values(document_id, location, seen_at))
 
 
 def _text(row: dict[str, Any], *, with_text: bool = False) -> AssetText:

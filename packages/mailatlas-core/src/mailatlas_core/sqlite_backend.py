@@ -28,8 +28,8 @@ from ._query import (
 from ._rows import (
     asset_from_row,
     document_from_row,
-    flag_columns,
     location_from_row,
+    location_values,
     ref_from_row,
 )
 from ._sqlite_admin import AdminMixin
@@ -361,22 +361,7 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
             " flags = coalesce(excluded.flags, flags),"
             " keywords = coalesce(excluded.keywords, keywords),"
             " modseq = coalesce(excluded.modseq, modseq)",
-            (
-                document_id,
-                location.kind,
-                location.key(),
-                location.path,
-                location.offset,
-                location.host,
-                location.port,
-                location.username,
-                location.folder,
-                location.uid,
-                location.uidvalidity,
-                seen_at,
-                *flag_columns(location.flags),
-                location.modseq,
-            ),
+            location_values(document_id, location, seen_at),
         )
 
     def _live(self, sql: str, params: list[Any], what: str) -> list[tuple[Any, ...]]:
