@@ -362,6 +362,18 @@ def test_cursor_roundtrip(store: Store) -> None:
     assert store.get_cursor("h", 143, "u", "Entwürfe") is None
 
 
+def test_a_cursor_never_goes_back_within_one_uidvalidity(store: Store) -> None:
+    """A worker whose lease expired commits its last batch late: the cursor of the
+    worker that took the folder over (further on) stays. A new UIDVALIDITY starts over."""
+    store.save_cursor(ImapCursor("h", 993, "u", "INBOX", uidvalidity=7, last_uid=500))
+    store.save_cursor(ImapCursor("h", 993, "u", "INBOX", uidvalidity=7, last_uid=200))
+    got = store.get_cursor("h", 993, "u", "INBOX")
+    assert got is not None and (got.uidvalidity, got.last_uid) == (7, 500)
+    store.save_cursor(ImapCursor("h", 993, "u", "INBOX", uidvalidity=8, last_uid=3))
+    got = store.get_cursor("h", 993, "u", "INBOX")
+    assert got is not None and (got.uidvalidity, got.last_uid) == (8, 3)
+
+
 def test_stats_count_what_is_stored(store: Store) -> None:
     store.add(
         make_parsed(make_raw(1), assets=[AssetData("attachment", "text/plain", "a.txt", b"123")]),

@@ -98,7 +98,13 @@ class StateMixin:
                     " last_uid, highestmodseq, uidnext, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
-                    " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                    # Within one UIDVALIDITY the cursor only moves forward: a worker whose
+                    # lease expired may commit its last batch after the worker that took
+                    # the folder over has gone further (docs/scale-out.md).
+                    " uidvalidity = excluded.uidvalidity, last_uid = CASE"
+                    " WHEN imap_cursors.uidvalidity = excluded.uidvalidity"
+                    " THEN max(imap_cursors.last_uid, excluded.last_uid)"
+                    " ELSE excluded.last_uid END,"
                     " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
                     " updated_at = excluded.updated_at",
                     (

@@ -520,7 +520,9 @@ class DocumentStore:
         return self.backend.get_cursor(host, port, username, folder)
 
     def save_cursor(self, cursor: ImapCursor) -> None:
-        """Create or replace the cursor of one IMAP folder."""
+        """Create or replace the cursor of one IMAP folder. Within one UIDVALIDITY its
+        ``last_uid`` never goes back: a late commit of a worker whose lease expired
+        cannot undo the progress of the worker that took the folder over."""
         self.backend.save_cursor(cursor, utc_now_iso())
 
     def start_run(self, kind: str, detail: dict[str, Any]) -> int:

@@ -601,7 +601,11 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
                 " highestmodseq, uidnext, created_at, updated_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (host, port, username, folder) DO UPDATE SET"
-                " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+                # Only forward within one UIDVALIDITY (see _sqlite_state.save_cursor).
+                " uidvalidity = excluded.uidvalidity, last_uid = CASE"
+                " WHEN imap_cursors.uidvalidity = excluded.uidvalidity"
+                " THEN GREATEST(imap_cursors.last_uid, excluded.last_uid)"
+                " ELSE excluded.last_uid END,"
                 " highestmodseq = excluded.highestmodseq, uidnext = excluded.uidnext,"
                 " updated_at = excluded.updated_at",
                 (
