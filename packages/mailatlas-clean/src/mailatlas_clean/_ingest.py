@@ -223,6 +223,7 @@ def _apply(
     if message.known_id is None and message.failure is None:
         message.settle(outcome)
     stored = store_message(store, message, run_id)
+    message.parsed = message.raw = None  # stored (or recorded): see ingest_messages
     tally(stored, result, result.refs)
     if stored.kind == "failed":
         reason = stored.reason or ""
@@ -278,6 +279,9 @@ def ingest_messages(
                 if pending == 0:
                     batch.enter_context(store.transaction())
                 _apply(store, job.tag, outcome, result, run_id)
+                # Stored: hold no copy of the message into the commit, where SQLite
+                # builds the search index (a large body's peak memory).
+                del job, outcome
                 pending += 1
                 if progress is not None:
                     progress(result)
