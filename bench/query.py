@@ -23,8 +23,8 @@ from pathlib import Path
 
 from _common import REPO, median, report
 from mailatlas_core import ListFilter, SourceLocation, open_store
-from mailatlas_core.ids import content_hash, document_id, thread_id_for
-from mailatlas_core.model import ParsedDocument
+from mailatlas_core._ids import content_hash, document_id, thread_id_for
+from mailatlas_core._model import ParsedDocument
 
 WORDS = [
     "invoice",

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from mailatlas_clean import ParseError, ParserConfig, iter_mbox, parse_bytes
-from mailatlas_clean._parse import parser_input
-from mailatlas_core.model import ParsedDocument
+from mailatlas_clean.parser._parse import parser_input
+from mailatlas_core._model import ParsedDocument
 
 __all__ = [
     "NO_CLEANING",

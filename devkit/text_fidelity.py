@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 
-from mailatlas_clean._parse import parser_input
 from mailatlas_clean.cleaning._invisible import visible_text
-from mailatlas_core.model import ParsedDocument
+from mailatlas_clean.parser._parse import parser_input
+from mailatlas_core._model import ParsedDocument
 
 __all__ = [
     "MOJIBAKE",

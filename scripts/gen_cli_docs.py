@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 

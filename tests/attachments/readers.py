@@ -18,7 +18,7 @@ import ctypes
 import resource
 import signal
 
-from mailatlas_clean._attachments._sink import TextSink
+from mailatlas_clean.attachments._sink import TextSink
 
 CRASHING = "tests.attachments.readers:crashing"
 HANGING = "tests.attachments.readers:hanging"

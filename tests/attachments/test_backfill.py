@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from mailatlas_clean import ExtractLimits, ParserConfig
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from .files import docx_bytes, message_with
 

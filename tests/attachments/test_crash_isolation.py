@@ -25,7 +25,7 @@ from mailatlas_clean import (
     parse_bytes,
     parse_many,
 )
-from mailatlas_clean._attachments import _readers, register_reader
+from mailatlas_clean.attachments import _readers, register_reader
 from mailatlas_core import ParsedDocument
 
 from tests.clean.helpers import count_pool_workers
@@ -208,7 +208,7 @@ CLI = (
     "from mailatlas_clean import register_reader\n"
     "from tests.attachments.readers import CRASHING\n"
     "register_reader('text', CRASHING)\n"
-    "from mailatlas_cli.main import main\n"
+    "from mailatlas_cli._main import main\n"
     "main()\n"
 )
 

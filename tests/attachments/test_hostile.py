@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ExtractLimits, ParseJob, ParserConfig, parse_bytes, parse_many
-from mailatlas_clean._attachments import _readers, register_reader
-from mailatlas_clean._pool import parse_one
+from mailatlas_clean.attachments import _readers, register_reader
+from mailatlas_clean.pool._pool import parse_one
 from mailatlas_cli import MailAtlas
 from mailatlas_core import AssetText
 

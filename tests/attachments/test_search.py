@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from mailatlas_core import DocumentNotFoundError, ListFilter, open_store
 
 from .files import csv_bytes, docx_bytes, message_with

@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
-from mailatlas_clean import _pool as pool_module
-from mailatlas_clean._names import MAX_NAME_BYTES
-from mailatlas_core.model import ParsedDocument
+from mailatlas_clean.parser._names import MAX_NAME_BYTES
+from mailatlas_clean.pool import _pool as pool_module
+from mailatlas_core._model import ParsedDocument
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 

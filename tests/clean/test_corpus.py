@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParseError, ParserConfig, iter_mbox, parse_bytes, peek_message_id
-from mailatlas_core.ids import content_hash, document_id
+from mailatlas_core._ids import content_hash, document_id
 
 from tests.conftest import CORPUS_DIR, corpus_files
 

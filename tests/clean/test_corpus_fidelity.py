@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from mailatlas_core.model import ParsedDocument
+from mailatlas_core._model import ParsedDocument
 
 from devkit.fidelity import (
     Case,

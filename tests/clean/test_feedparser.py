@@ -1,6 +1,6 @@
 """The boundary matcher gives the stdlib's answers: line by line and tree by tree.
 
-``mailatlas_clean._feedparser`` reads multipart boundaries the way Python 3.13 does
+``mailatlas_clean.parser._feedparser`` reads multipart boundaries the way Python 3.13 does
 (no fresh regex per multipart) on 3.11 and 3.12. Proven here against the stdlib's own
 per-boundary regex (every line a generator can think of) and against the stock
 ``BytesFeedParser`` (the same tree for every message of the corpus, of the benchmark
@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from mailatlas_clean import _feedparser, iter_mbox
-from mailatlas_clean._feedparser import BoundaryMatcher, BytesFeedParser
+from mailatlas_clean import iter_mbox
+from mailatlas_clean.parser import _feedparser
+from mailatlas_clean.parser._feedparser import BoundaryMatcher, BytesFeedParser
 
 from devkit.mailgen import generate_messages
 from tests.conftest import corpus_files

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean._names import MAX_NAME_BYTES, NameAllocator, safe_filename
+from mailatlas_clean.parser._names import MAX_NAME_BYTES, NameAllocator, safe_filename
 
 from .helpers import check_document
 

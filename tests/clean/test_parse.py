@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParseError, ParserConfig, parse_bytes, parse_eml, peek_message_id
-from mailatlas_core.ids import content_hash, document_id, thread_id_for
+from mailatlas_core._ids import content_hash, document_id, thread_id_for
 
 from .helpers import check_document, message
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import mailatlas_clean._parse as parse_module
-import mailatlas_clean._pool as pool_module
+import mailatlas_clean.parser._parse as parse_module
+import mailatlas_clean.pool._pool as pool_module
 import pytest
 from mailatlas_clean import (
     ParseFailure,

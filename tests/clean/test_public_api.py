@@ -7,7 +7,7 @@ import dataclasses
 import mailatlas_clean
 import pytest
 from mailatlas_clean import ParseError, ParserConfig
-from mailatlas_core.errors import MailAtlasError
+from mailatlas_core._errors import MailAtlasError
 
 
 def test_all_is_pinned() -> None:

@@ -1,5 +1,5 @@
 """A large single-part body is read from the raw bytes, not fed to the stdlib parser
-(``mailatlas_clean._rawbody``): the documents must be exactly those the parser makes.
+(``mailatlas_clean.parser._rawbody``): the documents must be exactly those the parser makes.
 
 Every corpus message, and each content type of the memory bench, is parsed both ways
 (the raw path forced on from the first byte, and turned off) and compared field by
@@ -14,11 +14,11 @@ import base64
 from email import message_from_bytes
 from pathlib import Path
 
-import mailatlas_clean._parse as parse_module
+import mailatlas_clean.parser._parse as parse_module
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean._rawbody import RawBodyMessage, body_start
-from mailatlas_core.model import ParsedDocument
+from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start
+from mailatlas_core._model import ParsedDocument
 
 from devkit.fidelity import read_corpus
 from devkit.memshapes import SHAPES

@@ -13,8 +13,8 @@ import email.policy
 
 import pytest
 from mailatlas_clean import ParserConfig, parse_bytes
-from mailatlas_clean._boundary import find_boundary, strip_mime_framing
-from mailatlas_clean._sniff import binary_kind
+from mailatlas_clean.parser._boundary import find_boundary, strip_mime_framing
+from mailatlas_clean.parser._sniff import binary_kind
 
 from .helpers import check_document
 from .test_parse import multipart

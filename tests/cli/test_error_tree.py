@@ -1,6 +1,6 @@
 """The error tree is drawn once, is complete, and says which errors are usage errors.
 
-``mailatlas_core.errors``' docstring draws every MailAtlas error class of every package;
+``mailatlas_core._errors``' docstring draws every MailAtlas error class of every package;
 ``*`` marks the usage errors (``exit_code`` 2). docs/python-api.md holds a copy. These
 tests fail when a class is added, moved or reclassified without the drawing following.
 """
@@ -11,7 +11,7 @@ import importlib
 import re
 from pathlib import Path
 
-import mailatlas_core.errors
+import mailatlas_core._errors
 import pytest
 from mailatlas_core import MailAtlasError
 
@@ -21,7 +21,7 @@ _DOCS = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 
 
 def _drawing() -> str:
-    doc = mailatlas_core.errors.__doc__ or ""
+    doc = mailatlas_core._errors.__doc__ or ""
     start = doc.index("    MailAtlasError ")
     drawing = doc[start : doc.index("``*`` marks")].rstrip()
     return "\n".join(line[4:] for line in drawing.splitlines())

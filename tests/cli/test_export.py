@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
 from mailatlas_cli._export.pdf import chromium_command, make_profile
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from markdown_it import MarkdownIt
 
 from .conftest import PNG, chromium_or_skip, make_message

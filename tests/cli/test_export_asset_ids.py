@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from .conftest import PNG, make_message
 

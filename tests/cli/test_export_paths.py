@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from .conftest import PNG
 from .test_export import _ok, _private, doc_id

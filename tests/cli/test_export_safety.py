@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from mailatlas_cli import MailAtlas
 from mailatlas_cli._export._common import absolute_path_link, bundle_link
 from mailatlas_cli._export.markdown import markdown_text, render_markdown
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from mailatlas_core import Asset, Document, empty_metadata
 from markdown_it import MarkdownIt
 

@@ -18,7 +18,7 @@ from mailatlas_core import (
     StoreNotFoundError,
     open_store,
 )
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from devkit.mailgen import write_mbox
 

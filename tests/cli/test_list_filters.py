@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from mailatlas_core import InvalidFilterError
 
 from .conftest import make_message
@@ -170,7 +170,7 @@ def test_the_api_takes_the_same_dates(home: Path, stored: dict[str, str]) -> Non
 
 
 def test_relative_dates_count_back_from_now() -> None:
-    from mailatlas_core.dates import parse_date_filter
+    from mailatlas_core._dates import parse_date_filter
 
     now = datetime(2024, 3, 31, 15, 45, 10, tzinfo=UTC)
     cases = {

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from .conftest import make_message
 

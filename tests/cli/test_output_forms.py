@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from .conftest import make_message
 

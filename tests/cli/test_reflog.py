@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from mailatlas_clean._reflog import RefLog
+from mailatlas_clean.ingest._reflog import RefLog
 from mailatlas_cli._commands._output import emit_json, emit_json_streaming
 from mailatlas_core import DocumentRef
 

@@ -20,8 +20,8 @@ HEAVY_PACKAGES = [
     "uvicorn",
 ]
 HEAVY_MODULES = [
-    "mailatlas_clean._parse",
-    "mailatlas_clean._mbox",
+    "mailatlas_clean.parser._parse",
+    "mailatlas_clean.readers._mbox",
     "mailatlas_cli._export",
     "mailatlas_cli._commands.ingest",
     "mailatlas_cli._commands.sync",
@@ -40,7 +40,7 @@ PROBE = """
 import sys
 before = set(sys.modules)
 import json
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 packages, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 try:
     cli(sys.argv[3:], prog_name="mailatlas", standalone_mode=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from imapclient import IMAPClient
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 from devkit.dovecot import DovecotServer, dovecot_available
 from tests.integration.conftest import message

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
-from mailatlas_cli.main import cli
-from mailatlas_core.ids import thread_id_for
+from mailatlas_cli._main import cli
+from mailatlas_core._ids import thread_id_for
 
 from ..conftest import corpus_files
 from .conftest import make_message

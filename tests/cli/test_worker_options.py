@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 
 
 def test_workers_needs_accounts(runner: CliRunner, home: Path) -> None:

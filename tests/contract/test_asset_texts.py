@@ -21,7 +21,7 @@ from mailatlas_core import (
     SourceLocation,
     open_store,
 )
-from mailatlas_core.backend import AssetRow
+from mailatlas_core._backend import AssetRow
 
 from tests.contract.test_pg_backend import _row
 from tests.core.factory import make_parsed, make_raw
@@ -34,7 +34,7 @@ BROKEN = AssetText("failed", None, 0, False, "the PDF could not be read (x)", "p
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.heavy)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "postgres":
-        from mailatlas_core.pg_backend import PostgresBackend
+        from mailatlas_core._pg_backend import PostgresBackend
 
         s: Any = PostgresBackend(str(request.getfixturevalue("pg_url")))
     else:
@@ -114,8 +114,8 @@ def test_postgres_search_pages_are_the_same_however_they_are_found(
 ) -> None:
     # A common word walks the date index; any other is read from the GIN index and
     # sorted: the same rows, in the same order, with the same matched_in.
-    import mailatlas_core.pg_backend as pg
-    from mailatlas_core.pg_backend import PostgresBackend
+    import mailatlas_core._pg_backend as pg
+    from mailatlas_core._pg_backend import PostgresBackend
 
     backend = PostgresBackend(pg_url)
     try:

@@ -60,7 +60,7 @@ class Live:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.heavy)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     if request.param == "postgres":
-        from mailatlas_core.pg_backend import PostgresBackend
+        from mailatlas_core._pg_backend import PostgresBackend
 
         target: Any = PostgresBackend(str(request.getfixturevalue("pg_url")))
     else:

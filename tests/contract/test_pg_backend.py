@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import pytest
 from mailatlas_core import ListFilter, SourceLocation, StoreError, StoreNotFoundError
+from mailatlas_core._backend import DocumentRow
+from mailatlas_core._pg_backend import PostgresBackend
 from mailatlas_core._pg_conn import LATEST_PG_VERSION
-from mailatlas_core.backend import DocumentRow
-from mailatlas_core.pg_backend import PostgresBackend
 
 pytestmark = pytest.mark.heavy
 

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from mailatlas_core import ListFilter, SourceLocation
-from mailatlas_core.blobs import LocalBlobStore
-from mailatlas_core.docstore import DocumentStore
-from mailatlas_core.errors import DocumentTooLargeError
-from mailatlas_core.pg_backend import PostgresBackend
+from mailatlas_core._blobs import LocalBlobStore
+from mailatlas_core._docstore import DocumentStore
+from mailatlas_core._errors import DocumentTooLargeError
+from mailatlas_core._pg_backend import PostgresBackend
 
 from tests.core.factory import make_parsed, make_raw
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mailatlas_core.errors import BlobNotFoundError, StoreError, UnsafePathError
-from mailatlas_core.s3_blobs import S3BlobStore, parse_s3_url
+from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
+from mailatlas_core._s3_blobs import S3BlobStore, parse_s3_url
 
 from devkit.seaweedfs import SeaweedServer
 

@@ -20,7 +20,7 @@ from mailatlas_core import (
     Store,
     StoreNotFoundError,
 )
-from mailatlas_core.ids import normalize_message_id
+from mailatlas_core._ids import normalize_message_id
 
 from tests.core.factory import make_parsed, make_raw
 

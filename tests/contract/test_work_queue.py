@@ -23,7 +23,7 @@ LONG = 3600.0
 def _open(where: str) -> Any:
     """The queue of a database: a PostgreSQL URL or an SQLite file (workspace beside it)."""
     if where.startswith("postgresql://"):
-        from mailatlas_core.pg_backend import PostgresBackend
+        from mailatlas_core._pg_backend import PostgresBackend
 
         return PostgresBackend(where)
     return open_store(where, str(Path(where).parent / "workspace"))

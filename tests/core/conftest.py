@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_core import open_store
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._sqlite_store import SQLiteStore
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailatlas_core import AssetData, ParsedDocument
-from mailatlas_core.ids import content_hash, document_id, normalize_message_id, thread_id_for
+from mailatlas_core._ids import content_hash, document_id, normalize_message_id, thread_id_for
 
 
 def make_raw(i: int, *, with_mid: bool = True, body: str = "hello") -> bytes:

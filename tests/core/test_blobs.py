@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from mailatlas_core.blobs import LocalBlobStore, check_key
-from mailatlas_core.errors import BlobNotFoundError, UnsafePathError
+from mailatlas_core._blobs import LocalBlobStore, check_key
+from mailatlas_core._errors import BlobNotFoundError, UnsafePathError
 
 
 @pytest.fixture

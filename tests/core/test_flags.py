@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailatlas_core.flags import has_flag, normalize_flags, split_flags
+from mailatlas_core._flags import has_flag, normalize_flags, split_flags
 
 
 def test_normalize_flags():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mailatlas_core import SourceLocation
-from mailatlas_core.gmail import GmailMessage
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._gmail import GmailMessage
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from .factory import make_parsed, make_raw
 

@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from mailatlas_core import AssetData, SourceLocation, open_store
-from mailatlas_core.ids import fingerprint, header_block, headers_hash
-from mailatlas_core.migrate import apply_migrations
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._ids import fingerprint, header_block, headers_hash
+from mailatlas_core._migrate import apply_migrations
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from .factory import make_parsed
 

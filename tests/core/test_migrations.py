@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_core import ListFilter, MigrationError, SourceLocation, open_store
-from mailatlas_core.migrate import LATEST_VERSION, apply_migrations, available_migrations
+from mailatlas_core._migrate import LATEST_VERSION, apply_migrations, available_migrations
 
 from .factory import make_parsed, make_raw
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_core import StoreError, StoreNotFoundError, open_store
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from .factory import make_parsed, make_raw
 from .test_seam import loc

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from mailatlas_core._errors import InvalidFilterError
 from mailatlas_core._pg_search import search_query, search_text, search_vector
 from mailatlas_core._query import fts_query
-from mailatlas_core.errors import InvalidFilterError
 
 QUERIES = [
     "invoice",

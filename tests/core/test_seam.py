@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from mailatlas_core import ListFilter, StoreError, open_store
-from mailatlas_core.backend import Backend, DocumentRow
-from mailatlas_core.blobs import BlobStore, LocalBlobStore
-from mailatlas_core.docstore import DocumentStore
-from mailatlas_core.migrate import apply_migrations
-from mailatlas_core.model import SourceLocation
-from mailatlas_core.sqlite_backend import SQLiteBackend
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._backend import Backend, DocumentRow
+from mailatlas_core._blobs import BlobStore, LocalBlobStore
+from mailatlas_core._docstore import DocumentStore
+from mailatlas_core._migrate import apply_migrations
+from mailatlas_core._model import SourceLocation
+from mailatlas_core._sqlite_backend import SQLiteBackend
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from .factory import make_parsed, make_raw
 

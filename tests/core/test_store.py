@@ -21,11 +21,11 @@ from mailatlas_core import (
     UnsafePathError,
     open_store,
 )
+from mailatlas_core._docstore import raw_key
+from mailatlas_core._errors import DocumentTooLargeError
+from mailatlas_core._ids import content_hash, normalize_message_id
 from mailatlas_core._query import Plan, fts_query, list_query
-from mailatlas_core.docstore import raw_key
-from mailatlas_core.errors import DocumentTooLargeError
-from mailatlas_core.ids import content_hash, normalize_message_id
-from mailatlas_core.sqlite_store import SQLiteStore
+from mailatlas_core._sqlite_store import SQLiteStore
 
 from .factory import make_parsed, make_raw
 
@@ -353,7 +353,7 @@ def test_show_serialisation_has_every_field_of_record(store: SQLiteStore) -> Non
 def test_common_and_rare_search_paths_agree(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mailatlas_core.sqlite_backend as backend
+    import mailatlas_core._sqlite_backend as backend
 
     text = AssetText("ok", "common word in a spreadsheet", 28, False, None, "test")
     for i in range(30):

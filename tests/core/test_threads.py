@@ -1,6 +1,6 @@
 """Threading (issue 17): JWZ-style threads over Message-ID, In-Reply-To and References.
 
-The pure rule (mailatlas_core.threads) is checked for order independence; the store
+The pure rule (mailatlas_core._threads) is checked for order independence; the store
 is checked for what users see: out-of-order arrival, missing parents, a late message
 joining two threads, duplicate Message-IDs, cycles, deletion, and the 0008 backfill.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from mailatlas_core import ListFilter, SourceLocation, ThreadNotFoundError, open_store
-from mailatlas_core.ids import thread_id_for
-from mailatlas_core.migrate import apply_migrations
-from mailatlas_core.sqlite_store import SQLiteStore
-from mailatlas_core.threads import MAX_CHAIN, ThreadMessage, build_threads, parent_chain
+from mailatlas_core._ids import thread_id_for
+from mailatlas_core._migrate import apply_migrations
+from mailatlas_core._sqlite_store import SQLiteStore
+from mailatlas_core._threads import MAX_CHAIN, ThreadMessage, build_threads, parent_chain
 
 from .factory import make_parsed
 

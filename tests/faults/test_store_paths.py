@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mailatlas_core.migrate import LATEST_VERSION, apply_migrations
+from mailatlas_core._migrate import LATEST_VERSION, apply_migrations
 
 from tests.cli.conftest import make_message
 from tests.hostile.helpers import run_cli

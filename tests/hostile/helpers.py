@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mailatlas_core.model import ParsedDocument
+from mailatlas_core._model import ParsedDocument
 
 REPO = Path(__file__).resolve().parents[2]
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mailatlas_clean import parse_bytes
-from mailatlas_clean._names import safe_filename
-from mailatlas_cli.main import cli
+from mailatlas_clean.parser._names import safe_filename
+from mailatlas_cli._main import cli
 
 from .test_attachment_names import _message
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mailatlas_clean import ParseError, parse_bytes
-from mailatlas_core.model import ParsedDocument
+from mailatlas_core._model import ParsedDocument
 
 from tests.conftest import corpus_files
 

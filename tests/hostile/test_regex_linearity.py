@@ -147,11 +147,11 @@ def test_the_audit_finds_the_patterns_it_must() -> None:
     names = " ".join(PATTERNS)
     for expected in (
         "mailatlas_clean.cleaning._whitespace",
-        "mailatlas_clean._html_text",
-        "mailatlas_clean._headers",
+        "mailatlas_clean.parser._html_text",
+        "mailatlas_clean.parser._headers",
         "mailatlas_clean.cleaning._boilerplate.BOILERPLATE_PATTERNS",
         "mailatlas_clean.cleaning._forwarded._MARKERS",
-        "mailatlas_clean._mbox",
+        "mailatlas_clean.readers._mbox",
         "mailatlas_core",
     ):
         assert expected in names, expected

@@ -16,8 +16,8 @@ from subprocess import PIPE
 
 import pytest
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
-from mailatlas_core import files
+from mailatlas_cli._main import cli
+from mailatlas_core import _files as files
 
 from tests.cli.conftest import make_message
 from tests.hostile.helpers import run_cli

@@ -13,7 +13,7 @@ from mailatlas_imap import (
     find_accounts_file,
     load_accounts,
 )
-from mailatlas_imap.accounts import config_search_path
+from mailatlas_imap._accounts import config_search_path
 
 SECRET = "Zq8-literal-Secret-77"
 CA = Path(__file__).parent / "ca.pem"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mailatlas_imap
-from mailatlas_core.errors import MailAtlasError
+from mailatlas_core._errors import MailAtlasError
 
 
 def test_public_api_is_pinned() -> None:

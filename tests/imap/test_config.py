@@ -128,7 +128,7 @@ def test_ca_file_that_is_not_a_certificate(tmp_path: Path, content: bytes) -> No
 
 
 def test_messages_use_python_or_cli_spelling() -> None:
-    from mailatlas_imap.errors import cli_spelling
+    from mailatlas_imap._errors import cli_spelling
 
     with pytest.raises(ImapConfigError) as python:
         make(tls="none")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from mailatlas_core import ImapCursor, SourceLocation, Store, open_store
 from mailatlas_imap import ChangeBatch, FolderResult
+from mailatlas_imap._result import pair_moves
 from mailatlas_imap._watch_events import Changes
-from mailatlas_imap.result import pair_moves
 
 from tests.core.factory import make_parsed, make_raw
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from imapclient import IMAPClient
 from mailatlas_core import ListFilter, Store
-from mailatlas_core.flags import normalize_flags
+from mailatlas_core._flags import normalize_flags
 from mailatlas_imap._session import Session
 
 from devkit.dovecot import CAPABILITY_CONDSTORE_ONLY, CAPABILITY_NO_CONDSTORE, DovecotServer

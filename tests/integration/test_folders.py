@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from mailatlas_cli.main import cli
+from mailatlas_cli._main import cli
 from mailatlas_core import ListFilter, Store
 from mailatlas_imap import list_imap_folders, sync_imap
 

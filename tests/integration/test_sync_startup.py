@@ -20,7 +20,7 @@ from .conftest import Mailbox, messages
 
 pytestmark = [pytest.mark.dovecot]
 
-PARSER_STACK = {"mailparser", "nh3", "html_to_markdown", "tqdm", "mailatlas_clean._parse"}
+PARSER_STACK = {"mailparser", "nh3", "html_to_markdown", "tqdm", "mailatlas_clean.parser._parse"}
 
 
 def test_a_rerun_with_nothing_new_imports_no_parser(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mailatlas_core import open_store
 from mailatlas_imap import load_accounts
-from mailatlas_imap.worker import enqueue_accounts
+from mailatlas_imap._worker import enqueue_accounts
 
 from devkit.dovecot import DovecotServer
 from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli

@@ -75,7 +75,7 @@ def now_sql(db: str | Path) -> str:
 
 @functools.cache
 def _s3(url: str) -> Any:
-    from mailatlas_core.s3_blobs import S3BlobStore
+    from mailatlas_core._s3_blobs import S3BlobStore
 
     return S3BlobStore.from_url(url)  # one client for every read: making one is slow
 

@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
-from .config import ExtractLimits, ParseLimits, ParserConfig
-from .errors import ParseError
+from ._config import ExtractLimits, ParseLimits, ParserConfig
+from ._errors import ParseError
 
 if TYPE_CHECKING:
-    from ._attachments import extract_file, extract_text, register_reader
-    from ._html_bounds import bounded_html_pieces
-    from ._ingest import (
+    from .attachments import extract_file, extract_text, register_reader
+    from .ingest._ingest import (
         IngestFailure,
         IngestInterrupted,
         IngestProgress,
@@ -36,11 +35,18 @@ if TYPE_CHECKING:
         ingest_messages,
         ingest_paths,
     )
-    from ._maildir import iter_maildir, maildir_files
-    from ._mbox import iter_mbox
-    from ._parse import parse_bytes, parse_eml
-    from ._peek import peek_message_id
-    from ._pool import (
+    from .ingest._storing import (
+        MessageToStore,
+        Stored,
+        known_copies_among,
+        known_copy,
+        store_message,
+        tally,
+    )
+    from .parser._html_bounds import bounded_html_pieces
+    from .parser._parse import parse_bytes, parse_eml
+    from .parser._peek import peek_message_id
+    from .pool._pool import (
         ParseBatch,
         ParseFailure,
         ParseJob,
@@ -48,8 +54,11 @@ if TYPE_CHECKING:
         default_workers,
         parse_many,
     )
-    from ._raw import RawMessage
-    from ._sources import (
+    from .readers._maildir import iter_maildir, maildir_files
+    from .readers._mbox import iter_mbox
+    from .readers._paths import PathsArg, as_paths
+    from .readers._raw import RawMessage
+    from .readers._sources import (
         Skipped,
         SourceItem,
         Unreadable,
@@ -58,55 +67,49 @@ if TYPE_CHECKING:
         maildir_messages,
         mbox_messages,
     )
-    from ._storing import (
-        MessageToStore,
-        Stored,
-        known_copies_among,
-        known_copy,
-        store_message,
-        tally,
-    )
 
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
 _LAZY = {
-    "extract_file": "._attachments",
-    "extract_text": "._attachments",
-    "register_reader": "._attachments",
-    "bounded_html_pieces": "._html_bounds",
-    "IngestFailure": "._ingest",
-    "IngestInterrupted": "._ingest",
-    "IngestProgress": "._ingest",
-    "IngestResult": "._ingest",
-    "SourceKind": "._ingest",
-    "ingest_messages": "._ingest",
-    "ingest_paths": "._ingest",
-    "Skipped": "._sources",
-    "SourceItem": "._sources",
-    "Unreadable": "._sources",
-    "eml_messages": "._sources",
-    "iter_eml_files": "._sources",
-    "maildir_messages": "._sources",
-    "mbox_messages": "._sources",
-    "MessageToStore": "._storing",
-    "Stored": "._storing",
-    "known_copies_among": "._storing",
-    "known_copy": "._storing",
-    "store_message": "._storing",
-    "tally": "._storing",
-    "iter_maildir": "._maildir",
-    "maildir_files": "._maildir",
-    "iter_mbox": "._mbox",
-    "peek_message_id": "._peek",
-    "RawMessage": "._raw",
-    "parse_bytes": "._parse",
-    "parse_eml": "._parse",
-    "ParseBatch": "._pool",
-    "ParseFailure": "._pool",
-    "ParseJob": "._pool",
-    "ParsePool": "._pool",
-    "default_workers": "._pool",
-    "parse_many": "._pool",
+    "PathsArg": ".readers._paths",
+    "as_paths": ".readers._paths",
+    "extract_file": ".attachments",
+    "extract_text": ".attachments",
+    "register_reader": ".attachments",
+    "bounded_html_pieces": ".parser._html_bounds",
+    "IngestFailure": ".ingest._ingest",
+    "IngestInterrupted": ".ingest._ingest",
+    "IngestProgress": ".ingest._ingest",
+    "IngestResult": ".ingest._ingest",
+    "SourceKind": ".ingest._ingest",
+    "ingest_messages": ".ingest._ingest",
+    "ingest_paths": ".ingest._ingest",
+    "Skipped": ".readers._sources",
+    "SourceItem": ".readers._sources",
+    "Unreadable": ".readers._sources",
+    "eml_messages": ".readers._sources",
+    "iter_eml_files": ".readers._sources",
+    "maildir_messages": ".readers._sources",
+    "mbox_messages": ".readers._sources",
+    "MessageToStore": ".ingest._storing",
+    "Stored": ".ingest._storing",
+    "known_copies_among": ".ingest._storing",
+    "known_copy": ".ingest._storing",
+    "store_message": ".ingest._storing",
+    "tally": ".ingest._storing",
+    "iter_maildir": ".readers._maildir",
+    "maildir_files": ".readers._maildir",
+    "iter_mbox": ".readers._mbox",
+    "peek_message_id": ".parser._peek",
+    "RawMessage": ".readers._raw",
+    "parse_bytes": ".parser._parse",
+    "parse_eml": ".parser._parse",
+    "ParseBatch": ".pool._pool",
+    "ParseFailure": ".pool._pool",
+    "ParseJob": ".pool._pool",
+    "ParsePool": ".pool._pool",
+    "default_workers": ".pool._pool",
+    "parse_many": ".pool._pool",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -126,6 +129,7 @@ __all__ = [
     "ParseLimits",
     "ParsePool",
     "ParserConfig",
+    "PathsArg",
     "RawMessage",
     "Skipped",
     "SourceItem",
@@ -133,6 +137,7 @@ __all__ = [
     "Stored",
     "Unreadable",
     "__version__",
+    "as_paths",
     "bounded_html_pieces",
     "default_workers",
     "eml_messages",

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
+from ._atlas import MailAtlas
+from ._errors import BrowserNotFoundError, ExportError, ExportPathError
 from ._formats import EXPORT_FORMATS, ExportFormat
-from .atlas import MailAtlas
-from .errors import BrowserNotFoundError, ExportError, ExportPathError
 
 if TYPE_CHECKING:
     from mailatlas_clean import IngestFailure, IngestInterrupted, IngestResult

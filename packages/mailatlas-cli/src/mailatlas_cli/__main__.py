@@ -1,5 +1,5 @@
 """``python -m mailatlas_cli``: the same as the ``mailatlas`` command."""
 
-from .main import main
+from ._main import main
 
 main()

@@ -1,6 +1,21 @@
 """mailatlas-core: the document model, the store interface and its SQLite + files backend."""
 
+from typing import TYPE_CHECKING
+
 from .__about__ import __version__
+from ._errors import (
+    DocumentNotFoundError,
+    InvalidFilterError,
+    MailAtlasError,
+    MigrationError,
+    StorageFullError,
+    StoreError,
+    StoreNotFoundError,
+    ThreadNotFoundError,
+    UnsafePathError,
+)
+from ._ids import content_hash, document_id, normalize_message_id, thread_id_for
+from ._lazy import lazy_getattr
 from ._metadata import (
     AssetPart,
     AttachedMessage,
@@ -17,20 +32,7 @@ from ._metadata import (
     SourceMetadata,
     empty_metadata,
 )
-from ._open import open_store
-from .errors import (
-    DocumentNotFoundError,
-    InvalidFilterError,
-    MailAtlasError,
-    MigrationError,
-    StorageFullError,
-    StoreError,
-    StoreNotFoundError,
-    ThreadNotFoundError,
-    UnsafePathError,
-)
-from .ids import content_hash, document_id, normalize_message_id, thread_id_for
-from .model import (
+from ._model import (
     AddResult,
     Asset,
     AssetData,
@@ -48,11 +50,37 @@ from .model import (
     StoredFailure,
     StoreStats,
 )
-from .store import ListFilter, Store
-from .threads import Thread, ThreadMessage, ThreadNode
-from .work import WorkItem, WorkState
+from ._open import open_store
+from ._store import ListFilter, Store
+from ._threads import Thread, ThreadMessage, ThreadNode
+from ._work import WorkItem, WorkState
+
+if TYPE_CHECKING:
+    from ._blobs import BlobStore
+    from ._dates import parse_date_filter, parse_mail_date, to_utc_iso, utc_now_iso
+    from ._docstore import ASSET_SCHEME
+    from ._flags import normalize_flags
+    from ._gmail import GmailMessage
+    from ._ids import header_block, headers_hash
+
+_LAZY: dict[str, str] = {
+    "ASSET_SCHEME": "._docstore",
+    "BlobStore": "._blobs",
+    "GmailMessage": "._gmail",
+    "header_block": "._ids",
+    "headers_hash": "._ids",
+    "normalize_flags": "._flags",
+    "parse_date_filter": "._dates",
+    "parse_mail_date": "._dates",
+    "to_utc_iso": "._dates",
+    "utc_now_iso": "._dates",
+}
+
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
 
 __all__ = [
+    "ASSET_SCHEME",
     "AddResult",
     "Asset",
     "AssetData",
@@ -60,6 +88,7 @@ __all__ = [
     "AssetPart",
     "AssetText",
     "AttachedMessage",
+    "BlobStore",
     "BodySource",
     "Cleaning",
     "Dates",
@@ -70,6 +99,7 @@ __all__ = [
     "DocumentRef",
     "FlagUpdate",
     "GmailEntry",
+    "GmailMessage",
     "ImapCursor",
     "InvalidFilterError",
     "ListFilter",
@@ -102,7 +132,14 @@ __all__ = [
     "content_hash",
     "document_id",
     "empty_metadata",
+    "header_block",
+    "headers_hash",
+    "normalize_flags",
     "normalize_message_id",
     "open_store",
+    "parse_date_filter",
+    "parse_mail_date",
     "thread_id_for",
+    "to_utc_iso",
+    "utc_now_iso",
 ]

@@ -3,7 +3,7 @@
 The SQL is the same for SQLite and PostgreSQL but for the placeholder (``?``/``%s``) and
 the null-safe comparison (``IS NOT``/``IS DISTINCT FROM``); each backend mixes in
 :class:`LiveMixin` and provides :meth:`LiveMixin._live` to run one statement. Every
-method takes the folder as an :class:`~mailatlas_core.model.ImapCursor` (host, port,
+method takes the folder as an :class:`~mailatlas_core._model.ImapCursor` (host, port,
 username, folder and UIDVALIDITY say which locations are meant) and is atomic on its
 own; the sync wraps them in ``store.transaction()`` with the advanced cursor.
 """
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from ._dates import utc_now_iso
+from ._model import FlagUpdate, ImapCursor
 from ._rows import flag_columns
-from .dates import utc_now_iso
-from .model import FlagUpdate, ImapCursor
 
 __all__ = ["LiveMixin"]
 

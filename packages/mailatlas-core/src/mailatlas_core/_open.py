@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import StoreError
-from .store import Store, is_postgres_url, is_s3_url, sqlite_path
+from ._errors import StoreError
+from ._store import Store, is_postgres_url, is_s3_url, sqlite_path
 
 if TYPE_CHECKING:
-    from .backend import Backend
-    from .blobs import BlobStore
+    from ._backend import Backend
+    from ._blobs import BlobStore
 
 __all__ = ["open_store"]
 
@@ -31,14 +31,14 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
     ``s3`` extra; without it the error says what to install.
 
     With ``create=False`` (read-only commands) a missing store is a
-    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is created anywhere.
+    :class:`~mailatlas_core._errors.StoreNotFoundError` and nothing is created anywhere.
     """
-    from .blobs import LocalBlobStore
-    from .docstore import DocumentStore
+    from ._blobs import LocalBlobStore
+    from ._docstore import DocumentStore
 
     db_text, ws_text = os.fspath(db), os.fspath(workspace)
     if not is_postgres_url(db_text) and not is_s3_url(ws_text):
-        from .sqlite_store import SQLiteStore
+        from ._sqlite_store import SQLiteStore
 
         return SQLiteStore(Path(sqlite_path(db_text)), Path(ws_text), create=create)
     # The blob store first: making it touches nothing (no directory, no request), so a
@@ -46,7 +46,7 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
     blobs: BlobStore
     if is_s3_url(ws_text):
         try:
-            from .s3_blobs import S3BlobStore
+            from ._s3_blobs import S3BlobStore
         except ImportError:
             raise StoreError(
                 _MISSING_EXTRA.format(what="an s3:// --workspace", extra="s3")
@@ -57,14 +57,14 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
     backend: Backend
     if is_postgres_url(db_text):
         try:
-            from .pg_backend import PostgresBackend
+            from ._pg_backend import PostgresBackend
         except ImportError:
             raise StoreError(
                 _MISSING_EXTRA.format(what="a postgresql:// --db", extra="postgres")
             ) from None
         backend = PostgresBackend(db_text, create=create)
     else:
-        from .sqlite_backend import SQLiteBackend
+        from ._sqlite_backend import SQLiteBackend
 
         backend = SQLiteBackend(Path(sqlite_path(db_text)), create=create)
     return DocumentStore(backend, blobs, create=create)

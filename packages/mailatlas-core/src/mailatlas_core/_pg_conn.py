@@ -16,15 +16,15 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .dates import utc_now_iso
-from .errors import (
+from ._dates import utc_now_iso
+from ._errors import (
     DocumentTooLargeError,
     MigrationError,
     StorageFullError,
     StoreError,
     StoreNotFoundError,
 )
-from .store import is_postgres_url
+from ._store import is_postgres_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -67,7 +67,7 @@ def connect(url: str, *, create: bool) -> psycopg.Connection[Any]:
     """Open the database (autocommit; transactions are explicit), migrated to the latest.
 
     With ``create=False`` a database without MailAtlas's tables is a
-    :class:`~mailatlas_core.errors.StoreNotFoundError` and nothing is written.
+    :class:`~mailatlas_core._errors.StoreNotFoundError` and nothing is written.
     """
     _check_url(url)
     try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._errors import InvalidFilterError
+from ._ids import normalize_message_id
 from ._pg_search import search_query
 from ._query import _escape_like, flag_clause
-from .errors import InvalidFilterError
-from .ids import normalize_message_id
-from .store import ListFilter
+from ._store import ListFilter
 
 __all__ = ["pg_count_query", "pg_list_query"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ._errors import InvalidFilterError
 from ._query import _OPERATORS, _tokens
-from .errors import InvalidFilterError
 
 __all__ = ["search_query", "search_text", "search_vector"]
 

@@ -14,10 +14,10 @@ from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from ._dates import utc_now_iso
 from ._pg_session import PgSession
 from ._sqlite_work import given_up, work_item
-from .dates import utc_now_iso
-from .work import WorkItem, WorkState
+from ._work import WorkItem, WorkState
 
 __all__ = ["PgWorkMixin"]
 

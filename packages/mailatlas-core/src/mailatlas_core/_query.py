@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from .errors import InvalidFilterError
-from .ids import normalize_message_id
-from .store import ListFilter
+from ._errors import InvalidFilterError
+from ._ids import normalize_message_id
+from ._store import ListFilter
 
 __all__ = [
     "COMMON_QUERY_THRESHOLD",

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .flags import split_flags
-from .model import Asset, Document, DocumentRef, Location, SourceLocation
+from ._flags import split_flags
+from ._model import Asset, Document, DocumentRef, Location, SourceLocation
 
 __all__ = [
     "asset_from_row",

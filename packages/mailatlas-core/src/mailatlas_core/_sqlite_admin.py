@@ -7,9 +7,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._errors import DocumentNotFoundError
+from ._model import StoredFailure
 from ._sqlite_conn import db_error
-from .errors import DocumentNotFoundError
-from .model import StoredFailure
 
 __all__ = ["AdminMixin"]
 

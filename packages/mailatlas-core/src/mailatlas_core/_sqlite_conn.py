@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import DocumentTooLargeError, StorageFullError, StoreError, StoreNotFoundError
-from .files import describe_kind
-from .migrate import apply_migrations
+from ._errors import DocumentTooLargeError, StorageFullError, StoreError, StoreNotFoundError
+from ._files import describe_kind
+from ._migrate import apply_migrations
 
 __all__ = ["BUSY_TIMEOUT_MS", "check_db_path", "connect", "db_error", "dumps", "scrub"]
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from ._backend import FailureRow, RunRow
+from ._model import ImapCursor
 from ._sqlite_conn import db_error, dumps, scrub
-from .backend import FailureRow, RunRow
-from .model import ImapCursor
 
 __all__ = ["StateMixin"]
 

@@ -9,10 +9,10 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ._errors import DocumentNotFoundError
+from ._model import Asset, AssetData, AssetText, DocumentRef
 from ._rows import asset_from_row, with_matches
 from ._sqlite_conn import db_error
-from .errors import DocumentNotFoundError
-from .model import Asset, AssetData, AssetText, DocumentRef
 
 __all__ = ["TextsMixin"]
 
@@ -35,7 +35,7 @@ def _keep(key: str) -> str:
 
 
 class TextsMixin:
-    """Attachment text rows of :class:`~mailatlas_core.sqlite_backend.SQLiteBackend`."""
+    """Attachment text rows of :class:`~mailatlas_core._sqlite_backend.SQLiteBackend`."""
 
     _conn: sqlite3.Connection
     # asset_texts rows with a larger seq were added in the open transaction and are not

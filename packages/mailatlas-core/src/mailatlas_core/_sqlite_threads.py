@@ -1,9 +1,9 @@
 """Threads in the SQLite backend: each document's reference chain, rethreading, reads.
 
-``thread_links`` holds every document's :func:`~mailatlas_core.threads.parent_chain`
+``thread_links`` holds every document's :func:`~mailatlas_core._threads.parent_chain`
 (one row per ancestor id, oldest first). Adding a message loads only the threads it
 touches (the documents with an id it names, or that name its id), rebuilds them with
-:func:`~mailatlas_core.threads.build_threads` and rewrites the thread ids that changed:
+:func:`~mailatlas_core._threads.build_threads` and rewrites the thread ids that changed:
 that is how a late message merges two threads and how a thread's root moves up when an
 older message arrives. Deleting a message rebuilds what is left of its thread.
 """
@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from .threads import Thread, ThreadMessage, build_threads, parent_chain, thread_changes
+from ._threads import Thread, ThreadMessage, build_threads, parent_chain, thread_changes
 
 __all__ = ["ThreadsMixin", "backfill_threads"]
 
@@ -69,8 +69,8 @@ def _apply(conn: sqlite3.Connection, threads: list[Thread], current: dict[str, s
 
 
 class ThreadsMixin:
-    """Thread rows of :class:`~mailatlas_core.sqlite_backend.SQLiteBackend` (the policy,
-    :func:`~mailatlas_core.threads.build_threads`, runs in the DocumentStore)."""
+    """Thread rows of :class:`~mailatlas_core._sqlite_backend.SQLiteBackend` (the policy,
+    :func:`~mailatlas_core._threads.build_threads`, runs in the DocumentStore)."""
 
     _conn: sqlite3.Connection
 

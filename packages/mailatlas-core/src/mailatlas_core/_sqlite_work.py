@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
+from ._dates import utc_now_iso
 from ._sqlite_conn import db_error
-from .dates import utc_now_iso
-from .work import WorkItem, WorkState
+from ._work import WorkItem, WorkState
 
 __all__ = ["WorkMixin", "given_up", "work_item"]
 

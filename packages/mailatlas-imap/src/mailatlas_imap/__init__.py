@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from mailatlas_core._lazy import lazy_getattr
 
 from .__about__ import __version__
-from .accounts import Account, AccountsFile, find_accounts_file, load_accounts
-from .config import ImapSyncConfig, is_loopback_host
-from .errors import (
+from ._accounts import Account, AccountsFile, find_accounts_file, load_accounts
+from ._config import ImapSyncConfig, is_loopback_host
+from ._errors import (
     AccountsFileError,
     FolderError,
     ImapAuthError,
@@ -27,41 +27,78 @@ from .errors import (
     ImapError,
     SecretUnavailableError,
 )
-from .many import AccountResult, AccountsInterrupted, AccountsSyncResult, sync_accounts
-from .result import FolderResult, SyncInterrupted, SyncResult
+from ._many import AccountResult, AccountsInterrupted, AccountsSyncResult, sync_accounts
+from ._result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
     from ._changes import ChangeBatch, ChangeCallback
+    from ._config import ALL_FOLDERS, AuthMode, TlsMode
+    from ._errors import cli_spelling
     from ._folder import ProgressCallback
     from ._folders import ImapFolder, list_imap_folders
-    from .sync import sync_imap
-    from .watch import WatchEvent, WatchInterrupted, WatchOptions, WatchResult, watch_imap
+    from ._many import AccountsProgress, unstarted
+    from ._sync import sync_imap
+    from ._watch import (
+        MAX_IDLE_SECONDS,
+        WatchEvent,
+        WatchInterrupted,
+        WatchOptions,
+        WatchResult,
+        watch_imap,
+    )
+    from ._worker import (
+        DEFAULT_LEASE_SECONDS,
+        DEFAULT_MAX_ATTEMPTS,
+        ItemResult,
+        WorkerInterrupted,
+        enqueue_accounts,
+        run_worker,
+    )
 
 # imapclient and the parser load with the sync machinery, on first use.
 _LAZY = {
+    "ALL_FOLDERS": "._config",
+    "AccountsProgress": "._many",
+    "AuthMode": "._config",
+    "DEFAULT_LEASE_SECONDS": "._worker",
+    "DEFAULT_MAX_ATTEMPTS": "._worker",
+    "ItemResult": "._worker",
+    "MAX_IDLE_SECONDS": "._watch",
+    "TlsMode": "._config",
+    "WorkerInterrupted": "._worker",
+    "cli_spelling": "._errors",
+    "enqueue_accounts": "._worker",
+    "run_worker": "._worker",
+    "unstarted": "._many",
     "ChangeBatch": "._changes",
     "ChangeCallback": "._changes",
     "ImapFolder": "._folders",
     "ProgressCallback": "._folder",
     "list_imap_folders": "._folders",
-    "sync_imap": ".sync",
-    "WatchEvent": ".watch",
-    "WatchInterrupted": ".watch",
-    "WatchOptions": ".watch",
-    "WatchResult": ".watch",
-    "watch_imap": ".watch",
+    "sync_imap": "._sync",
+    "WatchEvent": "._watch",
+    "WatchInterrupted": "._watch",
+    "WatchOptions": "._watch",
+    "WatchResult": "._watch",
+    "watch_imap": "._watch",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
+    "ALL_FOLDERS",
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_MAX_ATTEMPTS",
+    "MAX_IDLE_SECONDS",
     "Account",
     "AccountResult",
     "AccountsFile",
     "AccountsFileError",
     "AccountsInterrupted",
+    "AccountsProgress",
     "AccountsSyncResult",
+    "AuthMode",
     "ChangeBatch",
     "ChangeCallback",
     "FolderError",
@@ -72,20 +109,27 @@ __all__ = [
     "ImapError",
     "ImapFolder",
     "ImapSyncConfig",
+    "ItemResult",
     "ProgressCallback",
     "SecretUnavailableError",
     "SyncInterrupted",
     "SyncResult",
+    "TlsMode",
     "WatchEvent",
     "WatchInterrupted",
     "WatchOptions",
     "WatchResult",
+    "WorkerInterrupted",
     "__version__",
+    "cli_spelling",
+    "enqueue_accounts",
     "find_accounts_file",
     "is_loopback_host",
     "list_imap_folders",
     "load_accounts",
+    "run_worker",
     "sync_accounts",
     "sync_imap",
+    "unstarted",
     "watch_imap",
 ]

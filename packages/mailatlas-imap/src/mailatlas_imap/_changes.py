@@ -24,12 +24,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from mailatlas_core import FlagUpdate, ImapCursor, Store
-from mailatlas_core.flags import normalize_flags
+from mailatlas_core import FlagUpdate, ImapCursor, Store, normalize_flags
 
 from ._replies import parse_modseq
+from ._result import FolderResult
 from ._session import FetchData, FolderInfo, Session
-from .result import FolderResult
 
 __all__ = ["CHANGE_BATCH", "ChangeBatch", "ChangeCallback", "track_changes"]
 

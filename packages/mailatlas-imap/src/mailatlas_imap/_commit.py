@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from mailatlas_clean import MessageToStore, store_message, tally
-from mailatlas_core import ImapCursor, Store
-from mailatlas_core.gmail import GmailMessage
+from mailatlas_core import GmailMessage, ImapCursor, Store
 
-from .result import FolderResult
+from ._result import FolderResult
 
 __all__ = ["commit_batch"]
 

@@ -14,19 +14,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mailatlas_clean import MessageToStore, known_copies_among, peek_message_id
-from mailatlas_core import ImapCursor, SourceLocation, Store
-from mailatlas_core.dates import to_utc_iso
-from mailatlas_core.gmail import GmailMessage
-from mailatlas_core.ids import header_block, headers_hash
+from mailatlas_core import (
+    GmailMessage,
+    ImapCursor,
+    SourceLocation,
+    Store,
+    header_block,
+    headers_hash,
+    to_utc_iso,
+)
 
 from ._changes import ChangeCallback, flags_of, modseq_of, track_changes
 from ._commit import commit_batch
+from ._errors import ImapError
 from ._folders import examine_folder, find_cursor
 from ._gmail import GMAIL_ITEMS, gmail_message, is_gmail
 from ._parsing import ParseItem, Parser, PendingParse
+from ._result import FolderResult
 from ._session import FolderInfo, Session
-from .errors import ImapError
-from .result import FolderResult
 
 __all__ = ["ProgressCallback", "sync_folder"]
 

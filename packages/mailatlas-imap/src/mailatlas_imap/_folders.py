@@ -17,11 +17,11 @@ from typing import Any
 
 from mailatlas_core import ImapCursor, Store
 
+from ._config import ALL_FOLDERS, ImapSyncConfig, canonical_folder
+from ._errors import FolderError
 from ._replies import MAX_UID, FolderInfo, _number
 from ._session import COMMAND_BYTES, Session
 from ._wire import Budget
-from .config import ALL_FOLDERS, ImapSyncConfig, canonical_folder
-from .errors import FolderError
 
 __all__ = [
     "SPECIAL_USES",

@@ -2,7 +2,7 @@
 
 Gmail shows one message in "[Gmail]/All Mail", INBOX and a folder per label, with the
 same bytes: the sync stores it once, with a location per folder, and keeps Gmail's ids
-and labels in ``metadata.gmail`` (:mod:`mailatlas_core.gmail`). Gmail leaves the label
+and labels in ``metadata.gmail`` (:mod:`mailatlas_core._gmail`). Gmail leaves the label
 of the folder being read out of X-GM-LABELS (INBOX's ``\\Inbox``, ``Work``'s
 ``Work``), so it is added back.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from imapclient.imap_utf7 import decode as decode_utf7
-from mailatlas_core.gmail import GmailMessage
+from mailatlas_core import GmailMessage
 
+from ._config import ImapSyncConfig
 from ._session import Session
-from .config import ImapSyncConfig
 
 __all__ = ["GMAIL_ITEMS", "gmail_message", "is_gmail"]
 

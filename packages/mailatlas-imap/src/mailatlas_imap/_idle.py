@@ -20,10 +20,10 @@ from typing import Any
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imap_utf7 import encode as encode_utf7
 
+from ._config import canonical_folder
+from ._errors import ImapConnectionError
 from ._session import COMMAND_BYTES, Session
 from ._wire import Budget
-from .config import canonical_folder
-from .errors import ImapConnectionError
 
 __all__ = ["TICK", "idle", "notify_set"]
 

@@ -17,10 +17,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from ._config import ImapSyncConfig
+from ._errors import ImapAuthError, ImapError
 from ._idle import idle, is_change, notify_set, status_folder
 from ._session import Session
-from .config import ImapSyncConfig
-from .errors import ImapAuthError, ImapError
 
 __all__ = ["IdleListener", "Listener", "NotifyListener"]
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import SecretUnavailableError
+from ._errors import SecretUnavailableError
 
 __all__ = ["COMMAND_TIMEOUT", "SecretSource"]
 

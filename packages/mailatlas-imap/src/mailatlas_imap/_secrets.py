@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from .config import ImapSyncConfig
+from ._config import ImapSyncConfig
 
 __all__ = ["Scrubber", "secret_forms"]
 

@@ -1,7 +1,7 @@
 """One authenticated IMAP connection: TLS, auth, EXAMINE, SEARCH, FETCH.
 
 This is the package edge: every imapclient, imaplib, ssl and socket exception is turned
-into the :mod:`mailatlas_imap.errors` tree here, with server text decoded and every form
+into the :mod:`mailatlas_imap._errors` tree here, with server text decoded and every form
 of the credential scrubbed. Every command runs within a budget (:mod:`._wire`), and no
 command's reply grows with the size of the folder: UIDs are listed window by window.
 """
@@ -20,6 +20,15 @@ from typing import Any
 
 from imapclient.exceptions import CapabilityError, LoginError
 
+from ._config import ImapSyncConfig, is_loopback_host
+from ._errors import (
+    FolderError,
+    ImapAuthError,
+    ImapConfigError,
+    ImapConnectionError,
+    ImapError,
+)
+from ._errors import option as opt
 from ._replies import (
     BadReply,
     FetchData,
@@ -32,15 +41,6 @@ from ._replies import (
 )
 from ._secrets import Scrubber
 from ._wire import BoundedClient, Budget, Overrun
-from .config import ImapSyncConfig, is_loopback_host
-from .errors import (
-    FolderError,
-    ImapAuthError,
-    ImapConfigError,
-    ImapConnectionError,
-    ImapError,
-)
-from .errors import option as opt
 
 __all__ = ["FetchData", "FolderInfo", "Session", "server_text"]
 

@@ -21,7 +21,7 @@ from typing import Any
 from mailatlas_core import Document, DocumentNotFoundError, Store
 
 from ._changes import ChangeBatch
-from .result import FolderResult, pair_moves
+from ._result import FolderResult, pair_moves
 
 __all__ = ["REMEMBERED", "Changes", "WatchEvent"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from mailatlas_core.dates import parse_mail_date, to_utc_iso
+from mailatlas_core import parse_mail_date, to_utc_iso
 
-from .._headers import format_mailbox
+from ..parser._headers import format_mailbox
 
 __all__ = ["ForwardBlock", "find_forwarded_blocks", "original_author_and_date"]
 

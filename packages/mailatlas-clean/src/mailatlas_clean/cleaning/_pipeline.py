@@ -13,7 +13,7 @@ from typing import Any
 
 from mailatlas_core import Cleaning
 
-from ..config import ParserConfig
+from .._config import ParserConfig
 from ._boilerplate import strip_boilerplate
 from ._footer import cut_footer
 from ._forwarded import find_forwarded_blocks

@@ -13,8 +13,13 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import AccountResult, AccountsInterrupted, AccountsSyncResult, load_accounts
-from mailatlas_imap.config import ALL_FOLDERS
+from mailatlas_imap import (
+    ALL_FOLDERS,
+    AccountResult,
+    AccountsInterrupted,
+    AccountsSyncResult,
+    load_accounts,
+)
 
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._imap_options import folder_choice

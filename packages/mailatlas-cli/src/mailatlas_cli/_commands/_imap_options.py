@@ -12,8 +12,7 @@ from typing import Any, TypeVar, cast
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import ImapSyncConfig
-from mailatlas_imap.config import ALL_FOLDERS, AuthMode, TlsMode
+from mailatlas_imap import ALL_FOLDERS, AuthMode, ImapSyncConfig, TlsMode
 
 from ._errors import UserError
 

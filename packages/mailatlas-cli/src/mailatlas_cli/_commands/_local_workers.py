@@ -19,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import Account, AccountResult, AccountsSyncResult, FolderResult, SyncResult
-from mailatlas_imap.many import unstarted
-from mailatlas_imap.worker import enqueue_accounts
+from mailatlas_imap import (
+    Account,
+    AccountResult,
+    AccountsSyncResult,
+    FolderResult,
+    SyncResult,
+    enqueue_accounts,
+    unstarted,
+)
 
 from ._options import StorePaths, cleaning_args
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 from mailatlas_clean import ParseLimits, ParserConfig
 
-from ..atlas import MailAtlas
+from .._atlas import MailAtlas
 from ._errors import UserError
 
 __all__ = [

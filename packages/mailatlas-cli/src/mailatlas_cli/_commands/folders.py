@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from mailatlas_imap import list_imap_folders
-from mailatlas_imap.errors import cli_spelling
+from mailatlas_imap import cli_spelling, list_imap_folders
 
 from ._imap_options import connection_options, imap_config
 from ._output import OutputForm, emit_rows

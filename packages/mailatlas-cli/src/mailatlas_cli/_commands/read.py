@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from mailatlas_core.dates import parse_date_filter
+from mailatlas_core import parse_date_filter
 
 from ._options import StorePaths, store_options
 from ._output import (

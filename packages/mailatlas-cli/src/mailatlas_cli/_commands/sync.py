@@ -6,10 +6,9 @@ from typing import Any
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import ImapAuthError, ImapConnectionError, SyncInterrupted
-from mailatlas_imap.errors import cli_spelling
+from mailatlas_imap import ImapAuthError, ImapConnectionError, SyncInterrupted, cli_spelling
 
-from ..atlas import unstarted_sync
+from .._atlas import unstarted_sync
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._imap_options import connection_options, folder_options, imap_config, prune_option
 from ._options import (

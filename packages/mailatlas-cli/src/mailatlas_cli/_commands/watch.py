@@ -13,14 +13,14 @@ from typing import Any
 import click
 from mailatlas_clean import ParserConfig
 from mailatlas_imap import (
+    MAX_IDLE_SECONDS,
     ImapSyncConfig,
     WatchEvent,
     WatchInterrupted,
     WatchOptions,
+    cli_spelling,
     watch_imap,
 )
-from mailatlas_imap.errors import cli_spelling
-from mailatlas_imap.watch import MAX_IDLE_SECONDS
 
 from ._errors import INTERRUPTED_EXIT, UserError
 from ._imap_options import (

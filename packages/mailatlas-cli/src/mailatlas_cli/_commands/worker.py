@@ -10,13 +10,13 @@ from typing import Any
 
 import click
 from mailatlas_clean import ParserConfig
-from mailatlas_imap import load_accounts
-from mailatlas_imap.worker import (
+from mailatlas_imap import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
     ItemResult,
     WorkerInterrupted,
     enqueue_accounts,
+    load_accounts,
     run_worker,
 )
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mailatlas_core import Document, Thread
 
+from .._errors import ExportError
 from .._formats import EXPORT_FORMATS, ExportFormat
-from ..errors import ExportError
 from ._common import (
     LOCAL_FILES,
     StoredFiles,

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-from mailatlas_core import Asset, Document, Mailbox, StoreError
-from mailatlas_core.blobs import BlobStore
-from mailatlas_core.files import open_regular, read_regular
+from mailatlas_core import Asset, BlobStore, Document, Mailbox, StoreError
+from mailatlas_core._files import open_regular, read_regular
 
 __all__ = [
     "LOCAL_FILES",

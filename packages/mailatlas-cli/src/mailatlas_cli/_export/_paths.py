@@ -13,7 +13,7 @@
 
 Inside the directory, every name MailAtlas writes (the page, the assets folder and each
 asset) is reached through directory descriptors without following links
-(:mod:`mailatlas_core.files`), so a link planted there is refused, never written
+(:mod:`mailatlas_core._files`), so a link planted there is refused, never written
 through. Without ``--out`` the export goes to the workspace's ``exports/`` folder, which
 must be a real directory inside the workspace.
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailatlas_core import Document, StoreError
-from mailatlas_core.files import (
+from mailatlas_core._files import (
     NotARegularFileError,
     copy_stream_at,
     describe_kind,
@@ -36,7 +36,7 @@ from mailatlas_core.files import (
     replace_at,
 )
 
-from ..errors import ExportError, ExportPathError
+from .._errors import ExportError, ExportPathError
 from ._common import LOCAL_FILES, StoredFiles
 
 __all__ = [

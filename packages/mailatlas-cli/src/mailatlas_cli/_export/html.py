@@ -13,8 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import nh3
 from mailatlas_clean import bounded_html_pieces
-from mailatlas_core import Asset, Document
-from mailatlas_core.docstore import ASSET_SCHEME
+from mailatlas_core import ASSET_SCHEME, Asset, Document
 
 from ._common import LOCAL_FILES, AssetLinker, StoredFiles, header_of
 

@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 from mailatlas_core import Document
-from mailatlas_core.files import open_dir
+from mailatlas_core._files import open_dir
 
-from ..errors import BrowserNotFoundError, ExportError
+from .._errors import BrowserNotFoundError, ExportError
 from ._common import LOCAL_FILES, StoredFiles, bundle_link
 from ._paths import Destination, write_assets
 from .html import render_html

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mailatlas_core import MailAtlasError
 
-from ..atlas import MailAtlas
+from .._atlas import MailAtlas
 
 __all__ = ["LoopbackOnlyError", "check_loopback", "serve"]
 

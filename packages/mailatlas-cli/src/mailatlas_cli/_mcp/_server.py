@@ -29,7 +29,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..__about__ import __version__
-from ..atlas import MailAtlas
+from .._atlas import MailAtlas
 from . import _tools
 from ._framing import frame
 from ._sync import run_apart, sync_account

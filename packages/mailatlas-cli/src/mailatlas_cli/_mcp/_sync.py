@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from ..atlas import MailAtlas
+from .._atlas import MailAtlas
 from ._tools import Result, store_source
 
 __all__ = ["run_apart", "sync_account"]

@@ -15,8 +15,8 @@ from typing import Any
 
 from mailatlas_core import Asset, Document, InvalidFilterError
 
+from .._atlas import MailAtlas
 from .._export._common import header_of
-from ..atlas import MailAtlas
 
 __all__ = [
     "BODY_CHARS_DEFAULT",

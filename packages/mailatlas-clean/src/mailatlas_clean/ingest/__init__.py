@@ -1,0 +1,1 @@
+"""mailatlas_clean.ingest: see the package docstring."""

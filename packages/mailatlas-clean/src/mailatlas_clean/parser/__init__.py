@@ -1,0 +1,1 @@
+"""mailatlas_clean.parser: see the package docstring."""

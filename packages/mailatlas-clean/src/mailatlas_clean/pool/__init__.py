@@ -1,0 +1,1 @@
+"""mailatlas_clean.pool: see the package docstring."""

@@ -1,0 +1,578 @@
+"""Parse many messages on every core, results in input order.
+
+Parsing is the CPU-heavy step of both ingest and IMAP sync. :func:`parse_many` runs it
+in worker processes while the caller's process keeps reading, fetching and writing,
+and yields results *in input order*, so callers can commit batches and advance IMAP
+cursors exactly as if they had parsed inline.
+
+* Small jobs never pay for processes: until ``inline_below`` messages have been seen,
+  nothing is started, and a run that ends before that parses in-process.
+* Both cores work: a worker parses while the caller stores; when the caller would
+  wait for a worker, it parses the next waiting chunk itself (small messages only).
+* Memory stays bounded: a bounded number of chunks and of bytes are in flight.
+* The raw bytes are not sent back from the workers (the caller still has them).
+* A worker that dies (a crash in a C extension, the OOM killer) costs only the
+  messages it was holding: they are retried one by one in a fresh worker, and a
+  message that kills a worker again is reported as failed. A worker that dies while
+  reading an attachment (it says which before each one) costs that file only: the
+  message is parsed again without reading it, and the file's text says why
+  (``_attachments._sandbox``).
+* Every message has a time budget (:class:`ParseLimits`): a worker that overruns it is
+  killed, that message is reported as failed, and the rest go on in a fresh worker.
+  Messages above the size limit are never parsed. This process parses only small
+  messages itself, under the same budget (see ``_deadline``), and only where that
+  budget can be enforced (the main thread, no SIGALRM handler of the application's):
+  elsewhere, even a short run or a ``workers=0`` pool parses in a worker process.
+* Workers are plain child processes (``_worker``), not ``multiprocessing`` ones: a
+  user's script without a ``__main__`` guard is never re-run inside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, replace
+from itertools import chain, islice
+from typing import Any, Generic, TypeVar
+
+from mailatlas_core import ParsedDocument
+
+from .._config import ParseLimits, ParserConfig
+from .._errors import ParseError
+from ..parser._deadline import ParseTimeout, budget_enforceable, time_budget
+from ..parser._trim import pin_mmap_threshold, release_after
+from ._worker import WorkerDied, WorkerProcess
+
+__all__ = ["ParseBatch", "ParseFailure", "ParseJob", "ParsePool", "default_workers", "parse_many"]
+
+T = TypeVar("T")
+
+HELP_AHEAD_CHUNKS = 8  # chunks parse_many queues beyond what the workers hold
+AHEAD_BYTES = 64 * 1024 * 1024  # raw bytes parse_many reads ahead, at most
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJob(Generic[T]):
+    """One message to parse. ``tag`` stays in the calling process (any value).
+
+    A job with ``parse=False`` is not parsed: it keeps its place in the output order
+    with the outcome ``None`` (callers use this for messages they already know are
+    duplicates or unreadable, so every input is answered in order).
+    """
+
+    tag: T
+    raw: bytes
+    received_at: str | None = None
+    envelope: str | None = None
+    parse: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    """Why a message could not be parsed (``ParseError`` text or an unexpected error)."""
+
+    reason: str
+
+
+_Outcome = ParsedDocument | ParseFailure
+
+
+def parse_one(
+    job: ParseJob[T], config: ParserConfig, limits: ParseLimits | None = None
+) -> _Outcome | None:
+    """Parse one job in this process; never raises for a bad message.
+
+    With ``limits``, a message above the size limit is refused unparsed, and the parse
+    is stopped when it overruns the time budget (where Python code runs; see
+    ``_deadline``).
+    """
+    if not job.parse:
+        return None
+    if limits is None:
+        return _parse_guarded(job.raw, config, job.received_at, job.envelope)
+    refusal = limits.refusal(len(job.raw))
+    if refusal is not None:
+        return ParseFailure(refusal)
+    load_parser()  # before the clock starts: importing it is not the message's time
+    try:
+        with time_budget(limits.budget(len(job.raw))):
+            return _parse_guarded(job.raw, config, job.received_at, job.envelope)
+    except ParseTimeout:
+        return ParseFailure(limits.timeout_reason(len(job.raw)))
+
+
+def load_parser() -> None:
+    """Import the parser stack (mail-parser, nh3, html-to-markdown, the cleaning rules).
+
+    Loaded at the first parse, not with this module: a caller with nothing to parse (a
+    sync rerun) never pays for it. Callers import it before a message's time budget
+    starts (this process in :func:`parse_one`, a worker before it says it is ready).
+    """
+    from ..parser import _parse  # noqa: F401
+
+
+def _parse_guarded(
+    raw: bytes, config: ParserConfig, received_at: str | None, envelope: str | None
+) -> _Outcome:
+    from ..parser._parse import parse_bytes  # see load_parser
+
+    pin_mmap_threshold(len(raw))
+    try:
+        try:
+            return parse_bytes(raw, config, received_at=received_at, envelope=envelope)
+        finally:
+            release_after(len(raw))
+    except ParseError as exc:
+        return ParseFailure(str(exc))
+    except RecursionError:
+        return ParseFailure("message structure is nested too deeply to parse")
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, ParseTimeout):
+        raise
+    except BaseException as exc:  # a parser bug must cost one message, not the run
+        # BaseException too: a Rust panic in nh3 or html-to-markdown arrives as pyo3's
+        # PanicException, which is not an Exception.
+        return ParseFailure(f"unexpected parser error: {type(exc).__name__}: {exc}")
+
+
+def parse_item(
+    item: tuple[bytes, str | None, str | None, dict[int, str]],
+    config: ParserConfig,
+    reading: Callable[[int], None],
+) -> _Outcome:
+    """Parse one message in a worker process (whose time the caller bounds).
+
+    Its attachments are read here, each announced with ``reading(index)`` first; the
+    item's last field names those not to read (their reader crashed a worker before).
+    """
+    from ..attachments._sandbox import reading_inline
+
+    raw, received_at, envelope, not_read = item
+    with reading_inline(reading, not_read):
+        outcome = _parse_guarded(raw, config, received_at, envelope)
+    # The caller holds the raw bytes already; don't pickle them back.
+    return replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome
+
+
+def default_workers() -> int:
+    """One worker per usable core but one: the calling process reads and stores.
+
+    Measured on 2 cores: one worker next to the caller beats two (which fight the
+    caller for its core); see docs/performance.md.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+# Messages a worker holds at once (16 chunks of 32 by default): enough that a worker
+# never runs dry while the caller stores or downloads a batch of 500 between two calls.
+IN_FLIGHT_CHUNKS_PER_WORKER = 16
+# ...and never more raw bytes than this per worker (mailboxes full of large attachments).
+IN_FLIGHT_BYTES_PER_WORKER = 32 * 1024 * 1024
+# The calling process helps only with messages up to this size: large ones (the memory
+# hogs, and the likeliest to trip a crash in a C extension) are always parsed in a worker,
+# where a crash or the OOM killer costs only that message.
+HELP_MAX_BYTES = 256 * 1024
+# Workers that die before they are ready (a broken install, no processes left): after
+# this many, the pool parses in the calling process instead of starting more.
+MAX_START_FAILURES = 2
+
+log = logging.getLogger("mailatlas_clean")
+
+
+class _Chunk:
+    """Consecutive jobs of one batch that are parsed together (in a worker or here).
+
+    A chunk is waiting (in the pool's queue), in flight (``worker`` set), ``crashed``
+    (its worker died before answering) or ``done``. ``outcomes`` holds the answers so
+    far, in order: a chunk whose worker was killed for overrunning a message's budget
+    goes back to the queue for the jobs after that message.
+    """
+
+    __slots__ = (
+        "crashed",
+        "done",
+        "jobs",
+        "nbytes",
+        "not_read",
+        "outcomes",
+        "small",
+        "started_ok",
+        "worker",
+    )
+
+    def __init__(
+        self, jobs: list[ParseJob[Any]], not_read: dict[int, dict[int, str]] | None = None
+    ) -> None:
+        self.jobs = jobs
+        # Per job (index in jobs): attachments not to read, and why (see _lost).
+        self.not_read: dict[int, dict[int, str]] = not_read or {}
+        self.nbytes = sum(len(j.raw) for j in jobs)
+        self.small = all(len(j.raw) <= HELP_MAX_BYTES for j in jobs)
+        self.worker: WorkerProcess | None = None
+        self.crashed = False
+        self.started_ok = True  # whether the worker that crashed on it had started
+        self.outcomes: list[_Outcome] = []
+        self.done: list[_Outcome] | None = None
+
+    @property
+    def left(self) -> list[ParseJob[Any]]:
+        """The jobs not answered yet."""
+        return self.jobs[len(self.outcomes) :]
+
+    def items(self) -> list[tuple[bytes, str | None, str | None, dict[int, str]]]:
+        """What a worker is sent for the jobs left (see ``parse_item``)."""
+        first = len(self.outcomes)
+        return [
+            (j.raw, j.received_at, j.envelope, self.not_read.get(first + i, {}))
+            for i, j in enumerate(self.left)
+        ]
+
+    def reader_died(self, index: int, why: str) -> None:
+        """The next job's attachment ``index`` killed its worker: don't read it again
+        (nor any other of its files, after ``MAX_READER_CRASHES``)."""
+        from ..attachments._sandbox import EVERY, MAX_READER_CRASHES, gave_up
+
+        marks = self.not_read.setdefault(len(self.outcomes), {})
+        marks[index] = why
+        if len(marks) >= MAX_READER_CRASHES:
+            marks[EVERY] = gave_up(len(marks))
+
+    def answer(self, outcome: _Outcome) -> None:
+        job = self.jobs[len(self.outcomes)]
+        # The workers do not send the raw bytes back: this process has them.
+        if isinstance(outcome, ParsedDocument):
+            outcome = replace(outcome, raw=job.raw)
+        self.outcomes.append(outcome)
+        if len(self.outcomes) == len(self.jobs):
+            self.done, self.worker = self.outcomes, None
+
+
+class ParseBatch(Generic[T]):
+    """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`."""
+
+    __slots__ = ("_chunks", "_done", "jobs")
+
+    def __init__(self, jobs: list[ParseJob[T]]) -> None:
+        self.jobs = jobs
+        self._chunks: list[_Chunk] = []
+        self._done: list[_Outcome | None] | None = None
+
+
+class ParsePool:
+    """Parse batches of messages in worker processes (or inline with ``workers=0``).
+
+    ``submit`` returns at once; ``results`` answers in job order. Work is cut into
+    chunks; each worker holds a bounded number of them, and the rest wait in a queue.
+    When ``results`` would block on a chunk a worker is still parsing, this process
+    parses the next waiting chunk itself instead of idling, so the caller's spare time
+    (between storing and downloading) goes into parsing and both cores stay busy.
+    The processes start on the first submit. Use it as a context manager, or ``close()``.
+    """
+
+    def __init__(
+        self,
+        parser_config: ParserConfig | None = None,
+        workers: int | None = None,
+        *,
+        chunk_size: int = 32,
+        limits: ParseLimits | None = None,
+    ) -> None:
+        self.config = parser_config or ParserConfig()
+        self.limits = limits or self.config.limits
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self.chunk_size = max(1, chunk_size)
+        self._procs: list[WorkerProcess] = []
+        self._waiting: deque[_Chunk] = deque()  # not started, in submit order
+        self._start_failures = 0
+        self._no_workers = False  # workers cannot start: parse everything here
+        self._max_chunks = max(1, self.workers) * IN_FLIGHT_CHUNKS_PER_WORKER
+        self._max_bytes = max(1, self.workers) * IN_FLIGHT_BYTES_PER_WORKER
+
+    @property
+    def capacity(self) -> int:
+        """How many chunks the workers hold at once."""
+        return self._max_chunks
+
+    def submit(self, jobs: list[ParseJob[T]]) -> ParseBatch[T]:
+        """Queue ``jobs`` for parsing (inline pools parse right here)."""
+        batch = ParseBatch(jobs)
+        to_parse = [j for j in jobs if j.parse and self.limits.refusal(len(j.raw)) is None]
+        if not to_parse or (self.workers == 0 and budget_enforceable()):
+            batch._done = [parse_one(j, self.config, self.limits) for j in jobs]
+            return batch
+        if self.workers == 0:
+            # This thread cannot stop a parse that overruns its budget: a worker can.
+            self.workers = 1
+        size = self.chunk_size
+        batch._chunks = [_Chunk(to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
+        self._waiting.extend(batch._chunks)
+        self._feed()
+        return batch
+
+    def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], _Outcome | None]]:
+        """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
+        if batch._done is not None:
+            return list(zip(batch.jobs, batch._done, strict=True))
+        outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
+        out: list[tuple[ParseJob[T], _Outcome | None]] = []
+        for job in batch.jobs:
+            refusal = self.limits.refusal(len(job.raw)) if job.parse else None
+            if not job.parse:
+                out.append((job, None))
+            elif refusal is not None:
+                out.append((job, ParseFailure(refusal)))
+            else:
+                out.append((job, next(outcomes)))
+        return out
+
+    def poll(self) -> None:
+        """Move requests and replies, and hand waiting work to idle workers; never waits.
+
+        Only this thread moves bytes to and from the workers. A caller that spends a
+        long time between :meth:`submit` and :meth:`results` (storing a batch of 500,
+        downloading the next) calls this now and then so the workers never run dry.
+        """
+        if self._procs or self._waiting:
+            self._feed()
+
+    def close(self) -> None:
+        """Stop the worker processes (at once if they still hold work)."""
+        self._waiting.clear()
+        procs, self._procs = self._procs, []
+        for proc in procs:
+            proc.close(kill=bool(proc.pending))
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _outcomes(self, chunk: _Chunk) -> list[_Outcome]:
+        while chunk.done is None:
+            if chunk.crashed and not chunk.started_ok:
+                chunk.crashed = False  # its worker never started: no message is to blame
+                self._start(chunk)
+            elif chunk.crashed:
+                while chunk.done is None:
+                    marks = chunk.not_read.get(len(chunk.outcomes))
+                    chunk.answer(self._retry_alone(chunk.left[0], marks))
+            elif chunk.worker is None:  # still waiting: its turn has come
+                self._waiting.remove(chunk)
+                if chunk.small and budget_enforceable():
+                    self._parse_here(chunk)
+                else:
+                    self._start(chunk)
+            else:
+                self._pump()  # take the replies that have arrived, without waiting
+                if chunk.done is None and not chunk.crashed and not self._help():
+                    self._pump(until=chunk)
+        self._feed()
+        return chunk.done
+
+    def _help(self) -> bool:
+        """Parse the next waiting chunk in this process; ``False`` if there is none."""
+        if not self._waiting or not self._waiting[0].small or not budget_enforceable():
+            return False
+        self._parse_here(self._waiting.popleft())
+        return True
+
+    def _parse_here(self, chunk: _Chunk) -> None:
+        from ..attachments._sandbox import reading_inline
+
+        for i, job in enumerate(chunk.left):
+            if i % 8 == 7:
+                self._pump()  # keep the workers' pipes moving while this process parses
+            # Files whose reader killed a worker on this message are not read again.
+            with reading_inline(None, chunk.not_read.get(len(chunk.outcomes), {})):
+                outcome = parse_one(job, self.config, self.limits)
+            chunk.answer(outcome or ParseFailure("not parsed"))
+
+    def _feed(self) -> None:
+        """Hand waiting chunks to the workers, up to their bound."""
+        if self._no_workers:
+            return  # waiting chunks are parsed here when their turn comes
+        self._pump()
+        running = [c for proc in self._procs for c in proc.pending]
+        held = sum(c.nbytes for c in running if isinstance(c, _Chunk))
+        count = len(running)
+        while self._waiting and count < self._max_chunks:
+            nbytes = self._waiting[0].nbytes
+            if count and held + nbytes > self._max_bytes:
+                break
+            self._start(self._waiting.popleft())
+            held += nbytes
+            count += 1
+        self._pump()  # send what was just queued
+
+    def _start(self, chunk: _Chunk) -> None:
+        """Send a chunk to the least busy worker (starting one if fewer are running)."""
+        if len(self._procs) < self.workers and not self._no_workers:
+            try:
+                self._procs.append(WorkerProcess(self.config))
+            except OSError as exc:  # fork refused: no memory, process limit
+                self._worker_failed(f"{type(exc).__name__}: {exc}")
+        if not self._procs:
+            self._parse_here(chunk)
+            return
+        proc = min(self._procs, key=lambda p: len(p.pending))
+        jobs = chunk.left
+        budgets = [self.limits.budget(len(j.raw)) for j in jobs]
+        proc.send(chunk.items(), chunk, budgets)
+        chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
+
+    def _pump(self, until: _Chunk | None = None) -> None:
+        """Move requests and replies; with ``until``, wait until that chunk is answered."""
+        while True:
+            for proc in list(self._procs):
+                try:
+                    replies = proc.pump()
+                except WorkerDied:
+                    self._lost(proc)
+                    continue
+                for token, outcome in replies:
+                    assert isinstance(token, _Chunk)
+                    token.answer(outcome)
+            if until is None or until.done is not None or until.crashed or until.worker is None:
+                return
+            # poll(), not select(): no limit on descriptor numbers in a busy process.
+            poller = select.poll()
+            watched = 0
+            deadlines = []
+            for p in self._procs:
+                if p.pending:
+                    poller.register(p.read_fd, select.POLLIN)
+                    watched += 1
+                    deadline = p.deadline()
+                    if deadline is not None:
+                        deadlines.append(deadline)
+                if p.wants_write:
+                    poller.register(p.write_fd, select.POLLOUT)
+                    watched += 1
+            if not watched:  # cannot happen while `until` is in flight
+                until.worker, until.crashed = None, True
+                return
+            # Wake up in time to stop a worker that overruns its message's budget.
+            wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            poller.poll(None if wait is None else int(wait * 1000) + 10)
+
+    def _lost(self, proc: WorkerProcess) -> None:
+        """A worker is gone: give its unanswered chunks back (or to a retry, if it crashed)."""
+        self._procs.remove(proc)
+        if not proc.ready:
+            self._worker_failed(f"exit status {proc.proc.returncode}")
+        lost = [c for c in proc.pending if isinstance(c, _Chunk)]
+        proc.pending.clear()
+        if lost and proc.reading is not None:
+            # It died (or overran) reading an attachment of the first message it had not
+            # answered: that file fails, and the message is parsed again without it.
+            if proc.timed_out:
+                why = "did not stop within the message's time budget; its process was killed"
+            else:
+                from ..attachments._sandbox import crash_cause
+
+                why = f"crashed its process ({crash_cause(proc.proc.returncode)})"
+            lost[0].reader_died(proc.reading, why)
+        if lost and (proc.timed_out or proc.reading is not None):
+            # It was stopped on the first unanswered message of its first chunk: that
+            # message fails (unless an attachment was to blame: it is parsed again); the
+            # rest of its work is innocent and goes back in the queue.
+            head = lost[0]
+            if proc.reading is None:
+                head.answer(ParseFailure(self.limits.timeout_reason(len(head.left[0].raw))))
+            for chunk in reversed(lost):
+                chunk.worker = None
+                if chunk.done is None:
+                    self._waiting.appendleft(chunk)
+            return
+        for chunk in lost:
+            chunk.worker, chunk.crashed, chunk.started_ok = None, True, proc.ready
+
+    def _worker_failed(self, why: str) -> None:
+        """A worker could not start; after a few, stop trying and parse here."""
+        self._start_failures += 1
+        if self._start_failures >= MAX_START_FAILURES and not self._no_workers:
+            self._no_workers = True
+            log.warning("parser worker processes cannot start (%s); parsing in this process", why)
+
+    def _retry_alone(self, job: ParseJob[Any], not_read: dict[int, str] | None) -> _Outcome:
+        """Parse one job of a chunk whose worker died; a job that kills it again fails
+        (unless an attachment reader did: that file fails, and the job is parsed again)."""
+        while True:
+            single = _Chunk([job], {0: not_read} if not_read else None)
+            self._start(single)
+            while single.done is None and not single.crashed:
+                if single.worker is None:  # its worker was stopped over another message
+                    self._waiting.remove(single)
+                    self._start(single)
+                else:
+                    self._pump(until=single)
+            if single.done is not None:
+                return single.done[0]
+            if single.started_ok:
+                return ParseFailure("the parser process crashed on this message")
+            # The worker died before it started: try again (after MAX_START_FAILURES
+            # such deaths, _start parses in this process, so this ends).
+
+
+def parse_many(
+    jobs: Iterable[ParseJob[T]],
+    parser_config: ParserConfig | None = None,
+    *,
+    workers: int | None = None,
+    chunk_size: int = 32,
+    inline_below: int = 256,
+    limits: ParseLimits | None = None,
+) -> Generator[tuple[ParseJob[T], _Outcome | None], None, None]:
+    """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
+
+    Args:
+        jobs: the messages; consumed lazily (a bounded number of chunks and bytes ahead).
+        parser_config: the cleaning flags (defaults: ``ParserConfig()``).
+        workers: worker processes; ``0`` parses in this process. Default: cores - 1.
+            Where the time budget cannot be enforced in this process (not the main
+            thread, or the application has its own SIGALRM handler), at least one worker
+            parses, whatever this says.
+        chunk_size: messages sent to a worker at once.
+        inline_below: runs shorter than this parse in-process (no start-up cost), where
+            the time budget can be enforced in this process.
+        limits: the size limit and time budget per message (default: the config's).
+    """
+    config = parser_config or ParserConfig()
+    n_workers = default_workers() if workers is None else workers
+    iterator = iter(jobs)
+    head = list(islice(iterator, inline_below))
+    limits = limits or config.limits
+    in_process = n_workers <= 0 or len(head) < inline_below
+    if in_process and budget_enforceable():
+        for job in chain(head, iterator):
+            yield job, parse_one(job, config, limits)
+        return
+    jobs_left = chain(head, iterator)
+    n_workers = max(1, n_workers)  # the budget needs a process it can stop
+    with ParsePool(config, n_workers, chunk_size=chunk_size, limits=limits) as pool:
+        # Keep the workers full, plus a few chunks for this process to parse while it
+        # would otherwise wait (see ParsePool); bounded in count and in bytes.
+        ahead_chunks = pool.capacity + HELP_AHEAD_CHUNKS
+        pending: deque[tuple[ParseBatch[T], int]] = deque()
+        ahead_bytes = 0
+        while True:
+            while len(pending) < ahead_chunks and (not pending or ahead_bytes < AHEAD_BYTES):
+                chunk = list(islice(jobs_left, chunk_size))
+                if not chunk:
+                    break
+                nbytes = sum(len(j.raw) for j in chunk)
+                pending.append((pool.submit(chunk), nbytes))
+                ahead_bytes += nbytes
+            if not pending:
+                return
+            batch, nbytes = pending.popleft()
+            ahead_bytes -= nbytes
+            yield from pool.results(batch)

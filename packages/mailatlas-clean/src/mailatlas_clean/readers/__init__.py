@@ -1,0 +1,1 @@
+"""mailatlas_clean.readers: see the package docstring."""

@@ -1,0 +1,318 @@
+"""Blobs in an S3-compatible object store (:class:`~mailatlas_core._blobs.BlobStore`).
+
+A workspace ``s3://BUCKET/PREFIX`` keeps each blob at ``PREFIX/<key>`` in ``BUCKET``
+(the same keys as a local workspace: ``raw/<sha256>.eml``, ``html/<id>.html``,
+``assets/<id>/<name>``, ``failures/<sha256>.eml``). An S3 PUT is atomic (a reader sees
+the old object or the new one, never a part), so there are no temp files to recover.
+
+The endpoint, keys and region come from the environment, never from MailAtlas's own
+files or arguments: ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``), ``AWS_REGION``; without keys
+there, boto3's usual sources (a profile, an instance role). Requests use path-style
+addressing, which every S3-compatible server understands. The bucket must exist:
+MailAtlas creates nothing outside its prefix.
+
+Needs the ``s3`` extra (``pip install 'mailatlas-core[s3]'``); boto3 is imported when a
+blob store is opened, never when ``mailatlas_core`` is.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+from ._blobs import check_key
+from ._errors import BlobNotFoundError, StoreError
+from ._store import is_s3_url
+
+__all__ = ["S3BlobStore", "is_s3_url", "parse_s3_url"]
+
+# S3 bucket naming rules (3-63 characters, lower case, digits, dots, hyphens).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://BUCKET/PREFIX`` -> (bucket, prefix without slashes at either end)."""
+    if not is_s3_url(url):
+        raise StoreError(f"not an S3 workspace: {url!r} (expected s3://BUCKET/PREFIX)")
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    if not _BUCKET.match(bucket):
+        raise StoreError(f"{url!r}: {bucket!r} is not an S3 bucket name")
+    if prefix:
+        check_key(prefix)
+    return bucket, prefix
+
+
+class _Stream(io.RawIOBase):
+    """An S3 response body as a readable binary stream."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class _Uploads:
+    """PUTs in flight: each starts at once on one of a few threads; :meth:`flush` waits for
+    all of them (the store calls it before it commits the rows that refer to them), and a
+    read of a key waits for that key's PUT. At most ``max_bytes`` are held in flight."""
+
+    def __init__(self, upload: Callable[[str, bytes], None], threads: int, max_bytes: int):
+        self._upload = upload
+        self._threads = threads
+        self._max_bytes = max_bytes
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[str, list[Future[None]]] = {}
+        self._bytes = 0
+        self._room = threading.Condition()
+
+    def start(self, key: str, data: bytes) -> None:
+        size = len(data)
+        with self._room:
+            while self._bytes and self._bytes + size > self._max_bytes:
+                self._room.wait()
+            self._bytes += size
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="mailatlas-s3")
+        future = self._pool.submit(self._run, key, data, size)
+        self._pending.setdefault(key, []).append(future)
+
+    def _run(self, key: str, data: bytes, size: int) -> None:
+        try:
+            self._upload(key, data)
+        finally:
+            with self._room:
+                self._bytes -= size
+                self._room.notify_all()
+
+    def wait(self, key: str) -> None:
+        """Wait for the PUTs of ``key`` in flight (raising the first one's error)."""
+        futures = self._pending.pop(key, None)
+        if futures:
+            _settle(futures)
+
+    def flush(self) -> None:
+        """Wait for every PUT in flight; raise the first error once all have ended."""
+        futures = [f for fs in self._pending.values() for f in fs]
+        self._pending.clear()
+        _settle(futures)
+
+
+def _settle(futures: list[Future[None]]) -> None:
+    error: BaseException | None = None
+    for future in futures:
+        exc = future.exception()
+        if exc is not None and error is None:
+            error = exc
+    if error is not None:
+        raise error
+
+
+class S3BlobStore:
+    """Blobs under ``s3://bucket/prefix``; see the module docstring.
+
+    With ``deferred=True`` a :meth:`put` returns once its upload has started (several run
+    at once), and :meth:`flush` waits until all have ended: a caller that flushes before it
+    commits the rows referring to the blobs keeps "blobs before rows", and one worker no
+    longer waits for each PUT's round trip in turn.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: Any = None,
+        deferred: bool = False,
+        threads: int = 8,
+        max_bytes_in_flight: int = 64 << 20,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            check_key(self.prefix)
+        self._client = client if client is not None else _client(threads)
+        self._uploads = _Uploads(self._put_now, threads, max_bytes_in_flight) if deferred else None
+
+    @classmethod
+    def from_url(cls, url: str, *, deferred: bool = False) -> S3BlobStore:
+        bucket, prefix = parse_s3_url(url)
+        return cls(bucket, prefix, deferred=deferred)
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def _name(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    @contextmanager
+    def _errors(self, what: str, key: str | None = None) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING and key is not None:
+                raise BlobNotFoundError(f"{self.locate(key)} is missing from the store") from None
+            message = exc.response.get("Error", {}).get("Message") or code
+            raise StoreError(f"{what}: the object store said {code}: {message}") from None
+        except BotoCoreError as exc:
+            raise StoreError(f"{what}: {exc}") from None
+
+    # -- the BlobStore protocol ------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Check that the bucket exists and the keys may use it (nothing is created)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING:
+                raise StoreError(
+                    f"the bucket {self.bucket!r} of {self.url} does not exist; create it first"
+                ) from None
+            with self._errors(f"cannot use {self.url}"):
+                raise
+        except Exception:
+            with self._errors(f"cannot use {self.url}"):
+                raise
+
+    def recover(self) -> None:
+        """Nothing to do: an S3 PUT is atomic, so a dead writer leaves no partial blob."""
+
+    def put(self, key: str, data: bytes) -> None:
+        if self._uploads is None:
+            self._put_now(key, data)
+        else:
+            self._name(key)  # a bad key fails here, in the caller, not later in a flush
+            self._uploads.start(key, data)
+
+    def _put_now(self, key: str, data: bytes) -> None:
+        with self._errors(f"cannot write {self.locate(key)}"):
+            self._client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
+
+    def flush(self) -> None:
+        """Wait until every blob put so far is stored (raises the first upload's error)."""
+        if self._uploads is not None:
+            self._uploads.flush()
+
+    def _settled(self, key: str) -> None:
+        if self._uploads is not None:
+            self._uploads.wait(key)
+
+    def get(self, key: str) -> bytes:
+        self._settled(key)
+        with self._errors(f"cannot read {self.locate(key)}", key):
+            response = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
+            body = response["Body"]
+            try:
+                return bytes(body.read())
+            finally:
+                body.close()
+
+    def open(self, key: str) -> BinaryIO:
+        self._settled(key)
+        with self._errors(f"cannot read {self.locate(key)}", key):
+            response = self._client.get_object(Bucket=self.bucket, Key=self._name(key))
+        return io.BufferedReader(_Stream(response["Body"]), buffer_size=1 << 16)
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        self._settled(key)
+        try:
+            response: dict[str, Any] = self._client.head_object(
+                Bucket=self.bucket, Key=self._name(key)
+            )
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+                return None
+            with self._errors(f"cannot read {self.locate(key)}"):
+                raise
+        return response
+
+    def exists(self, key: str) -> bool:
+        with self._errors(f"cannot read {self.locate(key)}"):
+            return self._head(key) is not None
+
+    def size(self, key: str) -> int:
+        with self._errors(f"cannot read {self.locate(key)}"):
+            head = self._head(key)
+        if head is None:
+            raise BlobNotFoundError(f"{self.locate(key)} is missing from the store")
+        return int(head["ContentLength"])
+
+    def delete(self, key: str) -> int | None:
+        with self._errors(f"cannot delete {self.locate(key)}"):
+            head = self._head(key)
+            if head is None:
+                return None
+            self._client.delete_object(Bucket=self.bucket, Key=self._name(key))
+        return int(head["ContentLength"])
+
+    def clear(self, prefix: str) -> None:
+        """A no-op: keys are overwritten in place. (Deleting under a document's prefix
+        could remove what a concurrent writer of the same document just wrote.)"""
+        check_key(prefix)
+
+    def release(self, prefix: str) -> str | None:
+        """Nothing to release: an object store has no directories."""
+        check_key(prefix)
+        return None
+
+    def locate(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._name(key)}"
+
+    def total_bytes(self) -> int:
+        """The size of every object under the prefix (one LIST per 1,000 objects)."""
+        self.flush()
+        total = 0
+        with self._errors(f"cannot list {self.url}"):
+            paginator = self._client.get_paginator("list_objects_v2")
+            start = f"{self.prefix}/" if self.prefix else ""
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
+                total += sum(int(item.get("Size", 0)) for item in page.get("Contents", ()))
+        return total
+
+
+def _client(threads: int) -> Any:
+    """A boto3 S3 client configured only from the environment (path-style addressing)."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:  # pragma: no cover - the extra is part of every test env
+        raise StoreError(
+            "an s3:// workspace needs boto3: pip install 'mailatlas-core[s3]'"
+        ) from None
+    config = Config(
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=max(10, threads),
+        user_agent_extra="mailatlas",
+    )
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return boto3.session.Session().client("s3", region_name=region, config=config)
