@@ -99,7 +99,7 @@ def test_parse_pool_batches_inline_and_in_workers_agree() -> None:
 
 
 def _worker_pids() -> list[int]:
-    """Pool workers: children of this process running ``mailatlas_clean.pool._worker``."""
+    """Pool workers: children of this process running ``mailatlas_clean.pool._main``."""
     me, found = os.getpid(), []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -111,7 +111,7 @@ def _worker_pids() -> list[int]:
                 cmdline = f.read()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me and b"mailatlas_clean.pool._worker" in cmdline:
+        if ppid == me and b"mailatlas_clean.pool._main" in cmdline:
             found.append(int(entry))
     return found
 
@@ -236,7 +236,7 @@ def test_workers_that_cannot_start_fall_back_to_this_process(
 ) -> None:
     # A broken install (the worker cannot even import) must not cost every message a
     # crash and a respawn: after MAX_START_FAILURES the pool parses in-process.
-    import mailatlas_clean.pool._worker as worker_module
+    import mailatlas_clean.pool._process as worker_module
 
     monkeypatch.setattr(worker_module, "WORKER_ARGS", ["-c", "raise SystemExit(3)"])
     started = count_pool_workers(monkeypatch)

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from mailatlas_core import AssetText
 
 from .._config import ExtractLimits
-from ..pool._worker import EXTRACT_MODE, EXTRACTOR_ARGS, WorkerDied, WorkerProcess
+from ..pool._process import EXTRACTOR_ARGS, WorkerDied, WorkerProcess
+from ..pool._protocol import EXTRACT_MODE
 from ._readers import registered_readers
 
 __all__ = [

@@ -23,7 +23,7 @@ cursors exactly as if they had parsed inline.
   messages itself, under the same budget (see ``_deadline``), and only where that
   budget can be enforced (the main thread, no SIGALRM handler of the application's):
   elsewhere, even a short run or a ``workers=0`` pool parses in a worker process.
-* Workers are plain child processes (``_worker``), not ``multiprocessing`` ones: a
+* Workers are plain child processes (``_process``, ``_main``), not ``multiprocessing`` ones: a
   user's script without a ``__main__`` guard is never re-run inside them.
 """
 
@@ -34,18 +34,17 @@ import os
 import select
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Generator, Iterable
+from dataclasses import replace
 from itertools import chain, islice
 from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
 from .._config import ParseLimits, ParserConfig
-from .._errors import ParseError
-from ..parser._deadline import ParseTimeout, budget_enforceable, time_budget
-from ..parser._trim import pin_mmap_threshold, release_after
-from ._worker import WorkerDied, WorkerProcess
+from ..parser._deadline import budget_enforceable
+from ._jobs import Outcome, ParseFailure, ParseJob, parse_one
+from ._process import WorkerDied, WorkerProcess
 
 __all__ = ["ParseBatch", "ParseFailure", "ParseJob", "ParsePool", "default_workers", "parse_many"]
 
@@ -53,108 +52,6 @@ T = TypeVar("T")
 
 HELP_AHEAD_CHUNKS = 8  # chunks parse_many queues beyond what the workers hold
 AHEAD_BYTES = 64 * 1024 * 1024  # raw bytes parse_many reads ahead, at most
-
-
-@dataclass(frozen=True, slots=True)
-class ParseJob(Generic[T]):
-    """One message to parse. ``tag`` stays in the calling process (any value).
-
-    A job with ``parse=False`` is not parsed: it keeps its place in the output order
-    with the outcome ``None`` (callers use this for messages they already know are
-    duplicates or unreadable, so every input is answered in order).
-    """
-
-    tag: T
-    raw: bytes
-    received_at: str | None = None
-    envelope: str | None = None
-    parse: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ParseFailure:
-    """Why a message could not be parsed (``ParseError`` text or an unexpected error)."""
-
-    reason: str
-
-
-_Outcome = ParsedDocument | ParseFailure
-
-
-def parse_one(
-    job: ParseJob[T], config: ParserConfig, limits: ParseLimits | None = None
-) -> _Outcome | None:
-    """Parse one job in this process; never raises for a bad message.
-
-    With ``limits``, a message above the size limit is refused unparsed, and the parse
-    is stopped when it overruns the time budget (where Python code runs; see
-    ``_deadline``).
-    """
-    if not job.parse:
-        return None
-    if limits is None:
-        return _parse_guarded(job.raw, config, job.received_at, job.envelope)
-    refusal = limits.refusal(len(job.raw))
-    if refusal is not None:
-        return ParseFailure(refusal)
-    load_parser()  # before the clock starts: importing it is not the message's time
-    try:
-        with time_budget(limits.budget(len(job.raw))):
-            return _parse_guarded(job.raw, config, job.received_at, job.envelope)
-    except ParseTimeout:
-        return ParseFailure(limits.timeout_reason(len(job.raw)))
-
-
-def load_parser() -> None:
-    """Import the parser stack (mail-parser, nh3, html-to-markdown, the cleaning rules).
-
-    Loaded at the first parse, not with this module: a caller with nothing to parse (a
-    sync rerun) never pays for it. Callers import it before a message's time budget
-    starts (this process in :func:`parse_one`, a worker before it says it is ready).
-    """
-    from ..parser import _parse  # noqa: F401
-
-
-def _parse_guarded(
-    raw: bytes, config: ParserConfig, received_at: str | None, envelope: str | None
-) -> _Outcome:
-    from ..parser._parse import parse_bytes  # see load_parser
-
-    pin_mmap_threshold(len(raw))
-    try:
-        try:
-            return parse_bytes(raw, config, received_at=received_at, envelope=envelope)
-        finally:
-            release_after(len(raw))
-    except ParseError as exc:
-        return ParseFailure(str(exc))
-    except RecursionError:
-        return ParseFailure("message structure is nested too deeply to parse")
-    except (KeyboardInterrupt, SystemExit, GeneratorExit, ParseTimeout):
-        raise
-    except BaseException as exc:  # a parser bug must cost one message, not the run
-        # BaseException too: a Rust panic in nh3 or html-to-markdown arrives as pyo3's
-        # PanicException, which is not an Exception.
-        return ParseFailure(f"unexpected parser error: {type(exc).__name__}: {exc}")
-
-
-def parse_item(
-    item: tuple[bytes, str | None, str | None, dict[int, str]],
-    config: ParserConfig,
-    reading: Callable[[int], None],
-) -> _Outcome:
-    """Parse one message in a worker process (whose time the caller bounds).
-
-    Its attachments are read here, each announced with ``reading(index)`` first; the
-    item's last field names those not to read (their reader crashed a worker before).
-    """
-    from ..attachments._sandbox import reading_inline
-
-    raw, received_at, envelope, not_read = item
-    with reading_inline(reading, not_read):
-        outcome = _parse_guarded(raw, config, received_at, envelope)
-    # The caller holds the raw bytes already; don't pickle them back.
-    return replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome
 
 
 def default_workers() -> int:
@@ -218,8 +115,8 @@ class _Chunk:
         self.worker: WorkerProcess | None = None
         self.crashed = False
         self.started_ok = True  # whether the worker that crashed on it had started
-        self.outcomes: list[_Outcome] = []
-        self.done: list[_Outcome] | None = None
+        self.outcomes: list[Outcome] = []
+        self.done: list[Outcome] | None = None
 
     @property
     def left(self) -> list[ParseJob[Any]]:
@@ -244,7 +141,7 @@ class _Chunk:
         if len(marks) >= MAX_READER_CRASHES:
             marks[EVERY] = gave_up(len(marks))
 
-    def answer(self, outcome: _Outcome) -> None:
+    def answer(self, outcome: Outcome) -> None:
         job = self.jobs[len(self.outcomes)]
         # The workers do not send the raw bytes back: this process has them.
         if isinstance(outcome, ParsedDocument):
@@ -262,7 +159,7 @@ class ParseBatch(Generic[T]):
     def __init__(self, jobs: list[ParseJob[T]]) -> None:
         self.jobs = jobs
         self._chunks: list[_Chunk] = []
-        self._done: list[_Outcome | None] | None = None
+        self._done: list[Outcome | None] | None = None
 
 
 class ParsePool:
@@ -316,12 +213,12 @@ class ParsePool:
         self._feed()
         return batch
 
-    def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], _Outcome | None]]:
+    def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], Outcome | None]]:
         """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
         if batch._done is not None:
             return list(zip(batch.jobs, batch._done, strict=True))
         outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
-        out: list[tuple[ParseJob[T], _Outcome | None]] = []
+        out: list[tuple[ParseJob[T], Outcome | None]] = []
         for job in batch.jobs:
             refusal = self.limits.refusal(len(job.raw)) if job.parse else None
             if not job.parse:
@@ -355,7 +252,7 @@ class ParsePool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _outcomes(self, chunk: _Chunk) -> list[_Outcome]:
+    def _outcomes(self, chunk: _Chunk) -> list[Outcome]:
         while chunk.done is None:
             if chunk.crashed and not chunk.started_ok:
                 chunk.crashed = False  # its worker never started: no message is to blame
@@ -502,7 +399,7 @@ class ParsePool:
             self._no_workers = True
             log.warning("parser worker processes cannot start (%s); parsing in this process", why)
 
-    def _retry_alone(self, job: ParseJob[Any], not_read: dict[int, str] | None) -> _Outcome:
+    def _retry_alone(self, job: ParseJob[Any], not_read: dict[int, str] | None) -> Outcome:
         """Parse one job of a chunk whose worker died; a job that kills it again fails
         (unless an attachment reader did: that file fails, and the job is parsed again)."""
         while True:
@@ -530,7 +427,7 @@ def parse_many(
     chunk_size: int = 32,
     inline_below: int = 256,
     limits: ParseLimits | None = None,
-) -> Generator[tuple[ParseJob[T], _Outcome | None], None, None]:
+) -> Generator[tuple[ParseJob[T], Outcome | None], None, None]:
     """Parse every job, yielding ``(job, ParsedDocument | ParseFailure | None)`` in order.
 
     Args:
