@@ -1,4 +1,8 @@
-"""The public API of mailatlas_clean is exactly what ``__all__`` says."""
+"""The public API of mailatlas_clean is exactly what ``__all__`` says.
+
+Issue 18: the package was laid out by concern; ``PathsArg`` and ``as_paths`` (the path
+arguments the facade accepts) are exported on purpose for mailatlas-cli.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ def test_all_is_pinned() -> None:
         "ParseLimits",
         "ParsePool",
         "ParserConfig",
+        "PathsArg",
         "RawMessage",
         "Skipped",
         "SourceItem",
@@ -32,6 +37,7 @@ def test_all_is_pinned() -> None:
         "Stored",
         "Unreadable",
         "__version__",
+        "as_paths",
         "bounded_html_pieces",
         "default_workers",
         "eml_messages",

@@ -2,6 +2,10 @@
 
 Issue 18 added the typed metadata (``DocumentMetadata`` and its parts) and the stored
 kinds (``SourceKind``, ``AssetKind``) on purpose.
+
+Issue 18: implementation modules became private; what the sibling packages use
+is exported here on purpose (the dates, ids and flags helpers, BlobStore, GmailMessage,
+ASSET_SCHEME...); the safe file I/O in ``_files`` stays a private helper they share.
 """
 
 import mailatlas_core
@@ -10,45 +14,47 @@ import mailatlas_core
 def test_public_api_is_pinned() -> None:
     assert sorted(mailatlas_core.__all__) == sorted(
         [
+            "ASSET_SCHEME",
             "AddResult",
-            "AssetPart",
-            "AttachedMessage",
-            "BodySource",
-            "Cleaning",
-            "Dates",
-            "DocumentMetadata",
-            "GmailEntry",
-            "Mailbox",
-            "MessageIdConflict",
-            "PartEntry",
-            "Provenance",
-            "Recipients",
-            "SourceMetadata",
-            "empty_metadata",
             "Asset",
             "AssetData",
             "AssetKind",
+            "AssetPart",
             "AssetText",
+            "AttachedMessage",
+            "BlobStore",
+            "BodySource",
+            "Cleaning",
+            "Dates",
             "DeletedDocument",
             "Document",
+            "DocumentMetadata",
             "DocumentNotFoundError",
             "DocumentRef",
             "FlagUpdate",
+            "GmailEntry",
+            "GmailMessage",
             "ImapCursor",
             "InvalidFilterError",
             "ListFilter",
             "Location",
             "MailAtlasError",
+            "Mailbox",
+            "MessageIdConflict",
             "MigrationError",
             "ParsedDocument",
+            "PartEntry",
+            "Provenance",
+            "Recipients",
             "SourceKind",
             "SourceLocation",
+            "SourceMetadata",
             "StorageFullError",
             "Store",
-            "StoreStats",
-            "StoredFailure",
             "StoreError",
             "StoreNotFoundError",
+            "StoreStats",
+            "StoredFailure",
             "Thread",
             "ThreadMessage",
             "ThreadNode",
@@ -59,9 +65,17 @@ def test_public_api_is_pinned() -> None:
             "__version__",
             "content_hash",
             "document_id",
+            "empty_metadata",
+            "header_block",
+            "headers_hash",
+            "normalize_flags",
             "normalize_message_id",
             "open_store",
+            "parse_date_filter",
+            "parse_mail_date",
             "thread_id_for",
+            "to_utc_iso",
+            "utc_now_iso",
         ]
     )
     for name in mailatlas_core.__all__:

@@ -12,6 +12,13 @@ Usage::
 
     store = open_store(".mailatlas/store.db", ".mailatlas/workspace")
     result = ingest_paths(store, "mbox", "archive.mbox")  # or "eml", "maildir"
+
+This module is the whole API. Inside, the code is laid out by what it does:
+``readers/`` (mbox, Maildir, .eml files), ``parser/`` (MIME, headers, charsets, HTML,
+assets, names), ``cleaning/`` (the six rules), ``attachments/`` (attachment text),
+``pool/`` (the parse pool, its jobs, wire protocol and worker main) and ``ingest/``
+(dedupe and store, shared with IMAP sync); ``_config`` and ``_errors`` hold what they
+all share.
 """
 
 from __future__ import annotations
