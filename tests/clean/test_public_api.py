@@ -1,7 +1,8 @@
 """The public API of mailatlas_clean is exactly what ``__all__`` says.
 
 Issue 18: the package was laid out by concern; ``PathsArg`` and ``as_paths`` (the path
-arguments the facade accepts) are exported on purpose for mailatlas-cli.
+arguments the facade accepts) are exported on purpose for mailatlas-cli, and
+``interrupts_deferred`` (a commit and its counts, whole) for mailatlas-imap's sync.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def test_all_is_pinned() -> None:
         "extract_text",
         "ingest_messages",
         "ingest_paths",
+        "interrupts_deferred",
         "iter_eml_files",
         "iter_maildir",
         "iter_mbox",

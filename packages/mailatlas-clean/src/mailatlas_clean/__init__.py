@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ingest_messages,
         ingest_paths,
     )
+    from .ingest._interrupts import interrupts_deferred
     from .ingest._storing import (
         MessageToStore,
         Stored,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
 # The parser pulls in mail-parser, nh3 and html-to-markdown; load it (and the readers)
 # on first use, so that commands which only read the store start fast.
 _LAZY = {
+    "interrupts_deferred": ".ingest._interrupts",
     "PathsArg": ".readers._paths",
     "as_paths": ".readers._paths",
     "extract_file": ".attachments",
@@ -152,6 +154,7 @@ __all__ = [
     "extract_text",
     "ingest_messages",
     "ingest_paths",
+    "interrupts_deferred",
     "iter_eml_files",
     "iter_maildir",
     "iter_mbox",

@@ -8,9 +8,10 @@ stops the sync, and the batch, cursor included, is rolled back.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
-from mailatlas_clean import MessageToStore, store_message, tally
+from mailatlas_clean import MessageToStore, interrupts_deferred, store_message, tally
 from mailatlas_core import GmailMessage, ImapCursor, Store
 
 from ._result import FolderResult
@@ -32,7 +33,8 @@ def commit_batch(
     ``tick`` is called every 32 messages (the sync keeps its parser workers fed with it).
     ``gmail`` (one entry per message, Gmail only) is kept on each stored document.
     """
-    with store.transaction():
+    with contextlib.ExitStack() as batch:
+        batch.enter_context(store.transaction())
         outcomes = []
         for i, message in enumerate(messages):
             if tick is not None and i % 32 == 31:
@@ -43,8 +45,12 @@ def commit_batch(
                 store.set_gmail(stored.document_id, labels)
             outcomes.append(stored)
         store.save_cursor(cursor)
-    for stored in outcomes:
-        result.fetched_count += 1
-        tally(stored, result, result.document_refs)
-        if stored.kind == "duplicate" and stored.document_id is not None:
-            result.arrived_ids.add(stored.document_id)  # a move, if removed elsewhere
+        # A Ctrl-C that lands after COMMIT waits until the batch is counted, so an
+        # interrupted sync reports exactly what it committed.
+        with interrupts_deferred():
+            batch.close()  # commit
+            for stored in outcomes:
+                result.fetched_count += 1
+                tally(stored, result, result.document_refs)
+                if stored.kind == "duplicate" and stored.document_id is not None:
+                    result.arrived_ids.add(stored.document_id)  # a move, if removed elsewhere

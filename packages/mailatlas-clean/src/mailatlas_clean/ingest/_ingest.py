@@ -40,6 +40,7 @@ from ..readers._sources import (
     maildir_messages,
     mbox_messages,
 )
+from ._interrupts import interrupts_deferred
 from ._reflog import RefLog
 from ._storing import MessageToStore, known_copy, store_message, tally
 
@@ -282,6 +283,15 @@ def ingest_messages(
         # commit every ``batch_size`` messages.
         pending = 0
         with contextlib.ExitStack() as batch:
+
+            def commit() -> None:
+                nonlocal committed
+                # A Ctrl-C that lands after COMMIT waits until the batch is counted.
+                with interrupts_deferred():
+                    batch.close()
+                    committed = _Committed.of(result)
+                    result.committed_count = result.ingested_count
+
             for job, outcome in outcomes:
                 if pending == 0:
                     batch.enter_context(store.transaction())
@@ -293,10 +303,9 @@ def ingest_messages(
                 if progress is not None:
                     progress(result)
                 if pending == batch_size:
-                    batch.close()  # commit
-                    committed = _Committed.of(result)
-                    result.committed_count = result.ingested_count
+                    commit()
                     pending = 0
+            commit()  # the last, partial batch
     except BaseException as exc:
         # Committed batches stay (the open one was rolled back); record how far the run
         # got, but never mask the cause.
