@@ -5,7 +5,8 @@ kinds (``SourceKind``, ``AssetKind``) on purpose.
 
 Issue 18: implementation modules became private; what the sibling packages use
 is exported here on purpose (the dates, ids and flags helpers, BlobStore, GmailMessage,
-ASSET_SCHEME...); the safe file I/O in ``_files`` stays a private helper they share.
+ASSET_SCHEME... and UTF8_BOM, the one home of that constant); the safe file I/O in
+``_files`` stays a private helper they share.
 """
 
 import mailatlas_core
@@ -60,6 +61,7 @@ def test_public_api_is_pinned() -> None:
             "ThreadNode",
             "ThreadNotFoundError",
             "UnsafePathError",
+            "UTF8_BOM",
             "WorkItem",
             "WorkState",
             "__version__",

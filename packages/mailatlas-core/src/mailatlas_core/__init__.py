@@ -14,7 +14,7 @@ from ._errors import (
     ThreadNotFoundError,
     UnsafePathError,
 )
-from ._ids import content_hash, document_id, normalize_message_id, thread_id_for
+from ._ids import UTF8_BOM, content_hash, document_id, normalize_message_id, thread_id_for
 from ._lazy import lazy_getattr
 from ._metadata import (
     AssetPart,
@@ -81,6 +81,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "ASSET_SCHEME",
+    "UTF8_BOM",
     "AddResult",
     "Asset",
     "AssetData",

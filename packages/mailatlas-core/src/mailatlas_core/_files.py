@@ -33,6 +33,7 @@ __all__ = [
     "DIR_MODE",
     "FIFO_WAIT_S",
     "FILE_MODE",
+    "NEW_FILE_FLAGS",
     "NotARegularFileError",
     "copy_at",
     "copy_stream_at",
@@ -50,7 +51,7 @@ FILE_MODE = 0o600
 #: How long a FIFO named as input may take to get a writer (see :func:`open_regular`).
 FIFO_WAIT_S = 10.0
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -256,10 +257,10 @@ def _replace(dir_fd: int, name: str, fill: Callable[[int], None]) -> None:
     _check_replaceable(dir_fd, name)
     tmp = temp_name(name)
     try:
-        fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE, dir_fd=dir_fd)
+        fd = os.open(tmp, NEW_FILE_FLAGS, FILE_MODE, dir_fd=dir_fd)
     except FileExistsError:  # a leftover of a crashed writer with our pid
         os.unlink(tmp, dir_fd=dir_fd)
-        fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE, dir_fd=dir_fd)
+        fd = os.open(tmp, NEW_FILE_FLAGS, FILE_MODE, dir_fd=dir_fd)
     try:
         try:
             fill(fd)

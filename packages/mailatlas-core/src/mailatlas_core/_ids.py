@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "IDENTITY_FIELDS",
+    "UTF8_BOM",
     "Fingerprint",
     "conflict_document_id",
     "content_hash",
@@ -31,7 +32,7 @@ __all__ = [
 
 _WS = re.compile(r"\s+")
 _WS_BYTES = re.compile(rb"\s+")
-_BOM = b"\xef\xbb\xbf"
+UTF8_BOM = b"\xef\xbb\xbf"  # the one home of the UTF-8 byte order mark MailAtlas skips
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 # The header fields a copy of a message keeps wherever it is delivered (with the body).
 IDENTITY_FIELDS = ("date", "from", "subject")
@@ -73,7 +74,7 @@ def content_hash(raw: bytes) -> str:
 
 def _split(raw: bytes) -> tuple[int, int, int]:
     """Offsets: where the header block starts and ends, and where the body starts."""
-    start = 3 if raw.startswith(_BOM) else 0
+    start = 3 if raw.startswith(UTF8_BOM) else 0
     if raw.startswith(b"From ", start):
         newline = raw.find(b"\n", start)
         start = len(raw) if newline == -1 else newline + 1

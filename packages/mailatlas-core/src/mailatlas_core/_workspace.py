@@ -26,11 +26,10 @@ import re
 from pathlib import Path
 
 from ._errors import StorageFullError, StoreError, UnsafePathError
-from ._files import DIR_MODE, FILE_MODE, make_dirs, temp_name
+from ._files import DIR_MODE, FILE_MODE, NEW_FILE_FLAGS, make_dirs, temp_name
 
 __all__ = ["DIR_MODE", "FILE_MODE", "Workspace", "check_component", "os_error", "pid_alive"]
 
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 # ".<name>.<pid>.tmp": the temp files of write_atomic (files.temp_name).
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.tmp$")
@@ -190,10 +189,10 @@ class Workspace:
         try:
             try:
                 # O_EXCL: a new file gets exactly FILE_MODE (less the umask, never more).
-                fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE)
+                fd = os.open(tmp, NEW_FILE_FLAGS, FILE_MODE)
             except FileExistsError:  # a leftover of a crashed writer with our pid
                 tmp.unlink()
-                fd = os.open(tmp, _NEW_FILE_FLAGS, FILE_MODE)
+                fd = os.open(tmp, NEW_FILE_FLAGS, FILE_MODE)
             try:
                 view = memoryview(data)
                 while view:

@@ -12,6 +12,7 @@ from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
 
 from mailatlas_core import (
+    UTF8_BOM,
     BodySource,
     DocumentMetadata,
     ParsedDocument,
@@ -39,7 +40,6 @@ from ._rawbody import RawBodyMessage, body_start
 
 __all__ = ["parse_bytes", "parse_eml", "parser_input"]
 
-_BOM = b"\xef\xbb\xbf"
 _FEED_SLICE = 1 << 20
 # A single-part body at least this large is read from the raw bytes (``_rawbody``).
 _DIRECT_BODY = 1 << 16
@@ -129,7 +129,7 @@ def _repair_header_lines(data: bytes) -> bytes | None:
 
 def _prepare(raw: bytes, defects: list[str]) -> tuple[Message, bytes]:
     """The stdlib's tree of ``raw`` and the exact bytes it was read from."""
-    data = raw[3:] if raw.startswith(_BOM) else raw
+    data = raw[3:] if raw.startswith(UTF8_BOM) else raw
     # Leading blank lines (or a stray indent) would turn every header into body text.
     data = _skip_damaged_lines(data.lstrip(b" \t\r\n"), defects)
     message = _feed(data)

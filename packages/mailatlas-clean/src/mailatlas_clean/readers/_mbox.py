@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from mailatlas_core import SourceLocation
+from mailatlas_core import UTF8_BOM, SourceLocation
 from mailatlas_core._files import open_regular
 
 from .._errors import ParseError
@@ -36,7 +36,6 @@ from ._raw import RawMessage
 
 __all__ = ["iter_mbox"]
 
-_BOM = b"\xef\xbb\xbf"
 _DATE_START = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d)"
 # "From sender" alone, or "From sender <date...>", where the sender is one word or
 # Mailman's "user at example.org"; anything else is body text. Each alternative is
@@ -205,7 +204,7 @@ def _read_head(reader: _Reader, stop: int) -> tuple[list[bytes], bool]:
 
 
 def _iter_stream(fp: BinaryIO, path: str, max_bytes: int | None) -> Iterator[RawMessage]:
-    offset = 3 if fp.read(3) == _BOM else 0
+    offset = 3 if fp.read(3) == UTF8_BOM else 0
     fp.seek(offset)
     reader = _Reader(fp, offset, -1 if max_bytes is None else max_bytes + 1)
     while _is_blank(reader.peek()):
