@@ -5,8 +5,8 @@ a reader registered with ``register_reader``). A hard crash in it (a segfault in
 code, an abort, ``os._exit``, the OOM killer) ends the process it runs in, whatever
 Python does, so where that happens decides what it costs:
 
-* A parser worker (``_worker``) reads a message's attachments inline, and before each
-  one tells its caller which (``_worker.READING``). If the worker
+* A parser worker (``_main``) reads a message's attachments inline, and before each
+  one tells its caller which (``_protocol.READING``). If the worker
   dies there, the pool parses the message again in a fresh worker with that file marked
   ``failed`` (:func:`reading_inline` carries the marks; see ``_pool``).
 * Anywhere else (a message parsed in the calling process: a short run, ``workers=0``,

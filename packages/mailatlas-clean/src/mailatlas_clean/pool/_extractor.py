@@ -2,7 +2,7 @@
 
 The parser worker's program (``_main``) under its own name, so that it is told apart
 from the parser workers in ``ps`` (and by tests that look for those). It serves in
-extract mode: one attachment per request (see ``_attachments._sandbox``).
+extract mode: one attachment per request (see ``attachments._sandbox``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 If an ingest or sync is killed outright (SIGKILL, the OOM killer), nothing runs in it
 to stop its parser workers, and they would live on, blocked on a pipe nobody writes
 to. On Linux each worker asks the kernel to kill it when its parent dies
-(``PR_SET_PDEATHSIG``; see ``_worker.main``). Elsewhere this is a no-op (the workers
+(``PR_SET_PDEATHSIG``; see ``_main.main``). Elsewhere this is a no-op (the workers
 still exit when their input pipe closes).
 """
 

@@ -8,7 +8,7 @@ caller knows which message a worker is on and how long it has been on it (a mess
 that overruns its time budget gets its worker killed; see ``_pool``). Before reading
 each attachment of a message, the worker also sends ``(READING, index)``, so a worker
 that dies in an attachment reader costs that file only. The same program serves as the
-extractor process (``_extractor``: one attachment per item; ``_attachments._sandbox``).
+extractor process (``_extractor``: one attachment per item; ``attachments._sandbox``).
 
 The worker moves bytes with ``os.read``/``os.write`` loops on private copies of its
 pipe descriptors. A worker stopped (SIGSTOP, Ctrl-Z, a profiler attaching) while blocked

@@ -16,7 +16,7 @@ cursors exactly as if they had parsed inline.
   message that kills a worker again is reported as failed. A worker that dies while
   reading an attachment (it says which before each one) costs that file only: the
   message is parsed again without reading it, and the file's text says why
-  (``_attachments._sandbox``).
+  (``attachments._sandbox``).
 * Every message has a time budget (:class:`ParseLimits`): a worker that overruns it is
   killed, that message is reported as failed, and the rest go on in a fresh worker.
   Messages above the size limit are never parsed. This process parses only small

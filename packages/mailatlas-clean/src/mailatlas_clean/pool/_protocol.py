@@ -29,14 +29,14 @@ HEADER = 8
 READ_SIZE = 1 << 20
 READY = "ready"  # the worker's first frame: the parser is imported, requests welcome
 # The config that starts a worker in extract mode (one attachment per item, see
-# _attachments._sandbox); any other config is a ParserConfig (one message per item).
+# attachments._sandbox); any other config is a ParserConfig (one message per item).
 EXTRACT_MODE = "extract"
 
 
 # A parse worker's note between two replies, ``(READING, index)``: "now reading
 # attachment ``index`` of the message I am on". If the worker dies before its next
-# reply, that file's reader is to blame (see ``_pool``). A tuple, not a class: this
-# module runs as ``__main__`` in the worker, whose classes the caller cannot unpickle.
+# reply, that file's reader is to blame (see ``_pool``). A tuple, not a class: the
+# worker runs its main module as ``__main__``, whose classes the caller cannot unpickle.
 READING = "reading"
 
 
