@@ -1,7 +1,9 @@
 """A sync stopped and resumed (Ctrl-Z then ``fg``) while its parse worker writes a reply.
 
-The whole process group (the syncing process and its worker) is stopped each time
-/proc shows the worker blocked writing a reply to the syncing process, then resumed:
+Each round stops the syncing process alone, so nothing drains the replies, and waits for
+/proc to show its worker either blocked writing a reply (each is larger than the pipe)
+or asleep waiting for a request. A worker caught writing has the whole process group
+(the syncing process and its worker) stopped and resumed:
 the worker's interrupted write() returns a partial count, and the syncing process's own
 reads and downloads are interrupted too. The sync must finish as if nothing happened.
 Before the fix, under ``PYTHONUNBUFFERED`` the worker dropped the rest of the reply
@@ -51,6 +53,18 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in fh.read().split()]
 
 
+def _parse_worker(pid: int) -> int | None:
+    """The sync's parse worker (not the attachment extractor, should one be running)."""
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as fh:
+                if b"mailatlas_clean.pool._main" in fh.read():
+                    return child
+        except OSError:  # it has exited
+            continue
+    return None
+
+
 def _wchan(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/wchan") as fh:
@@ -96,17 +110,31 @@ def test_a_sync_stopped_and_resumed_while_its_worker_writes_finishes_whole(
     deadline = time.monotonic() + SAFETY_TIMEOUT  # safety net only; progress drives it
     try:
         while proc.poll() is None and time.monotonic() < deadline:
-            workers = [p for p in _children(proc.pid) if "pipe_write" in _wchan(p)]
-            if not workers:
+            worker = _parse_worker(proc.pid)
+            if worker is None:
                 os.sched_yield()
                 continue
+            # The syncing process alone is stopped first, so nothing reads the replies:
+            # a worker that is parsing then blocks writing its reply (each is larger than
+            # the pipe), on any machine, however fast the syncing process drains it.
+            os.kill(proc.pid, signal.SIGSTOP)
+            while _state(proc.pid) not in (b"T", b"X", b"Z"):
+                os.sched_yield()
+            while _state(worker) in (b"R", b"D"):
+                os.sched_yield()  # parsing, or its request is still on the way
+            if "pipe_write" not in _wchan(worker):
+                # Asleep for a request (or the rest of one): let the syncing process send it.
+                os.kill(proc.pid, signal.SIGCONT)
+                while "pipe_read" in _wchan(worker) and proc.poll() is None:
+                    os.sched_yield()
+                continue
             os.killpg(proc.pid, signal.SIGSTOP)  # Ctrl-Z: the whole job
-            while _state(workers[0]) not in (b"T", b"X", b"Z"):
+            while _state(worker) not in (b"T", b"X", b"Z"):
                 os.sched_yield()
             os.killpg(proc.pid, signal.SIGCONT)  # fg
             stops += 1
             # Next stop only once that write has moved on (the caller read some of it).
-            while "pipe_write" in _wchan(workers[0]) and proc.poll() is None:
+            while "pipe_write" in _wchan(worker) and proc.poll() is None:
                 os.sched_yield()
         stdout, stderr = proc.communicate(timeout=SAFETY_TIMEOUT)
     finally:
