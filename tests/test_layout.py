@@ -157,3 +157,34 @@ def test_the_parser_package_is_laid_out_by_concern(folder: str) -> None:
     assert (SRC["mailatlas_clean"] / folder / "__init__.py").is_file()
     flat = sorted(p.name for p in SRC["mailatlas_clean"].glob("*.py"))
     assert flat == ["__about__.py", "__init__.py", "_config.py", "_errors.py"]
+
+
+@pytest.mark.parametrize("package", ["mailatlas_core", "mailatlas_clean", "mailatlas_imap"])
+def test_every_lazy_export_is_known_to_the_type_checker(package: str) -> None:
+    # A lazy name loads at runtime through ``_LAZY`` and is typed through an import under
+    # ``if TYPE_CHECKING:``; ``__getattr__`` is hidden from mypy, so a name missing from
+    # the imports is a type error rather than ``Any``. The two lists must say the same.
+    tree = ast.parse((SRC[package] / "__init__.py").read_text())
+    lazy: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name) and target.id == "_LAZY" and node.value:
+                lazy = ast.literal_eval(node.value)
+        elif isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.body:
+                if isinstance(child, ast.ImportFrom):
+                    module = "." * child.level + (child.module or "")
+                    typed.update({alias.asname or alias.name: module for alias in child.names})
+    hidden = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "not TYPE_CHECKING"
+    ]
+    assert [ast.unparse(node.body[0]) for node in hidden] == [
+        "__getattr__ = lazy_getattr(__name__, _LAZY)"
+    ]
+    assert "__getattr__ =" not in "\n".join(ast.unparse(n) for n in tree.body if n not in hidden)
+    assert lazy, f"{package} has no _LAZY table"
+    assert lazy == typed

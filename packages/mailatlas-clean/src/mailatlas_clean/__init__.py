@@ -121,7 +121,8 @@ _LAZY = {
     "parse_many": ".pool._pool",
 }
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+if not TYPE_CHECKING:  # for mypy the names are the imports above: a name not exported is an error
+    __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

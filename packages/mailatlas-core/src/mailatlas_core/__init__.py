@@ -76,7 +76,8 @@ _LAZY: dict[str, str] = {
     "utc_now_iso": "._dates",
 }
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+if not TYPE_CHECKING:  # for mypy the names are the imports above: a name not exported is an error
+    __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

@@ -83,7 +83,8 @@ _LAZY = {
     "watch_imap": "._watch",
 }
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+if not TYPE_CHECKING:  # for mypy the names are the imports above: a name not exported is an error
+    __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
