@@ -9,14 +9,18 @@ process started after that imports it. Production code never names them.
   native code that no ``except`` clause can catch.
 * :data:`HANGING` does the same with ``HANG``, but hangs instead: SIGALRM blocked (as
   native code that never returns to Python), so only a kill stops it.
+* :data:`WAITING_ONCE` reads ``WAIT <path>``: the first time it creates ``path`` and
+  waits until its process is killed; once ``path`` exists it reads the file.
 * :data:`ENDLESS` never returns; :data:`STUCK_AFTER_ONE_ROW` reads one row first.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import resource
 import signal
+import threading
 
 from mailatlas_clean.attachments._sink import TextSink
 
@@ -24,6 +28,7 @@ CRASHING = "tests.attachments.readers:crashing"
 HANGING = "tests.attachments.readers:hanging"
 ENDLESS = "tests.attachments.readers:endless"
 STUCK_AFTER_ONE_ROW = "tests.attachments.readers:stuck_after_one_row"
+WAITING_ONCE = "tests.attachments.readers:waiting_once"
 
 
 def crashing(data: bytes, sink: TextSink) -> None:
@@ -48,3 +53,11 @@ def endless(data: bytes, sink: TextSink) -> None:
 def stuck_after_one_row(data: bytes, sink: TextSink) -> None:
     sink.add("row 1")  # read, then stuck on the rest
     endless(data, sink)
+
+
+def waiting_once(data: bytes, sink: TextSink) -> None:
+    path = data.removeprefix(b"WAIT ")
+    if not os.path.exists(path):
+        open(path, "xb").close()  # the test sees this file is being read
+        threading.Event().wait()  # until this process is killed
+    sink.add("read on the second try")

@@ -123,6 +123,9 @@ class Extractor:
     def __init__(self) -> None:
         self._proc: WorkerProcess | None = None
         self._owner = 0  # the pid that started _proc
+        # The thread that started _proc: the process dies with it (PR_SET_PDEATHSIG fires
+        # when the starting thread ends), which is no fault of the file being read then.
+        self._starter: threading.Thread | None = None
         self._readers: dict[str, str] = {}  # the registered readers _proc was sent
         self.deaths = 0  # files whose reader killed the process (crashed or overran)
         self._lock = threading.Lock()
@@ -133,7 +136,7 @@ class Extractor:
         with self._lock:
             for _try in range(START_TRIES):
                 try:
-                    proc = self._running()
+                    proc, starter = self._running(), self._starter
                 except OSError as exc:  # fork refused: no memory, process limit
                     return AssetText("skipped", error=f"no process to read it ({exc})")
                 proc.send([(data, kind, limits, seconds)], None, [seconds + GRACE_S])
@@ -141,8 +144,8 @@ class Extractor:
                     reply = self._answer(proc)
                 except WorkerDied:
                     self._proc = None
-                    if not proc.ready:
-                        continue  # it died starting: not this file's doing
+                    if not proc.ready or (starter is not None and not starter.is_alive()):
+                        continue  # it died starting, or with its thread: not this file's doing
                     self.deaths += 1
                     why = (
                         f"did not stop within its {seconds:g} s budget; its process was killed"
@@ -176,6 +179,7 @@ class Extractor:
         if proc is None:
             proc = self._proc = WorkerProcess(EXTRACT_MODE, EXTRACTOR_ARGS)
             self._owner, self._readers = os.getpid(), readers
+            self._starter = threading.current_thread()
         return proc
 
     @staticmethod
