@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from mailatlas_core import _files as files
 from mailatlas_core._blobs import LocalBlobStore, check_key
 from mailatlas_core._errors import BlobNotFoundError, UnsafePathError
 
@@ -94,3 +95,55 @@ def test_reading_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(BlobNotFoundError):
         blobs.get("raw/x.eml")
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_new_blob_never_has_a_temp_name(blobs: LocalBlobStore) -> None:
+    """A new blob is an unnamed O_TMPFILE linked in whole: no temp name ever exists, and
+    a second put of the key (the name taken) replaces it through tmp/ as before."""
+    seen: list[list[str]] = []
+    real_link = os.link
+
+    def watching_link(*args: object, **kwargs: object) -> None:
+        seen.append(sorted(os.listdir(blobs.root / "raw")) + os.listdir(blobs.root / "tmp"))
+        real_link(*args, **kwargs)  # type: ignore[arg-type]
+
+    os.link = watching_link  # type: ignore[assignment]
+    try:
+        blobs.put("raw/new.eml", b"whole")
+    finally:
+        os.link = real_link
+    assert seen == [[]]  # just before the link: nothing under any name
+    assert (blobs.root / "raw" / "new.eml").read_bytes() == b"whole"
+    blobs.put("raw/new.eml", b"again")  # the name exists: replaced, never linked over
+    assert blobs.get("raw/new.eml") == b"again"
+    assert stat.S_IMODE((blobs.root / "raw" / "new.eml").stat().st_mode) == 0o600
+    assert os.listdir(blobs.root / "tmp") == []
+
+
+def test_without_o_tmpfile_writes_go_through_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system without O_TMPFILE (another kernel or file system) still writes every blob
+    atomically, through a temp file in tmp/ renamed into place."""
+    monkeypatch.setattr(files, "_TMPFILE", 0)
+    dir_fd = os.open(tmp_path, files.DIR_FLAGS)
+    try:
+        assert files.link_new_at(dir_fd, "x", b"x") is None
+    finally:
+        os.close(dir_fd)
+    blobs = LocalBlobStore(tmp_path / "ws")
+    blobs.prepare()
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def watching_replace(src: str, dst: str, **kwargs: object) -> None:
+        renamed.append(os.path.basename(src))
+        real_replace(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", watching_replace)
+    blobs.put("raw/a.eml", b"aaa")
+    blobs.put("html/b.html", b"<p>b</p>")
+    assert renamed == [f".a.eml.{os.getpid()}.tmp", f".b.html.{os.getpid()}.tmp"]
+    assert blobs.get("raw/a.eml") == b"aaa" and blobs.get("html/b.html") == b"<p>b</p>"
+    assert stat.S_IMODE((blobs.root / "raw" / "a.eml").stat().st_mode) == 0o600
+    assert os.listdir(blobs.root / "tmp") == []

@@ -11,7 +11,10 @@ The rules every MailAtlas write follows (docs/security.md, "Files on disk"):
 * Only a regular file is ever read as a message or replaced by an export: a FIFO, a
   device or a socket is refused before it is opened for reading (no hang) or replaced.
 * A file is written to a temporary name in its (verified) directory and renamed into
-  place, so nobody ever sees half of it.
+  place, so nobody ever sees half of it. A new file that must not replace anything is
+  written as an unnamed file (``O_TMPFILE``) and linked in once complete
+  (:func:`link_new_at`): the same guarantee without a temp name, so a killed writer
+  leaves nothing at all behind.
 
 Errors are :class:`OSError` (a :class:`NotARegularFileError` for the wrong kind of
 file); callers turn them into their own one-line messages.
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
+    "DIR_FLAGS",
     "DIR_MODE",
     "FIFO_WAIT_S",
     "FILE_MODE",
@@ -38,6 +42,7 @@ __all__ = [
     "copy_at",
     "copy_stream_at",
     "describe_kind",
+    "link_new_at",
     "make_dirs",
     "open_dir",
     "open_regular",
@@ -50,8 +55,13 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 #: How long a FIFO named as input may take to get a writer (see :func:`open_regular`).
 FIFO_WAIT_S = 10.0
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# 0 where the platform has no O_TMPFILE: link_new_at then always declines.
+_TMPFILE = getattr(os, "O_TMPFILE", 0)
+# What opening an O_TMPFILE or linking it through /proc fails with where the file system,
+# the kernel or a missing /proc cannot do it (not a full disk, not a refused permission).
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EXDEV}
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -156,7 +166,7 @@ def make_dirs(path: str | os.PathLike[str], *, parents: bool = True) -> list[Pat
             continue
         # mkdir's mode is filtered by the umask; private data must not depend on it.
         # fchmod through a descriptor opened without following links: never a target.
-        fd = os.open(directory, _DIR_FLAGS | os.O_NOFOLLOW)
+        fd = os.open(directory, DIR_FLAGS | os.O_NOFOLLOW)
         try:
             os.fchmod(fd, DIR_MODE)
         finally:
@@ -182,7 +192,7 @@ def open_dir(name: str | os.PathLike[str], *, dir_fd: int | None = None, create:
     else:
         created = False
     try:
-        fd = os.open(name, _DIR_FLAGS | (0 if follow else os.O_NOFOLLOW), dir_fd=dir_fd)
+        fd = os.open(name, DIR_FLAGS | (0 if follow else os.O_NOFOLLOW), dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
             raise
@@ -203,6 +213,46 @@ def temp_name(name: str) -> str:
     of a process that died mid-write: see ``Workspace.sweep_temp_files``.
     """
     return f".{name}.{os.getpid()}.tmp"
+
+
+def link_new_at(dir_fd: int, name: str, data: bytes) -> bool | None:
+    """Write ``data`` as the new file ``name`` in ``dir_fd``, whole or not at all.
+
+    The bytes go to an unnamed file of that directory (``O_TMPFILE``, mode 0600 less the
+    umask), which is linked in as ``name`` once complete. Until then it has no name: a
+    reader never sees part of it, and a writer killed at any point leaves nothing behind
+    (the kernel frees an unlinked file with its last descriptor). The link never
+    replaces anything.
+
+    Returns ``True`` once written; ``False`` if ``name`` exists (nothing was written: the
+    caller decides whether to replace it); ``None`` if this system cannot (no
+    ``O_TMPFILE`` in the kernel or the file system, no ``/proc``): the caller falls back to
+    a temp file renamed into place. Any other failure (a full disk) is an ``OSError``.
+    """
+    if not _TMPFILE:
+        return None
+    try:
+        fd = os.open(".", _TMPFILE | os.O_WRONLY | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return None
+        raise
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N names the open file; a dst_dir_fd
+        # makes os.link call linkat (plain link() would link the /proc symlink itself).
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return None
+        raise
+    finally:
+        os.close(fd)
+    return True
 
 
 def replace_at(dir_fd: int, name: str, data: bytes) -> None:

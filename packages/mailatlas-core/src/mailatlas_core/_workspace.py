@@ -7,13 +7,15 @@ Layout under the workspace root::
     assets/<id>/<filename>  inline images and attachments (only when there are any)
     exports/                default destination of ``mailatlas export``
     failures/<sha256>.eml   raw bytes of messages that could not be processed
-    tmp/                    files being written, renamed into place when complete
+    tmp/                    named temp files being written, renamed into place when complete
 
 Directories MailAtlas creates are 0700 and its files 0600 whatever the umask, because
-mail is private; a directory that already existed keeps its mode. Every write goes to a
-temporary file in ``tmp/`` (named ``.<name>.<pid>.tmp``) and is renamed into place, so
-a reader never sees a half-written file, and the leftovers of a killed writer are
-found in one small directory and removed by the next writer
+mail is private; a directory that already existed keeps its mode. A new file is written
+as an unnamed file (``O_TMPFILE``) and linked in once complete, so a reader never sees a
+half-written file and a killed writer leaves nothing behind. Where that cannot be (a file
+system without ``O_TMPFILE``, or a file being replaced), the write goes to a temporary
+file in ``tmp/`` (named ``.<name>.<pid>.tmp``) renamed into place, and the leftovers of a
+killed writer are found in that one small directory and removed by the next writer
 (:meth:`Workspace.sweep_temp_files`).
 """
 
@@ -26,7 +28,15 @@ import re
 from pathlib import Path
 
 from ._errors import StorageFullError, StoreError, UnsafePathError
-from ._files import DIR_MODE, FILE_MODE, NEW_FILE_FLAGS, make_dirs, temp_name
+from ._files import (
+    DIR_FLAGS,
+    DIR_MODE,
+    FILE_MODE,
+    NEW_FILE_FLAGS,
+    link_new_at,
+    make_dirs,
+    temp_name,
+)
 
 __all__ = ["DIR_MODE", "FILE_MODE", "Workspace", "check_component", "os_error", "pid_alive"]
 
@@ -60,6 +70,8 @@ class Workspace:
         self._resolved_root: Path | None = None
         #: Directories directly under the root checked to resolve inside it.
         self.verified_dirs: set[Path] = set()
+        #: Whether new files are written as O_TMPFILEs (False once the system says no).
+        self._tmpfile = True
 
     @property
     def raw_dir(self) -> Path:
@@ -179,12 +191,30 @@ class Workspace:
         return None if relative is None else str(self.root / relative)
 
     def write_atomic(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to ``path`` via a 0600 temp file in ``tmp/`` renamed into place.
+        """Write ``data`` to ``path``, 0600, so that nobody ever sees part of it.
 
-        No fsync: the database row commits only after the rename, and a killed process
-        cannot lose data the kernel already holds. (Power loss is out of scope; see
-        docs/reliability.md.)
+        A new file is an unnamed ``O_TMPFILE`` linked in once complete
+        (:func:`~mailatlas_core._files.link_new_at`): no temp name, nothing left by a
+        killed writer. An existing ``path``, or a file system without ``O_TMPFILE``, takes
+        the other way: a temp file in ``tmp/`` renamed into place (over what was there).
+
+        No fsync: the database row commits only after the link or rename, and a killed
+        process cannot lose data the kernel already holds. (Power loss is out of scope;
+        see docs/reliability.md.)
         """
+        if self._tmpfile:
+            try:
+                dir_fd = os.open(path.parent, DIR_FLAGS)
+                try:
+                    linked = link_new_at(dir_fd, path.name, data)
+                finally:
+                    os.close(dir_fd)
+            except OSError as exc:
+                raise os_error(exc, f"cannot write {path}") from exc
+            if linked:
+                return
+            if linked is None:
+                self._tmpfile = False  # this file system cannot: don't ask again
         tmp = self.tmp_dir / temp_name(path.name)
         try:
             try:
