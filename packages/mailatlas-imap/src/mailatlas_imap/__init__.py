@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from mailatlas_core._lazy import lazy_getattr
 
+# First: imapclient's version without importlib.metadata (see the module).
+from . import _imapclient_version  # noqa: F401
 from .__about__ import __version__
 from ._accounts import Account, AccountsFile, find_accounts_file, load_accounts
 from ._config import ImapSyncConfig, is_loopback_host
