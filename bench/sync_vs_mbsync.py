@@ -16,8 +16,10 @@ from round to round, so every side sees the same load on a shared machine):
   just the Message-ID header and the size of every message.
 
 Prints one JSON line per measure (the median over rounds and the single runs, in
-seconds), then one line of ratios ``mailatlas / reference`` (above 1: MailAtlas is
-slower), with the load average before and after. Needs ``mbsync`` (Debian's
+seconds; for MailAtlas also its CPU seconds, user + system of the command and its parse
+workers, which a loaded machine blurs far less than wall time), then one line of ratios
+``mailatlas / reference`` (above 1: MailAtlas is slower), with the load average before
+and after. Needs ``mbsync`` (Debian's
 ``isync``: installed with apt-get when missing and running as root) and Dovecot.
 
     python bench/sync_vs_mbsync.py                          # 10,000 x 29 KB and 5 KB, 3 rounds
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import ssl
 import subprocess
@@ -301,10 +304,22 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _interleaved(sides: dict[str, Callable[[], float]], shift: int) -> dict[str, float]:
+def _interleaved(
+    sides: dict[str, Callable[[], float]], shift: int, cpu: dict[str, list[float]]
+) -> dict[str, float]:
+    """Run each side once (the order rotated by ``shift``); its wall seconds. The CPU
+    seconds (user + system) of the processes a side ran and waited for, parse workers
+    included, go to ``cpu`` (0 for the floors, which run in this process)."""
     names = list(sides)
     order = names[shift % len(names) :] + names[: shift % len(names)]
-    return {name: sides[name]() for name in order}
+    times = {}
+    for name in order:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times[name] = sides[name]()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        cpu.setdefault(name, []).append(spent)
+    return times
 
 
 def bench_size(
@@ -318,6 +333,7 @@ def bench_size(
     atlases = {name: MailAtlas(server, user, env) for name, env in envs.items()}
     fsync_on, fsync_off = Mbsync(server, user, True), Mbsync(server, user, False)
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     loads = [_load()]
     for r in range(rounds):
         first = _atlas_sides(atlases, "", fresh=True)
@@ -326,14 +342,14 @@ def bench_size(
         first["download_floor"] = lambda: floor_download(server, user)
         rerun = _atlas_sides(atlases, "_rerun", fresh=False)
         rerun["mbsync_rerun"] = lambda: fsync_on.sync(fresh=False)
-        for got in (_interleaved(first, r), _interleaved(rerun, r)):
+        for got in (_interleaved(first, r, cpu), _interleaved(rerun, r, cpu)):
             for name, seconds in got.items():
                 times.setdefault(name, []).append(seconds)
         for i, folder in enumerate(FOLDERS):  # nothing new, every cursor stale
             server.set_uidvalidity(user, folder, 100_000 + 10 * r + i + 1)
         reset = _atlas_sides(atlases, "_reset", fresh=False)
         reset["probe_floor"] = lambda: floor_probe(server, user)
-        for name, seconds in _interleaved(reset, r).items():
+        for name, seconds in _interleaved(reset, r, cpu).items():
             times.setdefault(name, []).append(seconds)
         loads.append(_load())
         print(
@@ -344,11 +360,18 @@ def bench_size(
         )
     med = {name: median(v) for name, v in times.items()}
     for name, values in times.items():
+        extra = {}
+        if name.startswith("mailatlas"):  # CPU time: what the load blurs least
+            extra = {
+                "cpu_median_s": round(median(cpu[name]), 3),
+                "cpu_runs_s": [round(v, 3) for v in cpu[name]],
+            }
         report(
             f"sync-vs-mbsync-{size_kb}kb-{name}",
             messages=count,
             median_s=round(med[name], 3),
             runs_s=[round(v, 3) for v in values],
+            **extra,
         )
     for tag, _atlas in _tagged(atlases):
         a = f"mailatlas{tag}"
@@ -361,6 +384,11 @@ def bench_size(
             first_vs_download_floor=round(med[a] / med["download_floor"], 2),
             rerun_vs_mbsync_rerun=round(med[f"{a}_rerun"] / med["mbsync_rerun"], 2),
             reset_vs_probe_floor=round(med[f"{a}_reset"] / med["probe_floor"], 2),
+            cpu_s={
+                "first": round(median(cpu[a]), 3),
+                "rerun": round(median(cpu[f"{a}_rerun"]), 3),
+                "reset": round(median(cpu[f"{a}_reset"]), 3),
+            },
             msg_per_s=round(count / med[a]),
             load_avg=loads,
         )
