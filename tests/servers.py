@@ -74,6 +74,32 @@ def pg_url(postgres_server: PostgresServer, _pg_admin: Any) -> Iterator[str]:
     _pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def _pg_template(
+    postgres_server: PostgresServer, _pg_admin: Any, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A database with MailAtlas's schema made, the template of ``pg_store_url``."""
+    from mailatlas_core import open_store
+
+    name = "ma_template"
+    _pg_admin.execute(f"CREATE DATABASE {name}")
+    # The blob store is not part of the template: a local one, made and forgotten.
+    open_store(postgres_server.url(name), tmp_path_factory.mktemp("template")).close()
+    return name
+
+
+@pytest.fixture
+def pg_store_url(
+    postgres_server: PostgresServer, _pg_admin: Any, _pg_template: str
+) -> Iterator[str]:
+    """Like ``pg_url``, with MailAtlas's tables already made (a copy of a migrated
+    template: about half a second faster than migrating in each test)."""
+    name = "t_" + secrets.token_hex(6)
+    _pg_admin.execute(f"CREATE DATABASE {name} TEMPLATE {_pg_template}")
+    yield postgres_server.url(name)
+    _pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def s3_env(seaweed_server: SeaweedServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The AWS_* variables of the session's S3 server, set in ``os.environ`` for the test."""

@@ -10,7 +10,10 @@ import pytest
 from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
-from mailatlas_core import DocumentNotFoundError, ListFilter, open_store
+from mailatlas_core import DocumentNotFoundError, ListFilter
+from mailatlas_core._sqlite_store import SQLiteStore
+
+from tests.backends import BACKENDS, StoreSpec, spec_in_env
 
 from .files import csv_bytes, docx_bytes, message_with
 
@@ -26,8 +29,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(params=BACKENDS)
+def store_spec(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreSpec:
+    return spec_in_env(request.param, request, home, monkeypatch)
+
+
 @pytest.fixture
-def stored(home: Path, tmp_path: Path) -> dict[str, str]:
+def stored(store_spec: StoreSpec, tmp_path: Path) -> dict[str, str]:
     """Three messages: one saying 'zebra' in its body, one in its DOCX, one in neither."""
     raws = {
         "body": message_with([], subject="Zoo trip", body="We saw a zebra and a lion."),
@@ -51,7 +61,7 @@ def stored(home: Path, tmp_path: Path) -> dict[str, str]:
         path = tmp_path / f"{name}.eml"
         path.write_bytes(raw)
         paths.append(path)
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         refs = atlas.ingest_eml(paths)
     return dict(zip(raws, (r.id for r in refs), strict=True))
 
@@ -63,7 +73,7 @@ def _search(runner: CliRunner, *args: str) -> dict[str, dict[str, object]]:
 
 
 def test_query_matches_body_or_attachment_and_says_which(
-    stored: dict[str, str], home: Path
+    stored: dict[str, str], store_spec: StoreSpec
 ) -> None:
     hits = _search(CliRunner(), "--query", "zebra")
     assert set(hits) == {stored["body"], stored["docx"], stored["both"]}
@@ -83,12 +93,14 @@ def test_query_matches_body_or_attachment_and_says_which(
     # No query, no match fields: list output is unchanged.
     plain = _search(CliRunner())
     assert "matched_in" not in plain[stored["docx"]]
-    with open_store(home / "store.db", home / "workspace", create=False) as store:
+    with store_spec.open(create=False) as store:
         assert store.count_documents(ListFilter(query="zebra")) == 3
         assert store.count_documents(ListFilter(query="zebra", sender="nobody.test")) == 0
 
 
-def test_show_summarises_and_get_asset_returns_the_text(stored: dict[str, str], home: Path) -> None:
+def test_show_summarises_and_get_asset_returns_the_text(
+    stored: dict[str, str], store_spec: StoreSpec
+) -> None:
     result = CliRunner().invoke(cli, ["show", stored["docx"]])
     assert result.exit_code == 0, result.output
     (asset,) = json.loads(result.stdout)["assets"]
@@ -100,7 +112,7 @@ def test_show_summarises_and_get_asset_returns_the_text(stored: dict[str, str], 
         "extractor": asset["text"]["extractor"],
     }
     assert asset["text"]["extractor"].startswith("python-docx ")
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         full = atlas.get_asset(asset["id"])
         assert full.text is not None and full.text.text is not None
         assert full.text.text.startswith("Clause 4: the zebra crossing stays.")
@@ -110,11 +122,13 @@ def test_show_summarises_and_get_asset_returns_the_text(stored: dict[str, str], 
 
 
 def test_deleting_a_document_drops_its_attachment_text_from_search(
-    stored: dict[str, str], home: Path
+    stored: dict[str, str], store_spec: StoreSpec
 ) -> None:
-    with open_store(home / "store.db", home / "workspace") as store:
+    with store_spec.open() as store:
         store.delete_document(stored["docx"])
         assert [r.id for r in store.list_documents(ListFilter(query='"zebra crossing"'))] == []
+        if not isinstance(store, SQLiteStore):
+            return
         assert store._conn.execute("SELECT count(*) FROM asset_texts WHERE document_id = ?",
                                    (stored["docx"],)).fetchone()[0] == 0  # fmt: skip
         store._conn.execute(

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.backends import BACKENDS, StoreSpec, spec_in_env
+
 # A 1x1 red PNG.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -88,3 +90,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "home"
     monkeypatch.setenv("MAILATLAS_HOME", str(root))
     yield root
+
+
+@pytest.fixture(params=BACKENDS)
+def store_spec(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreSpec:
+    """The store the commands use, on each backend (see tests/backends.py)."""
+    return spec_in_env(request.param, request, home, monkeypatch)

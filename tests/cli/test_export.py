@@ -16,6 +16,8 @@ from mailatlas_cli._export.pdf import chromium_command, make_profile
 from mailatlas_cli._main import cli
 from markdown_it import MarkdownIt
 
+from tests.backends import StoreSpec, read_located
+
 from .conftest import PNG, chromium_or_skip, make_message
 
 HOSTILE_HTML = """\
@@ -33,7 +35,7 @@ HOSTILE_HTML = """\
 
 
 @pytest.fixture
-def doc_id(home: Path, tmp_path: Path) -> str:
+def doc_id(store_spec: StoreSpec, tmp_path: Path) -> str:
     path = tmp_path / "rich.eml"
     path.write_bytes(
         make_message(
@@ -44,7 +46,7 @@ def doc_id(home: Path, tmp_path: Path) -> str:
             attachment=("report.txt", b"the full report\n"),
         )
     )
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         return atlas.ingest_eml([path])[0].id
 
 
@@ -96,18 +98,18 @@ def test_json_export(runner: CliRunner, home: Path, doc_id: str, tmp_path: Path)
 
 
 def test_markdown_to_stdout_links_assets_absolutely(
-    runner: CliRunner, home: Path, doc_id: str
+    runner: CliRunner, store_spec: StoreSpec, doc_id: str
 ) -> None:
     text = _ok(runner.invoke(cli, ["export", doc_id, "--format", "markdown"]))
-    assets = home.absolute() / "workspace" / "assets" / doc_id
+    assets = store_spec.located(f"assets/{doc_id}")
     assert text.startswith("# Quarterly numbers for Q2\n\n")
     assert "**From:** Ada Lovelace &lt;ada@example.test&gt;  \n" in text
     assert "**To:** Charles Babbage &lt;charles@example.test&gt;  \n" in text
     assert "**Date:** Wed, 01 May 2024 09:30:00 +0000  \n" in text
     assert "Revenue grew in every region." in text
-    assert f"![logo.png]({assets / 'logo.png'})" in text
-    assert f"[report.txt]({assets / 'report.txt'})" in text
-    assert (assets / "logo.png").read_bytes() == PNG
+    assert f"![logo.png]({assets}/logo.png)" in text
+    assert f"[report.txt]({assets}/report.txt)" in text
+    assert read_located(f"{assets}/logo.png") == PNG
 
 
 def test_markdown_bundle(runner: CliRunner, doc_id: str, tmp_path: Path) -> None:
@@ -149,10 +151,17 @@ def test_html_bundle_is_sanitised_and_standalone(
     assert (out / "assets" / "logo.png").read_bytes() == PNG
 
 
-def test_html_to_stdout_uses_file_uris(runner: CliRunner, home: Path, doc_id: str) -> None:
+def test_html_to_stdout_uses_file_uris(
+    runner: CliRunner, store_spec: StoreSpec, doc_id: str
+) -> None:
+    # Assets link where they live: a file: URI, or the s3:// URL of an S3 workspace
+    # (which crashed the export: an s3:// place is no path to make a file: URI of).
     page = _ok(runner.invoke(cli, ["export", doc_id, "--format", "html"]))
-    logo = (home.absolute() / "workspace" / "assets" / doc_id / "logo.png").as_uri()
+    logo = store_spec.located(f"assets/{doc_id}/logo.png")
+    if store_spec.backend == "sqlite":
+        logo = Path(logo).as_uri()
     assert f'<img src="{logo}" alt="logo">' in page
+    assert f'<a href="{logo.replace("logo.png", "report.txt")}">report.txt</a>' in page
     _assert_safe_html(page)
 
 
@@ -170,7 +179,8 @@ def test_bundle_out_naming_an_existing_file_replaces_that_file(
 def test_no_browser_for_pdf(runner: CliRunner, doc_id: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    result = runner.invoke(cli, ["export", doc_id, "-f", "pdf"], env={"PATH": str(empty)})
+    out = ["--out", str(tmp_path / "doc.pdf")]  # an S3 workspace has no default place
+    result = runner.invoke(cli, ["export", doc_id, "-f", "pdf", *out], env={"PATH": str(empty)})
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
@@ -181,7 +191,7 @@ def test_no_browser_for_pdf(runner: CliRunner, doc_id: str, tmp_path: Path) -> N
 
     missing = tmp_path / "no-such-browser"
     result = runner.invoke(
-        cli, ["export", doc_id, "-f", "pdf"], env={"MAILATLAS_PDF_BROWSER": str(missing)}
+        cli, ["export", doc_id, "-f", "pdf", *out], env={"MAILATLAS_PDF_BROWSER": str(missing)}
     )
     assert result.exit_code == 1
     assert result.stderr == (
@@ -198,10 +208,21 @@ def _pdftotext(path: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.chromium
-def test_pdf_export(runner: CliRunner, home: Path, doc_id: str, tmp_path: Path) -> None:
+def test_pdf_export(
+    runner: CliRunner, home: Path, store_spec: StoreSpec, doc_id: str, tmp_path: Path
+) -> None:
     chromium_or_skip()
     result = runner.invoke(cli, ["export", doc_id, "--format", "pdf"])
-    default = home.absolute() / "workspace" / "exports" / f"{doc_id}.pdf"
+    if store_spec.backend != "sqlite":
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"Error: the workspace {store_spec.workspace} is not a local directory to export "
+            "into — give --out\n"
+        )
+        default = tmp_path / f"{doc_id}.pdf"
+        result = runner.invoke(cli, ["export", doc_id, "--format", "pdf", "--out", str(default)])
+    else:
+        default = home.absolute() / "workspace" / "exports" / f"{doc_id}.pdf"
     assert json.loads(_ok(result)) == {"path": str(default)}
     assert default.read_bytes().startswith(b"%PDF-")
     assert _private(default)
@@ -247,7 +268,9 @@ def test_pdf_browser_runs_no_script_even_without_the_sanitiser(tmp_path: Path) -
     assert "SCRIPT RAN" not in text
 
 
-def test_markdown_body_is_data_not_markup(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_markdown_body_is_data_not_markup(
+    runner: CliRunner, store_spec: StoreSpec, tmp_path: Path
+) -> None:
     hostile = (
         'Look <img src="https://evil.test/pixel.gif"> and ![t](https://evil.test/p2.png)\n'
         "<script>alert(1)</script> but [the report](https://example.test/r) stays a link.\n"
@@ -255,7 +278,7 @@ def test_markdown_body_is_data_not_markup(runner: CliRunner, home: Path, tmp_pat
     )
     path = tmp_path / "plain.eml"
     path.write_bytes(make_message("Plain hostile", hostile))
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         doc = atlas.ingest_eml([path])[0].id
     md = _ok(runner.invoke(cli, ["export", doc, "--format", "markdown"]))
     assert "<img" not in md and "<script" not in md

@@ -16,22 +16,22 @@ from mailatlas_core import (
     StorageFullError,
     StoreError,
     StoreNotFoundError,
-    open_store,
 )
 from mailatlas_core._sqlite_store import SQLiteStore
 
 from devkit.mailgen import write_mbox
+from tests.backends import StoreSpec
 
 from .conftest import make_message
 
 
-def test_spec_python_api_example(tmp_path: Path) -> None:
+def test_spec_python_api_example(store_spec: StoreSpec, tmp_path: Path) -> None:
     a, b = tmp_path / "a.eml", tmp_path / "b.eml"
     a.write_bytes(make_message("First", "the first body"))
     b.write_bytes(make_message("Second", "the second body", day=2))
 
     doc = parse_eml(str(a), parser_config=ParserConfig(strip_boilerplate=True))
-    atlas = MailAtlas(db_path=tmp_path / "store.db", workspace_path=tmp_path / "ws")
+    atlas = MailAtlas(db_path=store_spec.db, workspace_path=store_spec.workspace)
     refs = atlas.ingest_eml([str(a), str(b)])
     path = atlas.export_document(refs[0].id, format="markdown", out=f"{tmp_path}/bundle/")
     atlas.close()
@@ -43,10 +43,10 @@ def test_spec_python_api_example(tmp_path: Path) -> None:
     assert path.read_text().startswith("# First\n")
 
 
-def test_missing_and_unreadable_files_are_failures(tmp_path: Path) -> None:
+def test_missing_and_unreadable_files_are_failures(store_spec: StoreSpec, tmp_path: Path) -> None:
     good = tmp_path / "good.eml"
     good.write_bytes(make_message("Good", "body"))
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         result = atlas.ingest_eml([tmp_path / "gone.eml", good])
     assert result.to_dict() == {
         "status": "partial",
@@ -69,10 +69,10 @@ def test_reads_never_create_a_store(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_large_mbox_in_batches_then_all_duplicates(tmp_path: Path) -> None:
+def test_large_mbox_in_batches_then_all_duplicates(store_spec: StoreSpec, tmp_path: Path) -> None:
     mbox = tmp_path / "big.mbox"
     write_mbox(mbox, 450, seed=3)
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         first = atlas.ingest_mbox([mbox])
         second = atlas.ingest_mbox([mbox])
         listed = atlas.list_documents(limit=1000)
@@ -80,13 +80,15 @@ def test_large_mbox_in_batches_then_all_duplicates(tmp_path: Path) -> None:
     assert first.ingested_count + first.duplicate_count == 450
     assert len(listed) == first.ingested_count
     assert (second.ingested_count, second.duplicate_count) == (0, 450)
-    runs = sqlite3.connect(tmp_path / "s.db").execute("SELECT status, summary FROM runs").fetchall()
+    if store_spec.backend != "sqlite":
+        return
+    runs = sqlite3.connect(store_spec.db).execute("SELECT status, summary FROM runs").fetchall()
     assert [status for status, _ in runs] == ["ok", "ok"]
     assert json.loads(runs[1][1])["duplicate_count"] == 450
 
 
 @pytest.mark.slow
-def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
+def test_interrupted_ingest_keeps_committed_batches(store_spec: StoreSpec, tmp_path: Path) -> None:
     mbox = tmp_path / "big.mbox"
     write_mbox(mbox, 300, seed=4)
 
@@ -95,11 +97,11 @@ def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with (
-        MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas,
+        MailAtlas(store_spec.db, store_spec.workspace) as atlas,
         pytest.raises(KeyboardInterrupt) as stopped,
     ):
         atlas.ingest_mbox([mbox], progress=stop_after_250)
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         kept = len(atlas.list_documents(limit=1000))
     # The interruption carries the summary of what was committed, not of what was seen.
     assert isinstance(stopped.value, IngestInterrupted)
@@ -110,21 +112,23 @@ def test_interrupted_ingest_keeps_committed_batches(tmp_path: Path) -> None:
         kept,
     )
     assert partial.ingested_count + partial.duplicate_count + partial.failed_count == 200
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         resumed = atlas.ingest_mbox([mbox])
     with MailAtlas(tmp_path / "fresh.db", tmp_path / "fresh") as atlas:
         unique = atlas.ingest_mbox([mbox]).ingested_count
     assert 0 < kept <= 200  # the first batch of 200 was committed, the second was not
     assert kept + resumed.ingested_count == unique
     assert resumed.failed_count == 0
-    runs = sqlite3.connect(tmp_path / "s.db").execute("SELECT status FROM runs").fetchall()
+    if store_spec.backend != "sqlite":
+        return
+    runs = sqlite3.connect(store_spec.db).execute("SELECT status FROM runs").fetchall()
     assert [r[0] for r in runs] == ["interrupted", "ok"]
 
 
-def test_get_unknown_document(tmp_path: Path) -> None:
+def test_get_unknown_document(store_spec: StoreSpec, tmp_path: Path) -> None:
     good = tmp_path / "good.eml"
     good.write_bytes(make_message("Good", "body"))
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         atlas.ingest_eml([good])
         with pytest.raises(DocumentNotFoundError):
             atlas.get_document("f" * 32)
@@ -211,9 +215,9 @@ def test_a_read_then_an_ingest_on_one_facade(tmp_path: Path) -> None:
         assert atlas.count_documents() == 1
 
 
-def test_a_store_handed_in_is_used_and_left_open(tmp_path: Path) -> None:
+def test_a_store_handed_in_is_used_and_left_open(store_spec: StoreSpec, tmp_path: Path) -> None:
     (tmp_path / "a.eml").write_bytes(make_message("First", "one"))
-    store = open_store(tmp_path / "s.db", tmp_path / "ws")
+    store = store_spec.open()
     with MailAtlas(store=store) as atlas:
         assert atlas.ingest_eml([tmp_path / "a.eml"]).ingested_count == 1
         assert atlas.store() is store and atlas.store(create=False) is store

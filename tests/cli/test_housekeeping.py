@@ -11,11 +11,13 @@ from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
 
+from tests.backends import StoreSpec, blob_sizes, read_located, sqlite_only
+
 from .conftest import make_message
 
 
 @pytest.fixture
-def stored(home: Path, tmp_path: Path) -> dict[str, str]:
+def stored(store_spec: StoreSpec, tmp_path: Path) -> dict[str, str]:
     """Two good messages (one with an attachment) and one file that is not mail."""
     folder = tmp_path / "in"
     folder.mkdir()
@@ -29,7 +31,7 @@ def stored(home: Path, tmp_path: Path) -> dict[str, str]:
     )
     (folder / "b.eml").write_bytes(make_message("Plain", "just text", day=2))
     (folder / "c.eml").write_bytes(b"\x00\x01\x02 not mail at all \xff" * 20)
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         result = atlas.ingest_eml([folder])
     assert result.failed_count == 1
     return {r.subject: r.id for r in result.refs}
@@ -54,7 +56,7 @@ def test_failures_lists_what_failed_and_why(
     assert (failure["run_id"], failure["run_kind"], failure["kind"]) == (1, "eml", "eml")
     assert failure["source"] == f"eml:{tmp_path / 'in' / 'c.eml'}"
     assert "not" in failure["error"] and failure["error"] == failure["error"].strip()
-    assert Path(failure["raw_path"]).read_bytes() == (tmp_path / "in" / "c.eml").read_bytes()
+    assert read_located(failure["raw_path"]) == (tmp_path / "in" / "c.eml").read_bytes()
     assert json.loads(runner.invoke(cli, ["failures", "--run", "2"]).stdout) == []
     table = runner.invoke(cli, ["failures", "--table"]).stdout.splitlines()
     assert table[0].split() == ["WHEN", "RUN", "SOURCE", "ERROR"]
@@ -68,15 +70,19 @@ def test_failures_of_a_missing_store_is_a_usage_error(runner: CliRunner, home: P
     assert not home.exists()  # read-only: nothing created
 
 
-def test_stats_counts_and_sizes(runner: CliRunner, home: Path, stored: dict[str, str]) -> None:
+def test_stats_counts_and_sizes(
+    runner: CliRunner, store_spec: StoreSpec, stored: dict[str, str]
+) -> None:
     result = runner.invoke(cli, ["stats"])
     assert (result.exit_code, result.stderr) == (0, "")
     stats = json.loads(result.stdout)
     # The database with its -wal and -shm as they were while stats ran (closing the
     # last connection folds the WAL back in).
     db_bytes = stats["database_bytes"]
-    assert db_bytes >= (home / "store.db").stat().st_size > 0
-    ws_bytes = sum(p.stat().st_size for p in (home / "workspace").rglob("*") if p.is_file())
+    assert db_bytes > 0
+    if store_spec.backend == "sqlite":
+        assert db_bytes >= Path(store_spec.db).stat().st_size
+    ws_bytes = sum(blob_sizes(store_spec).values())
     assert stats == {
         "documents": 2,
         "assets": 1,
@@ -99,15 +105,16 @@ def _raw_file(runner: CliRunner, doc_id: str) -> Path:
 
 
 def test_delete_removes_the_document_its_files_and_index_entries(
-    runner: CliRunner, home: Path, stored: dict[str, str]
+    runner: CliRunner, store_spec: StoreSpec, stored: dict[str, str]
 ) -> None:
     doc_id = stored["With attachment"]
-    ws = home / "workspace"
-    raw, html = _raw_file(runner, doc_id), ws / "html" / f"{doc_id}.html"
-    assert raw.parent == ws / "raw"
-    asset = ws / "assets" / doc_id / "plan.pdf"
-    assert raw.is_file() and html.is_file() and asset.is_file()
-    size = raw.stat().st_size + html.stat().st_size + asset.stat().st_size
+    raw = json.loads(runner.invoke(cli, ["show", doc_id]).stdout)["raw_path"]
+    html = store_spec.located(f"html/{doc_id}.html")
+    assert raw.startswith(store_spec.located("raw/"))
+    asset = store_spec.located(f"assets/{doc_id}/plan.pdf")
+    before = blob_sizes(store_spec)
+    assert {raw, html, asset} <= set(before)
+    size = before[raw] + before[html] + before[asset]
     assert [r["id"] for r in json.loads(runner.invoke(cli, ["list", "--query", "see"]).stdout)]
 
     result = runner.invoke(cli, ["delete", doc_id])
@@ -115,14 +122,24 @@ def test_delete_removes_the_document_its_files_and_index_entries(
     assert json.loads(result.stdout) == {
         "id": doc_id,
         "deleted": True,
-        "files_removed": [str(raw), str(html), str(asset)],
+        "files_removed": [raw, html, asset],
         "files_left": [],
         "bytes_freed": size,
     }
-    assert not raw.exists() and not html.exists() and not (ws / "assets" / doc_id).exists()
+    after = blob_sizes(store_spec)
+    assert set(before) - set(after) == {raw, html, asset}
+    assert not any(f"/assets/{doc_id}/" in where for where in after)
     assert json.loads(runner.invoke(cli, ["list", "--query", "see"]).stdout) == []
     assert [r["subject"] for r in json.loads(runner.invoke(cli, ["list"]).stdout)] == ["Plain"]
-    conn = sqlite3.connect(home / "store.db")
+    again = runner.invoke(cli, ["delete", doc_id])
+    assert (again.exit_code, again.stdout) == (2, "")
+    assert again.stderr == (
+        f"Error: no document with id {doc_id!r}; run `mailatlas list` to see ids\n"
+    )
+    if store_spec.backend != "sqlite":
+        return
+    assert not Path(store_spec.located(f"assets/{doc_id}")).exists()
+    conn = sqlite3.connect(store_spec.db)
     for table in ("assets", "locations"):
         assert conn.execute(
             f"SELECT count(*) FROM {table} WHERE document_id = ?", (doc_id,)
@@ -130,13 +147,8 @@ def test_delete_removes_the_document_its_files_and_index_entries(
     conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")
     conn.close()
 
-    again = runner.invoke(cli, ["delete", doc_id])
-    assert (again.exit_code, again.stdout) == (2, "")
-    assert again.stderr == (
-        f"Error: no document with id {doc_id!r}; run `mailatlas list` to see ids\n"
-    )
 
-
+@sqlite_only  # links and foreign files in a local workspace
 def test_delete_never_touches_what_mailatlas_did_not_write(
     runner: CliRunner, home: Path, tmp_path: Path, stored: dict[str, str]
 ) -> None:
@@ -164,14 +176,14 @@ def test_delete_never_touches_what_mailatlas_did_not_write(
 
 
 def test_delete_of_an_unknown_id_changes_nothing(
-    runner: CliRunner, home: Path, stored: dict[str, str]
+    runner: CliRunner, store_spec: StoreSpec, stored: dict[str, str]
 ) -> None:
-    before = sorted(p for p in (home / "workspace").rglob("*"))
+    before = blob_sizes(store_spec)
     result = runner.invoke(cli, ["delete", "f" * 32])
     assert (result.exit_code, result.stdout) == (2, "")
     unknown = "f" * 32
     assert result.stderr == (
         f"Error: no document with id {unknown!r}; run `mailatlas list` to see ids\n"
     )
-    assert sorted(p for p in (home / "workspace").rglob("*")) == before
+    assert blob_sizes(store_spec) == before
     assert len(json.loads(runner.invoke(cli, ["list"]).stdout)) == 2

@@ -10,6 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from mailatlas_cli._main import cli
 
+from tests.backends import StoreSpec, blob_sizes, read_located
+
 from .conftest import make_message
 
 SUMMARY_KEYS = [
@@ -31,7 +33,9 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_ingest_eml_files_and_directories(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_ingest_eml_files_and_directories(
+    runner: CliRunner, store_spec: StoreSpec, tmp_path: Path
+) -> None:
     a = _write(tmp_path / "mail" / "a.eml", make_message("Alpha report", "alpha body"))
     _write(tmp_path / "mail" / "sub" / "b.eml", make_message("Beta report", "beta body", day=2))
     _write(tmp_path / "mail" / "notes.txt", b"not mail, and not *.eml")
@@ -54,10 +58,11 @@ def test_ingest_eml_files_and_directories(runner: CliRunner, home: Path, tmp_pat
     assert [r["subject"] for r in refs] == ["Alpha report", "Beta report"]
     assert {r["source_kind"] for r in refs} == {"eml"}
     assert refs[0]["sender_email"] == "ada@example.test"
-    assert (home / "store.db").is_file()
+    if store_spec.backend == "sqlite":
+        assert Path(store_spec.db).is_file()
     # Raw bytes are content-addressed: raw/<sha256>.eml, byte for byte.
-    raw = home / "workspace" / "raw" / f"{hashlib.sha256(a.read_bytes()).hexdigest()}.eml"
-    assert raw.read_bytes() == a.read_bytes()
+    raw = store_spec.located(f"raw/{hashlib.sha256(a.read_bytes()).hexdigest()}.eml")
+    assert read_located(raw) == a.read_bytes()
 
     again = runner.invoke(cli, ["ingest", "eml", str(a)])
     assert again.exit_code == 0
@@ -73,7 +78,7 @@ def test_ingest_eml_files_and_directories(runner: CliRunner, home: Path, tmp_pat
     }
 
 
-def test_ingest_mbox_and_maildir(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_ingest_mbox_and_maildir(runner: CliRunner, store_spec: StoreSpec, tmp_path: Path) -> None:
     box = mailbox.mbox(str(tmp_path / "archive.mbox"))
     for i in range(3):
         box.add(make_message(f"Mbox message {i}", f"body {i}", day=i + 1))
@@ -94,7 +99,7 @@ def test_ingest_mbox_and_maildir(runner: CliRunner, home: Path, tmp_path: Path) 
 
 
 def test_a_bad_message_is_a_failure_and_the_run_goes_on(
-    runner: CliRunner, home: Path, tmp_path: Path
+    runner: CliRunner, store_spec: StoreSpec, tmp_path: Path
 ) -> None:
     good = _write(tmp_path / "good.eml", make_message("Good one", "fine"))
     bad = _write(tmp_path / "bad.eml", b"\x00\x01\x02 binary junk, not an email")
@@ -111,8 +116,8 @@ def test_a_bad_message_is_a_failure_and_the_run_goes_on(
         'Error: 1 message(s) could not be ingested — see "failures" in the summary\n'
     )
     # the raw bytes of the failure are kept in the workspace
-    kept = list((home / "workspace" / "failures").iterdir())
-    assert [p.read_bytes() for p in kept] == [bad.read_bytes()]
+    kept = [w for w in blob_sizes(store_spec) if w.startswith(store_spec.located("failures/"))]
+    assert [read_located(w) for w in kept] == [bad.read_bytes()]
 
     only_bad = runner.invoke(cli, ["ingest", "eml", str(bad)])
     assert only_bad.exit_code == 1
@@ -137,7 +142,9 @@ def test_a_store_that_cannot_be_written_stops_with_one_line(
     assert result.stderr == f"Error: cannot write {failed_dir}: Is a directory\n"
 
 
-def test_cleaning_flags_reach_the_parser(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_cleaning_flags_reach_the_parser(
+    runner: CliRunner, store_spec: StoreSpec, tmp_path: Path
+) -> None:
     path = _write(tmp_path / "m.eml", make_message("Flags", "body"))
     result = runner.invoke(
         cli,

@@ -13,6 +13,8 @@ from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
 from mailatlas_core import InvalidFilterError
 
+from tests.backends import StoreSpec
+
 from .conftest import make_message
 
 
@@ -22,7 +24,7 @@ def _received(raw: bytes, when: str) -> bytes:
 
 
 @pytest.fixture
-def stored(home: Path, tmp_path: Path) -> dict[str, str]:
+def stored(store_spec: StoreSpec, tmp_path: Path) -> dict[str, str]:
     """Four messages; returns subject -> id."""
     mail = [
         (
@@ -67,7 +69,7 @@ def stored(home: Path, tmp_path: Path) -> dict[str, str]:
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(_received(raw, when))
         paths.append(path)
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         refs = atlas.ingest_eml(paths)
     return {r.subject: r.id for r in refs}
 
@@ -145,20 +147,20 @@ def test_dates_filter_on_the_sent_date_by_default(
 
 @pytest.mark.parametrize("bad", ["2024-13-45", "yesterdays", "7x", "last decade", ""])
 def test_a_bad_date_is_a_usage_error_in_cli_and_api(
-    runner: CliRunner, home: Path, stored: dict[str, str], bad: str
+    runner: CliRunner, store_spec: StoreSpec, stored: dict[str, str], bad: str
 ) -> None:
     result = runner.invoke(cli, ["list", "--since", bad])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.startswith(f"Error: --since {bad!r} is not a date — use YYYY-MM-DD")
     with (
-        MailAtlas(home / "store.db", home / "workspace") as atlas,
+        MailAtlas(store_spec.db, store_spec.workspace) as atlas,
         pytest.raises(InvalidFilterError, match=f"^since {bad!r} is not a date"),
     ):
         atlas.list_documents(since=bad)
 
 
-def test_the_api_takes_the_same_dates(home: Path, stored: dict[str, str]) -> None:
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+def test_the_api_takes_the_same_dates(store_spec: StoreSpec, stored: dict[str, str]) -> None:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         by_text = atlas.list_documents(since="2024-01-01", until="2024-02-01")
         by_date = atlas.list_documents(since=date(2024, 1, 1), until=datetime(2024, 2, 1))
         assert [r.subject for r in by_text] == [r.subject for r in by_date] == ["January invoice"]

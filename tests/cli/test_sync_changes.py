@@ -14,6 +14,7 @@ from imapclient import IMAPClient
 from mailatlas_cli._main import cli
 
 from devkit.dovecot import DovecotServer, dovecot_available
+from tests.backends import StoreSpec, blob_sizes
 from tests.integration.conftest import message
 
 PASSWORD = "d0ra-Pa55-word"
@@ -37,7 +38,7 @@ def server() -> Iterator[DovecotServer]:
 
 
 def test_list_show_and_prune_follow_the_server(
-    runner: CliRunner, server: DovecotServer, home: Path
+    runner: CliRunner, server: DovecotServer, store_spec: StoreSpec
 ) -> None:
     env = {
         "MAILATLAS_IMAP_HOST": "127.0.0.1",
@@ -98,4 +99,6 @@ def test_list_show_and_prune_follow_the_server(
     assert (summary["pruned_count"], summary["pruned"]) == (1, [three])
     assert runner.invoke(cli, ["show", three]).exit_code == 2
     assert sorted(listed()) == sorted([one, two])
-    assert not list((home / "workspace").rglob(f"{three}*"))
+    assert not [where for where in blob_sizes(store_spec) if three in where]
+    if store_spec.backend == "sqlite":
+        assert not list(Path(store_spec.workspace).rglob(f"{three}*"))

@@ -16,6 +16,8 @@ from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
 from mailatlas_core._ids import thread_id_for
 
+from tests.backends import StoreSpec
+
 from ..conftest import corpus_files
 from .conftest import make_message
 
@@ -86,7 +88,7 @@ def test_the_corpus_gets_the_same_thread_ids_in_any_order(corpus_dir: Path, tmp_
 
 
 @pytest.fixture
-def conversation(home: Path, tmp_path: Path) -> dict[str, str]:
+def conversation(store_spec: StoreSpec, tmp_path: Path) -> dict[str, str]:
     """A root, a reply, and a reply to a message the store lacks; ids by name."""
     mails = {
         "root": make_message("Plans", "shall we meet?", message_id="<root@example.test>", day=1),
@@ -105,7 +107,7 @@ def conversation(home: Path, tmp_path: Path) -> dict[str, str]:
         b"Message-ID:", b"References: <root@example.test> <gone@example.test>\nMessage-ID:", 1
     )
     ids = {}
-    with MailAtlas(home / "store.db", home / "workspace") as atlas:
+    with MailAtlas(store_spec.db, store_spec.workspace) as atlas:
         for name, raw in mails.items():
             path = tmp_path / f"{name}.eml"
             path.write_bytes(raw)

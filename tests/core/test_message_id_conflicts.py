@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from mailatlas_core import AssetData, SourceLocation, open_store
+from mailatlas_core import AssetData, SourceLocation, Store, open_store
 from mailatlas_core._ids import fingerprint, header_block, headers_hash
 from mailatlas_core._migrate import apply_migrations
 from mailatlas_core._sqlite_store import SQLiteStore
+
+from tests.backends import read_located
 
 from .factory import make_parsed
 
@@ -32,7 +34,7 @@ def at(name: str) -> SourceLocation:
     return SourceLocation(kind="eml", path=f"/mail/{name}")
 
 
-def test_a_forged_message_id_does_not_swallow_the_real_message(store: SQLiteStore) -> None:
+def test_a_forged_message_id_does_not_swallow_the_real_message(store: Store) -> None:
     forged = store.add(make_parsed(FORGED, body="Pay me."), at("forged.eml"))
     real = store.add(make_parsed(REAL, body="Numbers."), at("real.eml"))
 
@@ -40,8 +42,8 @@ def test_a_forged_message_id_does_not_swallow_the_real_message(store: SQLiteStor
     assert real.document_id != forged.document_id
     assert store.count_documents() == 2
     first, second = store.get_document(forged.document_id), store.get_document(real.document_id)
-    assert Path(second.raw_path).read_bytes() == REAL and second.body_text == "Numbers."
-    assert Path(first.raw_path).read_bytes() == FORGED  # never overwritten
+    assert read_located(second.raw_path) == REAL and second.body_text == "Numbers."
+    assert read_located(first.raw_path) == FORGED  # never overwritten
     assert second.message_id == first.message_id == MID
     # Each location is on its own document; the documents are linked both ways.
     assert [loc.detail["path"] for loc in first.locations] == ["/mail/forged.eml"]
@@ -56,7 +58,7 @@ def test_a_forged_message_id_does_not_swallow_the_real_message(store: SQLiteStor
     }
 
 
-def test_copies_of_either_message_stay_duplicates(store: SQLiteStore) -> None:
+def test_copies_of_either_message_stay_duplicates(store: Store) -> None:
     forged = store.add(make_parsed(FORGED), at("forged.eml")).document_id
     real = store.add(make_parsed(REAL), at("real.eml")).document_id
     # Another folder, another relay, LF line ends, different cleaning: the same messages.
@@ -81,7 +83,7 @@ def test_copies_of_either_message_stay_duplicates(store: SQLiteStore) -> None:
     ]
 
 
-def test_each_header_and_the_body_tell_messages_apart(store: SQLiteStore) -> None:
+def test_each_header_and_the_body_tell_messages_apart(store: Store) -> None:
     store.add(make_parsed(REAL), at("real.eml"))
     variants = [
         raw_message(sender="Bank <news@bank.example>", subject="Q2 report", body="Numbers!"),
@@ -102,7 +104,7 @@ def test_each_header_and_the_body_tell_messages_apart(store: SQLiteStore) -> Non
     assert store.known(MID, refolded) is not None
 
 
-def test_the_conflicting_document_has_its_own_assets_and_html(store: SQLiteStore) -> None:
+def test_the_conflicting_document_has_its_own_assets_and_html(store: Store) -> None:
     store.add(make_parsed(FORGED), at("forged.eml"))
     parsed = make_parsed(
         REAL,
@@ -112,14 +114,15 @@ def test_the_conflicting_document_has_its_own_assets_and_html(store: SQLiteStore
     doc = store.get_document(store.add(parsed, at("real.eml")).document_id)
     assert doc.id != parsed.id
     assert doc.assets[0].file_path.endswith(f"/assets/{doc.id}/logo.png")
-    assert Path(doc.assets[0].file_path).read_bytes() == b"real logo"
+    assert read_located(doc.assets[0].file_path) == b"real logo"
     assert doc.body_html_path is not None
     # Stored HTML names its asset by id: this document's own, not the parser's guess.
     assert doc.assets[0].id.startswith(doc.id)
-    assert Path(doc.body_html_path).read_text() == f'<img src="mailatlas-asset:{doc.assets[0].id}">'
+    html = read_located(doc.body_html_path).decode()
+    assert html == f'<img src="mailatlas-asset:{doc.assets[0].id}">'
 
 
-def test_the_probe_matches_headers_and_size_only(store: SQLiteStore) -> None:
+def test_the_probe_matches_headers_and_size_only(store: Store) -> None:
     store.add(make_parsed(FORGED), at("forged.eml"))
     real = store.add(make_parsed(REAL), at("real.eml")).document_id
     head = headers_hash(header_block(REAL))

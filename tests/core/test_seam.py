@@ -35,26 +35,28 @@ def test_sqlite_parts_satisfy_the_protocols(tmp_path: Path) -> None:
         store.close()
 
 
-def test_raw_blobs_are_content_addressed_and_a_retry_writes_no_second(store: SQLiteStore) -> None:
+def test_raw_blobs_are_content_addressed_and_a_retry_writes_no_second(
+    sqlite_store: SQLiteStore,
+) -> None:
     parsed = make_parsed(make_raw(1))
-    with pytest.raises(RuntimeError), store.transaction():
-        store.add(parsed, loc("1"))
+    with pytest.raises(RuntimeError), sqlite_store.transaction():
+        sqlite_store.add(parsed, loc("1"))
         raise RuntimeError("the batch is rolled back after the blob was written")
-    assert store.count_documents() == 0
-    store.add(parsed, loc("1"))  # the retry
-    store.add(parsed, loc("2"))  # a duplicate elsewhere
-    raw_dir = store.workspace.root / "raw"
+    assert sqlite_store.count_documents() == 0
+    sqlite_store.add(parsed, loc("1"))  # the retry
+    sqlite_store.add(parsed, loc("2"))  # a duplicate elsewhere
+    raw_dir = sqlite_store.workspace.root / "raw"
     expected = hashlib.sha256(parsed.raw).hexdigest()
     assert [p.name for p in raw_dir.iterdir()] == [f"{expected}.eml"]
-    doc = store.get_document(parsed.id)
+    doc = sqlite_store.get_document(parsed.id)
     assert doc.raw_path == str(raw_dir / f"{expected}.eml") and doc.raw_key == f"raw/{expected}.eml"
     assert Path(doc.raw_path).read_bytes() == parsed.raw
 
 
-def test_the_backend_reports_a_row_that_is_already_there(store: SQLiteStore) -> None:
+def test_the_backend_reports_a_row_that_is_already_there(sqlite_store: SQLiteStore) -> None:
     # What a concurrent writer that lost the race sees: the id of the stored document.
     parsed = make_parsed(make_raw(1))
-    first = store.add(parsed, loc("1")).document_id
+    first = sqlite_store.add(parsed, loc("1")).document_id
     row = DocumentRow(
         id="another-id",
         source_kind="eml",
@@ -78,10 +80,10 @@ def test_the_backend_reports_a_row_that_is_already_there(store: SQLiteStore) -> 
         body_hash="b",
         raw_size=1,
     )
-    with store.transaction():
-        assert store.backend.insert_document(row, [], loc("2")) == first
-        store.add(make_parsed(make_raw(2)), loc("3"))  # the transaction stays usable
-    assert store.count_documents() == 2
+    with sqlite_store.transaction():
+        assert sqlite_store.backend.insert_document(row, [], loc("2")) == first
+        sqlite_store.add(make_parsed(make_raw(2)), loc("3"))  # the transaction stays usable
+    assert sqlite_store.count_documents() == 2
 
 
 def test_documents_of_an_older_layout_are_read_and_deleted(tmp_path: Path) -> None:

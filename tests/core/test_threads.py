@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from mailatlas_core import ListFilter, SourceLocation, ThreadNotFoundError, open_store
+from mailatlas_core import ListFilter, SourceLocation, Store, ThreadNotFoundError, open_store
 from mailatlas_core._ids import thread_id_for
 from mailatlas_core._migrate import apply_migrations
 from mailatlas_core._sqlite_store import SQLiteStore
@@ -40,7 +40,7 @@ def raw_of(mid: str, refs: tuple[str, ...] = (), irt: str | None = None, n: int 
     return (head + f"\r\nbody of {mid} {n}\r\n").encode()
 
 
-def add(store: SQLiteStore, mid: str, *refs: str, irt: str | None = None, n: int = 0) -> str:
+def add(store: Store, mid: str, *refs: str, irt: str | None = None, n: int = 0) -> str:
     parsed = make_parsed(
         raw_of(mid, refs, irt, n),
         references=refs,
@@ -51,7 +51,7 @@ def add(store: SQLiteStore, mid: str, *refs: str, irt: str | None = None, n: int
     return result.document_id
 
 
-def thread_of(store: SQLiteStore, doc_id: str) -> str | None:
+def thread_of(store: Store, doc_id: str) -> str | None:
     return store.get_document(doc_id).thread_id
 
 
@@ -133,7 +133,7 @@ def test_out_of_order_arrival_gives_the_thread_ids_of_in_order_arrival(tmp_path:
     assert set(seen[0].values()) == {tid("root")}
 
 
-def test_missing_parents_are_placeholders_and_the_thread_is_kept(store: SQLiteStore) -> None:
+def test_missing_parents_are_placeholders_and_the_thread_is_kept(store: Store) -> None:
     b = add(store, "b", "a")  # a is never stored
     c = add(store, "c", "a", "b", n=1)
     assert thread_of(store, b) == thread_of(store, c) == tid("a")
@@ -146,7 +146,7 @@ def test_missing_parents_are_placeholders_and_the_thread_is_kept(store: SQLiteSt
     assert store.get_thread(tid("a")).to_dict()["tree"][0]["missing"] is False
 
 
-def test_a_late_message_joins_two_threads_and_rewrites_their_ids(store: SQLiteStore) -> None:
+def test_a_late_message_joins_two_threads_and_rewrites_their_ids(store: Store) -> None:
     x1 = add(store, "x1", irt="x0")  # thread x0 (placeholder root)
     y1 = add(store, "y1", n=1)
     y2 = add(store, "y2", "y1", n=2)  # thread y1
@@ -159,7 +159,7 @@ def test_a_late_message_joins_two_threads_and_rewrites_their_ids(store: SQLiteSt
     assert len(store.list_documents(_by_thread(tid("y1")))) == 4
 
 
-def test_a_reply_naming_an_older_root_moves_the_root_up(store: SQLiteStore) -> None:
+def test_a_reply_naming_an_older_root_moves_the_root_up(store: Store) -> None:
     b = add(store, "b")
     c = add(store, "c", "b", n=1)
     assert thread_of(store, b) == tid("b")
@@ -167,13 +167,13 @@ def test_a_reply_naming_an_older_root_moves_the_root_up(store: SQLiteStore) -> N
     assert {thread_of(store, x) for x in (b, c, d)} == {tid("a")}
 
 
-def test_subjects_alone_never_merge_threads(store: SQLiteStore) -> None:
+def test_subjects_alone_never_merge_threads(store: Store) -> None:
     a = add(store, "a")
     b = add(store, "b")  # same subject s0, no references
     assert thread_of(store, a) != thread_of(store, b)
 
 
-def test_two_messages_with_one_message_id_share_a_node(store: SQLiteStore) -> None:
+def test_two_messages_with_one_message_id_share_a_node(store: Store) -> None:
     first = add(store, "dup", n=1)
     second = add(store, "dup", n=2)  # a different message claiming the same id
     assert first != second
@@ -184,7 +184,7 @@ def test_two_messages_with_one_message_id_share_a_node(store: SQLiteStore) -> No
     assert root["replies"][0]["message_id"] == "re"
 
 
-def test_a_references_cycle_is_threaded_without_hanging(store: SQLiteStore) -> None:
+def test_a_references_cycle_is_threaded_without_hanging(store: Store) -> None:
     a = add(store, "a", "b")
     b = add(store, "b", "a", n=1)
     c = add(store, "c", "c", "a", n=2)  # names itself too
@@ -192,7 +192,7 @@ def test_a_references_cycle_is_threaded_without_hanging(store: SQLiteStore) -> N
     assert store.get_thread(a).thread_id == tid("a")  # a document id finds its thread
 
 
-def test_deleting_the_link_splits_the_thread_again(store: SQLiteStore) -> None:
+def test_deleting_the_link_splits_the_thread_again(store: Store) -> None:
     x1 = add(store, "x1")
     y1 = add(store, "y1", n=1)
     bridge = add(store, "z", "x1", n=2)
@@ -203,7 +203,7 @@ def test_deleting_the_link_splits_the_thread_again(store: SQLiteStore) -> None:
     assert thread_of(store, y1) == tid("y1")
 
 
-def test_an_unknown_thread_is_a_not_found_error(store: SQLiteStore) -> None:
+def test_an_unknown_thread_is_a_not_found_error(store: Store) -> None:
     with pytest.raises(ThreadNotFoundError, match="no thread or document"):
         store.get_thread("nope")
 

@@ -1,7 +1,9 @@
 """Fixtures for the real-Dovecot suites (marker ``dovecot``).
 
 One Dovecot serves the whole session; every test gets its own user (so its own
-mailboxes) and its own store. Tests that crash or restart the server start their own.
+mailboxes) and its own store, on each backend (``store``: SQLite + files, and
+PostgreSQL + S3 in the heavy leg; ``sqlite_store`` for tests that look inside SQLite).
+Tests that crash or restart the server start their own.
 Without ``dovecot`` installed the suite skips, except under ``CI=true`` where it fails.
 """
 
@@ -19,6 +21,7 @@ from mailatlas_core import Store, open_store
 from mailatlas_imap import ImapSyncConfig
 
 from devkit.dovecot import DovecotServer, dovecot_available
+from tests.backends import BACKENDS, StoreSpec, spec_for
 
 
 def _require_dovecot() -> None:
@@ -106,8 +109,24 @@ def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "atlas"
 
 
+@pytest.fixture(params=BACKENDS)
+def store_spec(request: pytest.FixtureRequest, store_dir: Path) -> StoreSpec:
+    """Where the test's store lives, on each backend (PostgreSQL + S3 in the heavy leg)."""
+    return spec_for(request.param, request, store_dir, migrated=True)
+
+
 @pytest.fixture
-def store(store_dir: Path) -> Iterator[Store]:
+def store(store_spec: StoreSpec) -> Iterator[Store]:
+    s = store_spec.open()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sqlite_store(store_dir: Path) -> Iterator[Store]:
+    """The store at ``store_dir``, for tests that look inside SQLite or the workspace."""
     s = open_store(store_dir / "store.db", store_dir / "workspace")
     try:
         yield s

@@ -37,7 +37,7 @@ def assert_secret_nowhere(
 def test_password_login(
     dovecot: DovecotServer,
     mailbox: Mailbox,
-    store: Store,
+    sqlite_store: Store,
     store_dir: Path,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -46,7 +46,7 @@ def test_password_login(
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(3, tag="pw"))
     config = mailbox.config()
 
-    result = sync_imap(store, config)
+    result = sync_imap(sqlite_store, config)
 
     assert result.to_dict()["ingested_count"] == 3
     assert result.to_dict()["auth"] == "password"
@@ -56,7 +56,7 @@ def test_password_login(
 
 def test_wrong_password_is_refused(
     mailbox: Mailbox,
-    store: Store,
+    sqlite_store: Store,
     store_dir: Path,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -66,7 +66,7 @@ def test_wrong_password_is_refused(
     config = mailbox.config(password=wrong)
 
     with pytest.raises(ImapAuthError, match="refused the password") as info:
-        sync_imap(store, config)
+        sync_imap(sqlite_store, config)
 
     message = str(info.value)
     assert "b'" not in message and 'b"' not in message
@@ -77,7 +77,7 @@ def test_wrong_password_is_refused(
 def test_xoauth2_with_a_good_token(
     dovecot: DovecotServer,
     mailbox: Mailbox,
-    store: Store,
+    sqlite_store: Store,
     store_dir: Path,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -87,7 +87,7 @@ def test_xoauth2_with_a_good_token(
     token = mailbox.token()
     config = mailbox.config(auth="xoauth2", password=None, access_token=token)
 
-    result = sync_imap(store, config).to_dict()
+    result = sync_imap(sqlite_store, config).to_dict()
 
     assert (result["status"], result["auth"], result["ingested_count"]) == ("ok", "xoauth2", 2)
     assert_secret_nowhere(token, store_dir, capfd, caplog, config, result)
@@ -97,7 +97,7 @@ def test_xoauth2_with_a_good_token(
 def test_refused_tokens(
     dovecot: DovecotServer,
     mailbox: Mailbox,
-    store: Store,
+    sqlite_store: Store,
     store_dir: Path,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -115,10 +115,10 @@ def test_refused_tokens(
 
     started = time.monotonic()
     with pytest.raises(ImapAuthError, match="refused the access token") as info:
-        sync_imap(store, config)
+        sync_imap(sqlite_store, config)
 
     assert time.monotonic() - started < 5  # an auth failure is not retried
     assert "does not refresh tokens" in str(info.value)
     assert "b'" not in str(info.value)
-    assert store.count_documents() == 0
+    assert sqlite_store.count_documents() == 0
     assert_secret_nowhere(token, store_dir, capfd, caplog, config, info.value)

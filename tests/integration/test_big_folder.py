@@ -33,14 +33,14 @@ def tiny(n: int) -> bytes:
 
 
 def test_a_200k_folder_syncs_reruns_and_rescans(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store
+    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store
 ) -> None:
     dovecot.fill_maildir(mailbox.user, "INBOX", (tiny(n) for n in range(COUNT)))
     config = mailbox.config(timeout=60.0, batch_size=1000)
     timings = {}
 
     started = time.monotonic()
-    first = sync_imap(store, config).to_dict()
+    first = sync_imap(sqlite_store, config).to_dict()
     timings["first"] = time.monotonic() - started
     folder = first["folders"][0]
     assert (first["status"], folder["error"]) == ("ok", None)
@@ -49,7 +49,7 @@ def test_a_200k_folder_syncs_reruns_and_rescans(
     # A rerun with a little new mail lists only the newest window of the folder.
     dovecot.fill_maildir(mailbox.user, "INBOX", (tiny(n) for n in range(COUNT, COUNT + 3)))
     started = time.monotonic()
-    again = sync_imap(store, config).to_dict()["folders"][0]
+    again = sync_imap(sqlite_store, config).to_dict()["folders"][0]
     timings["rerun"] = time.monotonic() - started
     assert (again["status"], again["fetched_count"], again["ingested_count"]) == ("ok", 3, 3)
     assert again["last_uid"] == COUNT + 3
@@ -57,10 +57,10 @@ def test_a_200k_folder_syncs_reruns_and_rescans(
     # UIDVALIDITY changes: the whole folder is listed again and recognised, not fetched.
     dovecot.set_uidvalidity(mailbox.user, "INBOX", 777)
     started = time.monotonic()
-    rescan = sync_imap(store, config).to_dict()["folders"][0]
+    rescan = sync_imap(sqlite_store, config).to_dict()["folders"][0]
     timings["rescan"] = time.monotonic() - started
     assert (rescan["status"], rescan["uidvalidity_reset"]) == ("ok", True)
     assert (rescan["ingested_count"], rescan["duplicate_count"]) == (0, COUNT + 3)
     assert rescan["downloaded_count"] == 0 and rescan["last_uid"] == COUNT + 3
-    assert store.count_documents() == COUNT + 3
+    assert sqlite_store.count_documents() == COUNT + 3
     log.warning("200k folder: %s", {k: round(v, 1) for k, v in timings.items()})

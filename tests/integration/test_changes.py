@@ -15,6 +15,8 @@ import pytest
 from mailatlas_core import DocumentNotFoundError, ListFilter, Store
 from mailatlas_imap import sync_imap
 
+from tests.backends import located_exists
+
 from .conftest import Mailbox, message
 from .live import changer, doc_at, live, server_flags, servers, store_flags
 
@@ -83,12 +85,12 @@ def test_flags_expunges_and_moves_follow_the_server(live: Mailbox, store: Store,
     assert [f["flag_change_count"] + f["removed_count"] for f in third["folders"]] == [0, 0]
     assert store_flags(store) == server_flags(live, folders)
 
-    raw_path = Path(gone["raw_path"])
-    assert raw_path.exists()
+    raw_path = gone["raw_path"]
+    assert located_exists(raw_path)
     pruned = sync_imap(store, live.config(folders=folders, prune=True)).to_dict()
     assert (pruned["pruned_count"], pruned["pruned"]) == (1, [expunged])
     with pytest.raises(DocumentNotFoundError):
         store.get_document(expunged)
-    assert not raw_path.exists()
+    assert not located_exists(raw_path)
     assert store.count_documents() == 9
     assert store_flags(store) == server_flags(live, folders)

@@ -150,23 +150,23 @@ def test_inbox_in_any_case_is_one_folder_and_one_cursor(
 
 
 def test_a_cursor_saved_under_another_inbox_spelling_keeps_working(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path
+    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store, store_dir: Path
 ) -> None:
     user = mailbox.user
     dovecot.fill_maildir(user, "INBOX", messages(3, tag=f"{user}-old"))
-    sync_imap(store, mailbox.config())
+    sync_imap(sqlite_store, mailbox.config())
     # A store written before INBOX was case-insensitive, by `--folder inbox`.
     with sqlite3.connect(store_dir / "store.db") as db:
         db.execute("UPDATE imap_cursors SET folder = 'inbox'")
         db.execute("UPDATE locations SET folder = 'inbox'")
     dovecot.append(user, "INBOX", messages(1, tag=f"{user}-old", start=3))
 
-    again = sync_imap(store, mailbox.config(folders=("INBOX",)))
+    again = sync_imap(sqlite_store, mailbox.config(folders=("INBOX",)))
     folder = again.folders[0]
     assert (folder.folder, folder.fetched_count, folder.ingested_count) == ("INBOX", 1, 1)
     assert folder.downloaded_count == 1 and not folder.uidvalidity_reset
-    assert sync_imap(store, mailbox.config(folders=("inbox",))).folders[0].unchanged
-    assert store.count_documents(ListFilter(folder="INBOX")) == 4
+    assert sync_imap(sqlite_store, mailbox.config(folders=("inbox",))).folders[0].unchanged
+    assert sqlite_store.count_documents(ListFilter(folder="INBOX")) == 4
 
 
 def test_list_imap_folders_from_python(dovecot: DovecotServer, mailbox: Mailbox) -> None:

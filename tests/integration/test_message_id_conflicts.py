@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from mailatlas_core import Store
 from mailatlas_imap import sync_imap
 
 from devkit.dovecot import DovecotServer
+from tests.backends import read_located
 
 from .conftest import Mailbox, message
 
@@ -45,7 +44,7 @@ def test_a_message_whose_message_id_was_forged_first_is_downloaded_and_stored(
     real = store.get_document(real_id)
     assert real.message_id == "report.1@example.com"
     assert "Revenue grew in every region." in real.body_text
-    assert Path(real.raw_path).read_bytes().replace(b"\r\n", b"\n") == REAL.replace(b"\r\n", b"\n")
+    assert read_located(real.raw_path).replace(b"\r\n", b"\n") == REAL.replace(b"\r\n", b"\n")
     assert real.metadata["message_id_conflict"]["documents"] == [forged_id]
     assert [(loc.detail["folder"], loc.detail["uid"]) for loc in real.locations] == [("Archive", 1)]
     forged = store.get_document(forged_id)

@@ -38,26 +38,26 @@ def _served(mailbox: Mailbox, raw: bytes, tmp_path: Path) -> bytes:
 
 
 def test_a_message_the_store_refuses_fails_alone(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path, tmp_path: Path
+    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store, store_dir: Path, tmp_path: Path
 ) -> None:
     mail = [message(i, tag="refused") for i in range(3)]
     dovecot.fill_maildir(mailbox.user, "INBOX", mail)
     served = _served(mailbox, mail[1], tmp_path)
     _plant_directory(store_dir / "workspace" / "raw" / f"{hashlib.sha256(served).hexdigest()}.eml")
 
-    result = sync_imap(store, mailbox.config())
+    result = sync_imap(sqlite_store, mailbox.config())
 
     (folder,) = result.folders
     assert (folder.status, folder.ingested_count, folder.failed_count) == ("partial", 2, 1)
     assert folder.last_uid == 3  # the cursor moved past it
-    (failure,) = store.list_failures()
+    (failure,) = sqlite_store.list_failures()
     assert "cannot write" in failure.error and failure.source.endswith(";uid=2")
     kept = [p.read_bytes() for p in (store_dir / "workspace" / "failures").iterdir()]
     assert len(kept) == 1 and b"Message refused 1" in kept[0]
 
 
 def test_a_store_that_cannot_record_the_failure_stops_the_sync(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_dir: Path, tmp_path: Path
+    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store, store_dir: Path, tmp_path: Path
 ) -> None:
     mail = [message(i, tag="stuck") for i in range(3)]
     dovecot.fill_maildir(mailbox.user, "INBOX", mail)
@@ -66,8 +66,9 @@ def test_a_store_that_cannot_record_the_failure_stops_the_sync(
     _plant_directory(store_dir / "workspace" / "failures" / f"{raw_hash}.eml")
 
     with pytest.raises(StoreError, match=r"cannot write .*failures") as stopped:
-        sync_imap(store, mailbox.config())
+        sync_imap(sqlite_store, mailbox.config())
 
     assert not isinstance(stopped.value, StorageFullError)
-    assert store.count_documents() == 0  # the batch was rolled back
-    assert store.get_cursor("127.0.0.1", mailbox.server.imaps_port, mailbox.user, "INBOX") is None
+    assert sqlite_store.count_documents() == 0  # the batch was rolled back
+    port = mailbox.server.imaps_port
+    assert sqlite_store.get_cursor("127.0.0.1", port, mailbox.user, "INBOX") is None

@@ -147,7 +147,7 @@ def test_untrusted_certificate_is_refused_unless_its_ca_is_given(
 
 
 def test_an_interrupted_sync_is_recorded_and_resumes(
-    dovecot: DovecotServer, mailbox: Mailbox, store: Store
+    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store
 ):
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(12, tag="int"))
     config = mailbox.config(batch_size=4)
@@ -156,11 +156,11 @@ def test_an_interrupted_sync_is_recorded_and_resumes(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sync_imap(store, config, progress=ctrl_c_after_first_batch)
-    runs = [r for r in store._conn.execute("SELECT status FROM runs WHERE kind = 'imap'")]  # type: ignore[attr-defined]
+        sync_imap(sqlite_store, config, progress=ctrl_c_after_first_batch)
+    runs = [r for r in sqlite_store._conn.execute("SELECT status FROM runs WHERE kind = 'imap'")]  # type: ignore[attr-defined]
     assert [r[0] for r in runs] == ["interrupted"]
-    assert store.count_documents() == 4  # the committed batch stays
+    assert sqlite_store.count_documents() == 4  # the committed batch stays
 
-    resumed = sync_imap(store, config)
+    resumed = sync_imap(sqlite_store, config)
     assert (resumed.status, resumed.ingested_count) == ("ok", 8)
-    assert store.count_documents() == 12
+    assert sqlite_store.count_documents() == 12

@@ -1,0 +1,116 @@
+"""Run the behaviour tests on every store backend.
+
+``BACKENDS`` parametrises a fixture over ``sqlite`` (an SQLite file and a local
+workspace) and ``postgres`` (a database of the session's PostgreSQL and a fresh prefix
+of a SeaweedFS bucket, real servers from tests/servers.py). The postgres parameter is
+marked ``heavy``: it runs once, on Python 3.11. The ``store`` fixtures of tests/core,
+tests/integration and tests/attachments and the CLI's ``atlas`` fixture are built on
+it; a test that is about SQLite itself (its files, its connection, its query plans) asks
+for ``sqlite_store`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mailatlas_core import Store, open_store
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.heavy),
+]
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Where one store lives: what ``--db`` and ``--workspace`` would say."""
+
+    backend: str
+    db: str
+    workspace: str
+
+    def open(self, *, create: bool = True) -> Store:
+        return open_store(self.db, self.workspace, create=create)
+
+    def located(self, key: str) -> str:
+        """Where the blob ``key`` is, as ``show`` prints it: an absolute path or s3:// URL."""
+        if self.workspace.startswith("s3://"):
+            return f"{self.workspace}/{key}"
+        return str(Path(self.workspace).absolute() / key)
+
+    def env(self) -> dict[str, str]:
+        """``MAILATLAS_DB`` / ``MAILATLAS_WORKSPACE`` naming this store (for the CLI)."""
+        return {"MAILATLAS_DB": self.db, "MAILATLAS_WORKSPACE": self.workspace}
+
+
+def spec_for(
+    backend: str, request: pytest.FixtureRequest, where: Path, *, migrated: bool = False
+) -> StoreSpec:
+    """The store of ``backend`` for one test: files under ``where`` for SQLite; for
+    PostgreSQL a fresh database (``migrated``: with the schema already made, which is
+    faster than creating it in every test) and a fresh S3 prefix."""
+    if backend == "sqlite":
+        return StoreSpec("sqlite", str(where / "store.db"), str(where / "workspace"))
+    url = request.getfixturevalue("pg_store_url" if migrated else "pg_url")
+    return StoreSpec("postgres", url, request.getfixturevalue("s3_workspace"))
+
+
+def spec_in_env(
+    backend: str, request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreSpec:
+    """The store the CLI uses with MAILATLAS_HOME at ``home``: SQLite + files at its
+    default place, or PostgreSQL + S3 named by MAILATLAS_DB and MAILATLAS_WORKSPACE, as
+    an operator would set them."""
+    spec = spec_for(backend, request, home)
+    if spec.backend != "sqlite":
+        for name, value in spec.env().items():
+            monkeypatch.setenv(name, value)
+    return spec
+
+
+def read_located(where: str) -> bytes:
+    """The bytes of a blob as a store reports its place: a local path or an s3:// URL."""
+    if where.startswith("s3://"):
+        import boto3
+        from botocore.config import Config
+
+        bucket, _, key = where.removeprefix("s3://").partition("/")
+        client = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+        return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return Path(where).read_bytes()
+
+
+def located_exists(where: str) -> bool:
+    if where.startswith("s3://"):
+        from botocore.exceptions import ClientError
+
+        try:
+            read_located(where)
+        except ClientError:
+            return False
+        return True
+    return Path(where).exists()
+
+
+# For a test that uses a ``store_spec``-based fixture but is about SQLite or local files.
+sqlite_only = pytest.mark.parametrize("store_spec", ["sqlite"], indirect=True)
+
+
+def blob_sizes(spec: StoreSpec) -> dict[str, int]:
+    """Every blob of the store's workspace, by its place (as ``show`` prints it): size."""
+    if spec.workspace.startswith("s3://"):
+        import boto3
+        from botocore.config import Config
+
+        bucket, _, prefix = spec.workspace.removeprefix("s3://").partition("/")
+        client = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+        return {
+            f"s3://{bucket}/{obj['Key']}": int(obj["Size"])
+            for page in pages
+            for obj in page.get("Contents", [])
+        }
+    root = Path(spec.workspace).absolute()
+    return {str(p): p.stat().st_size for p in root.rglob("*") if p.is_file()}
