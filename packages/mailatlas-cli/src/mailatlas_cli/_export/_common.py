@@ -102,14 +102,25 @@ def _date(document: Document) -> str | None:
     return document.metadata["dates"]["date"] or document.published_at or document.received_at
 
 
+def _url_link(where: str) -> str | None:
+    """An asset that lives in an object store (``s3://bucket/key``), linked by its URL
+    with the path percent-encoded; None for a local path."""
+    scheme, sep, rest = where.partition("://")
+    if not sep or "/" in scheme:
+        return None
+    return f"{scheme}://{quote(rest)}"
+
+
 def absolute_path_link(asset: Asset) -> str:
-    """Link an asset where it lives in the workspace, as a percent-encoded absolute path."""
-    return quote(asset.file_path)
+    """Link an asset where it lives in the workspace: a percent-encoded absolute path, or
+    the URL of an S3 workspace's object."""
+    return _url_link(asset.file_path) or quote(asset.file_path)
 
 
 def absolute_uri_link(asset: Asset) -> str:
-    """Link an asset where it lives in the workspace, as a ``file:`` URI."""
-    return Path(asset.file_path).as_uri()
+    """Link an asset where it lives in the workspace: a ``file:`` URI, or the URL of an
+    S3 workspace's object."""
+    return _url_link(asset.file_path) or Path(asset.file_path).as_uri()
 
 
 def bundle_linker(folder: str) -> AssetLinker:

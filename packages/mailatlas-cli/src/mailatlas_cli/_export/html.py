@@ -77,7 +77,7 @@ def sanitize_body(body_html: str, document: Document, link: AssetLinker) -> str:
         nh3.clean(
             piece,
             attribute_filter=keep,
-            url_schemes=_LINK_SCHEMES | {"data", "file", ASSET_SCHEME},
+            url_schemes=_LINK_SCHEMES | {"data", "file", "s3", ASSET_SCHEME},
             clean_content_tags={"script", "style", "title"},
         )
         for piece in bounded_html_pieces(body_html)

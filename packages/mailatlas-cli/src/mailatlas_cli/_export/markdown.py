@@ -138,8 +138,12 @@ def _target(link: str) -> str:
     """A link target the document itself made (an asset path), always literal.
 
     Links arrive percent-encoded; anything else that Markdown could read (a space, a
-    bracket, a backslash, an entity's ``&``, a line end) is encoded here too.
+    bracket, a backslash, an entity's ``&``, a line end) is encoded here too. The
+    ``s3://`` of an asset in an S3 workspace stays as it is.
     """
+    scheme, sep, rest = link.partition("://")
+    if sep and scheme.isalnum():
+        return f"{scheme}://{quote(rest, safe='/%')}"
     return quote(link, safe="/%")
 
 
