@@ -107,7 +107,7 @@ def search_query(text: str) -> str | None:
 
     def bad(near: str) -> InvalidFilterError:
         return InvalidFilterError(
-            f"cannot read the search {text!r} (syntax error near {near!r}) — see "
+            f'cannot read the search {text!r} (syntax error near "{near}") — see '  # as FTS5
             "`mailatlas list --help` for the syntax"
         )
 
