@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import InvalidFilterError
-from ._ids import normalize_message_id
 from ._pg_search import search_query
-from ._query import _escape_like, flag_clause
+from ._query import Dialect, _escape_like, filter_conditions
 from ._store import ListFilter
 
 __all__ = ["pg_count_query", "pg_list_query"]
 
-_DATE_COLUMNS = {"sent": "coalesce(d.published_at, d.received_at)", "received": "d.received_at"}
 _REF_COLUMNS = "d.id, d.subject, d.source_kind, d.created_at, d.sender_email, d.received_at"
 
 
@@ -51,47 +48,13 @@ _IN_ATTACHMENT = "d.id IN (SELECT document_id FROM asset_texts WHERE search @@ %
 _ORDER = "ORDER BY d.received_at DESC NULLS LAST, d.created_at DESC, d.seq"
 
 
+POSTGRES = Dialect(mark="%s", find="strpos", sender=_sender, recipient=_recipient)
+"""PostgreSQL's spelling of the filters (their rule is shared: ``_query.filter_conditions``)."""
+
+
 def _where(flt: ListFilter) -> tuple[list[str], list[Any]]:
     """The conditions of every filter but ``query`` (see :func:`pg_list_query`)."""
-    where: list[str] = []
-    params: list[Any] = []
-    date_column = _DATE_COLUMNS.get(flt.date_field)
-    if date_column is None:
-        raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")
-    if flt.since:
-        where.append(f"{date_column} >= %s")
-        params.append(flt.since)
-    if flt.until:
-        where.append(f"{date_column} < %s")
-        params.append(flt.until)
-    if flt.sender:
-        clause, values = _sender(flt.sender)
-        where.append(clause)
-        params.extend(values)
-    for role, address in (("to", flt.to), ("cc", flt.cc)):
-        if address:
-            clause, values = _recipient(role, address)
-            where.append(clause)
-            params.extend(values)
-    if flt.message_id:
-        where.append("d.message_id = %s")
-        params.append(normalize_message_id(flt.message_id))
-    if flt.source_kind:
-        where.append("d.source_kind = %s")
-        params.append(flt.source_kind)
-    if flt.folder:
-        where.append(
-            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = %s)"
-        )
-        params.append(flt.folder)
-    if flt.thread_id:
-        where.append("d.thread_id = %s")
-        params.append(flt.thread_id)
-    if flt.flagged or flt.unread or flt.keyword:
-        clause, values = flag_clause(flt, find="strpos", mark="%s")
-        where.append(clause)
-        params.extend(values)
-    return where, params
+    return filter_conditions(flt, POSTGRES)
 
 
 def pg_list_query(flt: ListFilter, *, walk: bool = False) -> tuple[str, list[Any]]:

@@ -10,6 +10,8 @@ of failing as FTS5 syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._errors import InvalidFilterError
@@ -20,8 +22,11 @@ __all__ = [
     "COMMON_QUERY_THRESHOLD",
     "SEARCH_HELP",
     "SEEK_WALK_MAX",
+    "SQLITE",
+    "Dialect",
     "Plan",
     "count_query",
+    "filter_conditions",
     "flag_clause",
     "fts_query",
     "is_search_error",
@@ -185,48 +190,73 @@ def _where(flt: ListFilter, *, plan: Plan) -> tuple[str, list[str], list[Any]]:
                 " ON d2.id = h.document_id) m JOIN documents d ON d.seq = m.seq"
             )
         params.extend([match, match])
+    clauses, values = filter_conditions(flt, SQLITE)
+    return source, where + clauses, params + values
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the backends' SQL for the same filter."""
+
+    mark: str  # the placeholder: SQLite ``?``, psycopg ``%s``
+    find: str  # substring position: SQLite ``instr``, PostgreSQL ``strpos``
+    sender: Callable[[str], tuple[str, list[Any]]]
+    recipient: Callable[[str, str], tuple[str, list[Any]]]
+
+
+def filter_conditions(flt: ListFilter, dialect: Dialect) -> tuple[list[str], list[Any]]:
+    """The conditions (on ``documents d``) of every filter but ``query``, one rule for
+    every backend; each clause takes its ``?``-style marks in ``dialect``'s spelling."""
+    mark = dialect.mark
+    where: list[str] = []
+    params: list[Any] = []
     date_column = _DATE_COLUMNS.get(flt.date_field)
     if date_column is None:
         raise InvalidFilterError(f"date_field must be sent or received, not {flt.date_field!r}")
     if flt.since:
-        where.append(f"{date_column} >= ?")
+        where.append(f"{date_column} >= {mark}")
         params.append(flt.since)
     if flt.until:
-        where.append(f"{date_column} < ?")
+        where.append(f"{date_column} < {mark}")
         params.append(flt.until)
     if flt.sender:
-        clause, values = _sender(flt.sender)
+        clause, values = dialect.sender(flt.sender)
         where.append(clause)
         params.extend(values)
     for role, address in (("to", flt.to), ("cc", flt.cc)):
         if address:
-            clause, values = _recipient(role, address)
+            clause, values = dialect.recipient(role, address)
             where.append(clause)
             params.extend(values)
     if flt.message_id:
-        where.append("d.message_id = ?")
+        where.append(f"d.message_id = {mark}")
         params.append(normalize_message_id(flt.message_id))
     if flt.source_kind:
-        where.append("d.source_kind = ?")
+        where.append(f"d.source_kind = {mark}")
         params.append(flt.source_kind)
-    if flt.folder and flt.folder.upper() == "INBOX":  # case-insensitive (RFC 3501)
-        where.append(
-            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id"
-            " AND upper(l.folder) = 'INBOX')"
-        )
-    elif flt.folder:
-        where.append(
-            "EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND l.folder = ?)"
-        )
-        params.append(flt.folder)
+    if flt.folder:
+        clause, values = _in_folder(flt.folder, mark)
+        where.append(f"EXISTS (SELECT 1 FROM locations l WHERE l.document_id = d.id AND {clause})")
+        params.extend(values)
     if flt.thread_id:
-        where.append("d.thread_id = ?")
+        where.append(f"d.thread_id = {mark}")
         params.append(flt.thread_id)
     if flt.flagged or flt.unread or flt.keyword:
-        clause, values = flag_clause(flt)
+        clause, values = flag_clause(flt, find=dialect.find, mark=mark)
         where.append(clause)
         params.extend(values)
-    return source, where, params
+    return where, params
+
+
+def _in_folder(folder: str, mark: str) -> tuple[str, list[Any]]:
+    """``l`` is in ``folder``; INBOX in any case is one folder (RFC 3501)."""
+    if folder.upper() == "INBOX":
+        return "upper(l.folder) = 'INBOX'", []
+    return f"l.folder = {mark}", [folder]
+
+
+SQLITE = Dialect(mark="?", find="instr", sender=_sender, recipient=_recipient)
+"""SQLite's spelling of the filters."""
 
 
 def flag_clause(flt: ListFilter, *, find: str = "instr", mark: str = "?") -> tuple[str, list[Any]]:
@@ -238,8 +268,9 @@ def flag_clause(flt: ListFilter, *, find: str = "instr", mark: str = "?") -> tup
     conditions = ["l.document_id = d.id", "l.kind = 'imap'", "l.removed_at IS NULL"]
     params: list[Any] = []
     if flt.folder:
-        conditions.append(f"l.folder = {mark}")
-        params.append(flt.folder)
+        clause, values = _in_folder(flt.folder, mark)
+        conditions.append(clause)
+        params.extend(values)
     if flt.flagged:
         conditions.append(f"{find}(' ' || l.flags || ' ', ' \\Flagged ') > 0")
     if flt.unread:  # NULL (not known) is not unread
