@@ -40,7 +40,12 @@ from ._pg_work import PgWorkMixin
 from ._query import COMMON_QUERY_THRESHOLD
 from ._rows import (
     asset_from_row,
+    asset_values,
+    cursor_from_row,
     document_from_row,
+    document_values,
+    failure_from_row,
+    failure_row,
     location_from_row,
     location_values,
     ref_from_row,
@@ -289,32 +294,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
     def insert_document(
         self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
     ) -> str | None:
-        values = tuple(
-            _clean(v)
-            for v in (
-                row.id,
-                row.source_kind,
-                row.message_id,
-                row.thread_id,
-                row.subject,
-                row.sender_name,
-                row.sender_email,
-                row.author,
-                row.received_at,
-                row.published_at,
-                row.body_text,
-                row.body_html_path,
-                row.raw_path,
-                row.content_hash,
-                dumps(row.metadata),
-                row.created_at,
-                row.in_reply_to,
-                row.recipients,
-                row.headers_hash,
-                row.body_hash,
-                row.raw_size,
-            )
-        )
+        values = tuple(_clean(v) for v in document_values(row))
         vector = search_vector(
             row.subject, row.sender_name, row.sender_email, row.recipients, row.body_text
         )
@@ -338,24 +318,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
                 with self._conn.cursor() as cur:
                     cur.executemany(
                         _INSERT_ASSET,
-                        [
-                            tuple(
-                                _clean(v)
-                                for v in (
-                                    a.id,
-                                    a.document_id,
-                                    a.ordinal,
-                                    a.kind,
-                                    a.mime_type,
-                                    a.file_path,
-                                    a.cid,
-                                    a.sha256,
-                                    a.filename,
-                                    a.size,
-                                )
-                            )
-                            for a in assets
-                        ],
+                        [tuple(_clean(v) for v in asset_values(a)) for a in assets],
                     )
                     texts = [(a, a.text) for a in assets if a.text is not None]
                     if texts:
@@ -495,19 +458,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             f" {where} ORDER BY f.created_at DESC, f.id LIMIT %s OFFSET %s",
             [*params, max(0, limit), max(0, offset)],
         )
-        return [
-            StoredFailure(
-                id=r["id"],
-                created_at=r["created_at"],
-                run_id=r["run_id"],
-                run_kind=r["run_kind"],
-                kind=r["kind"],
-                source=r["source"],
-                error=r["reason"],
-                raw_path=r["raw_path"],
-            )
-            for r in rows
-        ]
+        return [failure_from_row(_row(r)) for r in rows]
 
     def count_failures(self, *, run_id: int | None = None) -> int:
         if run_id is None:
@@ -520,17 +471,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
             " content_hash, created_at FROM failures ORDER BY created_at, id"
         )
         for r in rows:
-            yield FailureRow(
-                id=r["id"],
-                run_id=r["run_id"],
-                kind=r["kind"],
-                source=r["source"],
-                location=json.loads(r["location"]),
-                reason=r["reason"],
-                raw_path=r["raw_path"],
-                content_hash=r["content_hash"],
-                created_at=r["created_at"],
-            )
+            yield failure_row(_row(r))
 
     def start_run(self, kind: str, detail: dict[str, Any], started_at: str) -> int:
         with self._errors("cannot record the run"):
@@ -580,19 +521,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
         )
         if not rows:
             return None
-        r = rows[0]
-        return ImapCursor(
-            host=r["host"],
-            port=r["port"],
-            username=r["username"],
-            folder=r["folder"],
-            uidvalidity=r["uidvalidity"],
-            last_uid=r["last_uid"],
-            highestmodseq=r["highestmodseq"],
-            uidnext=r["uidnext"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
+        return cursor_from_row(_row(rows[0]))
 
     def save_cursor(self, cursor: ImapCursor, at: str) -> None:
         with self._errors("cannot save the IMAP cursor"):

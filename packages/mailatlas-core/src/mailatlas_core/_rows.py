@@ -1,4 +1,5 @@
-"""Row <-> model conversion for the SQLite backend (the ``list`` SQL is in ``_query``)."""
+"""Row <-> model conversion for both backends (SQLite rows; PostgreSQL's dict rows are
+read the same way), and the order in which both insert a row's values."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ._backend import AssetRow, DocumentRow, FailureRow
 from ._flags import split_flags
-from ._model import Asset, Document, DocumentRef, Location, SourceLocation
+from ._model import (
+    Asset,
+    Document,
+    DocumentRef,
+    ImapCursor,
+    Location,
+    SourceLocation,
+    StoredFailure,
+)
+from ._sqlite_conn import dumps
 
 __all__ = [
     "asset_from_row",
+    "asset_values",
+    "cursor_from_row",
     "document_from_row",
+    "document_values",
+    "failure_from_row",
+    "failure_row",
     "flag_columns",
     "location_from_row",
     "recipients_text",
@@ -75,6 +91,84 @@ def asset_from_row(row: sqlite3.Row, locate: Callable[[str], str]) -> Asset:
         sha256=row["sha256"],
         filename=row["filename"],
         size=row["size"],
+    )
+
+
+def document_values(row: DocumentRow) -> tuple[Any, ...]:
+    """A ``documents`` row's values, in the order both backends insert them."""
+    return (
+        row.id,
+        row.source_kind,
+        row.message_id,
+        row.thread_id,
+        row.subject,
+        row.sender_name,
+        row.sender_email,
+        row.author,
+        row.received_at,
+        row.published_at,
+        row.body_text,
+        row.body_html_path,
+        row.raw_path,
+        row.content_hash,
+        dumps(row.metadata),
+        row.created_at,
+        row.in_reply_to,
+        row.recipients,
+        row.headers_hash,
+        row.body_hash,
+        row.raw_size,
+    )
+
+
+def asset_values(asset: AssetRow) -> tuple[Any, ...]:
+    """An ``assets`` row's values, in the order both backends insert them."""
+    a = asset
+    return (a.id, a.document_id, a.ordinal, a.kind, a.mime_type, a.file_path, a.cid, a.sha256,
+            a.filename, a.size)  # fmt: skip
+
+
+def failure_row(row: sqlite3.Row) -> FailureRow:
+    """A whole ``failures`` row (its ``location`` as JSON text)."""
+    return FailureRow(
+        id=row["id"],
+        run_id=row["run_id"],
+        kind=row["kind"],
+        source=row["source"],
+        location=json.loads(row["location"]),
+        reason=row["reason"],
+        raw_path=row["raw_path"],
+        content_hash=row["content_hash"],
+        created_at=row["created_at"],
+    )
+
+
+def failure_from_row(row: sqlite3.Row) -> StoredFailure:
+    """A ``failures`` row joined with its run's ``kind`` as ``run_kind``."""
+    return StoredFailure(
+        id=row["id"],
+        created_at=row["created_at"],
+        run_id=row["run_id"],
+        run_kind=row["run_kind"],
+        kind=row["kind"],
+        source=row["source"],
+        error=row["reason"],
+        raw_path=row["raw_path"],
+    )
+
+
+def cursor_from_row(row: sqlite3.Row) -> ImapCursor:
+    return ImapCursor(
+        host=row["host"],
+        port=row["port"],
+        username=row["username"],
+        folder=row["folder"],
+        uidvalidity=row["uidvalidity"],
+        last_uid=row["last_uid"],
+        highestmodseq=row["highestmodseq"],
+        uidnext=row["uidnext"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 

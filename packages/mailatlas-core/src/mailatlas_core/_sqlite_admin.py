@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import DocumentNotFoundError
 from ._model import StoredFailure
+from ._rows import failure_from_row
 from ._sqlite_conn import db_error
 
 __all__ = ["AdminMixin"]
@@ -40,19 +41,7 @@ class AdminMixin:
             ).fetchall()
         except sqlite3.Error as exc:
             raise db_error(exc, "cannot read the store") from exc
-        return [
-            StoredFailure(
-                id=r["id"],
-                created_at=r["created_at"],
-                run_id=r["run_id"],
-                run_kind=r["run_kind"],
-                kind=r["kind"],
-                source=r["source"],
-                error=r["reason"],
-                raw_path=r["raw_path"],
-            )
-            for r in rows
-        ]
+        return [failure_from_row(r) for r in rows]
 
     def count_failures(self, *, run_id: int | None = None) -> int:
         """How many failures are recorded (in one run, if given)."""

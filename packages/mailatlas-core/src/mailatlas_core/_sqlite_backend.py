@@ -31,7 +31,9 @@ from ._query import (
 )
 from ._rows import (
     asset_from_row,
+    asset_values,
     document_from_row,
+    document_values,
     location_from_row,
     location_values,
     ref_from_row,
@@ -275,29 +277,7 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
     def insert_document(
         self, row: DocumentRow, assets: Sequence[AssetRow], location: SourceLocation
     ) -> str | None:
-        values = (
-            row.id,
-            row.source_kind,
-            row.message_id,
-            row.thread_id,
-            row.subject,
-            row.sender_name,
-            row.sender_email,
-            row.author,
-            row.received_at,
-            row.published_at,
-            row.body_text,
-            row.body_html_path,
-            row.raw_path,
-            row.content_hash,
-            dumps(row.metadata),
-            row.created_at,
-            row.in_reply_to,
-            row.recipients,
-            row.headers_hash,
-            row.body_hash,
-            row.raw_size,
-        )
+        values = document_values(row)
         try:
             seq = self._insert_document_row(values)
         except UnicodeEncodeError:
@@ -313,21 +293,7 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
         if assets:
             self._conn.executemany(
                 _ASSET_INSERT,
-                [
-                    (
-                        a.id,
-                        a.document_id,
-                        a.ordinal,
-                        a.kind,
-                        a.mime_type,
-                        a.file_path,
-                        a.cid,
-                        a.sha256,
-                        a.filename,
-                        a.size,
-                    )
-                    for a in assets
-                ],
+                [asset_values(a) for a in assets],
             )
             texts = [(a.text, a.id) for a in assets if a.text is not None]
             if texts:

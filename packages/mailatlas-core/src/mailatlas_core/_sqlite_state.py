@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._backend import FailureRow, RunRow
 from ._model import ImapCursor
+from ._rows import cursor_from_row, failure_row
 from ._sqlite_conn import db_error, dumps, scrub
 
 __all__ = ["StateMixin"]
@@ -50,17 +51,7 @@ class StateMixin:
     def iter_failures(self) -> Iterator[FailureRow]:
         """Every recorded failure, oldest first."""
         for r in self._conn.execute("SELECT * FROM failures ORDER BY created_at"):
-            yield FailureRow(
-                id=r["id"],
-                run_id=r["run_id"],
-                kind=r["kind"],
-                source=r["source"],
-                location=json.loads(r["location"]),
-                reason=r["reason"],
-                raw_path=r["raw_path"],
-                content_hash=r["content_hash"],
-                created_at=r["created_at"],
-            )
+            yield failure_row(r)
 
     # -- IMAP cursors ----------------------------------------------------------------------
 
@@ -76,18 +67,7 @@ class StateMixin:
             raise db_error(exc, "cannot read the IMAP cursor") from exc
         if r is None:
             return None
-        return ImapCursor(
-            host=r["host"],
-            port=r["port"],
-            username=r["username"],
-            folder=r["folder"],
-            uidvalidity=r["uidvalidity"],
-            last_uid=r["last_uid"],
-            highestmodseq=r["highestmodseq"],
-            uidnext=r["uidnext"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
+        return cursor_from_row(r)
 
     def save_cursor(self, cursor: ImapCursor, at: str) -> None:
         """Create or replace the cursor of one IMAP folder."""
