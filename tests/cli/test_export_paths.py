@@ -16,10 +16,16 @@ import pytest
 from click.testing import CliRunner, Result
 from mailatlas_cli._main import cli
 
+from tests.backends import sqlite_only
+
 from .conftest import PNG
 from .test_export import _ok, _private, doc_id
 
 __all__ = ["doc_id"]  # the fixture, shared with test_export.py
+
+# Where exports go (--out) does not depend on the store: its bundles read from S3 are
+# tested in test_export.py on both backends.
+pytestmark = sqlite_only
 
 
 def _export(runner: CliRunner, doc: str, fmt: str, out: str, *extra: str) -> Result:

@@ -8,13 +8,14 @@ from mailatlas_cli import MailAtlas
 from mailatlas_imap import ImapAuthError, sync_imap
 
 from devkit.dovecot import free_port
-from tests.backends import StoreSpec
+from tests.backends import StoreSpec, sqlite_only
 
 from .conftest import Mailbox, message, messages
 
 pytestmark = pytest.mark.dovecot
 
 
+@sqlite_only  # IMAP transport, not the store
 def test_a_refused_login_is_a_result_with_status_error(
     mailbox: Mailbox, store_spec: StoreSpec
 ) -> None:
@@ -33,6 +34,7 @@ def test_a_refused_login_is_a_result_with_status_error(
     assert all(f.error == str(caught.value) for f in result.folders), result
 
 
+@sqlite_only  # IMAP transport, not the store
 def test_an_unreachable_server_is_a_result_with_status_error(
     mailbox: Mailbox, store_spec: StoreSpec
 ) -> None:

@@ -11,7 +11,7 @@ from mailatlas_imap import sync_imap
 
 from devkit.dovecot import DovecotServer
 from devkit.faultproxy import FaultProxy
-from tests.backends import StoreSpec, read_located
+from tests.backends import StoreSpec, read_located, sqlite_only
 
 from .conftest import Mailbox, message, messages, new_mailbox
 
@@ -66,6 +66,7 @@ def test_server_killed_mid_fetch_then_restarted(own_dovecot: DovecotServer, stor
     assert stored_uids(store) == list(range(1, 121))  # every message exactly once
 
 
+@sqlite_only  # IMAP transport, not the store
 @pytest.mark.parametrize("tls", ["none", "implicit"])
 def test_connection_cut_mid_literal_resumes(
     dovecot: DovecotServer, mailbox: Mailbox, store: Store, tls: str
@@ -105,6 +106,7 @@ def test_stalled_server_times_out_and_resumes(
     assert store.count_documents() == 30
 
 
+@sqlite_only  # IMAP transport, not the store
 def test_server_that_stays_stalled_gives_up(dovecot: DovecotServer, mailbox: Mailbox, store: Store):
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(5, tag="stuck"))
     with FaultProxy("127.0.0.1", dovecot.imaps_port) as proxy:

@@ -7,6 +7,7 @@ from mailatlas_core import Store
 from mailatlas_imap import ImapConnectionError, sync_imap
 
 from devkit.dovecot import DovecotServer
+from tests.backends import sqlite_only
 
 from .conftest import Mailbox, message, messages
 
@@ -120,18 +121,21 @@ def test_non_ascii_folder_names(dovecot: DovecotServer, mailbox: Mailbox, store:
     assert store.get_cursor("127.0.0.1", mailbox.server.imaps_port, mailbox.user, "日本語")
 
 
+@sqlite_only  # IMAP transport, not the store
 def test_starttls(dovecot: DovecotServer, mailbox: Mailbox, store: Store):
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(3, tag="stls"))
     config = mailbox.config(port=dovecot.imap_port, tls="starttls")
     assert sync_imap(store, config).to_dict()["ingested_count"] == 3
 
 
+@sqlite_only  # IMAP transport, not the store
 def test_plaintext_to_loopback_when_asked(dovecot: DovecotServer, mailbox: Mailbox, store: Store):
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(2, tag="plain"))
     config = mailbox.config(port=dovecot.imap_port, tls="none", ca_file=None)
     assert sync_imap(store, config).to_dict()["ingested_count"] == 2
 
 
+@sqlite_only  # IMAP transport, not the store
 @pytest.mark.parametrize("tls", ["implicit", "starttls"])
 def test_untrusted_certificate_is_refused_unless_its_ca_is_given(
     dovecot: DovecotServer, mailbox: Mailbox, store: Store, tls: str
