@@ -485,6 +485,32 @@ def test_a_body_over_sqlites_length_limit_is_a_per_message_error(sqlite_store: S
     assert len(list(sqlite_store.blobs.path("raw").iterdir())) == 2
 
 
+def test_a_consumed_document_is_emptied_once_written_and_given_back_on_failure(
+    store: SQLiteStore,
+) -> None:
+    # consume=True (the ingest and sync hand their documents over): the raw bytes and
+    # HTML are not held beside the row SQLite builds; what is stored is exact.
+    raw = make_raw(1)
+    parsed = make_parsed(raw, html="<p>one</p>")
+    added = store.add(parsed, loc("1"), consume=True)
+    assert (parsed.raw, parsed.body_html) == (b"", None)
+    assert store.blobs.get(raw_key(content_hash(raw))) == raw
+    doc = store.get_document(added.document_id)
+    assert doc.body_html_path is not None
+    assert Path(doc.body_html_path).read_text() == "<p>one</p>"
+    row = store._conn.execute("SELECT raw_size FROM documents WHERE id = ?", (doc.id,))
+    assert row.fetchone()[0] == len(raw)
+    # A refused add gives the raw bytes back (for the caller's failure record) and
+    # leaves no orphan blob.
+    store._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 100_000)
+    refused = make_raw(2)
+    big = make_parsed(refused, body="x" * 200_000)
+    with pytest.raises(DocumentTooLargeError):
+        store.add(big, loc("2"), consume=True)
+    assert big.raw == refused
+    assert not store.blobs.exists(raw_key(content_hash(refused)))
+
+
 def _plan_of(store: SQLiteStore, flt: ListFilter, plan: Plan = "sort") -> str:
     sql, params = list_query(flt, plan=plan)
     rows = store._conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()

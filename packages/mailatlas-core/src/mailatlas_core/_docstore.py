@@ -97,6 +97,15 @@ def link_assets(
     return re.sub(re.escape(prefix) + r"""([^"'()\s<>]+)""", by_id, html)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Sizes:
+    """What an add takes from the raw bytes before it may let them go (``consume``)."""
+
+    print_: Fingerprint
+    raw_size: int
+    consume: bool
+
+
 def raw_key(raw_hash: str) -> str:
     """The blob key of a raw message: content-addressed by its sha256."""
     return f"raw/{raw_hash}.eml"
@@ -223,7 +232,9 @@ class DocumentStore:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+    def add(
+        self, parsed: ParsedDocument, location: SourceLocation, *, consume: bool = False
+    ) -> AddResult:
         """Store a parsed message, or record the location of the stored copy it is.
 
         Insert-or-ignore on the raw hash, or the normalised Message-ID with the
@@ -231,8 +242,14 @@ class DocumentStore:
         with the Message-ID of a stored, different message is stored too, under
         :func:`conflict_document_id`, and both are linked through
         ``metadata.message_id_conflict``.
+
+        ``consume=True`` hands the document over (see :meth:`Store.add`): its raw bytes
+        and HTML are emptied once their blobs are written, so a large message is not
+        held twice while its row is inserted; if the add fails, ``parsed.raw`` is given
+        back (read from its blob) for the caller's failure record.
         """
         print_ = fingerprint(parsed.raw)
+        raw_size = len(parsed.raw)
         chain = parent_chain(parsed.message_id, parsed.references, parsed.in_reply_to)
         names = [*chain, *([parsed.message_id] if parsed.message_id else [])]
         for _attempt in range(3):
@@ -246,6 +263,8 @@ class DocumentStore:
                     existing, others = self._matched(found, lambda: print_)
                     if existing is not None:
                         return self._add_location(existing, location)
+                    if consume and parsed.raw == b"" and raw_size:
+                        break  # emptied by an attempt that lost a race: cannot insert again
                     doc_id = parsed.id
                     if parsed.message_id and others:
                         doc_id = conflict_document_id(parsed.message_id, print_)
@@ -259,20 +278,36 @@ class DocumentStore:
                         sender=parsed.sender_email,
                     )
                     added = self._insert(
-                        parsed, location, print_, threading, found.threads, others, written
+                        parsed,
+                        location,
+                        _Sizes(print_, raw_size, consume),
+                        threading,
+                        found.threads,
+                        others,
+                        written,
                     )
                     if added is not None:
                         if parsed.message_id and others:
                             self._link_conflict(doc_id, parsed.message_id, others)
                         return added
             except BaseException:
+                if consume and parsed.raw == b"" and raw_size:
+                    self._give_back(parsed)  # before its blob may be removed
                 # A refused add (too large for the database, an error at commit) must
                 # not leave its raw message behind as an orphan blob.
                 self._forget(written, parsed.content_hash)
                 raise
             # A concurrent writer stored this message, or another one under this id,
             # first (a backend without claim): match again, now that it is visible.
+        if consume and parsed.raw == b"" and raw_size:
+            self._give_back(parsed)
         raise StoreError(f"cannot store message from {location.key()}: the store keeps changing")
+
+    def _give_back(self, parsed: ParsedDocument) -> None:
+        """Put a consumed document's raw bytes back (best effort: on a store error the
+        caller's failure record goes without them)."""
+        with contextlib.suppress(StoreError):
+            parsed.raw = self.blobs.get(raw_key(parsed.content_hash))
 
     def _forget(self, keys: list[str], raw_hash: str) -> None:
         """Remove the blobs of an add that failed, unless its document was committed
@@ -309,7 +344,7 @@ class DocumentStore:
         self,
         parsed: ParsedDocument,
         location: SourceLocation,
-        print_: Fingerprint,
+        sizes: _Sizes,
         threading: ThreadMessage,
         touched: set[str],
         conflicts: list[str],
@@ -325,14 +360,19 @@ class DocumentStore:
         raw_path = raw_key(parsed.content_hash)
         written.append(raw_path)
         blobs.put(raw_path, parsed.raw)
+        if sizes.consume:
+            parsed.raw = b""  # handed over: not held beside the row SQLite builds
         assets = self._write_assets(parsed, doc_id)
         html_path = None
         if parsed.body_html is not None:
             # The parser linked assets as ../assets/<its id>/<name>; stored HTML names
             # them by asset id, so that any blob store can resolve them.
             html = link_assets(parsed.body_html, parsed.id, parsed.assets, assets)
+            if sizes.consume:
+                parsed.body_html = None
             html_path = f"html/{doc_id}.html"
             blobs.put(html_path, html.encode("utf-8", "replace"))
+            del html
 
         metadata = parsed.metadata.copy()
         metadata["source"] = location.to_metadata()
@@ -357,9 +397,9 @@ class DocumentStore:
             created_at=utc_now_iso(),
             in_reply_to=parsed.in_reply_to,
             recipients=recipients_text(metadata.get("recipients")),
-            headers_hash=print_.headers,
-            body_hash=print_.body,
-            raw_size=len(parsed.raw),
+            headers_hash=sizes.print_.headers,
+            body_hash=sizes.print_.body,
+            raw_size=sizes.raw_size,
             thread_chain=threading.chain,
         )
         if self.backend.insert_document(row, assets, location) is not None:

@@ -114,7 +114,9 @@ class Store(Protocol):
     def known_message_ids(self, message_ids: Iterable[str]) -> dict[str, str]:
         """Map each already-stored normalised Message-ID to its document id."""
 
-    def add(self, parsed: ParsedDocument, location: SourceLocation) -> AddResult:
+    def add(
+        self, parsed: ParsedDocument, location: SourceLocation, *, consume: bool = False
+    ) -> AddResult:
         """Store a parsed message seen at ``location``, or record a duplicate.
 
         Insert-or-ignore on the raw hash, or the normalised Message-ID with the
@@ -122,6 +124,12 @@ class Store(Protocol):
         new location is recorded on the existing document. A different message with a
         stored Message-ID is stored as its own document, and the two are linked in
         ``metadata.message_id_conflict``.
+
+        ``consume=True`` is for a caller that hands the document over and holds no other
+        reference to its raw bytes or HTML (the ingest and sync pipelines): the store
+        empties ``parsed.raw`` and ``parsed.body_html`` as soon as their files are
+        written, so a large message is not held twice while its row is inserted. If the
+        add then fails, ``parsed.raw`` is given back for the caller's failure record.
         """
 
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:

@@ -295,10 +295,14 @@ def ingest_messages(
             for job, outcome in outcomes:
                 if pending == 0:
                     batch.enter_context(store.transaction())
-                _apply(store, job.tag, outcome, result, run_id)
+                # The raw bytes go on with the message and its document, which the store
+                # empties once written: the job must not hold them through the insert.
+                message = job.tag
+                del job
+                _apply(store, message, outcome, result, run_id)
                 # Stored: hold no copy of the message into the commit, where SQLite
                 # builds the search index (a large body's peak memory).
-                del job, outcome
+                del message, outcome
                 pending += 1
                 if progress is not None:
                     progress(result)

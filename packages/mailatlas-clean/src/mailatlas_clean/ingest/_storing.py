@@ -54,7 +54,9 @@ class MessageToStore:
 
     Exactly one of ``known_id`` (a stored copy: record this location on it),
     ``failure`` (why it cannot be stored; ``raw`` is kept with it) or ``parsed`` is set
-    by the time :func:`store_message` sees it.
+    by the time :func:`store_message` sees it. A parsed document is handed to the
+    store (``Store.add(consume=True)``): its raw bytes and HTML are emptied once
+    written, and ``raw`` here is dropped when the document carries the same bytes.
     """
 
     location: SourceLocation
@@ -135,7 +137,9 @@ def store_message(store: Store, message: MessageToStore, run_id: int | None) -> 
         elif message.parsed is None:
             return _fail(store, message, NOT_PARSED, run_id)
         else:
-            added = store.add(message.parsed, message.location)
+            if message.raw is message.parsed.raw:
+                message.raw = None  # the document carries them: handed over with it
+            added = store.add(message.parsed, message.location, consume=True)
     except StorageFullError:
         raise
     except StoreError as exc:
@@ -147,5 +151,8 @@ def store_message(store: Store, message: MessageToStore, run_id: int | None) -> 
 
 def _fail(store: Store, message: MessageToStore, reason: str, run_id: int | None) -> Stored:
     # A store error here is not about the message any more: it propagates.
-    store.record_failure(message.location, reason, message.raw, run_id)
+    raw = message.raw
+    if raw is None and message.parsed is not None:
+        raw = message.parsed.raw or None  # the store gives it back on failure
+    store.record_failure(message.location, reason, raw, run_id)
     return Stored("failed", reason=reason)

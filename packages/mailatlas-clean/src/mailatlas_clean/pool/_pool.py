@@ -34,7 +34,7 @@ import os
 import select
 import time
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
 from itertools import chain, islice
 from typing import Any, Generic, TypeVar
@@ -419,6 +419,20 @@ class ParsePool:
             # such deaths, _start parses in this process, so this ends).
 
 
+def _parse_next(
+    queue: deque[ParseJob[T]],
+    rest: Iterator[ParseJob[T]],
+    config: ParserConfig,
+    limits: ParseLimits,
+) -> list[tuple[ParseJob[T], Outcome | None]]:
+    """The next job (from ``queue``, then ``rest``) and its outcome, as a list of one
+    pair; empty at the end."""
+    job = queue.popleft() if queue else next(rest, None)
+    if job is None:
+        return []
+    return [(job, parse_one(job, config, limits))]
+
+
 def parse_many(
     jobs: Iterable[ParseJob[T]],
     parser_config: ParserConfig | None = None,
@@ -449,8 +463,13 @@ def parse_many(
     limits = limits or config.limits
     in_process = n_workers <= 0 or len(head) < inline_below
     if in_process and budget_enforceable():
-        for job in chain(head, iterator):
-            yield job, parse_one(job, config, limits)
+        # Nothing here holds a job once it is handed on (not the head list, not a loop
+        # variable while the caller stores it): a large message's bytes can then be
+        # freed as soon as the caller lets them go (``Store.add(consume=True)``).
+        queue = deque(head)
+        del head
+        while parsed := _parse_next(queue, iterator, config, limits):
+            yield parsed.pop()  # leaves ``parsed`` empty while the caller has the pair
         return
     jobs_left = chain(head, iterator)
     n_workers = max(1, n_workers)  # the budget needs a process it can stop
