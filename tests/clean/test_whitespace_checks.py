@@ -15,10 +15,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mailatlas_clean import iter_mbox
+from mailatlas_clean.cleaning import _whitespace
 from mailatlas_clean.cleaning._whitespace import (
     _PADDING,
     _collapse_padding,
     _strip_line_ends,
+    _strip_lines,
     normalize_whitespace,
 )
 
@@ -85,3 +87,16 @@ def test_same_answers_on_real_mail() -> None:
     for text in texts:
         assert normalize_whitespace(text) == reference(text)
     assert len(texts) > 600
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join), st.integers(1, 12))
+@example("a \n-- \nb \n", 1)
+@example("-- ", 1)
+def test_a_long_text_is_stripped_in_pieces_with_the_same_answer(text: str, piece: int) -> None:
+    # Pieces of ~1 MB cut after a line end keep a long text's lines from being held all
+    # at once (peak memory); with tiny pieces every cut position is tried.
+    whole = _strip_lines(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_whitespace, "_PIECE", piece)
+        assert _strip_line_ends(text) == whole

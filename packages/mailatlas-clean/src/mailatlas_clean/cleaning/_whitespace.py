@@ -22,8 +22,28 @@ _PADDING_RUN = re.compile(rf"(?<=\S)[ \t]*+[{_UNICODE_SPACES}][ \t{_UNICODE_SPAC
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 
+# A long text is stripped in pieces of about this many characters, cut after a line end:
+# its lines (a str object each, about 1.5 times the text) are never all held at once.
+_PIECE = 1 << 20
+
+
 def _strip_line_ends(text: str) -> tuple[str, int]:
     """Remove trailing spaces from every line, keeping the ``-- `` signature delimiter."""
+    if len(text) <= _PIECE:
+        return _strip_lines(text)
+    pieces: list[str] = []
+    trimmed = start = 0
+    while start < len(text):
+        cut = text.find("\n", start + _PIECE)
+        end = len(text) if cut == -1 else cut + 1
+        piece, count = _strip_lines(text[start:end])
+        pieces.append(piece)
+        trimmed += count
+        start = end
+    return "".join(pieces), trimmed
+
+
+def _strip_lines(text: str) -> tuple[str, int]:
     lines = text.split("\n")
     trimmed = 0
     for index, line in enumerate(lines):
