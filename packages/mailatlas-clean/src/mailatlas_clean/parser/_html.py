@@ -55,6 +55,8 @@ _QUOTES = ("&quot;", "'")
 # CSS that runs script (IE expression()) or loads from a bare string, not url():
 # image-set("https://...") and image("https://...") load remote images in Chromium.
 _CSS_DANGEROUS = re.compile(r"expression\s*\(|(?:-webkit-)?image(?:-set)?\s*\(", re.IGNORECASE)
+# Whether any style attribute may need _block_css (what the lower-cased HTML was searched for).
+_MAY_BLOCK_CSS = re.compile(r"url\(|expression|image", re.IGNORECASE | re.ASCII)
 
 
 def asset_href(document_id: str, filename: str) -> str:
@@ -140,7 +142,6 @@ def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tupl
         return 'style="' + _block_css_urls(style, local_assets) + '"'
 
     clean = _IMG_SRC.sub(block_img, clean)
-    lowered = clean.lower()
-    if "url(" in lowered or "expression" in lowered or "image" in lowered:
+    if _MAY_BLOCK_CSS.search(clean):  # searched: clean.lower() would copy the whole HTML
         clean = _STYLE_ATTR.sub(block_css, clean)
     return clean, blocked

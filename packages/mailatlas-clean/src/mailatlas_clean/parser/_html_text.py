@@ -62,7 +62,7 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
         The text, and a defect note if the converter failed and tags were stripped
         instead (the text is then flat but complete).
     """
-    if not markup.strip():
+    if not markup or markup.isspace():  # not markup.strip(): that copies a long text
         return "", None
     texts: list[str] = []
     for piece in bounded_pieces(markup):  # time and memory bounded per piece
