@@ -20,7 +20,7 @@ from typing import Any
 __all__ = ["MMAP_FROM", "TRIM_FROM", "pin_mmap_threshold", "release_after"]
 
 TRIM_FROM = 1 << 20
-MMAP_FROM = 1 << 20
+MMAP_FROM = 128 << 10
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 _libc: Any = False  # False: not looked up yet; None: not glibc
