@@ -271,3 +271,35 @@ def test_ingest_from_a_thread_keeps_the_raw_of_the_stopped_message(tmp_path: Pat
     assert "time budget" in result["failures"][0]["error"]
     kept = list((tmp_path / "ws" / "failures").iterdir())
     assert [p.read_bytes() for p in kept] == [_tag_dense(1, 8)]
+
+
+@pytest.mark.parametrize(("count", "expect_short"), [(3, True), (40, False)])
+def test_the_first_jobs_are_read_ahead_by_bytes_not_only_by_count(
+    monkeypatch: pytest.MonkeyPatch, count: int, expect_short: bool
+) -> None:
+    # Whether a run is short (parsed in this process) is decided on its first jobs; the
+    # decision holds at most AHEAD_BYTES of mail (plus one job), not 256 large messages.
+    monkeypatch.setattr(pool_module, "AHEAD_BYTES", 3 * 1024 * 1024)
+    pulled: list[int] = []
+
+    def jobs() -> Iterator[ParseJob[int]]:
+        for i in range(count):
+            pulled.append(i)
+            yield ParseJob(i, _big(i, 1))
+
+    head, short = pool_module._head(jobs(), 256)
+    assert short is expect_short
+    assert len(head) == len(pulled) == min(count, 4)  # 3 MB reached at the 3rd, one more
+    assert [job.tag for job in head] == list(range(len(head)))
+
+
+def test_a_long_run_of_large_messages_is_parsed_whole_and_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pool_module, "AHEAD_BYTES", 2 * 1024 * 1024)
+    raws = [_big(i, 1) for i in range(6)]
+    results = list(parse_many(_jobs(raws), workers=1))
+    assert [job.tag for job, _ in results] == list(range(6))
+    for job, outcome in results:
+        assert isinstance(outcome, ParsedDocument), outcome
+        assert outcome.raw == job.raw and outcome.subject == f"big {job.tag}"

@@ -433,6 +433,29 @@ def _parse_next(
     return [(job, parse_one(job, config, limits))]
 
 
+def _head(iterator: Iterator[ParseJob[T]], count: int) -> tuple[list[ParseJob[T]], bool]:
+    """The first jobs, to tell a short run (fewer than ``count``) from a long one.
+
+    Bounded in bytes as well as in count: past :data:`AHEAD_BYTES` of raw mail one more
+    job is read, and if there is one the run is long. Its jobs are not all held at once
+    (256 large messages would be).
+    """
+    head: list[ParseJob[T]] = []
+    nbytes = 0
+    for job in iterator:
+        head.append(job)
+        nbytes += len(job.raw)
+        if len(head) >= count:
+            return head, False
+        if nbytes >= AHEAD_BYTES:
+            following = next(iterator, None)
+            if following is None:
+                return head, True
+            head.append(following)
+            return head, False
+    return head, True
+
+
 def parse_many(
     jobs: Iterable[ParseJob[T]],
     parser_config: ParserConfig | None = None,
@@ -459,9 +482,9 @@ def parse_many(
     config = parser_config or ParserConfig()
     n_workers = default_workers() if workers is None else workers
     iterator = iter(jobs)
-    head = list(islice(iterator, inline_below))
+    head, short = _head(iterator, inline_below)
     limits = limits or config.limits
-    in_process = n_workers <= 0 or len(head) < inline_below
+    in_process = n_workers <= 0 or short
     if in_process and budget_enforceable():
         # Nothing here holds a job once it is handed on (not the head list, not a loop
         # variable while the caller stores it): a large message's bytes can then be
