@@ -293,13 +293,25 @@ def test_the_first_jobs_are_read_ahead_by_bytes_not_only_by_count(
     assert [job.tag for job in head] == list(range(len(head)))
 
 
-def test_a_long_run_of_large_messages_is_parsed_whole_and_in_order(
+def test_a_long_run_of_large_messages_is_read_ahead_within_the_byte_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # 1 MB messages, 2 MB ahead at most, chunks of 1 MB: not a whole 32-message chunk.
     monkeypatch.setattr(pool_module, "AHEAD_BYTES", 2 * 1024 * 1024)
-    raws = [_big(i, 1) for i in range(6)]
-    results = list(parse_many(_jobs(raws), workers=1))
-    assert [job.tag for job, _ in results] == list(range(6))
+    monkeypatch.setattr(pool_module, "CHUNK_BYTES", 1024 * 1024)
+    pulled: list[int] = []
+
+    def jobs() -> Iterator[ParseJob[int]]:
+        for i in range(12):
+            pulled.append(i)
+            yield ParseJob(i, _big(i, 1))
+
+    results = []
+    for job, outcome in parse_many(jobs(), workers=1):
+        if not results:
+            assert len(pulled) <= 6, f"{len(pulled)} messages read ahead of the first result"
+        results.append((job, outcome))
+    assert [job.tag for job, _ in results] == list(range(12))
     for job, outcome in results:
         assert isinstance(outcome, ParsedDocument), outcome
         assert outcome.raw == job.raw and outcome.subject == f"big {job.tag}"

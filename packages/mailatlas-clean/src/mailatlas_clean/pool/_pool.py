@@ -36,7 +36,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
-from itertools import chain, islice
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
@@ -52,6 +52,7 @@ T = TypeVar("T")
 
 HELP_AHEAD_CHUNKS = 8  # chunks parse_many queues beyond what the workers hold
 AHEAD_BYTES = 64 * 1024 * 1024  # raw bytes parse_many reads ahead, at most
+CHUNK_BYTES = 8 * 1024 * 1024  # a chunk of parse_many's holds at most this (or one message)
 
 
 def default_workers() -> int:
@@ -433,6 +434,18 @@ def _parse_next(
     return [(job, parse_one(job, config, limits))]
 
 
+def _take(iterator: Iterator[ParseJob[T]], count: int, max_bytes: int) -> list[ParseJob[T]]:
+    """The next jobs: ``count`` of them, or fewer once they hold ``max_bytes`` of mail."""
+    jobs: list[ParseJob[T]] = []
+    nbytes = 0
+    for job in iterator:
+        jobs.append(job)
+        nbytes += len(job.raw)
+        if len(jobs) >= count or nbytes >= max_bytes:
+            break
+    return jobs
+
+
 def _head(iterator: Iterator[ParseJob[T]], count: int) -> tuple[list[ParseJob[T]], bool]:
     """The first jobs, to tell a short run (fewer than ``count``) from a long one.
 
@@ -440,20 +453,15 @@ def _head(iterator: Iterator[ParseJob[T]], count: int) -> tuple[list[ParseJob[T]
     job is read, and if there is one the run is long. Its jobs are not all held at once
     (256 large messages would be).
     """
-    head: list[ParseJob[T]] = []
-    nbytes = 0
-    for job in iterator:
-        head.append(job)
-        nbytes += len(job.raw)
-        if len(head) >= count:
-            return head, False
-        if nbytes >= AHEAD_BYTES:
-            following = next(iterator, None)
-            if following is None:
-                return head, True
-            head.append(following)
-            return head, False
-    return head, True
+    head = _take(iterator, count, AHEAD_BYTES)
+    if len(head) >= count:
+        return head, False
+    if sum(len(job.raw) for job in head) < AHEAD_BYTES:
+        return head, True  # the iterator is exhausted
+    following = next(iterator, None)
+    if following is None:
+        return head, True
+    return [*head, following], False
 
 
 def parse_many(
@@ -504,7 +512,7 @@ def parse_many(
         ahead_bytes = 0
         while True:
             while len(pending) < ahead_chunks and (not pending or ahead_bytes < AHEAD_BYTES):
-                chunk = list(islice(jobs_left, chunk_size))
+                chunk = _take(jobs_left, chunk_size, CHUNK_BYTES)
                 if not chunk:
                     break
                 nbytes = sum(len(j.raw) for j in chunk)
