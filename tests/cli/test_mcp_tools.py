@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,113 @@ def _data(result: Any) -> Any:
     (content,) = result.content
     assert not result.is_error, content.text
     return json.loads(content.text.split('">\n', 1)[1].rsplit("\n</untrusted-mail-data", 1)[0])
+
+
+def _hostile_store(tmp_path: Path) -> tuple[MailAtlas, dict[str, str]]:
+    """Messages whose headers and parts are legal but huge: a 150,000-character subject
+    and a References header of 20,000 ids; 250 attachments."""
+    long_subject = EmailMessage()
+    long_subject["From"] = "a@example.test"
+    long_subject["Subject"] = "S" * 150_000
+    long_subject["Message-ID"] = "<long-subject@example.test>"
+    long_subject["References"] = " ".join(f"<r{i}@example.test>" for i in range(20_000))
+    long_subject.set_content("a short body")
+    many = EmailMessage()
+    many["From"] = "a@example.test"
+    many["Subject"] = "many files"
+    many["Message-ID"] = "<many@example.test>"
+    many.set_content("see the files")
+    for i in range(250):
+        many.add_attachment(b"x", "application", "octet-stream", filename=f"{i}.bin")
+    atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws")
+    ids = {}
+    for name, message in (("long", long_subject), ("many", many)):
+        path = tmp_path / f"{name}.eml"
+        path.write_bytes(bytes(message))
+        (ref,) = atlas.ingest_eml([path])
+        ids[name] = ref.id
+    return atlas, ids
+
+
+def test_huge_headers_and_many_files_are_cut_or_paged_never_a_failed_call(
+    tmp_path: Path,
+) -> None:
+    # A message may carry a subject, a References list or a file list of any size: the
+    # tools still answer, each long field cut with a marker and the assets in pages.
+    from mailatlas_cli._mcp._server import build_server
+    from mcp import Client
+
+    atlas, ids = _hostile_store(tmp_path)
+
+    async def main() -> dict[str, Any]:
+        async with Client(build_server(atlas)) as client:
+            out: dict[str, Any] = {
+                "search": await client.call_tool("search", {"limit": 100}),
+                "long": await client.call_tool("get_document", {"document_id": ids["long"]}),
+                "thread": await client.call_tool("get_thread", {"thread_id": ids["long"]}),
+                "many": await client.call_tool("get_document", {"document_id": ids["many"]}),
+            }
+            cursor = _trusted(out["many"])["assets"]["next_cursor"]
+            out["many2"] = await client.call_tool(
+                "get_document", {"document_id": ids["many"], "assets_cursor": cursor}
+            )
+            cursor = _trusted(out["many2"])["assets"]["next_cursor"]
+            out["many3"] = await client.call_tool(
+                "get_document", {"document_id": ids["many"], "assets_cursor": cursor}
+            )
+            return out
+
+    try:
+        out = asyncio.run(asyncio.wait_for(main(), timeout=60))
+    finally:
+        atlas.close()
+    cut = "S" * 2000 + "[... cut by MailAtlas: 148000 more characters]"
+    assert {d["subject"] for d in _data(out["search"])["documents"]} == {cut, "many files"}
+    long = _data(out["long"])
+    assert long["headers"]["subject"] == cut and long["body_text"] == "a short body"
+    references = long["headers"]["references"]
+    assert references[:100] == [f"r{i}@example.test" for i in range(100)]
+    assert references[100:] == ["[... cut by MailAtlas: 19900 more items]"]
+    thread = _data(out["thread"])
+    assert thread["messages"][0]["subject"] == cut and thread["message_count"] == 1
+    pages = [_data(out[k])["assets"] for k in ("many", "many2", "many3")]
+    assert [a["filename"] for page in pages for a in page] == [f"{i}.bin" for i in range(250)]
+    assert [_trusted(out[k])["assets"] for k in ("many", "many2", "many3")] == [
+        {"assets": 250, "range": [0, 100], "next_cursor": "o:100"},
+        {"assets": 250, "range": [100, 200], "next_cursor": "o:200"},
+        {"assets": 250, "range": [200, 250], "next_cursor": None},
+    ]
+
+
+def test_a_result_over_the_size_bound_is_a_plain_tool_error(tmp_path: Path) -> None:
+    # 50,000 '<' become 300,000 characters once escaped: over the bound, the call says
+    # so in one line and how to ask for less (it used to say only "Error executing tool").
+    from mailatlas_cli._mcp._server import build_server
+    from mcp import Client
+
+    (tmp_path / "m.eml").write_bytes(make_message("brackets", "<" * 60_000))
+    atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws")
+    (ref,) = atlas.ingest_eml([tmp_path / "m.eml"])
+
+    async def main() -> list[Any]:
+        async with Client(build_server(atlas)) as client:
+            args = {"document_id": ref.id, "max_chars": 50_000}
+            big = await client.call_tool("get_document", args)
+            small = await client.call_tool("get_document", {**args, "max_chars": 20_000})
+            return [big, small]
+
+    try:
+        big, small = asyncio.run(asyncio.wait_for(main(), timeout=60))
+    finally:
+        atlas.close()
+    assert big.is_error
+    (content,) = big.content
+    assert "over MailAtlas's 200000" in content.text and "smaller max_chars" in content.text
+    assert _data(small)["body_text"] == "<" * 20_000
+
+
+def _trusted(result: Any) -> Any:
+    (content,) = result.content
+    line = content.text.rsplit("\n", 1)[1]
+    assert line.startswith("MailAtlas paging (trusted): "), line
+    return json.loads(line.split(": ", 1)[1])

@@ -136,11 +136,23 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Read one email",
         description="One stored email by id: headers (subject, from, to, cc, date, "
         "message_id, in_reply_to, references), its cleaned body text, its assets "
-        "(attachments and inline images: id, filename, mime_type, size) and the places "
-        "it was seen. A long body comes in pages: the result says the body's length and "
-        "the range returned, and gives next_cursor for the rest; nothing is cut silently.",
+        "(attachments and inline images: id, filename, mime_type, size; 100 per page, "
+        "with assets_cursor for the rest) and the places it was seen. A long body comes "
+        "in pages: the result says the body's length and the range returned, and gives "
+        "next_cursor for the rest; nothing is cut silently.",
         run=_tools.get_document,
-        types={"document_id": Id, "cursor": Cursor, "max_chars": MaxChars},
+        types={
+            "document_id": Id,
+            "cursor": Cursor,
+            "max_chars": MaxChars,
+            "assets_cursor": Annotated[
+                str | None,
+                Field(
+                    description="assets next_cursor of the previous result: the next "
+                    f"{_tools.ASSETS_PAGE} assets (a message with more has them in pages)."
+                ),
+            ],
+        },
     ),
     ToolSpec(
         name="get_thread",
@@ -237,12 +249,14 @@ def _handler(spec: ToolSpec, atlas: MailAtlas, how: Call = _here) -> Callable[..
     async def run(**arguments: Any) -> str:
         try:
             result = await how(atlas, partial(spec.run, **arguments))
+            return frame(
+                spec.name, result.source, result.data, result.trusted or None, paged=result.paged
+            )
         except MailAtlasError as exc:
             raise ToolError(str(exc)) from None
         except Exception:
             log.exception("MCP tool %s failed", spec.name)
             raise ToolError(f"{spec.name} failed inside MailAtlas; see the server's log") from None
-        return frame(spec.name, result.source, result.data, result.trusted or None)
 
     run.__name__ = spec.name
     run.__signature__ = signature(spec)  # type: ignore[attr-defined]

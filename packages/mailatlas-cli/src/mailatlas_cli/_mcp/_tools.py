@@ -9,6 +9,7 @@ rest.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +18,10 @@ from mailatlas_core import Asset, Document, InvalidFilterError
 
 from .._atlas import MailAtlas
 from .._export._common import header_of
+from ._framing import bounded
 
 __all__ = [
+    "ASSETS_PAGE",
     "BODY_CHARS_DEFAULT",
     "BODY_CHARS_MAX",
     "Result",
@@ -36,6 +39,10 @@ BODY_CHARS_DEFAULT = 20_000
 BODY_CHARS_MAX = 50_000
 THREAD_PAGE = 100
 SEARCH_MAX = 100
+ASSETS_PAGE = 100
+# get_thread gives the reply tree only when its JSON stays under this (a thread of 100
+# messages can hold thousands of placeholder nodes for the messages they answer).
+TREE_CHARS_MAX = 100_000
 
 
 @dataclass(slots=True)
@@ -46,6 +53,9 @@ class Result:
     source: str
     data: Any
     trusted: dict[str, Any] = field(default_factory=dict)
+    #: Top-level keys of ``data`` holding a text the tool pages itself (a body): the
+    #: frame leaves them whole, and cuts every other long string or list it holds.
+    paged: tuple[str, ...] = ()
 
 
 def _offset(cursor: str | None, kind: str) -> int:
@@ -133,10 +143,25 @@ def get_document(
     *,
     cursor: str | None = None,
     max_chars: int = BODY_CHARS_DEFAULT,
+    assets_cursor: str | None = None,
 ) -> Result:
-    """One document: headers, a page of its body text, assets and locations."""
+    """One document: headers, a page of its body text, a page of its assets, locations."""
     document = atlas.get_document(document_id)
     body, paging = _page_text(document.body_text, _offset(cursor, "c"), max_chars)
+    first = _offset(assets_cursor, "o")
+    if first and first >= len(document.assets):
+        raise InvalidFilterError(
+            f"assets_cursor points past the last asset ({len(document.assets)} assets)"
+        )
+    assets = document.assets[first : first + ASSETS_PAGE]
+    trusted: dict[str, Any] = {"body": paging}
+    if first or len(document.assets) > ASSETS_PAGE:
+        end = first + len(assets)
+        trusted["assets"] = {
+            "assets": len(document.assets),
+            "range": [first, end],
+            "next_cursor": f"o:{end}" if end < len(document.assets) else None,
+        }
     data = {
         "id": document.id,
         "thread_id": document.thread_id,
@@ -144,11 +169,11 @@ def get_document(
         "received_at": document.received_at,
         "headers": _headers(document),
         "body_text": body,
-        "assets": [_asset(a) for a in document.assets],
+        "assets": [_asset(a) for a in assets],
         "locations": [loc.to_dict() for loc in document.locations],
     }
     source = f"{store_source(atlas)}, document {document.id}"
-    return Result(source, data, {"body": paging})
+    return Result(source, data, trusted, paged=("body_text",))
 
 
 def get_thread(atlas: MailAtlas, thread_id: str, *, cursor: str | None = None) -> Result:
@@ -175,10 +200,17 @@ def get_thread(atlas: MailAtlas, thread_id: str, *, cursor: str | None = None) -
         "message_count": len(ordered),
         "messages": messages,
     }
-    if len(ordered) <= THREAD_PAGE:
-        data["tree"] = thread.to_dict()["tree"]
     more = offset + THREAD_PAGE < len(ordered)
-    trusted = {"offset": offset, "next_cursor": f"o:{offset + THREAD_PAGE}" if more else None}
+    trusted: dict[str, Any] = {
+        "offset": offset,
+        "next_cursor": f"o:{offset + THREAD_PAGE}" if more else None,
+    }
+    if len(ordered) <= THREAD_PAGE:
+        tree = thread.to_dict()["tree"]  # the frame bounds its fields as it does here
+        if len(json.dumps(bounded(tree), ensure_ascii=False, indent=1)) <= TREE_CHARS_MAX:
+            data["tree"] = tree
+        else:
+            trusted["tree"] = "left out: too large; each message's answers_document gives it"
     return Result(f"{store_source(atlas)}, thread {thread.thread_id}", data, trusted)
 
 
@@ -207,7 +239,7 @@ def get_attachment(
             else "no text: stored before text extraction existed"
         )
     source = f"{store_source(atlas)}, document {asset.document_id}, attachment {asset.id}"
-    return Result(source, data, trusted)
+    return Result(source, data, trusted, paged=("text",))
 
 
 def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdown") -> Result:
