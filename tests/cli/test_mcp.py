@@ -353,3 +353,59 @@ def test_http_serves_on_loopback_and_refuses_other_addresses(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "0:0:0:0:0:0:0:1"])
+def test_http_refuses_requests_naming_another_host(store: dict[str, Any], host: str) -> None:
+    # DNS rebinding: a web page whose name resolves to our loopback address sends its
+    # own name as Host (and its own Origin). The SDK guarded only 127.0.0.1, localhost
+    # and ::1 by itself: on 127.0.0.2 such a page could read the whole archive.
+    import socket
+    import urllib.error
+    import urllib.request
+
+    if ":" in host:
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind((host, 0))
+        except OSError:
+            pytest.skip("this machine has no IPv6 loopback")
+    args = [sys.executable, "-m", "mailatlas_cli", "mcp", "--http", "--port", "0"]
+    args += ["--host", host, "--db", str(store["db"]), "--workspace", str(store["ws"])]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # waits for the server to say where it listens
+        match = re.search(r"serving at (http://(\S+)/mcp)", line)
+        assert match, line
+        url, own = match[1], match[2]
+        initialize = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        }
+        accept = {"Accept": "application/json, text/event-stream"}
+
+        def post(**headers: str) -> int:
+            body = json.dumps(initialize).encode()
+            headers = {**accept, "Content-Type": "application/json", **headers}
+            request = urllib.request.Request(url, body, headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        assert post(Host="evil.example") == 421
+        assert post(Host=f"evil.example:{own.rsplit(':', 1)[1]}") == 421
+        assert post(Origin="http://evil.example") == 403
+        assert post() == 200  # the client that names the server as printed
+        assert post(Origin=f"http://{own}") == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

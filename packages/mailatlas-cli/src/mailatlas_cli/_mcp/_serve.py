@@ -6,10 +6,14 @@ import ipaddress
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailatlas_core import MailAtlasError
 
 from .._atlas import MailAtlas
+
+if TYPE_CHECKING:
+    from mcp.server.transport_security import TransportSecuritySettings
 
 __all__ = ["LoopbackOnlyError", "check_loopback", "serve"]
 
@@ -39,6 +43,24 @@ def check_loopback(host: str) -> str:
             "through an SSH tunnel"
         )
     return host.strip("[]")
+
+
+def _same_host_only(shown: str) -> TransportSecuritySettings:
+    """Requests must name this server (Host) and come from no foreign web page (Origin).
+
+    Without it, a web page could read the archive through DNS rebinding (its own name
+    resolved to our loopback address). The SDK turns this on by itself only for
+    127.0.0.1, localhost and ::1; any other loopback address (127.0.0.2, ::1 spelled in
+    full) must name itself here, or it would be served unprotected.
+    """
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = sorted({"127.0.0.1", "localhost", "[::1]", shown})
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{h}:*" for h in hosts],
+        allowed_origins=[f"http://{h}:*" for h in hosts],
+    )
 
 
 def serve(
@@ -75,7 +97,7 @@ def serve(
     sock.listen(64)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    app = server.streamable_http_app(host=host)
+    app = server.streamable_http_app(host=host, transport_security=_same_host_only(shown))
     config_ = uvicorn.Config(app, log_level="warning", lifespan="on")
     print(f"mailatlas mcp: serving at http://{shown}:{bound}/mcp", file=sys.stderr, flush=True)
     anyio.run(uvicorn.Server(config_).serve, [sock])
