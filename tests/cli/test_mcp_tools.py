@@ -200,3 +200,59 @@ def _trusted(result: Any) -> Any:
     line = content.text.rsplit("\n", 1)[1]
     assert line.startswith("MailAtlas paging (trusted): "), line
     return json.loads(line.split(": ", 1)[1])
+
+
+def test_search_and_get_thread_page_by_cursor(tmp_path: Path) -> None:
+    # 105 replies to one (missing) root: search pages them 40 at a time and get_thread
+    # 100 at a time, each page's next_cursor leading to the rest, nothing twice.
+    from mailatlas_cli._mcp._server import build_server
+    from mcp import Client
+
+    paths = []
+    for i in range(105):
+        reply = EmailMessage()
+        reply["From"] = "a@example.test"
+        reply["Subject"] = f"reply {i:03d}"
+        reply["Message-ID"] = f"<m{i}@example.test>"
+        reply["In-Reply-To"] = "<root@example.test>"
+        reply["Date"] = f"Mon, 1 Jan 2024 10:{i // 60:02d}:{i % 60:02d} +0000"
+        reply.set_content(f"pagingword {i}")
+        paths.append(tmp_path / f"{i}.eml")
+        paths[-1].write_bytes(bytes(reply))
+    atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws")
+    atlas.ingest_eml(paths)
+
+    async def main() -> tuple[list[Any], list[Any]]:
+        async with Client(build_server(atlas)) as client:
+            found, cursor = [], None
+            while True:
+                args: dict[str, Any] = {"query": "pagingword", "limit": 40}
+                if cursor:
+                    args["cursor"] = cursor
+                result = await client.call_tool("search", args)
+                found.append((_data(result), _trusted(result)))
+                if not (cursor := found[-1][1]["next_cursor"]):
+                    break
+            thread_id = found[0][0]["documents"][0]["id"]
+            first = await client.call_tool("get_thread", {"thread_id": thread_id})
+            more = {"thread_id": thread_id, "cursor": _trusted(first)["next_cursor"]}
+            second = await client.call_tool("get_thread", more)
+            return found, [(_data(first), _trusted(first)), (_data(second), _trusted(second))]
+
+    try:
+        found, thread = asyncio.run(asyncio.wait_for(main(), timeout=60))
+    finally:
+        atlas.close()
+    assert [t for _d, t in found] == [
+        {"returned": 40, "offset": 0, "next_cursor": "o:40"},
+        {"returned": 40, "offset": 40, "next_cursor": "o:80"},
+        {"returned": 25, "offset": 80, "next_cursor": None},
+    ]
+    subjects = [doc["subject"] for data, _t in found for doc in data["documents"]]
+    assert subjects == [f"reply {i:03d}" for i in reversed(range(105))]  # newest first
+    (page1, trusted1), (page2, trusted2) = thread
+    assert trusted1 == {"offset": 0, "next_cursor": "o:100"} and "tree" not in page1
+    assert trusted2 == {"offset": 100, "next_cursor": None}
+    assert page1["message_count"] == page2["message_count"] == 105
+    in_order = [m["subject"] for m in page1["messages"] + page2["messages"]]
+    assert in_order == [f"reply {i:03d}" for i in range(105)]

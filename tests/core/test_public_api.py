@@ -1,7 +1,9 @@
 """The public API of mailatlas_core is exactly what ``__all__`` says.
 
 Issue 18 added the typed metadata (``DocumentMetadata`` and its parts) and the stored
-kinds (``SourceKind``, ``AssetKind``) on purpose.
+kinds (``SourceKind``, ``AssetKind``) on purpose; its review added the two stored kinds
+still typed ``str``: ``AssetTextStatus`` (``AssetText.status``) and ``MatchedIn`` (a
+search hit's ``matched_in``).
 
 Issue 18: implementation modules became private; what the sibling packages use
 is exported here on purpose (the dates, ids and flags helpers, BlobStore, GmailMessage,
@@ -22,6 +24,7 @@ def test_public_api_is_pinned() -> None:
             "AssetKind",
             "AssetPart",
             "AssetText",
+            "AssetTextStatus",
             "AttachedMessage",
             "BlobStore",
             "BodySource",
@@ -41,6 +44,7 @@ def test_public_api_is_pinned() -> None:
             "Location",
             "MailAtlasError",
             "Mailbox",
+            "MatchedIn",
             "MessageIdConflict",
             "MigrationError",
             "ParsedDocument",

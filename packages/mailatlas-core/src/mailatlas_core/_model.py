@@ -23,12 +23,14 @@ __all__ = [
     "AssetData",
     "AssetKind",
     "AssetText",
+    "AssetTextStatus",
     "DeletedDocument",
     "Document",
     "DocumentRef",
     "FlagUpdate",
     "ImapCursor",
     "Location",
+    "MatchedIn",
     "ParsedDocument",
     "SourceKind",
     "SourceLocation",
@@ -38,6 +40,8 @@ __all__ = [
 
 AssetKind = Literal["inline", "attachment"]
 SourceKind = Literal["eml", "mbox", "maildir", "imap"]
+AssetTextStatus = Literal["ok", "failed", "skipped", "unsupported", "not_installed"]
+MatchedIn = Literal["body", "attachment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class AssetText:
     the summary was loaded (``show``); :meth:`Store.get_asset` loads it.
     """
 
-    status: str
+    status: AssetTextStatus
     text: str | None = None
     chars: int = 0
     truncated: bool = False
@@ -251,7 +255,7 @@ class DocumentRef:
     # Search results only (``list --query``): where the query matched — ``body`` (the
     # message: subject, people, body text) and/or ``attachment`` — and the ids of the
     # assets whose text matched. ``None`` (and absent from the JSON) otherwise.
-    matched_in: tuple[str, ...] | None = None
+    matched_in: tuple[MatchedIn, ...] | None = None
     matched_asset_ids: tuple[str, ...] | None = None
     # Listed documents seen on an IMAP server: folder -> the flags and keywords (sorted)
     # of its live location there, as of the last sync. ``None`` (and absent) otherwise.
@@ -432,7 +436,7 @@ class StoredFailure:
     created_at: str
     run_id: int | None
     run_kind: str | None
-    kind: str
+    kind: SourceKind
     source: str
     error: str
     raw_path: str | None

@@ -17,6 +17,7 @@ from ._model import (
     DocumentRef,
     ImapCursor,
     Location,
+    MatchedIn,
     SourceLocation,
     StoredFailure,
 )
@@ -251,7 +252,7 @@ def with_matches(
     """Search hits saying where they matched: the message itself and/or attachments."""
     out = []
     for ref in refs:
-        where: tuple[str, ...] = ("body",) if ref.id in in_body else ()
+        where: tuple[MatchedIn, ...] = ("body",) if ref.id in in_body else ()
         if ref.id in in_assets:
             where += ("attachment",)
         out.append(
