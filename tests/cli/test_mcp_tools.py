@@ -256,3 +256,41 @@ def test_search_and_get_thread_page_by_cursor(tmp_path: Path) -> None:
     assert page1["message_count"] == page2["message_count"] == 105
     in_order = [m["subject"] for m in page1["messages"] + page2["messages"]]
     assert in_order == [f"reply {i:03d}" for i in range(105)]
+
+
+def test_list_folders_pages_by_cursor(tmp_path: Path) -> None:
+    # An account can have hundreds of labels: list_folders pages them, none cut away.
+    from mailatlas_clean import parse_bytes
+    from mailatlas_cli._mcp._server import build_server
+    from mailatlas_core import SourceLocation, open_store
+    from mcp import Client
+
+    store = open_store(tmp_path / "s.db", tmp_path / "ws")
+    try:
+        for i in range(130):
+            raw = make_message(f"labelled {i}", "body", message_id=f"<l{i}@example.test>")
+            where = SourceLocation(
+                "imap", host="imap.example.test", port=993, username="u",
+                folder=f"Label {i:03d}", uid=1, uidvalidity=1,
+            )  # fmt: skip
+            store.add(parse_bytes(raw), where)
+    finally:
+        store.close()
+    atlas = MailAtlas(tmp_path / "s.db", tmp_path / "ws")
+
+    async def main() -> list[Any]:
+        async with Client(build_server(atlas)) as client:
+            first = await client.call_tool("list_folders", {})
+            more = {"cursor": _trusted(first)["next_cursor"]}
+            second = await client.call_tool("list_folders", more)
+            return [(_data(r), _trusted(r)) for r in (first, second)]
+
+    try:
+        (page1, trusted1), (page2, trusted2) = asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        atlas.close()
+    assert trusted1 == {"folders": 130, "offset": 0, "next_cursor": "o:100"}
+    assert trusted2 == {"folders": 130, "offset": 100, "next_cursor": None}
+    names = [f["folder"] for f in page1["folders"] + page2["folders"]]
+    assert names == [f"Label {i:03d}" for i in range(130)]
+    assert {f["documents"] for f in page1["folders"] + page2["folders"]} == {1}

@@ -188,9 +188,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="list_folders",
         title="List mail folders",
-        description="The IMAP folders stored mail was seen in, with how many documents each holds.",
+        description="The IMAP folders stored mail was seen in, with how many documents each "
+        f"holds, {_tools.FOLDERS_PAGE} a page (next_cursor for the rest).",
         run=_tools.list_folders,
-        types={},
+        types={"cursor": Cursor},
     ),
     ToolSpec(
         name="stats",

@@ -40,6 +40,7 @@ BODY_CHARS_MAX = 50_000
 THREAD_PAGE = 100
 SEARCH_MAX = 100
 ASSETS_PAGE = 100
+FOLDERS_PAGE = 100
 # get_thread gives the reply tree only when its JSON stays under this (a thread of 100
 # messages can hold thousands of placeholder nodes for the messages they answer).
 TREE_CHARS_MAX = 100_000
@@ -249,11 +250,20 @@ def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdo
     return Result(f"{store_source(atlas)}, document {document_id}", data)
 
 
-def list_folders(atlas: MailAtlas) -> Result:
-    """The IMAP folders mail was seen in, with document counts."""
-    found = atlas.stats().by_folder
-    folders = [{"folder": name, "documents": count} for name, count in sorted(found.items())]
-    return Result(store_source(atlas), {"folders": folders})
+def list_folders(atlas: MailAtlas, *, cursor: str | None = None) -> Result:
+    """The IMAP folders mail was seen in, with document counts; paged (an account can
+    have thousands of labels)."""
+    offset = _offset(cursor, "o")
+    found = sorted(atlas.stats().by_folder.items())
+    page = found[offset : offset + FOLDERS_PAGE]
+    folders = [{"folder": name, "documents": count} for name, count in page]
+    more = offset + FOLDERS_PAGE < len(found)
+    trusted = {
+        "folders": len(found),
+        "offset": offset,
+        "next_cursor": f"o:{offset + FOLDERS_PAGE}" if more else None,
+    }
+    return Result(store_source(atlas), {"folders": folders}, trusted)
 
 
 def stats(atlas: MailAtlas) -> Result:
