@@ -259,7 +259,8 @@ def test_search_and_get_thread_page_by_cursor(tmp_path: Path) -> None:
 
 
 def test_list_folders_pages_by_cursor(tmp_path: Path) -> None:
-    # An account can have hundreds of labels: list_folders pages them, none cut away.
+    # An account can have hundreds of labels: list_folders pages them, none cut away
+    # (stats, unpaged, leaves them out then).
     from mailatlas_clean import parse_bytes
     from mailatlas_cli._mcp._server import build_server
     from mailatlas_core import SourceLocation, open_store
@@ -283,12 +284,18 @@ def test_list_folders_pages_by_cursor(tmp_path: Path) -> None:
             first = await client.call_tool("list_folders", {})
             more = {"cursor": _trusted(first)["next_cursor"]}
             second = await client.call_tool("list_folders", more)
-            return [(_data(r), _trusted(r)) for r in (first, second)]
+            stats = await client.call_tool("stats", {})
+            return [(_data(r), _trusted(r)) for r in (first, second, stats)]
 
     try:
-        (page1, trusted1), (page2, trusted2) = asyncio.run(asyncio.wait_for(main(), 60))
+        (page1, trusted1), (page2, trusted2), (stats, said) = asyncio.run(
+            asyncio.wait_for(main(), 60)
+        )
     finally:
         atlas.close()
+    # stats leaves the folders to list_folders past a page of them, and says so.
+    assert "by_folder" not in stats and stats["documents"] == 130
+    assert said == {"by_folder": "left out: 130 folders; list_folders pages them"}
     assert trusted1 == {"folders": 130, "offset": 0, "next_cursor": "o:100"}
     assert trusted2 == {"folders": 130, "offset": 100, "next_cursor": None}
     names = [f["folder"] for f in page1["folders"] + page2["folders"]]
