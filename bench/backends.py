@@ -14,6 +14,12 @@ for SQLite + files with 1 worker and for PostgreSQL + S3 with 1, 2 and 4 workers
 
     python bench/backends.py                       # 4,000 messages, 8 accounts, 3 runs
     python bench/backends.py --count 1000 --runs 1
+    python bench/backends.py --against main        # also REF's code, interleaved
+
+Each line also gives MailAtlas's CPU time per message (user + system of the sync command
+and every process it waited for: workers, parse pool), which a loaded machine blurs far
+less than wall time. ``--against REF`` runs git REF's packages (bench/ingest.py's
+``against``) in turn with this tree's, run by run, and prints both.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -31,6 +38,7 @@ import time
 from pathlib import Path
 
 from _common import REPO
+from ingest import against
 
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
@@ -64,15 +72,21 @@ def accounts_file(path: Path, server: DovecotServer, users: list[str]) -> dict[s
     return env
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_sync(
     config: Path, workers: int, db: str, workspace: str, env: dict[str, str], count: int
-) -> float:
+) -> tuple[float, float]:
+    """(messages per second, CPU seconds per message) of one sync into a fresh store."""
     args = [sys.executable, "-m", "mailatlas_cli", "sync", "imap", "--config", str(config),
             "--all-accounts", "--workers", str(workers), "--db", db, "--workspace", workspace,
             "--quiet"]  # fmt: skip
-    t0 = time.perf_counter()
+    cpu0, t0 = children_cpu(), time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     if done.returncode != 0:
         raise SystemExit(f"sync failed ({done.returncode}): {done.stderr[-2000:]}")
     listed = subprocess.run(
@@ -87,7 +101,7 @@ def timed_sync(
         raise SystemExit(f"expected {count} documents, the store has {stats['documents']}")
     kind = "postgresql" if db.startswith(("postgresql:", "postgres:")) else "sqlite"
     SIZES[kind] = (stats["database_bytes"], stats["workspace_bytes"])
-    return count / elapsed
+    return count / elapsed, cpu / count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--fast-pg", action="store_true", help="PostgreSQL with fsync off")
+    parser.add_argument(
+        "--against", metavar="REF", help="also run git REF's code, interleaved run by run"
+    )
     args = parser.parse_args(argv)
 
     STORE_ROOT.mkdir(parents=True, exist_ok=True)
@@ -124,23 +141,31 @@ def main(argv: list[str] | None = None) -> int:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILATLAS_", "PG"))}
             env.update(accounts_file(config, dovecot, users), **s3.env())
             env["PYTHONPATH"] = str(REPO)
+            variants = {"this": env}
+            for label, ref_env in (against(args.against) if args.against else {}).items():
+                if ref_env is not None:
+                    paths = [ref_env["PYTHONPATH"], str(REPO)]
+                    variants[label] = dict(env, PYTHONPATH=os.pathsep.join(paths))
 
             shapes = [("sqlite", 1)] + [("postgres", n) for n in args.workers]
-            rates: dict[tuple[str, int], list[float]] = {shape: [] for shape in shapes}
+            rates: dict[tuple[str, str, int], list[tuple[float, float]]] = {
+                (v, *shape): [] for v in variants for shape in shapes
+            }
             for run in range(args.runs):
                 for backend, workers in shapes:
-                    name = f"b{run}_{backend}_{workers}_{secrets.token_hex(3)}"
-                    if backend == "sqlite":
-                        db, ws = str(work / name / "store.db"), str(work / name / "ws")
-                    else:
-                        db, ws = pg.create_database(name), f"s3://{BUCKET}/{name}"
-                    rate = timed_sync(config, workers, db, ws, env, count)
-                    rates[(backend, workers)].append(rate)
-                    print(
-                        f"run {run + 1}: {backend} x{workers}: {rate:,.0f} msg/s",
-                        file=sys.stderr,
-                    )
-            base = statistics.median(rates[("sqlite", 1)])
+                    for variant, variant_env in variants.items():
+                        name = f"b{run}_{backend}_{workers}_{secrets.token_hex(3)}"
+                        if backend == "sqlite":
+                            db, ws = str(work / name / "store.db"), str(work / name / "ws")
+                        else:
+                            db, ws = pg.create_database(name), f"s3://{BUCKET}/{name}"
+                        rate, cpu = timed_sync(config, workers, db, ws, variant_env, count)
+                        rates[(variant, backend, workers)].append((rate, cpu))
+                        print(
+                            f"run {run + 1}: {variant} {backend} x{workers}: {rate:,.0f} msg/s,"
+                            f" {cpu * 1000:.1f} ms CPU/msg",
+                            file=sys.stderr,
+                        )
             load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
             print(
                 f"mailatlas sync imap --all-accounts over TLS: {count} messages ({size_mb:.0f} MB),"
@@ -148,13 +173,16 @@ def main(argv: list[str] | None = None) -> int:
                 f" (PostgreSQL {'fsync off' if args.fast_pg else 'durable'};"
                 f" load average at start {load_start}, at end {load}):"
             )
-            for (backend, workers), values in rates.items():
+            for (variant, backend, workers), values in rates.items():
                 label = "SQLite + files" if backend == "sqlite" else "PostgreSQL + S3"
-                med = statistics.median(values)
-                singles = ", ".join(f"{v:,.0f}" for v in values)
+                base = statistics.median(r for r, _ in rates[(variant, "sqlite", 1)])
+                med = statistics.median(r for r, _ in values)
+                cpu = statistics.median(c for _, c in values)
+                singles = ", ".join(f"{r:,.0f}" for r, _ in values)
+                tag = f"{variant:8} " if len(variants) > 1 else ""
                 print(
-                    f"  {label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
-                    f"   (runs: {singles})"
+                    f"  {tag}{label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
+                    f"  {cpu * 1000:5.1f} ms CPU/msg   (runs: {singles})"
                 )
             for kind, (db_bytes, ws_bytes) in SIZES.items():
                 print(
