@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
 from mailatlas_core._s3_blobs import S3BlobStore, parse_s3_url
@@ -43,6 +45,39 @@ def test_flush_waits_for_every_upload(blobs: S3BlobStore, s3_workspace: str) -> 
     blobs.flush()
     other = S3BlobStore.from_url(s3_workspace)  # another client: sees what was flushed
     assert all(other.get(f"assets/doc/{i}.bin") == bytes([i]) * 5000 for i in range(40))
+
+
+def test_stores_share_the_client_of_their_environment(
+    s3_workspace: str, seaweed_server: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = S3BlobStore.from_url(s3_workspace)
+    assert S3BlobStore.from_url(s3_workspace, deferred=True)._client is first._client
+    with monkeypatch.context() as env:
+        env.setenv("AWS_SECRET_ACCESS_KEY", "wrong-" + seaweed_server.secret_key[:4])
+        other = S3BlobStore.from_url(s3_workspace)
+        assert other._client is not first._client
+        with pytest.raises(StoreError):  # the changed key is the one used
+            other.put("raw/x.eml", b"data")
+    assert S3BlobStore.from_url(s3_workspace)._client is first._client
+    first.put("raw/x.eml", b"data")
+
+
+def test_a_small_blob_is_sent_without_waiting_for_100_continue(blobs: S3BlobStore) -> None:
+    expects: list[str | None] = []
+
+    def seen(request: Any, **_kwargs: Any) -> None:
+        expects.append(request.headers.get("Expect"))
+
+    events = blobs._client.meta.events
+    events.register("before-send.s3.PutObject", seen)
+    try:
+        blobs.put("raw/small.eml", b"x" * 8000)
+        blobs.put("raw/large.eml", b"x" * (2 << 20))
+        blobs.flush()
+    finally:
+        events.unregister("before-send.s3.PutObject", seen)
+    assert sorted(expects, key=str) == [None, b"100-continue"]
+    assert blobs.size("raw/small.eml") == 8000 and blobs.size("raw/large.eml") == 2 << 20
 
 
 @pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a/../b", "nul\x00", ""])
