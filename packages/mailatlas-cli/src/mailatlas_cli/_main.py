@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 import click
 
 from .__about__ import __version__
@@ -51,4 +54,9 @@ def cli(ctx: click.Context) -> None:
 
 def main() -> None:
     """Run the ``mailatlas`` command (the console-script entry point)."""
+    # Registered first, so it runs last: tearing the interpreter down then skips full
+    # garbage collections over every object left (botocore's models alone are large),
+    # which cost a sync worker 0.4-1.3 s of exit on a loaded machine. Stores and files
+    # are closed by their owners before this; nothing waits for the collector.
+    atexit.register(gc.freeze)
     cli(prog_name="mailatlas")
