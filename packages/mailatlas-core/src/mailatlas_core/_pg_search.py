@@ -65,20 +65,20 @@ def search_vector(*fields: str | None) -> str:
     positions: dict[str, list[int]] = {}
     size = 0
     for index, word in enumerate(search_text(*fields), start=1):
-        if len(word.encode("utf-8")) > _MAX_LEXEME_BYTES:
-            continue
         seen = positions.get(word)
-        if seen is None:
-            size += len(word.encode("utf-8")) + 8
+        if seen is None:  # a word's size is taken once, not at each of its occurrences
+            length = len(word) if word.isascii() else len(word.encode("utf-8"))
+            if length > _MAX_LEXEME_BYTES:
+                continue
+            size += length + 8
             if size > _MAX_VECTOR_BYTES:
                 break  # an enormous vocabulary: the rest of the text is not indexed
             positions[word] = [min(index, _MAX_POSITION)]
         elif len(seen) < _MAX_POSITIONS and seen[-1] < _MAX_POSITION:
             seen.append(min(index, _MAX_POSITION))
             size += 2
-    return " ".join(
-        _literal(word) + ":" + ",".join(map(str, where)) for word, where in positions.items()
-    )
+    # Words are letters and digits only: no quote or backslash to escape (_literal).
+    return " ".join(f"'{word}':{','.join(map(str, where))}" for word, where in positions.items())
 
 
 def _operand(token: str) -> str:
