@@ -44,7 +44,13 @@ def test_unsafe_keys_are_refused(blobs: LocalBlobStore, key: str) -> None:
         check_key(key)
     with pytest.raises(UnsafePathError):
         blobs.put(key, b"x")
+    # Once raw/ is verified, writes there take a fast path: it refuses the same keys.
+    blobs.put("raw/first.eml", b"x")
+    assert blobs.workspace.verified_file("raw", "first.eml") is not None
+    with pytest.raises(UnsafePathError):
+        blobs.put(key, b"x")
     assert not (blobs.root.parent / "x").exists()
+    assert sorted(p.name for p in (blobs.root / "raw").iterdir()) == ["first.eml"]
 
 
 def test_missing_blob_is_blob_not_found(blobs: LocalBlobStore) -> None:

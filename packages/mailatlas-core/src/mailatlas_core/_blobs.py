@@ -127,6 +127,11 @@ class LocalBlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         ws = self.workspace
+        directory, _, name = key.rpartition("/")
+        fast = ws.verified_file(directory, name)  # raw/<hash>.eml, html/<id>.html
+        if fast is not None:
+            ws.write_atomic(fast, data)
+            return
         path = self.path(key)
         # raw/, html/ were made by prepare and are verified once; assets/<id>/ on demand.
         if path.parent not in ws.verified_dirs and not path.parent.is_dir():

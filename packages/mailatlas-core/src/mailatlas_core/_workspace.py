@@ -70,6 +70,8 @@ class Workspace:
         self._resolved_root: Path | None = None
         #: Directories directly under the root checked to resolve inside it.
         self.verified_dirs: set[Path] = set()
+        # The same directories by name (``raw``), as strings: the hot path of a write.
+        self._verified_names: dict[str, str] = {}
         #: Whether new files are written as O_TMPFILEs (False once the system says no).
         self._tmpfile = True
 
@@ -181,6 +183,19 @@ class Workspace:
             raise UnsafePathError(f"path {path} resolves outside the workspace")
         if directory.parent == self.root and directory.is_dir():
             self.verified_dirs.add(directory)  # raw/, html/, failures/: a bounded set
+            self._verified_names[directory.name] = str(directory)
+
+    def verified_file(self, directory: str, name: str) -> str | None:
+        """The path of file ``name`` in ``directory`` (a name directly under the root),
+        if that directory was verified (see :meth:`inside`), else ``None``.
+
+        The hot path of a blob write (one raw file per message): the same checks as
+        :meth:`inside` without building ``Path`` objects.
+        """
+        where = self._verified_names.get(directory)
+        if where is None:
+            return None
+        return f"{where}/{check_component(name)}"
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the root, as stored in the database (POSIX form)."""
@@ -190,7 +205,7 @@ class Workspace:
         """The absolute form of a stored relative path."""
         return None if relative is None else str(self.root / relative)
 
-    def write_atomic(self, path: Path, data: bytes) -> None:
+    def write_atomic(self, path: Path | str, data: bytes) -> None:
         """Write ``data`` to ``path``, 0600, so that nobody ever sees part of it.
 
         A new file is an unnamed ``O_TMPFILE`` linked in once complete
@@ -202,11 +217,12 @@ class Workspace:
         process cannot lose data the kernel already holds. (Power loss is out of scope;
         see docs/reliability.md.)
         """
+        directory, name = os.path.split(path)
         if self._tmpfile:
             try:
-                dir_fd = os.open(path.parent, DIR_FLAGS)
+                dir_fd = os.open(directory, DIR_FLAGS)
                 try:
-                    linked = link_new_at(dir_fd, path.name, data)
+                    linked = link_new_at(dir_fd, name, data)
                 finally:
                     os.close(dir_fd)
             except OSError as exc:
@@ -215,7 +231,7 @@ class Workspace:
                 return
             if linked is None:
                 self._tmpfile = False  # this file system cannot: don't ask again
-        tmp = self.tmp_dir / temp_name(path.name)
+        tmp = self.tmp_dir / temp_name(name)
         try:
             try:
                 # O_EXCL: a new file gets exactly FILE_MODE (less the umask, never more).
@@ -239,6 +255,8 @@ class Workspace:
     def clear_dir(self, path: Path) -> None:
         """Remove a directory tree inside the workspace (stale assets of a rolled-back add)."""
         self.verified_dirs.discard(path)
+        if self._verified_names.get(path.name) == str(path):
+            del self._verified_names[path.name]
         if path.is_symlink():
             path.unlink()
         elif path.is_dir():
