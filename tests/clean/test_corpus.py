@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParseError, ParserConfig, iter_mbox, parse_bytes, peek_message_id
-from mailatlas_core._ids import content_hash, document_id
+from mailatlas_core._ids import content_hash, document_id, fingerprint
 
 from tests.conftest import CORPUS_DIR, corpus_files
 
@@ -86,6 +86,8 @@ def test_message_parses_or_raises_parse_error(
         assert rel not in EXPECTED_PARSE_ERRORS, "should have been a ParseError"
         check_document(doc, raw)
         assert doc.id == document_id(doc.message_id, content_hash(raw))
+        # Taken by the parser (its worker), so the store need not: it must be the same.
+        assert doc.fingerprint == fingerprint(raw)
         assert doc.message_id == peek_message_id(raw)
         assert doc.metadata["parser_config"] == config.to_dict()
 

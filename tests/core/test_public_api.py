@@ -9,6 +9,9 @@ Issue 18: implementation modules became private; what the sibling packages use
 is exported here on purpose (the dates, ids and flags helpers, BlobStore, GmailMessage,
 ASSET_SCHEME... and UTF8_BOM, the one home of that constant); the safe file I/O in
 ``_files`` stays a private helper they share.
+
+Issue 15: ``fingerprint``/``Fingerprint`` too: the parser takes a message's fingerprint
+in its worker process (``ParsedDocument.fingerprint``), so the storing process does not.
 """
 
 import mailatlas_core
@@ -35,6 +38,7 @@ def test_public_api_is_pinned() -> None:
             "DocumentMetadata",
             "DocumentNotFoundError",
             "DocumentRef",
+            "Fingerprint",
             "FlagUpdate",
             "GmailEntry",
             "GmailMessage",
@@ -72,6 +76,7 @@ def test_public_api_is_pinned() -> None:
             "content_hash",
             "document_id",
             "empty_metadata",
+            "fingerprint",
             "header_block",
             "headers_hash",
             "normalize_flags",

@@ -14,7 +14,15 @@ from ._errors import (
     ThreadNotFoundError,
     UnsafePathError,
 )
-from ._ids import UTF8_BOM, content_hash, document_id, normalize_message_id, thread_id_for
+from ._ids import (
+    UTF8_BOM,
+    Fingerprint,
+    content_hash,
+    document_id,
+    fingerprint,
+    normalize_message_id,
+    thread_id_for,
+)
 from ._lazy import lazy_getattr
 from ._metadata import (
     AssetPart,
@@ -102,6 +110,7 @@ __all__ = [
     "DocumentMetadata",
     "DocumentNotFoundError",
     "DocumentRef",
+    "Fingerprint",
     "FlagUpdate",
     "GmailEntry",
     "GmailMessage",
@@ -138,6 +147,7 @@ __all__ = [
     "content_hash",
     "document_id",
     "empty_metadata",
+    "fingerprint",
     "header_block",
     "headers_hash",
     "normalize_flags",

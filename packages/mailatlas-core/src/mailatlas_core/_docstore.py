@@ -63,7 +63,13 @@ from ._model import (
 )
 from ._rows import recipients_text
 from ._store import ListFilter
-from ._threads import Thread, ThreadMessage, build_threads, parent_chain, thread_changes
+from ._threads import (
+    Thread,
+    ThreadMessage,
+    build_threads,
+    parent_chain,
+    thread_changes,
+)
 from ._work import WorkItem, WorkState
 from ._workspace import check_component, pid_alive
 
@@ -248,7 +254,7 @@ class DocumentStore:
         held twice while its row is inserted; if the add fails, ``parsed.raw`` is given
         back (read from its blob) for the caller's failure record.
         """
-        print_ = fingerprint(parsed.raw)
+        print_ = parsed.fingerprint or fingerprint(parsed.raw)
         raw_size = len(parsed.raw)
         chain = parent_chain(parsed.message_id, parsed.references, parsed.in_reply_to)
         names = [*chain, *([parsed.message_id] if parsed.message_id else [])]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from ._ids import content_hash
+from ._ids import Fingerprint, content_hash
 from ._metadata import DocumentMetadata, SourceMetadata, empty_metadata
 
 __all__ = [
@@ -151,6 +151,10 @@ class ParsedDocument:
     assets: list[AssetData] = field(default_factory=list)
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    # The fingerprint of ``raw`` (``mailatlas_core._ids.fingerprint``), taken by the parser
+    # with ``content_hash`` (in its worker process, off the storing process's core);
+    # ``None``: the store takes it. Not part of the document's JSON.
+    fingerprint: Fingerprint | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The document as JSON, in the shape ``mailatlas show`` prints where they overlap.

@@ -18,6 +18,7 @@ from mailatlas_core import (
     ParsedDocument,
     content_hash,
     document_id,
+    fingerprint,
     thread_id_for,
 )
 
@@ -303,6 +304,7 @@ def _build(
         assets=read_texts([asset for asset, _part in assets], config, len(raw)),
         in_reply_to=in_reply_to,
         references=references,
+        fingerprint=fingerprint(raw),
     )
 
 
