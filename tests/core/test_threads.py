@@ -17,7 +17,13 @@ from mailatlas_core import ListFilter, SourceLocation, Store, ThreadNotFoundErro
 from mailatlas_core._ids import thread_id_for
 from mailatlas_core._migrate import apply_migrations
 from mailatlas_core._sqlite_store import SQLiteStore
-from mailatlas_core._threads import MAX_CHAIN, ThreadMessage, build_threads, parent_chain
+from mailatlas_core._threads import (
+    MAX_CHAIN,
+    ThreadMessage,
+    build_threads,
+    lone_thread_id,
+    parent_chain,
+)
 
 from .factory import make_parsed
 
@@ -249,3 +255,24 @@ def test_0008_backfills_thread_ids_of_an_existing_store(tmp_path: Path) -> None:
 
 def _by_thread(thread_id: str) -> ListFilter:
     return ListFilter(thread_id=thread_id)
+
+
+def test_a_lone_message_gets_the_thread_id_build_threads_gives_it() -> None:
+    """The store's shortcut for a message no stored thread names (issue 15) must agree
+    with the full rule on every shape: no ids, own id only, chains with repeats and
+    with the message's own id in them, long chains cut to MAX_CHAIN."""
+    ids = ["a@x", "b@x", "c@x", "d@x", ""]
+    cases = 0
+    for mid in (None, "", "m@x", "a@x"):
+        for n in range(4):
+            for refs in itertools.product(ids, repeat=n):
+                for irt in (None, "", "b@x", "m@x"):
+                    chain = parent_chain(mid, refs, irt)
+                    m = ThreadMessage(document_id="doc", message_id=mid, chain=chain, fallback="f")
+                    (alone,) = build_threads([m])
+                    assert lone_thread_id(m) == alone.thread_id, (mid, refs, irt)
+                    cases += 1
+    long_refs = tuple(f"r{i}@x" for i in range(3 * MAX_CHAIN))
+    m = ThreadMessage("doc", "m@x", parent_chain("m@x", long_refs, None), "f")
+    assert lone_thread_id(m) == build_threads([m])[0].thread_id == tid("r0@x")
+    assert cases > 1000

@@ -67,6 +67,7 @@ from ._threads import (
     Thread,
     ThreadMessage,
     build_threads,
+    lone_thread_id,
     parent_chain,
     thread_changes,
 )
@@ -458,8 +459,7 @@ class DocumentStore:
         that links two threads). ``touched``: the stored threads naming the message or
         its chain (:meth:`Backend.thread_ids_naming`)."""
         if not touched:  # the common first message of a thread: nothing stored to load
-            (alone,) = build_threads([message])
-            return alone.thread_id
+            return lone_thread_id(message)
         messages, current = self.backend.thread_members(touched)
         messages.append(message)
         threads = build_threads(messages)

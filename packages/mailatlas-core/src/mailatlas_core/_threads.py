@@ -41,6 +41,7 @@ __all__ = [
     "ThreadMessage",
     "ThreadNode",
     "build_threads",
+    "lone_thread_id",
     "parent_chain",
     "thread_changes",
 ]
@@ -189,6 +190,19 @@ def build_threads(messages: Sequence[ThreadMessage]) -> list[Thread]:
         threads.append(_thread(nodes, parents, by_node))
     threads.sort(key=lambda t: t.thread_id)
     return threads
+
+
+def lone_thread_id(message: ThreadMessage) -> str:
+    """``build_threads([message])[0].thread_id``, without building the tree: the thread
+    id of a message no stored thread names (the common case; one per new message).
+
+    Alone, the message's chain is one path ending at it, so its root is the chain's
+    first id, else its own Message-ID, else its raw hash (rule 4).
+    """
+    root = message.chain[0] if message.chain else message.message_id
+    if root:
+        return thread_id_for(root, (), None, "")
+    return thread_id_for(None, (), None, message.fallback)
 
 
 def _components(messages: Sequence[ThreadMessage]) -> list[list[str]]:
