@@ -42,7 +42,7 @@ from ..readers._sources import (
 )
 from ._interrupts import interrupts_deferred
 from ._reflog import RefLog
-from ._storing import MessageToStore, known_copy, store_message, tally
+from ._storing import MessageToStore, known_copies_among, store_message, tally
 
 __all__ = [
     "BATCH_SIZE",
@@ -57,6 +57,10 @@ __all__ = [
 ]
 
 BATCH_SIZE = 200
+# Messages whose stored copies are looked up together (two queries for the lot, not one
+# per message), holding at most this many bytes of mail at once (or one message).
+DEDUPE_COUNT = 32
+DEDUPE_BYTES = 8 * 1024 * 1024
 
 Status = Literal["ok", "partial", "error", "interrupted"]
 SourceKind: TypeAlias = Literal["eml", "mbox", "maildir"]
@@ -205,8 +209,32 @@ class _Committed:
 def _jobs(
     store: Store, messages: Iterable[SourceItem], result: IngestResult
 ) -> Iterator[ParseJob[MessageToStore]]:
-    """The dedupe step, in order: unreadable sources and stored copies skip the parser."""
+    """The dedupe step, in order: unreadable sources and stored copies skip the parser.
+
+    Stored copies are looked up a group at a time (:data:`DEDUPE_COUNT` messages, at
+    most :data:`DEDUPE_BYTES`): the parser reads further ahead than that anyway, so a
+    copy is known exactly as early as when each message was looked up on its own.
+    """
+    group: list[SourceItem] = []
+    nbytes = 0
     for item in messages:
+        group.append(item)
+        if not isinstance(item, Skipped | Unreadable):
+            nbytes += len(item.raw)
+        if len(group) >= DEDUPE_COUNT or nbytes >= DEDUPE_BYTES:
+            yield from _group_jobs(store, group, result)
+            group, nbytes = [], 0
+    yield from _group_jobs(store, group, result)
+
+
+def _group_jobs(
+    store: Store, group: list[SourceItem], result: IngestResult
+) -> Iterator[ParseJob[MessageToStore]]:
+    raws = [item.raw for item in group if not isinstance(item, Skipped | Unreadable)]
+    known_ids = iter(known_copies_among(store, raws) if raws else [])
+    del raws
+    while group:
+        item = group.pop(0)  # not held here once handed on (see parse_many)
         if isinstance(item, Skipped):  # no message: nothing to store or roll back
             result.skipped.append(IngestFailure(source_label(item.location), item.reason))
             continue
@@ -214,10 +242,11 @@ def _jobs(
             unread = MessageToStore(item.location, failure=item.reason)
             yield ParseJob(unread, b"", parse=False)
             continue
-        raw = item.raw
-        known = known_copy(store, raw)
+        raw, envelope = item.raw, item.envelope
+        known = next(known_ids)
         message = MessageToStore(item.location, raw, known_id=known)
-        yield ParseJob(message, raw, envelope=item.envelope, parse=known is None)
+        del item
+        yield ParseJob(message, raw, envelope=envelope, parse=known is None)
 
 
 def _apply(
