@@ -77,6 +77,10 @@ IN_FLIGHT_BYTES_PER_WORKER = 32 * 1024 * 1024
 # hogs, and the likeliest to trip a crash in a C extension) are always parsed in a worker,
 # where a crash or the OOM killer costs only that message.
 HELP_MAX_BYTES = 256 * 1024
+# After reading a worker's replies, how long this process waits for more from it before
+# it parses a chunk itself (see ParsePool._sending): a worker blocked on a full pipe
+# sends again within microseconds of the read; one that is parsing, not for a while.
+SENDING_WAIT_MS = 2
 # Workers that die before they are ready (a broken install, no processes left): after
 # this many, the pool parses in the calling process instead of starting more.
 MAX_START_FAILURES = 2
@@ -269,11 +273,29 @@ class ParsePool:
                 else:
                     self._start(chunk)
             else:
-                self._pump()  # take the replies that have arrived, without waiting
-                if chunk.done is None and not chunk.crashed and not self._help():
+                arrived = self._pump()  # take the replies that have arrived, without waiting
+                if chunk.done is not None or chunk.crashed or chunk.worker is None:
+                    continue  # answered, lost, or back in the queue (its worker overran)
+                if arrived and self._sending(chunk.worker):
+                    continue  # its worker was waiting for this process to read: read on
+                if not self._help():
                     self._pump(until=chunk)
         self._feed()
         return chunk.done
+
+    def _sending(self, worker: WorkerProcess) -> bool:
+        """Whether ``worker`` goes on sending replies right after this process read some.
+
+        A worker whose replies filled the pipe waits, blocked, until they are read: it
+        has parsed ahead and is not busy. Helping then (parsing a whole chunk here)
+        would leave it waiting that long; in a sync, where this process is the busy
+        one (downloading, storing), that made it parse ~17% of the messages itself
+        while the worker sat blocked. A worker that is parsing sends nothing for a
+        while, and this process helps.
+        """
+        poller = select.poll()
+        poller.register(worker.read_fd, select.POLLIN)
+        return bool(poller.poll(SENDING_WAIT_MS))
 
     def _help(self) -> bool:
         """Parse the next waiting chunk in this process; ``False`` if there is none."""
@@ -326,8 +348,10 @@ class ParsePool:
         proc.send(chunk.items(), chunk, budgets)
         chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
-    def _pump(self, until: _Chunk | None = None) -> None:
-        """Move requests and replies; with ``until``, wait until that chunk is answered."""
+    def _pump(self, until: _Chunk | None = None) -> int:
+        """Move requests and replies; with ``until``, wait until that chunk is answered.
+        Returns how many replies arrived."""
+        arrived = 0
         while True:
             for proc in list(self._procs):
                 try:
@@ -335,11 +359,12 @@ class ParsePool:
                 except WorkerDied:
                     self._lost(proc)
                     continue
+                arrived += len(replies)
                 for token, outcome in replies:
                     assert isinstance(token, _Chunk)
                     token.answer(outcome)
             if until is None or until.done is not None or until.crashed or until.worker is None:
-                return
+                return arrived
             # poll(), not select(): no limit on descriptor numbers in a busy process.
             poller = select.poll()
             watched = 0
@@ -356,7 +381,7 @@ class ParsePool:
                     watched += 1
             if not watched:  # cannot happen while `until` is in flight
                 until.worker, until.crashed = None, True
-                return
+                return arrived
             # Wake up in time to stop a worker that overruns its message's budget.
             wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             poller.poll(None if wait is None else int(wait * 1000) + 10)
