@@ -138,7 +138,9 @@ def sync_folder(
     pending: _Batch | None = None
     for chunk in _chunks(uids, cfg.batch_size):
         try:
-            batch = _fetch(session, store, folder, info.uidvalidity, chunk, probe, result, gmail)
+            batch = _fetch(
+                session, store, folder, info.uidvalidity, chunk, probe, result, gmail, parser.poll
+            )
         except ImapError:
             if pending is not None:  # downloaded already: keep it before giving up
                 finish(pending)
@@ -174,6 +176,7 @@ def _fetch(
     probe: bool,
     result: FolderResult,
     gmail: bool = False,
+    tick: Callable[[], None] | None = None,
 ) -> _Batch:
     cfg = session.config
     extra = (b"MODSEQ",) if session.condstore else ()
@@ -220,7 +223,7 @@ def _fetch(
     sizes = dict(wanted)
     for chunk in _by_size([(uid, size) for uid, size in wanted if size <= limit]):
         expect = sum(sizes[uid] for uid in chunk)
-        data = session.fetch(chunk, BODY_ITEMS + extra, expect)
+        data = session.fetch(chunk, BODY_ITEMS + extra, expect, tick)
         missing = [uid for uid in chunk if uid not in data]
         if missing:  # expunged since the search, or a server hiccup: ask once more
             data.update(

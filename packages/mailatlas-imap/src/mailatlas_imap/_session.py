@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -359,10 +359,17 @@ class Session:
         except (BadReply, imaplib.IMAP4.error) as exc:
             raise FolderError(f"{self.where} sent a reply MailAtlas cannot read: {exc}") from None
 
-    def fetch(self, uids: Sequence[int], items: Sequence[bytes], expect: int = 0) -> FetchData:
+    def fetch(
+        self,
+        uids: Sequence[int],
+        items: Sequence[bytes],
+        expect: int = 0,
+        tick: Callable[[], None] | None = None,
+    ) -> FetchData:
         """UID FETCH ``items`` for ``uids``; messages expunged meanwhile are absent.
 
         ``expect``: the bytes the reply should carry (bodies), which widens the budget.
+        ``tick``: called after each message body is read (the sync's parser poll).
         """
         if not uids:
             return {}
@@ -372,12 +379,17 @@ class Session:
             max_bytes=COMMAND_BYTES + 2 * expect + (16 << 10) * n,
             max_lines=COMMAND_LINES + 8 * n,
         )
-        data = self._command(
-            "fetching messages",
-            "FETCH",
-            sequence_set(uids),
-            "(" + " ".join(i.decode() for i in items) + ")",
-        )
+        wire = self.client.wire
+        wire.on_literal = tick
+        try:
+            data = self._command(
+                "fetching messages",
+                "FETCH",
+                sequence_set(uids),
+                "(" + " ".join(i.decode() for i in items) + ")",
+            )
+        finally:
+            wire.on_literal = None
         try:
             return parse_fetch(data, uids, self.where)
         except (BadReply, imaplib.IMAP4.error) as exc:

@@ -16,6 +16,7 @@ import io
 import math
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -50,6 +51,10 @@ class _Bounded(imaplib.IMAP4):
     read_timeout: float | None = None  # seconds one read may block (the stall timeout)
     default_budget: Budget = Budget(300.0, 16 << 20, 10_000)
     next_budget: Budget | None = None  # consumed by the next command
+    # Called after each literal (a message body) is read: the sync moves its parser
+    # workers' replies then, so a worker is never left blocked on a full pipe while a
+    # large FETCH reply downloads.
+    on_literal: Callable[[], None] | None = None
     overrun: str | None = None  # why the last budget ran out
     _deadline = math.inf
     _seconds = 0.0
@@ -122,6 +127,8 @@ class _Bounded(imaplib.IMAP4):
             left -= len(chunk)
         data = b"".join(parts)
         self._spend(len(data))
+        if self.on_literal is not None:
+            self.on_literal()
         return data
 
     def readline(self) -> bytes:
