@@ -30,14 +30,16 @@ def commit_batch(
 ) -> None:
     """Store ``messages`` and save ``cursor`` in one commit; count the outcomes.
 
-    ``tick`` is called every 32 messages (the sync keeps its parser workers fed with it).
+    ``tick`` is called every 8 messages (the sync keeps its parser workers fed with it, and
+    reads their replies: a worker's reply pipe holds those of only ~15 messages of 29 KB,
+    after which the worker waits, blocked, until they are read).
     ``gmail`` (one entry per message, Gmail only) is kept on each stored document.
     """
     with contextlib.ExitStack() as batch:
         batch.enter_context(store.transaction())
         outcomes = []
         for i, message in enumerate(messages):
-            if tick is not None and i % 32 == 31:
+            if tick is not None and i % 8 == 7:
                 tick()
             stored = store_message(store, message, run_id)
             labels = gmail[i] if gmail is not None else None
