@@ -167,7 +167,10 @@ def _finish(lines: list[bytes]) -> bytes:
     # The empty line before the next separator belongs to the mbox, not the message.
     if len(lines) >= 2 and _is_blank(lines[-1]):
         lines = lines[:-1]
-    return _QUOTED_FROM.sub(rb"\1", b"".join(lines))
+    raw = b"".join(lines)
+    # Every match holds ">From ": a plain search spares most messages the regex's walk
+    # over every line start (~3 % of an ingest's storing process).
+    return _QUOTED_FROM.sub(rb"\1", raw) if b">From " in raw else raw
 
 
 def _read_head(reader: _Reader, stop: int) -> tuple[list[bytes], bool]:
