@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from mailatlas_core import AssetText
 
 from .._config import ExtractLimits
+from ..parser._deadline import budget_paused
 from ..pool._process import EXTRACTOR_ARGS, WorkerDied, WorkerProcess
 from ..pool._protocol import EXTRACT_MODE
 from ._readers import registered_readers
@@ -139,8 +140,13 @@ class Extractor:
                     proc, starter = self._running(), self._starter
                 except OSError as exc:  # fork refused: no memory, process limit
                     return AssetText("skipped", error=f"no process to read it ({exc})")
-                proc.send([(data, kind, limits, seconds)], None, [seconds + GRACE_S])
                 try:
+                    if not proc.ready:
+                        # Its start is not the file's time (its budget starts at READY)
+                        # nor the message's: a slow start must not fail the message.
+                        with budget_paused():
+                            self._wait_ready(proc)
+                    proc.send([(data, kind, limits, seconds)], None, [seconds + GRACE_S])
                     reply = self._answer(proc)
                 except WorkerDied:
                     self._proc = None
@@ -181,6 +187,24 @@ class Extractor:
             self._owner, self._readers = os.getpid(), readers
             self._starter = threading.current_thread()
         return proc
+
+    @staticmethod
+    def _wait_ready(proc: WorkerProcess) -> None:
+        """Until ``proc`` says it is ready; WorkerDied if it dies or takes over START_S."""
+        started = time.monotonic()
+        while not proc.ready:
+            proc.pump()  # nothing was asked yet: no reply can come before READY
+            left = START_S - (time.monotonic() - started)
+            if proc.ready:
+                return
+            if left <= 0:
+                proc.close(kill=True)
+                raise WorkerDied
+            poller = select.poll()
+            poller.register(proc.read_fd, select.POLLIN)
+            if proc.wants_write:
+                poller.register(proc.write_fd, select.POLLOUT)
+            poller.poll(int(min(left, 1.0) * 1000) + 10)
 
     @staticmethod
     def _answer(proc: WorkerProcess) -> object:

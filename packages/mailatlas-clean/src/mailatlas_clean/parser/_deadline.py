@@ -26,7 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["ExtractTimeout", "ParseTimeout", "budget_enforceable", "time_budget"]
+__all__ = [
+    "ExtractTimeout",
+    "ParseTimeout",
+    "budget_enforceable",
+    "budget_paused",
+    "time_budget",
+]
 
 # After the first alarm, fire again this often, in case the parser swallowed it.
 _REPEAT_S = 0.5
@@ -88,3 +94,19 @@ def time_budget(seconds: float, error: type[BaseException] = ParseTimeout) -> It
         if outer_left:
             left = outer_left - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), _REPEAT_S)
+
+
+@contextmanager
+def budget_paused() -> Iterator[None]:
+    """Inside the block the running budget, if any, stands still; afterwards it goes on
+    with the time it had left. For waits that are no message's doing: the start of the
+    extractor process (bounded by its own limit), which a loaded machine can make slow."""
+    if not budget_enforceable():
+        yield
+        return
+    left, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if left:
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
