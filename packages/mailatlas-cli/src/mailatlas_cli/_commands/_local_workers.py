@@ -10,6 +10,7 @@ resumed by the others once their lease expires.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import subprocess
 import sys
@@ -74,8 +75,12 @@ def run_local_workers(
 
     started = time.monotonic()
     folders = options.get("folders")
-    with paths.atlas(parser_config) as atlas:
-        enqueue_accounts(atlas.store(create=True), accounts, folders)
+    gc.disable()  # opening imports the store's drivers: nothing to collect, much to walk
+    try:
+        with paths.atlas(parser_config) as atlas:
+            enqueue_accounts(atlas.store(create=True), accounts, folders)
+    finally:
+        gc.enable()
     command = _worker_command(config.absolute(), accounts, paths, options)
     command += cleaning_args(parser_config)
     processes = [
