@@ -210,6 +210,10 @@ def _build(
     message_id = peek_message_id(raw)
     doc_id = document_id(message_id, raw_hash)
     content = walk_message(message, headers.legacy_bytes)
+    # The tree is read: drop it (one object per part and header, most of a message of
+    # many small parts) before the assets' texts are read and the document is built.
+    env = _envelope_of(message, envelope)
+    del message
     defects = parse_defects + content.defects
     assets, cid_targets = build_assets(content.assets, doc_id)
 
@@ -283,7 +287,6 @@ def _build(
         "parts": content.manifest(),
         "remote_images_blocked": blocked,
     }
-    env = _envelope_of(message, envelope)
     if env:
         metadata["envelope"] = env
     return ParsedDocument(
