@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 
 import mailatlas_clean.parser._parse as parse_module
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start
+from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start, flatten_leaf
 from mailatlas_core._model import ParsedDocument
 
 from devkit.fidelity import read_corpus
@@ -126,3 +127,58 @@ def test_the_payload_is_the_parsers_str_for_any_other_reader() -> None:
     assert message.get_payload() == message_from_bytes(raw).get_payload()
     assert message.get_payload(decode=True) == BODY
     assert message.as_bytes() == message_from_bytes(raw).as_bytes()
+
+
+def _flat_or_error(part: Message, flatten: bool) -> object:
+    try:
+        return flatten_leaf(part, 0) if flatten else part.as_bytes()
+    except Exception as exc:  # the same header that cannot be written fails both ways
+        return type(exc).__name__
+
+
+def _leaves_flatten_as_the_generator_writes(data: bytes, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Compare flatten_leaf with as_bytes on every leaf of both trees of ``data`` (the
+    stdlib's, and the one with a single-part body read from the raw bytes)."""
+    monkeypatch.setattr(parse_module, "_DIRECT_BODY", 0)
+    count = 0
+    for tree in (message_from_bytes(data), parse_module._feed(data)):
+        for part in tree.walk():
+            assert flatten_leaf(part, 1 << 62) is None  # below the size asked for
+            flat = _flat_or_error(part, True)
+            if flat is None:
+                continue  # not a leaf
+            count += 1
+            assert flat == _flat_or_error(part, False)
+    return count
+
+
+@pytest.mark.corpus
+def test_flatten_leaf_writes_what_the_generator_writes_for_every_corpus_leaf(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 0
+    for _name, raw in read_corpus(corpus_dir):
+        data = parse_module.parser_input(raw)
+        count += _leaves_flatten_as_the_generator_writes(data, monkeypatch)
+    assert count > 400
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + BODY,
+        HEAD + b"Content-Type: text/plain\r\n\r\n" + BODY.replace(b"\n", b"\r\n"),
+        HEAD + b"Content-Type: text/plain\r\r" + BODY.replace(b"\n", b"\r") + b"\r\n\n",
+        HEAD + b"Subject: \xc3\xa9t\xc3\xa9 " + b"long words " * 30 + b"\n\n" + BODY,
+        HEAD + b"Content-Type: text/html\n\nFrom here\n>From there\n" + BODY + b"no end",
+        HEAD + b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(BODY),
+        HEAD + b"\n",
+        HEAD + b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822"
+        b"\n\n" + HEAD + b"\r\n" + BODY.replace(b"\n", b"\r\n") + b"\n--b--\n",
+        HEAD + b"Content-Type: message/rfc822\n\n" + HEAD + b"X-Eight: \xff\n\n" + BODY,
+    ],
+)
+def test_flatten_leaf_writes_what_the_generator_writes(
+    raw: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _leaves_flatten_as_the_generator_writes(raw, monkeypatch) >= 1

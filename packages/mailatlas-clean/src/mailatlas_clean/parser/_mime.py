@@ -32,7 +32,7 @@ from ._boundary import recover_multipart, strip_mime_framing
 from ._charsets import decode_text
 from ._content import AttachedText, BodyPart, FoundAsset, MimeContent, PartRecord
 from ._headers import HeaderView, decode_header_value, raw_header_text
-from ._rawbody import take_body
+from ._rawbody import flatten_leaf, take_body
 from ._sniff import binary_kind
 
 __all__ = ["MimeContent", "walk_message"]
@@ -213,7 +213,10 @@ def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
         if isinstance(payload, list):
             if part.get_content_type() in ("message/rfc822", "message/global") and payload:
                 sub = payload[0]
-                return bytes(sub.as_bytes()) if isinstance(sub, Message) else b""
+                if not isinstance(sub, Message):
+                    return b""
+                whole = flatten_leaf(sub, _LARGE_PART)
+                return whole if whole is not None else bytes(sub.as_bytes())
             data = part.as_bytes()
             sep = data.find(b"\n\n")
             return data[sep + 2 :] if sep != -1 else b""

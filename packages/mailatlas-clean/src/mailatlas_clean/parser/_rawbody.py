@@ -12,15 +12,19 @@ Whatever else asks for the payload (``get_payload``, the generator, which reads
 ``_payload``) gets the very ``str`` the parser would have built (the body decoded as
 ASCII with ``surrogateescape``, as ``BytesFeedParser`` decodes its input), made on
 first use.
+
+:func:`flatten_leaf` is ``as_bytes()`` of such a leaf (an attached message is stored
+whole, flattened back from the tree) without the generator's copy of every line.
 """
 
 from __future__ import annotations
 
 import re
 from email.message import Message
+from email.policy import compat32
 from typing import Any
 
-__all__ = ["RawBodyMessage", "body_start", "take_body"]
+__all__ = ["RawBodyMessage", "body_start", "flatten_leaf", "take_body"]
 
 # email.feedparser's headerRE and NLCRE, on bytes: a header line, a header block's end.
 # The field name is taken possessively and only from the start of a run of name
@@ -82,3 +86,49 @@ def take_body(part: Message) -> bytes | None:
         part.__dict__["_raw_body"] = None
         part.__dict__["_text_payload"] = ""
     return body
+
+
+_CR_LINE_END = re.compile(rb"\r\n?")
+
+
+def flatten_leaf(message: Message, least: int) -> bytes | None:
+    """``message.as_bytes()`` for a leaf (not ``multipart/*``, not ``message/*``) whose
+    body is at least ``least`` bytes, else ``None``.
+
+    The generator writes such a body line by line (every line a ``str`` of its own, then
+    each encoded: about three times the body at once). What it writes is the header
+    block (as for an empty body), then the body with every line end made ``\n``
+    (compat32's line separator; ``_write_lines`` splits on ``\r\n``, ``\r`` and
+    ``\n``), encoded back with ``surrogateescape``: that is made here directly.
+    """
+    if (
+        message.policy is not compat32
+        or message.is_multipart()
+        or message.get_content_maintype() in ("multipart", "message")
+    ):
+        return None
+    raw: bytes | None = message.__dict__.get("_raw_body")
+    if isinstance(message, RawBodyMessage) and raw is not None:
+        if len(raw) < least:
+            return None
+        message.__dict__["_raw_body"], message.__dict__["_text_payload"] = None, ""
+        try:
+            head = message.as_bytes()
+        finally:
+            message.attach_body(raw)
+        body = raw
+    else:
+        held = "_text_payload" if isinstance(message, RawBodyMessage) else "_payload"
+        payload = message.__dict__.get(held)
+        if not isinstance(payload, str) or len(payload) < least:
+            return None
+        message.set_payload("")
+        try:
+            head = message.as_bytes()
+        finally:
+            message.set_payload(payload)
+        body = payload.encode("ascii", "surrogateescape")
+        del payload
+    if b"\r" in body:
+        body = _CR_LINE_END.sub(b"\n", body)
+    return head + body
