@@ -37,7 +37,7 @@ from ._mime import second_multipart_type, walk_message
 from ._peek import FIELD_LINE as _FIELD_LINE
 from ._peek import KNOWN_FIELD as _KNOWN_FIELD
 from ._peek import peek_message_id, sniff_not_email
-from ._rawbody import RawBodyMessage, attach_leaf_bodies, body_start, leaf_parser
+from ._rawbody import RawBodyMessage, body_start
 
 __all__ = ["parse_bytes", "parse_eml", "parser_input"]
 
@@ -71,8 +71,7 @@ def _feed(data: bytes) -> Message:
     The same parser and policy (compat32 keeps raw header bytes), but without the
     whole-message ``str`` and the ``StringIO`` (four bytes a character) that
     ``message_from_bytes`` builds: a 280 MB message peaked at 2.4 GB that way.
-    A large single-part body is not fed at all (:mod:`._rawbody`); in a large message
-    the leaves' bodies are not collected line by line but taken from ``data``.
+    A large single-part body is not fed at all (:mod:`._rawbody`).
     """
     start = body_start(data) if len(data) >= _DIRECT_BODY else None
     if start is not None and len(data) - start >= _DIRECT_BODY:
@@ -82,17 +81,7 @@ def _feed(data: bytes) -> Message:
         if isinstance(message, RawBodyMessage) and _single_leaf(message):
             message.attach_body(data[start:])
             return message
-    if len(data) >= _DIRECT_BODY:
-        # Parts' bodies too: the parser reads the structure, the leaves take their bytes.
-        leaves = leaf_parser(BytesFeedParser)
-        if leaves is not None:
-            message = _feed_slices(leaves, data)
-            if attach_leaf_bodies(leaves, data):
-                return message
-    return _feed_slices(BytesFeedParser(), data)
-
-
-def _feed_slices(parser: BytesFeedParser, data: bytes) -> Message:
+    parser = BytesFeedParser()
     view = memoryview(data)
     for start in range(0, len(data), _FEED_SLICE):
         parser.feed(bytes(view[start : start + _FEED_SLICE]))

@@ -19,22 +19,12 @@ whole, flattened back from the tree) without the generator's copy of every line.
 
 from __future__ import annotations
 
-import email.feedparser as _stdlib
-import inspect
 import re
-import sys
 from email.message import Message
 from email.policy import compat32
-from typing import Any, TypeVar
+from typing import Any
 
-__all__ = [
-    "RawBodyMessage",
-    "attach_leaf_bodies",
-    "body_start",
-    "flatten_leaf",
-    "leaf_parser",
-    "take_body",
-]
+__all__ = ["RawBodyMessage", "body_start", "flatten_leaf", "take_body"]
 
 # email.feedparser's headerRE and NLCRE, on bytes: a header line, a header block's end.
 # The field name is taken possessively and only from the start of a run of name
@@ -142,110 +132,3 @@ def flatten_leaf(message: Message, least: int) -> bytes | None:
     if b"\r" in body:
         body = _CR_LINE_END.sub(b"\n", body)
     return head + body
-
-
-def _leaf_loop_line() -> int | None:
-    """The line of ``FeedParser._parsegen``'s last loop, the one that collects a leaf's
-    body (``for line in self._input: ... lines.append(line)``, then ``set_payload``),
-    or ``None`` if this Python's parser is not written that way."""
-    try:
-        lines, first = inspect.getsourcelines(_stdlib.FeedParser._parsegen)  # type: ignore[attr-defined]
-    except (OSError, TypeError):
-        return None
-    loops = [i for i, line in enumerate(lines) if line.strip() == "for line in self._input:"]
-    if not loops:
-        return None
-    rest = [line.strip() for line in lines[loops[-1] + 1 :] if line.strip()]
-    expected = ["if line is NeedMoreData:", "yield NeedMoreData", "continue", "lines.append(line)"]
-    if rest != [*expected, "self._cur.set_payload(EMPTYSTRING.join(lines))"]:
-        return None
-    return first + loops[-1]
-
-
-_LEAF_LOOP = _leaf_loop_line()
-_NEED_MORE: Any = _stdlib.NeedMoreData  # type: ignore[attr-defined]
-_BUFFER: Any = _stdlib.BufferedSubFile  # type: ignore[attr-defined]
-_P = TypeVar("_P", bound="_stdlib.BytesFeedParser[Any]")
-_LINE_ENDS = ("\r\n", "\r", "\n")
-
-
-class _Span:
-    __slots__ = ("end", "eol", "lines", "message", "start")
-
-    def __init__(self, message: RawBodyMessage, start: int) -> None:
-        self.message, self.start, self.end, self.lines, self.eol = message, start, start, 0, 0
-
-
-class _LeafLines(_BUFFER):  # type: ignore[misc]
-    """The parser's line buffer, counting offsets: the loop that collects a leaf's body
-    gets a one-character stand-in for each line (its line end, or ``x`` for a last line
-    without one), and the span of the real lines is recorded for that leaf."""
-
-    def __init__(self, parser: Any) -> None:
-        super().__init__()
-        self.parser: Any = parser
-        self.offset = 0  # of the next line to read, in the parser's input
-        self.spans: dict[int, _Span] = {}
-        self.broken = False
-
-    def readline(self) -> Any:
-        line = super().readline()
-        if line and line is not _NEED_MORE:
-            self.offset += len(line)
-        return line
-
-    def unreadline(self, line: str) -> None:
-        super().unreadline(line)
-        self.offset -= len(line)
-
-    def __next__(self) -> Any:
-        line = super().__next__()
-        frame = sys._getframe(1)
-        if line is _NEED_MORE or frame.f_lineno != _LEAF_LOOP or frame.f_code is not _PARSEGEN_CODE:
-            return line
-        message = self.parser._cur
-        span = self.spans.get(id(message))
-        if span is None:
-            span = self.spans[id(message)] = _Span(message, self.offset - len(line))
-        elif span.end != self.offset - len(line):
-            self.broken = True
-        span.end = self.offset
-        span.lines += 1
-        span.eol = next((len(end) for end in _LINE_ENDS if line.endswith(end)), 0)
-        return "\n" if span.eol else "x"
-
-
-_PARSEGEN_CODE = _stdlib.FeedParser._parsegen.__code__  # type: ignore[attr-defined]
-
-
-def leaf_parser(parser_class: type[_P]) -> _P | None:
-    """A parser (of ``parser_class``, making :class:`RawBodyMessage`) whose leaves'
-    bodies are not collected line by line; :func:`attach_leaf_bodies` gives them their
-    bytes once it is closed. ``None`` where this Python's parser is not the expected one."""
-    if _LEAF_LOOP is None:
-        return None
-    parser = parser_class(RawBodyMessage)
-    parser._input = _LeafLines(parser)  # type: ignore[attr-defined]
-    return parser
-
-
-def attach_leaf_bodies(parser: _stdlib.BytesFeedParser[Any], data: bytes) -> bool:
-    """Give each leaf :func:`leaf_parser` read its body from ``data`` (the bytes it was
-    fed): what the parser would have made of those lines, less the line end it strips
-    from a part before the next boundary. ``False`` if anything is not as expected
-    (then the tree is not the parser's: parse again without it)."""
-    lines: _LeafLines = parser._input  # type: ignore[attr-defined]
-    spans, lines.spans, lines.parser = lines.spans, {}, None  # no cycle keeps the tree
-    if lines.broken:
-        return False
-    for span in spans.values():
-        payload = span.message.__dict__.get("_text_payload")
-        stand_in = "\n" * (span.lines - 1) + ("\n" if span.eol else "x")
-        if payload == stand_in:
-            end = span.end
-        elif span.eol and payload == stand_in[:-1]:
-            end = span.end - span.eol  # the part's last line end belongs to the boundary
-        else:
-            return False
-        span.message.attach_body(data[span.start : end])
-    return True
