@@ -36,7 +36,7 @@ BOUND = {
     "text-heavy HTML": 5.0,  # 4.5 (5.7, 6.9, 7.8)
     "tag-dense HTML": 7.1,  # 6.7 (6.7, 7.0, 9.7)
     "alternative text+HTML": 4.0,  # 3.55 (4.1, 4.3, 6.3): within 4x + BASE_MB
-    "base64 attachment": 3.4,  # 2.9 (3.8, 3.8, 4.7): within 4x + BASE_MB
+    "base64 attachment": 4.0,  # 3.8 (3.8, 4.7, 4.7): within 4x + BASE_MB
     "quoted-printable": 3.7,  # 3.2 (3.7, 4.8, 7.1): within 4x + BASE_MB
     "many small parts": 5.6,  # 5.1 (5.7, 6.2, 6.1)
     "nested message/rfc822": 4.7,  # 4.2 (5.0, 5.0, 6.2)
