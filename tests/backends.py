@@ -11,8 +11,11 @@ for ``sqlite_store`` instead.
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mailatlas_core import Store, open_store
@@ -114,3 +117,43 @@ def blob_sizes(spec: StoreSpec) -> dict[str, int]:
         }
     root = Path(spec.workspace).absolute()
     return {str(p): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+def is_postgres(db: str | Path) -> bool:
+    return str(db).startswith("postgresql://")
+
+
+def store_rows(db: str | Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of a query on the store's database: an SQLite file or a PostgreSQL URL (for
+    what the Store API does not read back, e.g. the ``runs`` table)."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db), autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(sql.encode()).fetchall()]
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return [tuple(r) for r in conn.execute(sql)]
+
+
+@functools.cache
+def _observer(url: str) -> Any:
+    """One autocommit connection per database for polling (a fresh PostgreSQL
+    connection forks a server process: too slow to make at every poll)."""
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def committed(spec: StoreSpec) -> int:
+    """How many documents another process has committed to the store so far (0 before
+    its schema exists), read as an outside observer would, on either backend."""
+    if not is_postgres(spec.db):
+        from tests.hostile.helpers import committed_documents
+
+        return committed_documents(Path(spec.db))
+    return int(_observer(spec.db).execute(b"SELECT count(*) FROM documents").fetchone()[0])
+
+
+def raw_blobs(spec: StoreSpec) -> set[str]:
+    """The places of the store's raw message blobs (``raw/...``)."""
+    return {where for where in blob_sizes(spec) if "/raw/" in where}

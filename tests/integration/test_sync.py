@@ -7,7 +7,7 @@ from mailatlas_core import Store
 from mailatlas_imap import ImapConnectionError, sync_imap
 
 from devkit.dovecot import DovecotServer
-from tests.backends import sqlite_only
+from tests.backends import StoreSpec, sqlite_only, store_rows
 
 from .conftest import Mailbox, message, messages
 
@@ -151,7 +151,7 @@ def test_untrusted_certificate_is_refused_unless_its_ca_is_given(
 
 
 def test_an_interrupted_sync_is_recorded_and_resumes(
-    dovecot: DovecotServer, mailbox: Mailbox, sqlite_store: Store
+    dovecot: DovecotServer, mailbox: Mailbox, store: Store, store_spec: StoreSpec
 ):
     dovecot.fill_maildir(mailbox.user, "INBOX", messages(12, tag="int"))
     config = mailbox.config(batch_size=4)
@@ -160,11 +160,11 @@ def test_an_interrupted_sync_is_recorded_and_resumes(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sync_imap(sqlite_store, config, progress=ctrl_c_after_first_batch)
-    runs = [r for r in sqlite_store._conn.execute("SELECT status FROM runs WHERE kind = 'imap'")]  # type: ignore[attr-defined]
+        sync_imap(store, config, progress=ctrl_c_after_first_batch)
+    runs = store_rows(store_spec.db, "SELECT status FROM runs WHERE kind = 'imap'")
     assert [r[0] for r in runs] == ["interrupted"]
-    assert sqlite_store.count_documents() == 4  # the committed batch stays
+    assert store.count_documents() == 4  # the committed batch stays
 
-    resumed = sync_imap(sqlite_store, config)
+    resumed = sync_imap(store, config)
     assert (resumed.status, resumed.ingested_count) == ("ok", 8)
-    assert sqlite_store.count_documents() == 12
+    assert store.count_documents() == 12

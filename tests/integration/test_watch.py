@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
-from mailatlas_core import ListFilter, open_store
+from mailatlas_core import ListFilter
 
 from devkit.dovecot import DovecotServer
+from tests.backends import BACKENDS, StoreSpec, committed, raw_blobs, spec_for, sqlite_only
 from tests.cli.test_subprocess import _env, _script
-from tests.hostile.helpers import committed_documents, wait_for
+from tests.hostile.helpers import wait_for
 
 from .conftest import Mailbox, message, messages, new_mailbox
 from .live import changer, server_flags, store_flags
@@ -33,6 +34,28 @@ pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
 SAFETY = 120.0  # seconds: only for a watch that never says what we wait for
 EVENT_BOUND = 20.0  # asserted bound on one event's latency (the target, 2 s, is reported)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSpec:
+    """The watch's store: SQLite + files at MAILATLAS_HOME's default place, or (heavy leg)
+    PostgreSQL + S3 named by MAILATLAS_DB and MAILATLAS_WORKSPACE."""
+    return spec_for(request.param, request, tmp_path / "home", migrated=True)
+
+
+def store_env(spec: StoreSpec) -> dict[str, str]:
+    return {} if spec.backend == "sqlite" else spec.env()
+
+
+# The three modes differ in how the server's changes are heard, not in what is stored:
+# PostgreSQL + S3 runs the default mode (IDLE) only.
+MODES = [
+    pytest.param("idle", [], "sqlite", id="idle-sqlite"),
+    # two folders, one connection: NOTIFY
+    pytest.param("notify", ["--max-connections", "1"], "sqlite", id="notify-sqlite"),
+    pytest.param("poll", ["--mode", "poll", "--interval", "0.5"], "sqlite", id="poll-sqlite"),
+    pytest.param("idle", [], "postgres", id="idle-postgres", marks=pytest.mark.heavy),
+]
 
 
 class Watcher:
@@ -136,28 +159,21 @@ def report(label: str, seconds: list[float]) -> None:
     print(f"\nwatch latency ({label}): " + ", ".join(f"{s:.3f} s" for s in seconds))
 
 
-@pytest.mark.parametrize(
-    ("mode", "extra"),
-    [
-        ("idle", []),
-        ("notify", ["--max-connections", "1"]),  # two folders, one connection: NOTIFY
-        ("poll", ["--mode", "poll", "--interval", "0.5"]),
-    ],
-)
+@pytest.mark.parametrize(("mode", "extra", "store_spec"), MODES, indirect=["store_spec"])
 def test_appended_mail_arrives_as_an_event_and_is_stored(
     dovecot: DovecotServer,
     tmp_path: Path,
     watchers: list[Watcher],
     mode: str,
     extra: list[str],
+    store_spec: StoreSpec,
 ) -> None:
     box = new_mailbox(dovecot)
     dovecot.fill_maildir(box.user, "INBOX", messages(2, tag=f"{box.user}-w"))
     dovecot.create_folder(box.user, "Newsletters")
     home = tmp_path / "home"
-    w = Watcher(
-        home, connection(dovecot, box), "--folder", "INBOX", "--folder", "Newsletters", *extra
-    )
+    env = {**connection(dovecot, box), **store_env(store_spec)}
+    w = Watcher(home, env, "--folder", "INBOX", "--folder", "Newsletters", *extra)
     watchers.append(w)
     synced = w.event("synced")
     assert (synced["status"], synced["ingested_count"]) == ("ok", 2)
@@ -173,7 +189,7 @@ def test_appended_mail_arrives_as_an_event_and_is_stored(
         assert event["folder"] == folder and event["id"]
         assert seconds < EVENT_BOUND
     report(mode, latencies)
-    assert committed_documents(home / "store.db") == 5
+    assert committed(store_spec) == 5
 
     assert w.signal(signal.SIGINT) == 130
     stopped = w.rest()[-1]
@@ -182,20 +198,14 @@ def test_appended_mail_arrives_as_an_event_and_is_stored(
     assert "".join(w.stderr).endswith("interrupted: 3 stored while watching; rerun to continue\n")
 
 
-@pytest.mark.parametrize(
-    ("mode", "extra"),
-    [
-        ("idle", []),
-        ("notify", ["--max-connections", "1"]),
-        ("poll", ["--mode", "poll", "--interval", "0.5"]),
-    ],
-)
+@pytest.mark.parametrize(("mode", "extra", "store_spec"), MODES, indirect=["store_spec"])
 def test_flag_changes_moves_and_expunges_arrive_as_events(
     dovecot: DovecotServer,
     tmp_path: Path,
     watchers: list[Watcher],
     mode: str,
     extra: list[str],
+    store_spec: StoreSpec,
 ) -> None:
     """A second client flags, moves and expunges while the watch runs: one ``changed``,
     ``moved`` and ``removed`` event each, and the store matches a fresh FETCH."""
@@ -204,12 +214,13 @@ def test_flag_changes_moves_and_expunges_arrive_as_events(
     dovecot.append(box.user, "INBOX", messages(3, tag=tag))  # UIDs 1, 2, 3
     dovecot.create_folder(box.user, "Archive")
     home = tmp_path / "home"
-    w = Watcher(home, connection(dovecot, box), "--folder", "INBOX", "--folder", "Archive", *extra)
+    env = {**connection(dovecot, box), **store_env(store_spec)}
+    w = Watcher(home, env, "--folder", "INBOX", "--folder", "Archive", *extra)
     watchers.append(w)
     assert w.event("synced")["ingested_count"] == 3
     assert w.event("watching")["mode"] == mode
     first, second, third = (f"Message {tag} {n}" for n in range(3))
-    documents = _stored(home)
+    documents = _stored(store_spec)
     client = changer(box)
     client.select_folder("INBOX")
 
@@ -262,7 +273,7 @@ def test_flag_changes_moves_and_expunges_arrive_as_events(
     # Nothing else was told: no "new" for the moved message, no "removed" for its half.
     told = [e["event"] for e in w.seen + rest if e["event"] not in ("synced", "watching")]
     assert told == ["changed", "moved", "removed", "stopped"]
-    store = open_store(home / "store.db", home / "workspace", create=False)
+    store = store_spec.open(create=False)
     try:
         assert store_flags(store) == server_flags(box, ("INBOX", "Archive"))
         assert store.get_document(documents[third]).deleted_on_server
@@ -272,7 +283,7 @@ def test_flag_changes_moves_and_expunges_arrive_as_events(
 
 
 def test_prune_deletes_what_left_every_folder_and_keeps_what_moved(
-    dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher]
+    dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher], store_spec: StoreSpec
 ) -> None:
     """``watch imap --prune``: an expunged message's document is deleted with its files
     (its ``removed`` event says ``pruned``); a moved one is kept."""
@@ -281,14 +292,13 @@ def test_prune_deletes_what_left_every_folder_and_keeps_what_moved(
     dovecot.append(box.user, "INBOX", messages(3, tag=tag))  # UIDs 1, 2, 3
     dovecot.create_folder(box.user, "Archive")
     home = tmp_path / "home"
-    w = Watcher(
-        home, connection(dovecot, box), "--folder", "INBOX", "--folder", "Archive", "--prune"
-    )
+    env = {**connection(dovecot, box), **store_env(store_spec)}
+    w = Watcher(home, env, "--folder", "INBOX", "--folder", "Archive", "--prune")
     watchers.append(w)
     w.event("watching")
     _, second, third = (f"Message {tag} {n}" for n in range(3))
-    documents = _stored(home)
-    raws = {p.name for p in (home / "workspace" / "raw").iterdir()}
+    documents = _stored(store_spec)
+    raws = raw_blobs(store_spec)
     client = changer(box)
     client.select_folder("INBOX")
     client.move([2], "Archive")
@@ -304,21 +314,22 @@ def test_prune_deletes_what_left_every_folder_and_keeps_what_moved(
     assert w.signal(signal.SIGINT) == 130
     stopped = w.rest()[-1]
     assert (stopped["removed_count"], stopped["pruned_count"]) == (1, 1)
-    assert set(_stored(home).values()) == set(documents.values()) - {documents[third]}
-    assert len(list((home / "workspace" / "raw").iterdir())) == len(raws) - 1
+    assert set(_stored(store_spec).values()) == set(documents.values()) - {documents[third]}
+    assert len(raw_blobs(store_spec)) == len(raws) - 1
 
 
-def _stored(home: Path) -> dict[str, str]:
+def _stored(spec: StoreSpec) -> dict[str, str]:
     """Subject -> id of every document in the watch's store."""
-    store = open_store(home / "store.db", home / "workspace", create=False)
+    store = spec.open(create=False)
     try:
         return {ref.subject: ref.id for ref in store.list_documents(ListFilter(limit=100))}
     finally:
         store.close()
 
 
+@sqlite_only  # about the IMAP connection: the store's is not dropped
 def test_a_server_restart_mid_watch_is_survived(
-    own_dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher]
+    own_dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher], store_spec: StoreSpec
 ) -> None:
     box = new_mailbox(own_dovecot)
     own_dovecot.fill_maildir(box.user, "INBOX", messages(1, tag="restart"))
@@ -334,7 +345,7 @@ def test_a_server_restart_mid_watch_is_survived(
     )
     print(f"\nfirst event after a server restart: {seconds:.3f} s")
     assert event["folder"] == "INBOX"
-    assert committed_documents(home / "store.db") == 3
+    assert committed(store_spec) == 3
     assert w.signal(signal.SIGTERM) == 130
     assert w.rest()[-1]["status"] == "interrupted"
     assert "reconnecting" in "".join(w.stderr)
@@ -342,12 +353,12 @@ def test_a_server_restart_mid_watch_is_survived(
 
 @pytest.mark.heavy  # 1,200 messages appended and applied: once, on 3.11
 def test_sigterm_while_applying_changes_leaves_a_consistent_store(
-    dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher]
+    dovecot: DovecotServer, tmp_path: Path, watchers: list[Watcher], store_spec: StoreSpec
 ) -> None:
     box = new_mailbox(dovecot)
     dovecot.fill_maildir(box.user, "INBOX", messages(1, tag=f"{box.user}-t"))
     home = tmp_path / "home"
-    env = connection(dovecot, box)
+    env = {**connection(dovecot, box), **store_env(store_spec)}
     w = Watcher(home, env)
     watchers.append(w)
     w.event("watching")
@@ -357,10 +368,10 @@ def test_sigterm_while_applying_changes_leaves_a_consistent_store(
     dovecot.append(
         box.user, "INBOX", [message(i, tag=f"{box.user}-bulk", body=body) for i in range(1_200)]
     )
-    wait_for(lambda: committed_documents(home / "store.db") >= 501, "a committed batch")
+    wait_for(lambda: committed(store_spec) >= 501, "a committed batch")
     assert w.signal(signal.SIGTERM) == 130
     assert w.rest()[-1]["status"] == "interrupted"
-    kept = committed_documents(home / "store.db")
+    kept = committed(store_spec)
     print(f"\nSIGTERM after {kept} of 1,201 documents were committed")
 
     # The store is consistent: a sync resumes from the committed cursor, nothing twice.
@@ -374,4 +385,4 @@ def test_sigterm_while_applying_changes_leaves_a_consistent_store(
     assert rerun.returncode == 0, rerun.stderr
     again = json.loads(rerun.stdout)
     assert again["ingested_count"] == 1_201 - kept and again["duplicate_count"] == 0
-    assert committed_documents(home / "store.db") == 1_201
+    assert committed(store_spec) == 1_201

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from devkit.dovecot import DovecotServer
+from tests.backends import is_postgres, store_rows
 
 
 def write_accounts(
@@ -49,21 +49,6 @@ def uidnext(server: DovecotServer, user: str, folder: str) -> int:
     """The folder's UIDNEXT, as the server says it."""
     out = server.doveadm("-f", "tab", "mailbox", "status", "-u", user, "uidnext", folder)
     return int(out.strip().splitlines()[-1].split("\t")[-1])
-
-
-def is_postgres(db: str | Path) -> bool:
-    return str(db).startswith("postgresql://")
-
-
-def store_rows(db: str | Path, sql: str) -> list[tuple[object, ...]]:
-    """Rows of a query on the store's database: an SQLite file or a PostgreSQL URL."""
-    if is_postgres(db):
-        import psycopg
-
-        with psycopg.connect(str(db), autocommit=True) as pg:
-            return [tuple(r) for r in pg.execute(sql.encode()).fetchall()]
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return [tuple(r) for r in conn.execute(sql)]
 
 
 def now_sql(db: str | Path) -> str:
