@@ -1,5 +1,5 @@
 """A Ctrl-C that lands right after a batch's COMMIT: the run still reports exactly what
-it committed (ingest and sync alike), and the signal is not lost.
+it committed (ingest and sync alike, on every store backend), and the signal is not lost.
 
 The SIGINT is sent from inside the store's outermost transaction, right after its
 commit returned, so it reaches Python at the very next bytecode: the window that
@@ -22,7 +22,7 @@ from mailatlas_clean import (
     interrupts_deferred,
     parse_bytes,
 )
-from mailatlas_core import ImapCursor, SourceLocation, Store, open_store
+from mailatlas_core import ImapCursor, SourceLocation, Store
 from mailatlas_imap import FolderResult
 from mailatlas_imap._commit import commit_batch
 
@@ -49,7 +49,7 @@ def _interrupt_after_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_an_ingest_counts_the_batch_it_committed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     files = []
     for i in range(12):
@@ -57,44 +57,34 @@ def test_an_ingest_counts_the_batch_it_committed(
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(make_raw(i))
         files.append(path)
-    store = open_store(tmp_path / "s.db", tmp_path / "ws")
-    try:
-        _interrupt_after_commit(store, monkeypatch)
-        with pytest.raises(IngestInterrupted) as caught:
-            ingest_paths(store, "eml", files, batch_size=5, workers=0)
-        monkeypatch.undo()
-        stored = store.count_documents()
-        assert stored == 5  # the first batch, committed; then the signal
-        assert caught.value.result.ingested_count == stored
-        assert len(caught.value.result.refs) == stored
-    finally:
-        store.close()
+    with monkeypatch.context() as patch, pytest.raises(IngestInterrupted) as caught:
+        _interrupt_after_commit(store, patch)
+        ingest_paths(store, "eml", files, batch_size=5, workers=0)
+    stored = store.count_documents()
+    assert stored == 5  # the first batch, committed; then the signal
+    assert caught.value.result.ingested_count == stored
+    assert len(caught.value.result.refs) == stored
 
 
 def test_a_sync_batch_counts_what_it_committed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
-    store = open_store(tmp_path / "s.db", tmp_path / "ws")
-    try:
-        messages = []
-        for uid in range(1, 4):
-            raw = make_raw(uid)
-            location = SourceLocation(
-                kind="imap", host="h", port=993, folder="INBOX", uid=uid, uidvalidity=7
-            )
-            messages.append(MessageToStore(location, raw, parsed=parse_bytes(raw)))
-        cursor = ImapCursor("h", 993, "u", "INBOX", uidvalidity=7, last_uid=3)
-        result = FolderResult("INBOX")
-        _interrupt_after_commit(store, monkeypatch)
-        with pytest.raises(KeyboardInterrupt):
-            commit_batch(store, cursor, messages, result, None)
-        monkeypatch.undo()
-        assert store.count_documents() == 3
-        assert result.ingested_count == 3 and len(result.document_refs) == 3
-        saved = store.get_cursor("h", 993, "u", "INBOX")
-        assert saved is not None and saved.last_uid == 3
-    finally:
-        store.close()
+    messages = []
+    for uid in range(1, 4):
+        raw = make_raw(uid)
+        location = SourceLocation(
+            kind="imap", host="h", port=993, folder="INBOX", uid=uid, uidvalidity=7
+        )
+        messages.append(MessageToStore(location, raw, parsed=parse_bytes(raw)))
+    cursor = ImapCursor("h", 993, "u", "INBOX", uidvalidity=7, last_uid=3)
+    result = FolderResult("INBOX")
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        _interrupt_after_commit(store, patch)
+        commit_batch(store, cursor, messages, result, None)
+    assert store.count_documents() == 3
+    assert result.ingested_count == 3 and len(result.document_refs) == 3
+    saved = store.get_cursor("h", 993, "u", "INBOX")
+    assert saved is not None and saved.last_uid == 3
 
 
 def test_a_held_signal_reaches_the_handler_that_was_there() -> None:

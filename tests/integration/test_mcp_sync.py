@@ -1,7 +1,7 @@
 """The MCP ``sync`` tool writes into the store the server was given, against the real
-Dovecot: a store handed to the facade (``MailAtlas(store=...)``), which has no path to
-open a second connection from, and a facade that names its store by path (the sync then
-runs in a worker thread on a connection of its own)."""
+Dovecot, on every store backend: a store handed to the facade (``MailAtlas(store=...)``),
+which has no path to open a second connection from, and a facade that names its store
+by path or URL (the sync then runs in a worker thread on a connection of its own)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from mailatlas_cli import MailAtlas
-from mailatlas_core import ListFilter, open_store
+from mailatlas_core import ListFilter, Store
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
 from devkit.dovecot import DovecotServer
+from tests.backends import StoreSpec
 from tests.integration.conftest import messages, new_mailbox
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
@@ -65,29 +66,26 @@ def _data(result: CallToolResult) -> Any:
 
 
 def test_sync_writes_into_a_store_handed_to_the_facade(
-    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     conf = _account(dovecot, tmp_path, monkeypatch, 3, "mcpgiven")
-    store = open_store(tmp_path / "own.db", tmp_path / "own-ws")
-    try:
-        synced, found = _sync_and_search(MailAtlas(store=store), conf, "mcpgiven")
-        summary = _data(synced)
-        assert summary["status"] == "ok", summary
-        # The refs are left out (a first sync can bring thousands, over the result's
-        # size bound); the counts stay, and search lists the documents.
-        (folder,) = summary["accounts"][0]["folders"]
-        assert folder["ingested_count"] == 3 and "document_refs" not in folder
-        assert store.count_documents(ListFilter(query="mcpgiven")) == 3
-        assert len(_data(found)["documents"]) == 3
-    finally:
-        store.close()
+    synced, found = _sync_and_search(MailAtlas(store=store), conf, "mcpgiven")
+    summary = _data(synced)
+    assert summary["status"] == "ok", summary
+    # The refs are left out (a first sync can bring thousands, over the result's
+    # size bound); the counts stay, and search lists the documents.
+    (folder,) = summary["accounts"][0]["folders"]
+    assert folder["ingested_count"] == 3 and "document_refs" not in folder
+    assert store.count_documents(ListFilter(query="mcpgiven")) == 3
+    assert len(_data(found)["documents"]) == 3
 
 
 def test_sync_of_a_facade_with_paths_uses_its_store(
-    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dovecot: DovecotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_spec: StoreSpec
 ) -> None:
+    """Paths, or (PostgreSQL + S3) the URLs ``--db`` and ``--workspace`` would take."""
     conf = _account(dovecot, tmp_path, monkeypatch, 2, "mcppaths")
-    db, ws = tmp_path / "store.db", tmp_path / "workspace"
+    db, ws = store_spec.db, store_spec.workspace
     with MailAtlas(db, ws) as atlas:
         synced, found = _sync_and_search(atlas, conf, "mcppaths")
     assert _data(synced)["status"] == "ok"
