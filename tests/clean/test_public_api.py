@@ -42,6 +42,7 @@ def test_all_is_pinned() -> None:
         "bounded_html_pieces",
         "default_workers",
         "eml_messages",
+        "extract_blob",
         "extract_file",
         "extract_text",
         "ingest_messages",

@@ -32,7 +32,7 @@ from ._config import ExtractLimits, ParseLimits, ParserConfig
 from ._errors import ParseError
 
 if TYPE_CHECKING:
-    from .attachments import extract_file, extract_text, register_reader
+    from .attachments import extract_blob, extract_file, extract_text, register_reader
     from .ingest._ingest import (
         IngestFailure,
         IngestInterrupted,
@@ -82,6 +82,7 @@ _LAZY = {
     "interrupts_deferred": ".ingest._interrupts",
     "PathsArg": ".readers._paths",
     "as_paths": ".readers._paths",
+    "extract_blob": ".attachments",
     "extract_file": ".attachments",
     "extract_text": ".attachments",
     "register_reader": ".attachments",
@@ -151,6 +152,7 @@ __all__ = [
     "bounded_html_pieces",
     "default_workers",
     "eml_messages",
+    "extract_blob",
     "extract_file",
     "extract_text",
     "ingest_messages",

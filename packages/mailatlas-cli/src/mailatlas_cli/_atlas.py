@@ -353,19 +353,20 @@ class MailAtlas:
         """Read the text of every stored asset that has none (stored before MailAtlas
         read attachment text), with this facade's ``parser_config.attachments`` limits.
 
-        Files are read from the workspace, each size-checked before it is read and
-        bounded by the per-file time budget, in the extractor process (never in this
-        one); a bad file, or one whose reader crashes that process, gets a ``failed``
-        reading, the rest go on. Returns ``{"read_count", "by_status": {status: count}}``.
+        Files are read through the store's blobs (workspace files or S3), each
+        size-checked before it is read and bounded by the per-file time budget, in
+        the extractor process (never in this one); a bad file, or one whose reader
+        crashes that process, gets a ``failed`` reading, the rest go on. Returns
+        ``{"read_count", "by_status": {status: count}}``.
         """
-        from mailatlas_clean import extract_file
+        from mailatlas_clean import extract_blob
 
         store = self.store(create=False)
         limits = self.parser_config.attachments
         by_status: dict[str, int] = {}
         while assets := store.assets_without_text(batch):
             for asset in assets:
-                text = extract_file(asset.file_path, asset.mime_type, asset.filename, limits)
+                text = extract_blob(store.blobs, asset.key, asset.mime_type, asset.filename, limits)
                 store.save_asset_text(asset.id, text)
                 by_status[text.status] = by_status.get(text.status, 0) + 1
         return {"read_count": sum(by_status.values()), "by_status": by_status}

@@ -18,8 +18,9 @@ import os
 import time
 import warnings
 from dataclasses import replace
+from typing import TYPE_CHECKING, BinaryIO
 
-from mailatlas_core import AssetData, AssetText
+from mailatlas_core import AssetData, AssetText, StoreError
 
 from .._config import ExtractLimits, ParserConfig
 from ..parser._deadline import ExtractTimeout, ParseTimeout, time_budget
@@ -29,8 +30,12 @@ from ._readers import reader_of, register_reader
 from ._sandbox import EVERY, EXTRACTOR, MAX_READER_CRASHES, gave_up, inline
 from ._sink import TextSink
 
+if TYPE_CHECKING:
+    from mailatlas_core import BlobStore
+
 __all__ = [
     "INSTALL_HINT",
+    "extract_blob",
     "extract_file",
     "extract_text",
     "read_kind",
@@ -143,18 +148,46 @@ def extract_file(
     name = filename or os.path.basename(path)
     try:
         with open(path, "rb") as fp:
-            size = os.fstat(fp.fileno()).st_size
-            head = fp.read(1024)
-            if kind_of(mime_type, name, head) is None:
-                return AssetText("unsupported")
-            if size > limits.max_input_bytes:
-                return _too_large(size, limits)
-            data = head + fp.read(limits.max_input_bytes + 1 - len(head))
+            data = _bounded_read(fp, os.fstat(fp.fileno()).st_size, mime_type, name, limits)
     except OSError as exc:
         return AssetText("failed", error=f"cannot read the file: {exc.strerror or exc}")
+    return data if isinstance(data, AssetText) else extract_text(data, mime_type, name, limits)
+
+
+def extract_blob(
+    blobs: BlobStore,
+    key: str,
+    mime_type: str,
+    filename: str | None = None,
+    limits: ExtractLimits | None = None,
+) -> AssetText:
+    """:func:`extract_file` of the blob ``key`` of a store's blob store (local files or
+    S3): its size is asked before a byte is read. ``failed`` if it cannot be read."""
+    limits = limits or ExtractLimits()
+    name = filename or key.rsplit("/", 1)[-1]
+    try:
+        size = blobs.size(key)
+        with blobs.open(key) as fp:
+            data = _bounded_read(fp, size, mime_type, name, limits)
+    except (OSError, StoreError) as exc:
+        return AssetText("failed", error=_clip(f"cannot read the file: {exc}"))
+    return data if isinstance(data, AssetText) else extract_text(data, mime_type, name, limits)
+
+
+def _bounded_read(
+    fp: BinaryIO, size: int, mime_type: str, name: str, limits: ExtractLimits
+) -> bytes | AssetText:
+    """The bytes of an open stored file of ``size`` bytes, or why it is not read: a kind
+    no reader knows (from its first KB), or a size over the limit (before reading more)."""
+    head = fp.read(1024)
+    if kind_of(mime_type, name, head) is None:
+        return AssetText("unsupported")
+    if size > limits.max_input_bytes:
+        return _too_large(size, limits)
+    data = head + fp.read(limits.max_input_bytes + 1 - len(head))
     if len(data) > limits.max_input_bytes:  # it grew while being read
         return _too_large(len(data), limits)
-    return extract_text(data, mime_type, name, limits)
+    return data
 
 
 def _failed(error: str, extractor: str) -> AssetText:
