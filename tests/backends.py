@@ -12,7 +12,10 @@ for ``sqlite_store`` instead.
 from __future__ import annotations
 
 import functools
+import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,33 @@ def spec_for(
         return StoreSpec("sqlite", str(where / "store.db"), str(where / "workspace"))
     url = request.getfixturevalue("pg_store_url" if migrated else "pg_url")
     return StoreSpec("postgres", url, request.getfixturevalue("s3_workspace"))
+
+
+@contextmanager
+def shared_spec(backend: str, request: pytest.FixtureRequest, where: Path) -> Iterator[StoreSpec]:
+    """``spec_for`` (migrated) for a fixture wider than one test, e.g. a module's store
+    built once: the PostgreSQL database (a copy of the migrated template) and the S3
+    prefix are made here, the AWS_* variables set while it lasts, the database dropped
+    at its end."""
+    if backend == "sqlite":
+        yield spec_for(backend, request, where)
+        return
+    from tests.servers import TEST_BUCKET
+
+    server = request.getfixturevalue("postgres_server")
+    admin = request.getfixturevalue("_pg_admin")
+    template = request.getfixturevalue("_pg_template")
+    seaweed = request.getfixturevalue("seaweed_server")
+    name = "t_" + secrets.token_hex(6)
+    admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for key, value in seaweed.env().items():
+                env.setenv(key, value)
+            workspace = f"s3://{TEST_BUCKET}/{secrets.token_hex(6)}"
+            yield StoreSpec("postgres", server.url(name), workspace)
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def spec_in_env(

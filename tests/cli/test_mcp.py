@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from mailatlas_cli._main import cli
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
+
+from tests.backends import BACKENDS, StoreSpec, shared_spec
 
 from .conftest import make_message
 
@@ -45,10 +47,25 @@ TOOLS = {
 }
 
 
-@pytest.fixture(scope="module")
-def store(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(
+    request: pytest.FixtureRequest, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """One store for the module, on each backend (PostgreSQL + S3 in the heavy leg)."""
     root = tmp_path_factory.mktemp("mcp")
-    db, ws = root / "store.db", root / "workspace"
+    with shared_spec(request.param, request, root) as spec:
+        yield _build(root, spec, corpus_dir)
+
+
+# For the tests about the protocol and transport, not the store.
+sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True, scope="module")
+
+
+def _build(root: Path, spec: StoreSpec, corpus_dir: Path) -> dict[str, Any]:
+    db: Path | str = spec.db
+    ws: Path | str = spec.workspace
+    if spec.backend == "sqlite":
+        db, ws = Path(spec.db), Path(spec.workspace)
     long_body = "\n".join(f"line {i:06d} of a very long message" for i in range(6000))
     crafted = {
         "long": make_message("Long report", long_body, message_id="<long@example.test>"),
@@ -73,7 +90,7 @@ def store(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             ids[name] = ref.id
         atlas.ingest_eml(sorted((corpus_dir / "mikel-mail").glob("*.eml")))
         long_text = atlas.get_document(ids["long"]).body_text
-    return {"db": db, "ws": ws, "ids": ids, "long_text": long_text}
+    return {"db": db, "ws": ws, "ids": ids, "long_text": long_text, "backend": spec.backend}
 
 
 def _with_csv(raw: bytes, csv: str) -> bytes:
@@ -130,6 +147,7 @@ def parse(result: CallToolResult) -> tuple[Any, dict[str, Any], str, str]:
     return json.loads(block["data"]), trusted, block["source"], outside
 
 
+@sqlite_only
 def test_tools_are_listed_with_schemas_and_no_write_tool(store: dict[str, Any]) -> None:
     async def body(session: ClientSession) -> Any:
         return (await session.list_tools()).tools
@@ -146,6 +164,7 @@ def test_tools_are_listed_with_schemas_and_no_write_tool(store: dict[str, Any]) 
     assert tools["search"].annotations is not None and tools["search"].annotations.read_only_hint
 
 
+@sqlite_only
 def test_sync_is_offered_only_with_allow_sync(store: dict[str, Any], tmp_path: Path) -> None:
     config = tmp_path / "mailatlas.toml"
     config.write_text(
@@ -196,10 +215,14 @@ def test_every_tool_answers_on_the_corpus_store(store: dict[str, Any]) -> None:
     assert trusted["body"]["complete"] is True and trusted["body"]["next_cursor"] is None
     thread, _t, _s, _o = parse(out["thread"])
     assert thread["message_count"] == 1 and thread["messages"][0]["document_id"] == ids["evil"]
-    exported, _t, _s, _o = parse(out["export"])
-    path = Path(exported["path"])
-    assert path.parent == store["ws"].absolute() / "exports" and path.suffix == ".md"
-    assert "Quarterly numbers" in path.read_text()
+    if store["backend"] == "sqlite":
+        exported, _t, _s, _o = parse(out["export"])
+        path = Path(exported["path"])
+        assert path.parent == store["ws"].absolute() / "exports" and path.suffix == ".md"
+        assert "Quarterly numbers" in path.read_text()
+    else:  # an S3 workspace has no local exports/ folder: a plain tool error says so
+        assert out["export"].is_error
+        assert "is not a local directory to export into" in text_of(out["export"])
     folders, _t, _s, _o = parse(out["folders"])
     assert folders == {"folders": []}  # nothing came from IMAP
     stats, _t, _s, _o = parse(out["stats"])
@@ -320,6 +343,7 @@ def test_bad_arguments_are_plain_tool_errors(store: dict[str, Any]) -> None:
     assert "document_id" in messages[5]
 
 
+@sqlite_only
 def test_http_serves_on_loopback_and_refuses_other_addresses(
     store: dict[str, Any], runner: CliRunner
 ) -> None:
@@ -355,6 +379,7 @@ def test_http_serves_on_loopback_and_refuses_other_addresses(
         proc.wait(timeout=30)
 
 
+@sqlite_only
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "0:0:0:0:0:0:0:1"])
 def test_http_refuses_requests_naming_another_host(store: dict[str, Any], host: str) -> None:
     # DNS rebinding: a web page whose name resolves to our loopback address sends its
