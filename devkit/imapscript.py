@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
+_EXISTS = re.compile(rb"^\* (\d+) EXISTS\r?$", re.MULTILINE)
+
 __all__ = ["Conn", "Handler", "ScriptFolder", "ScriptedImap"]
 
 Handler = Callable[["Conn", str, str], None]
@@ -72,6 +74,7 @@ class Conn:
         self.sock = sock
         self.file = sock.makefile("rb")
         self.selected = "INBOX"
+        self.told = -1  # the message count this connection was last told (EXISTS)
 
     @property
     def box(self) -> ScriptFolder:
@@ -79,7 +82,17 @@ class Conn:
         return self.server.folder(self.selected)
 
     def send(self, data: bytes) -> None:
+        if len(data) < 4096:  # untagged status lines, never a message body
+            for count in _EXISTS.findall(data):
+                self.told = int(count)
         self.sock.sendall(data)
+
+    def report_size(self) -> None:
+        """Tell the client of mail that arrived since it was last told, as a real server
+        does in its next response (RFC 3501 7.3.1): a message announced to the
+        connections in IDLE while this one was between two IDLEs is not lost."""
+        if self.told >= 0 and len(self.box.uids) != self.told:
+            self.send(f"* {len(self.box.uids)} EXISTS\r\n".encode())
 
     def drip(self, data: bytes, every: float) -> None:
         """Send ``data`` one byte at a time, ``every`` seconds apart (until closed)."""
@@ -107,6 +120,8 @@ class Conn:
         self.tagged(tag)
 
     def _noop(self, tag: str, args: str) -> None:
+        with self.server.lock:
+            self.report_size()
         self.tagged(tag)
 
     def _enable(self, tag: str, args: str) -> None:
@@ -198,8 +213,9 @@ class Conn:
     def _idle(self, tag: str, args: str) -> None:
         """Wait for DONE; meanwhile a test may ``send`` lines to ``server.idling``."""
         self.send(b"+ idling\r\n")
-        with self.server.lock:
+        with self.server.lock:  # one lock with the announcer: told here or by it
             self.server.idling.append(self)
+            self.report_size()
         try:
             line = self.readline()
         finally:

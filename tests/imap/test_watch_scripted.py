@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mailatlas_imap import WatchEvent, WatchOptions, WatchResult, watch_imap
 
-from devkit.imapscript import CAPABILITIES, ScriptedImap
+from devkit.imapscript import CAPABILITIES, Conn, ScriptedImap
 from tests.hostile.helpers import wait_for
 from tests.integration.conftest import message, messages
 
@@ -94,6 +94,32 @@ def test_idle_is_renewed_before_its_timeout_and_reports_new_mail(
     assert (result.status, result.mode, result.new_count) == ("ok", "idle", 1)
     idles = [c for c in server.commands if c.split(" ")[1:2] == ["IDLE"]]
     assert len(idles) >= 3
+
+
+def test_mail_that_lands_between_two_idles_is_reported_by_the_next(
+    tmp_path: Path, running: list[Running]
+) -> None:
+    """New mail while the listener renews its IDLE (after DONE, before the next IDLE) is
+    announced to nobody; the server tells it at the next IDLE, as real servers do, and
+    the watch reports it."""
+    with ScriptedImap(messages(1, tag="gap"), capabilities=CAPABILITIES + " IDLE") as server:
+        landed: list[str] = []
+
+        def idle(conn: Conn, tag: str, args: str) -> None:
+            if not landed and server.commands.count("DONE") >= 1:  # a renewal: mail lands now
+                server.uids.append(max(server.uids) + 1)
+                server.messages.append(message(1, tag="late"))
+                landed.append("Message late 1")
+            conn.default(tag, args, "IDLE")
+
+        server.on("IDLE", idle)
+        w = Running(tmp_path, server, WatchOptions(idle_seconds=0.3))
+        running.append(w)
+        w.next("watching")
+        wait_for(lambda: bool(landed), "mail landing between two IDLEs")
+        event = w.next("new", landed[0])
+        result = w.finish()
+    assert event.folder == "INBOX" and result.new_count == 1
 
 
 def test_a_dropped_idle_connection_is_reopened(tmp_path: Path, running: list[Running]) -> None:
