@@ -16,13 +16,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParseJob, ParseLimits, ParserConfig, parse_many
 from mailatlas_clean.attachments import _sandbox
 from mailatlas_core import ParsedDocument
+
+from tests.hostile.helpers import wait_for
 
 from .files import csv_bytes, message_with
 
@@ -46,14 +47,17 @@ def test_a_slow_extractor_start_does_not_fail_the_message(
     )
     parsed = threading.Event()
 
+    def paused_or_over() -> bool:
+        if parsed.is_set():  # the old code: the budget ran out first and the parse ended
+            return True
+        starting = _sandbox.EXTRACTOR._proc is not None
+        return starting and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
     def release() -> None:
-        deadline = time.monotonic() + 120  # a safety net only
-        while not parsed.is_set() and time.monotonic() < deadline:
-            starting = _sandbox.EXTRACTOR._proc is not None
-            if starting and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
-                break  # the extractor is starting and no budget is running
-            time.sleep(0.005)
-        go.touch()
+        try:
+            wait_for(paused_or_over, "the extractor starting while no budget runs")
+        finally:
+            go.touch()
 
     releaser = threading.Thread(target=release, daemon=True)
     releaser.start()
