@@ -89,9 +89,10 @@ def run_ingest(
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, summary
 
 
-def run_floor(mbox: Path, processes: int) -> tuple[float, int]:
-    """Wall seconds and message count of the parse-only floor (bench/_parse_floor.py)."""
-    cmd = [sys.executable, str(REPO / "bench" / "_parse_floor.py"), str(mbox)]
+def run_floor(source: Path, processes: int) -> tuple[float, int]:
+    """Wall seconds and message count of the parse-only floor (bench/_parse_floor.py) on
+    an mbox or a Maildir."""
+    cmd = [sys.executable, str(REPO / "bench" / "_parse_floor.py"), str(source)]
     start = time.perf_counter()
     out = subprocess.run([*cmd, f"--processes={processes}"], capture_output=True, check=True)
     elapsed = time.perf_counter() - start
