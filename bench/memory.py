@@ -2,13 +2,16 @@
 
     python bench/memory.py                      # 8 and 32 MB, every shape
     python bench/memory.py --sizes 4,8,16,32 --shape "plain text"
+    python bench/memory.py --against main       # also main's code, interleaved per message
 
 Each message is ingested (``MailAtlas.ingest_eml``, one message, parsed in-process as a
 one-message run is) in a fresh interpreter started from a small one; the figure is that
 interpreter's VmHWM after the ingest minus its VmHWM before it (after a warm-up
 message: the store created, the parser imported), divided by the message size. The
 shapes are in ``devkit/memshapes.py``. Issue 11 asks for at most 4x for every type;
-docs/reliability.md has the figures and what each costs.
+docs/reliability.md has the figures and what each costs. ``--against REF`` measures git
+REF's packages (bench/ingest.py's ``against``) right after this tree's, message by message,
+so both see the same load.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from ingest import OUT, against  # noqa: E402
 
 from devkit.memshapes import SHAPES, measure, write_shape  # noqa: E402
 
@@ -30,22 +36,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="8,32", help="message sizes in MB, comma-separated")
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="repeatable")
+    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'shape':<24}" + "".join(f"{s:>10} MB" for s in sizes) + "   (peak / size)")
+    OUT.mkdir(parents=True, exist_ok=True)  # against() extracts REF's packages there
+    variants = against(args.against) if args.against else {"": None}
+    print(f"{'shape':<34}" + "".join(f"{s:>10} MB" for s in sizes) + "   (peak / size)")
     for shape in args.shape or list(SHAPES):
-        cells = []
+        cells: dict[str, list[str]] = {label: [] for label in variants}
         for mb in sizes:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "m.eml"
-                size = write_shape(shape, mb * MB, path)
-                figures = measure(path, Path(tmp) / "home")
-                if figures["ingested"] != 1:
-                    cells.append(f"{'failed':>13}")
-                    continue
-                ratio = (figures["peak"] - figures["base"]) / size
-                cells.append(f"{ratio:>12.2f}x")
-        print(f"{shape:<24}" + "".join(cells), flush=True)
+            for label, env in variants.items():
+                cells[label].append(_cell(shape, mb, env))
+        for label, row in cells.items():
+            name = f"{shape} [{label}]" if label else shape
+            print(f"{name:<34}" + "".join(row), flush=True)
+
+
+def _cell(shape: str, mb: int, env: dict[str, str] | None) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.eml"
+        size = write_shape(shape, mb * MB, path)
+        figures = measure(path, Path(tmp) / "home", env)
+    if figures["ingested"] != 1:
+        return f"{'failed':>13}"
+    return f"{(figures['peak'] - figures['base']) / size:>12.2f}x"
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 
 import nh3
 
-from ._html_bounds import bounded_pieces
+from ._html_bounds import bounded_pieces, join_pieces
 
 __all__ = ["asset_href", "rewrite_cids", "sanitize_html"]
 
@@ -125,7 +125,7 @@ def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tupl
         The safe HTML and how many remote images were blocked.
     """
     # Nesting and piece size bounded: html5ever is quadratic in depth and its DOM is big.
-    clean = "".join(_CLEANER.clean(piece) for piece in bounded_pieces(html))
+    clean = join_pieces(_CLEANER.clean(piece) for piece in bounded_pieces(html))
     blocked = 0
 
     def block_img(match: re.Match[str]) -> str:

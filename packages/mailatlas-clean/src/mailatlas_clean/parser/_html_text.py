@@ -13,7 +13,7 @@ import re
 import html_to_markdown
 import nh3
 
-from ._html_bounds import bounded_pieces
+from ._html_bounds import bounded_pieces, join_pieces
 
 __all__ = ["html_to_text"]
 
@@ -64,12 +64,14 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
     """
     if not markup or markup.isspace():  # not markup.strip(): that copies a long text
         return "", None
-    texts: list[str] = []
-    for piece in bounded_pieces(markup):  # time and memory bounded per piece
-        try:
-            result = html_to_markdown.convert(_unwrap_source_lines(piece), _OPTIONS)
-        except Exception as exc:
-            flat = "".join(html.unescape(nh3.clean(p, tags=set())) for p in bounded_pieces(markup))
-            return flat, f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
-        texts.append(_HARD_BREAK.sub("", result.content or ""))
-    return "\n".join(texts), None
+    try:
+        # Time and memory bounded per piece; the texts are joined as they come.
+        return join_pieces(_piece_text(piece) for piece in bounded_pieces(markup)), None
+    except Exception as exc:
+        flat = join_pieces(html.unescape(nh3.clean(p, tags=set())) for p in bounded_pieces(markup))
+        return flat, f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
+
+
+def _piece_text(piece: str) -> str:
+    result = html_to_markdown.convert(_unwrap_source_lines(piece), _OPTIONS)
+    return _HARD_BREAK.sub("", result.content or "")
