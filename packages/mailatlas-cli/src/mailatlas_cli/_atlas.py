@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from mailatlas_clean import ParserConfig, PathsArg, as_paths
+from mailatlas_clean import ParserConfig
 from mailatlas_core import (
     Asset,
     DeletedDocument,
@@ -27,7 +27,7 @@ from mailatlas_core import (
 )
 
 if TYPE_CHECKING:
-    from mailatlas_clean import IngestProgress, IngestResult, SourceKind
+    from mailatlas_clean import IngestProgress, IngestResult, PathsArg, SourceKind
     from mailatlas_imap import (
         Account,
         AccountsProgress,
@@ -148,27 +148,28 @@ class MailAtlas:
         or unreadable file is recorded as a failure and the run goes on. This is
         :func:`mailatlas_clean.ingest_paths` with the facade's store and flags.
         """
-        return self._ingest("eml", as_paths(paths, "ingest_eml"), progress)
+        return self._ingest("eml", paths, "ingest_eml", progress)
 
     def ingest_mbox(
         self, paths: PathsArg, *, progress: IngestProgress | None = None
     ) -> IngestResult:
         """Ingest mbox archives (one path or an iterable of paths), streaming."""
-        return self._ingest("mbox", as_paths(paths, "ingest_mbox"), progress)
+        return self._ingest("mbox", paths, "ingest_mbox", progress)
 
     def ingest_maildir(
         self, dirs: PathsArg, *, progress: IngestProgress | None = None
     ) -> IngestResult:
         """Ingest Maildir folders (``cur/`` and ``new/``); one path or an iterable of paths."""
-        return self._ingest("maildir", as_paths(dirs, "ingest_maildir"), progress)
+        return self._ingest("maildir", dirs, "ingest_maildir", progress)
 
     def _ingest(
-        self, kind: SourceKind, paths: list[Path], progress: IngestProgress | None
+        self, kind: SourceKind, paths: PathsArg, caller: str, progress: IngestProgress | None
     ) -> IngestResult:
-        from mailatlas_clean import ingest_paths
+        from mailatlas_clean import as_paths, ingest_paths  # with the readers, on first use
 
+        checked = as_paths(paths, caller)
         store = self.store(create=True)
-        return ingest_paths(store, kind, paths, self.parser_config, progress=progress)
+        return ingest_paths(store, kind, checked, self.parser_config, progress=progress)
 
     # -- IMAP ------------------------------------------------------------------------
 

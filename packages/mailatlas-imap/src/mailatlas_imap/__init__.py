@@ -18,7 +18,6 @@ from mailatlas_core._lazy import lazy_getattr
 # First: imapclient's version without importlib.metadata (see the module).
 from . import _imapclient_version  # noqa: F401
 from .__about__ import __version__
-from ._accounts import Account, AccountsFile, find_accounts_file, load_accounts
 from ._config import ImapSyncConfig, is_loopback_host
 from ._errors import (
     AccountsFileError,
@@ -29,16 +28,23 @@ from ._errors import (
     ImapError,
     SecretUnavailableError,
 )
-from ._many import AccountResult, AccountsInterrupted, AccountsSyncResult, sync_accounts
 from ._result import FolderResult, SyncInterrupted, SyncResult
 
 if TYPE_CHECKING:
+    from ._accounts import Account, AccountsFile, find_accounts_file, load_accounts
     from ._changes import ChangeBatch, ChangeCallback
     from ._config import ALL_FOLDERS, AuthMode, TlsMode
     from ._errors import cli_spelling
     from ._folder import ProgressCallback
     from ._folders import ImapFolder, list_imap_folders
-    from ._many import AccountsProgress, unstarted
+    from ._many import (
+        AccountResult,
+        AccountsInterrupted,
+        AccountsProgress,
+        AccountsSyncResult,
+        sync_accounts,
+        unstarted,
+    )
     from ._sync import sync_imap
     from ._watch import (
         MAX_IDLE_SECONDS,
@@ -57,8 +63,17 @@ if TYPE_CHECKING:
         run_worker,
     )
 
-# imapclient and the parser load with the sync machinery, on first use.
+# imapclient and the parser load with the sync machinery, on first use; the accounts
+# file machinery only with --account / --all-accounts (a plain sync never reads it).
 _LAZY = {
+    "Account": "._accounts",
+    "AccountsFile": "._accounts",
+    "find_accounts_file": "._accounts",
+    "load_accounts": "._accounts",
+    "AccountResult": "._many",
+    "AccountsInterrupted": "._many",
+    "AccountsSyncResult": "._many",
+    "sync_accounts": "._many",
     "ALL_FOLDERS": "._config",
     "AccountsProgress": "._many",
     "AuthMode": "._config",

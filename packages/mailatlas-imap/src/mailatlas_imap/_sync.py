@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from mailatlas_core import Store
 
-from ._changes import ChangeCallback
 from ._config import ImapSyncConfig
 from ._errors import FolderError, ImapAuthError, ImapConnectionError, ImapError
 from ._folder import ProgressCallback, sync_folder
@@ -16,6 +16,9 @@ from ._folders import folders_to_sync
 from ._parsing import Parser
 from ._result import FolderResult, SyncInterrupted, SyncResult
 from ._session import Session
+
+if TYPE_CHECKING:
+    from ._changes import ChangeCallback
 
 __all__ = ["sync_imap"]
 
