@@ -18,6 +18,7 @@ from mailatlas_core import (
     ListFilter,
     SourceLocation,
     Store,
+    StoreError,
     StoreNotFoundError,
 )
 from mailatlas_core._ids import normalize_message_id
@@ -98,6 +99,22 @@ def test_same_bytes_twice_is_one_document_with_two_locations(store: Store) -> No
     # the same location again adds nothing
     store.add(make_parsed(raw), loc("b.eml"))
     assert len(store.get_document(first.document_id).locations) == 2
+
+
+def test_add_locations_records_all_or_none(store: Store) -> None:
+    a = store.add(make_parsed(make_raw(1)), loc("a.eml")).document_id
+    b = store.add(make_parsed(make_raw(2)), loc("b.eml")).document_id
+    store.add_locations([(a, imap_loc("Archive", 1)), (b, imap_loc("Archive", 2))])
+    store.add_locations([(a, imap_loc("Archive", 1))])  # seen there again: nothing new
+    for doc, uid in ((a, 1), (b, 2)):
+        places = [w.detail.get("uid") for w in store.get_document(doc).locations]
+        assert places == [None, uid]
+    with store.transaction():  # refused inside a batch: only its own block is undone
+        with pytest.raises(StoreError):
+            store.add_locations([(a, imap_loc("Sent", 3)), ("0" * 24, imap_loc("Sent", 4))])
+        store.add_locations([(b, imap_loc("Sent", 5))])
+    assert len(store.get_document(a).locations) == 2
+    assert [w.detail.get("uid") for w in store.get_document(b).locations] == [None, 2, 5]
 
 
 def test_copy_with_other_headers_is_the_same_document(store: Store) -> None:

@@ -341,6 +341,15 @@ class DocumentStore:
         with self.transaction():
             return self._add_location(document_id, location)
 
+    def add_locations(self, seen: Sequence[tuple[str, SourceLocation]]) -> None:
+        """Record each (document id, location) in one transaction: all or none."""
+        if not seen:
+            return
+        at = utc_now_iso()
+        with self.transaction():
+            for document_id, location in seen:
+                self.backend.insert_location(document_id, location, at)
+
     def _add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         self.backend.insert_location(document_id, location, utc_now_iso())
         return AddResult(

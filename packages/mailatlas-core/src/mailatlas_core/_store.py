@@ -135,6 +135,14 @@ class Store(Protocol):
     def add_location(self, document_id: str, location: SourceLocation) -> AddResult:
         """Record that a stored document was also seen at ``location`` (a duplicate)."""
 
+    def add_locations(self, seen: Sequence[tuple[str, SourceLocation]]) -> None:
+        """:meth:`add_location` for each (document id, location), in one transaction: all
+        are recorded or none (a failure raises, e.g. ``StoreError`` for an unknown id).
+
+        For many duplicates at once (a folder re-found after a UIDVALIDITY change): no
+        result per location is built, and nothing is read back.
+        """
+
     def set_gmail(self, document_id: str, message: GmailMessage) -> None:
         """Keep Gmail's ids and labels of a stored document in ``metadata.gmail``
         (:func:`~mailatlas_core._gmail.merge_gmail`: one entry per account, replaced)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 
-from mailatlas_clean import MessageToStore, interrupts_deferred, store_message, tally
-from mailatlas_core import GmailMessage, ImapCursor, Store
+from mailatlas_clean import MessageToStore, Stored, interrupts_deferred, store_message, tally
+from mailatlas_core import GmailMessage, ImapCursor, StorageFullError, Store, StoreError
 
 from ._result import FolderResult
 
@@ -37,11 +37,15 @@ def commit_batch(
     """
     with contextlib.ExitStack() as batch:
         batch.enter_context(store.transaction())
+        seen_again = _seen_again(store, messages)
         outcomes = []
         for i, message in enumerate(messages):
             if tick is not None and i % 8 == 7:
                 tick()
-            stored = store_message(store, message, run_id)
+            if id(message) in seen_again:
+                stored = Stored("duplicate", message.known_id)
+            else:
+                stored = store_message(store, message, run_id)
             labels = gmail[i] if gmail is not None else None
             if labels is not None and stored.document_id is not None:
                 store.set_gmail(stored.document_id, labels)
@@ -56,3 +60,24 @@ def commit_batch(
                 tally(stored, result, result.document_refs)
                 if stored.kind == "duplicate" and stored.document_id is not None:
                     result.arrived_ids.add(stored.document_id)  # a move, if removed elsewhere
+
+
+def _seen_again(store: Store, messages: list[MessageToStore]) -> set[int]:
+    """Record the locations of the batch's stored copies (no body, no failure) in one
+    go; the ids of those messages, or none if the store refused one of them.
+
+    A copy re-found by its headers after a UIDVALIDITY change is only a location: one
+    savepoint for all of them, not one each, and no ref read back. If the store refuses
+    (a document deleted meanwhile...), the savepoint is undone and each goes through
+    :func:`store_message` alone, so only the refused one fails, as before.
+    """
+    copies = [m for m in messages if m.known_id is not None and m.failure is None]
+    if len(copies) < 2:
+        return set()
+    try:
+        store.add_locations([(m.known_id, m.location) for m in copies if m.known_id])
+    except StorageFullError:
+        raise
+    except StoreError:
+        return set()
+    return {id(m) for m in copies}
