@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
+from mailatlas_core import open_store
 from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
 from mailatlas_core._s3_blobs import S3BlobStore, parse_s3_url
 
@@ -101,6 +104,34 @@ def test_an_upload_that_fails_fails_the_flush_without_leaking_keys(
     with pytest.raises(StoreError) as info:
         S3BlobStore("mailatlas-test", "p").put("raw/x.eml", b"data")
     assert "wrong-" not in str(info.value) and seaweed_server.secret_key not in str(info.value)
+
+
+def test_closing_a_store_waits_for_its_uploads_and_says_their_error(
+    s3_workspace: str,
+    seaweed_server: SeaweedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.db"
+    store = open_store(db, s3_workspace)
+    store.blobs.put("raw/kept.eml", b"kept" * 1000)  # outside any transaction
+    store.close()
+    assert S3BlobStore.from_url(s3_workspace).get("raw/kept.eml") == b"kept" * 1000
+    # A client whose key the server refuses: the PUT fails after put() has returned.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-" + seaweed_server.secret_key[:4])
+    store = open_store(db, s3_workspace, create=False)
+    store.blobs.put("raw/refused.eml", b"data")
+    with pytest.raises(StoreError, match="cannot write") as info:
+        store.close()
+    assert seaweed_server.secret_key not in str(info.value)
+    with pytest.raises(sqlite3.ProgrammingError):  # released all the same
+        store.backend._conn.execute("SELECT 1")  # type: ignore[attr-defined]
+    # An exception already on its way is never replaced: the upload's error is a note.
+    store = open_store(db, s3_workspace, create=False)
+    with pytest.raises(KeyError) as unwinding, store:
+        store.blobs.put("raw/refused.eml", b"data")
+        raise KeyError("the caller's own error")
+    assert any("cannot write" in note for note in unwinding.value.__notes__)
 
 
 def test_workspace_urls() -> None:

@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -822,8 +823,22 @@ class DocumentStore:
         return self.backend.list_work(accounts=accounts)
 
     def close(self) -> None:
-        """Release the connection."""
-        self.backend.close()
+        """Wait for the blobs still being stored, then release the connection.
+
+        A blob put outside a transaction (``store.blobs.put``) may still be uploading: its
+        error is raised here, once the connection is released. When an exception is
+        already on its way (``close`` in a ``finally`` or ``with`` block that is unwinding)
+        the upload's error is added to it as a note instead, never put in its place.
+        """
+        unwinding = sys.exc_info()[1]
+        try:
+            self.blobs.flush()
+        except Exception as exc:
+            if unwinding is None:
+                raise
+            unwinding.add_note(f"also, a blob upload failed while the store closed: {exc}")
+        finally:
+            self.backend.close()
 
     def __enter__(self) -> DocumentStore:
         return self
