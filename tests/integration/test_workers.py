@@ -256,3 +256,37 @@ def test_sigterm_puts_the_item_back_at_once(dovecot: DovecotServer, tmp_path: Pa
     check_exactly_once(db, home / "workspace", {f"term.{i}@example.com" for i in range(400)})
     check_queue_drained(db, 1)
     check_cursors(db, dovecot, [box.user], ("INBOX",))
+
+
+@pytest.mark.dovecot
+@pytest.mark.heavy
+def test_a_worker_that_cannot_open_the_store_fails_the_command_with_one_line(
+    dovecot: DovecotServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # The workers start first and open the store themselves (the command only queues the
+    # work, without checking the workspace): a bucket they cannot use stops them before
+    # they claim anything, and the command says why in one line.
+    box = new_mailbox(dovecot)
+    dovecot.fill_maildir(box.user, "INBOX", messages(2, tag="nostart"))
+    conf = write_accounts(tmp_path / "mailatlas.toml", dovecot, [box.user])
+    db = str(request.getfixturevalue("pg_url"))
+    env = {**password_env(dovecot, [box.user]), **request.getfixturevalue("s3_env")}
+    workspace = "s3://no-such-bucket/p"
+    args = ["sync", "imap", "--config", str(conf), "--all-accounts", "--workers", "2", "-q"]
+    done = run_cli([*args, "--db", db, "--workspace", workspace], tmp_path / "home", **env)
+
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "Error: a worker could not start: the bucket 'no-such-bucket' of"
+        " s3://no-such-bucket/p does not exist; create it first\n"
+    )
+    store = open_store(db, workspace, check_workspace=False)
+    try:
+        assert store.count_documents() == 0
+        queued = store.list_work()
+        assert {(i.folder, i.state, i.owner) for i in queued} == {
+            ("INBOX", "pending", None),
+            ("Archive", "pending", None),
+        }
+    finally:
+        store.close()

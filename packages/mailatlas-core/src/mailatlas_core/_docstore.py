@@ -122,13 +122,16 @@ def raw_key(raw_hash: str) -> str:
 class DocumentStore:
     """The :class:`~mailatlas_core._store.Store` of every backend: policy over rows and blobs."""
 
-    def __init__(self, backend: Backend, blobs: BlobStore, *, create: bool = True) -> None:
+    def __init__(
+        self, backend: Backend, blobs: BlobStore, *, create: bool = True, check_blobs: bool = True
+    ) -> None:
         self.backend = backend
         self._depth = 0
         self.blobs = blobs
         if create:
             try:
-                blobs.prepare()
+                if check_blobs:
+                    blobs.prepare()
                 self.recover_interrupted()
             except BaseException:
                 backend.close()

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["open_store"]
 
 
-def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) -> Store:
+def open_store(
+    db: str | Path, workspace: str | Path, *, create: bool = True, check_workspace: bool = True
+) -> Store:
     """Open a store: a database (rows) plus a workspace (blobs), any combination.
 
     ``db`` is a path to an SQLite file, ``sqlite:///abs/path.db`` (``sqlite://`` and the
@@ -32,6 +34,11 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
 
     With ``create=False`` (read-only commands) a missing store is a
     :class:`~mailatlas_core._errors.StoreNotFoundError` and nothing is created anywhere.
+
+    ``check_workspace=False`` is for a caller that writes rows only and leaves the blobs
+    to processes that open the store themselves (``sync imap --workers N`` queueing the
+    work its workers do): an ``s3://`` workspace is then not checked, and no S3 client is
+    made until a blob is used. A local workspace is made as usual.
     """
     from ._blobs import LocalBlobStore
     from ._docstore import DocumentStore
@@ -67,7 +74,7 @@ def open_store(db: str | Path, workspace: str | Path, *, create: bool = True) ->
         from ._sqlite_backend import SQLiteBackend
 
         backend = SQLiteBackend(Path(sqlite_path(db_text)), create=create)
-    return DocumentStore(backend, blobs, create=create)
+    return DocumentStore(backend, blobs, create=create, check_blobs=check_workspace)
 
 
 _MISSING_EXTRA = "{what} needs an optional part: install mailatlas-core[{extra}]"

@@ -9,17 +9,20 @@ resumed by the others once their lease expires.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mailatlas_clean import ParserConfig
+from mailatlas_core import StoreError, open_store
 from mailatlas_imap import (
     Account,
     AccountResult,
@@ -31,6 +34,7 @@ from mailatlas_imap import (
 )
 
 from ._options import StorePaths, cleaning_args
+from .worker import GO_LINE, READY_LINE
 
 __all__ = ["run_local_workers"]
 
@@ -51,12 +55,58 @@ def _worker_command(
     return command
 
 
-def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+def _finish(process: subprocess.Popen[str], errors: IO[str]) -> tuple[int, str, str]:
     try:
-        out, err = process.communicate()
+        out, _ = process.communicate()
     except KeyboardInterrupt:  # Ctrl-C reached the workers too: let them put items back
-        out, err = process.communicate()
-    return process.returncode, out, err
+        out, _ = process.communicate()
+    with errors:
+        errors.seek(0)
+        return process.returncode, out, errors.read()
+
+
+Started = tuple[subprocess.Popen[str], IO[str]]  # a worker and the file of its stderr
+
+
+def _start_workers(command: list[str], count: int) -> list[Started]:
+    """Start ``count`` gated workers: each loads its drivers, opens the store and waits.
+
+    stderr goes to a file, not a pipe: nothing reads it until the end, and a worker must
+    never block on a full pipe while it is waited for."""
+    started: list[Started] = []
+    for _ in range(count):
+        errors = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - _finish closes it
+        process = subprocess.Popen(
+            [*command, "--wait-for-start"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        started.append((process, errors))
+    return started
+
+
+def _release(started: list[Started], line: str) -> None:
+    """Tell every waiting worker ``line`` (``go``, or nothing: stop) and close its stdin."""
+    for process, _errors in started:
+        assert process.stdin is not None
+        with contextlib.suppress(OSError):  # it died already: its exit says why
+            process.stdin.write(line)
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        process.stdin = None  # communicate() must not flush it again
+
+
+def _not_started(process: subprocess.Popen[str], errors: IO[str]) -> str | None:
+    """Why this worker could not start (its last line), or ``None`` once it is ready."""
+    assert process.stdout is not None
+    if process.stdout.readline() == READY_LINE:
+        return None
+    code = process.wait()
+    errors.seek(0)
+    last = errors.read().strip().splitlines()[-1:] or [f"exit status {code}"]
+    return last[0].removeprefix("Error: ")
 
 
 def run_local_workers(
@@ -75,20 +125,35 @@ def run_local_workers(
 
     started = time.monotonic()
     folders = options.get("folders")
-    gc.disable()  # opening imports the store's drivers: nothing to collect, much to walk
-    try:
-        with paths.atlas(parser_config) as atlas:
-            enqueue_accounts(atlas.store(create=True), accounts, folders)
-    finally:
-        gc.enable()
     command = _worker_command(config.absolute(), accounts, paths, options)
     command += cleaning_args(parser_config)
-    processes = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(count)
-    ]
+    # The workers start first: each loads its drivers and opens the store (the slow
+    # part of its start) while this process checks the store and queues the work.
+    gated = _start_workers(command, count)
+    go = ""
+    try:
+        gc.disable()  # opening imports the store's drivers: nothing to collect, much to walk
+        try:
+            # The workspace is the workers' to check: each opens the store in full.
+            store = open_store(paths.db, paths.workspace, check_workspace=False)
+            try:
+                enqueue_accounts(store, accounts, folders)
+            finally:
+                store.close()
+        finally:
+            gc.enable()
+        failed = next(filter(None, (_not_started(p, e) for p, e in gated)), None)
+        if failed is not None:
+            raise StoreError(f"a worker could not start: {failed}")
+        go = GO_LINE
+    finally:
+        _release(gated, go)  # nothing said: the workers stop without claiming anything
+        if not go:
+            for process, errors in gated:
+                _finish(process, errors)
+    processes = [p for p, _ in gated]
     with ThreadPoolExecutor(max_workers=count) as pool:
-        finished = list(pool.map(_finish, processes))
+        finished = list(pool.map(lambda worker: _finish(*worker), gated))
     workers: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     interrupted = False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -34,7 +35,11 @@ from ._options import (
 )
 from ._output import emit_json, progress_enabled
 
-__all__ = ["worker_command"]
+__all__ = ["GO_LINE", "READY_LINE", "worker_command"]
+
+# The start handshake of a worker started with --wait-for-start (see _local_workers).
+READY_LINE = "ready\n"
+GO_LINE = "go\n"
 
 
 @contextmanager
@@ -82,6 +87,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
     show_default=True,
     help="Give an item up (failed) after this many workers took it and died.",
 )
+@click.option(
+    "--wait-for-start",
+    "gated",
+    is_flag=True,
+    hidden=True,  # for `sync imap --workers N`: see _local_workers
+    help="Open the store, print 'ready' and claim nothing until 'go' is read on stdin.",
+)
 @network_options
 @accounts_options
 @store_options
@@ -98,6 +110,7 @@ def worker_command(
     max_attempts: int,
     timeout: float,
     retries: int,
+    gated: bool = False,
 ) -> None:
     """Take (account, folder) items from the store's work queue and sync them.
 
@@ -150,13 +163,16 @@ def worker_command(
         frozen = True
         return store
 
+    opened: list[Store] = []
+    if gated and not _started(open_store, opened):
+        return  # the command that started this worker gave up before it began
     with sigterm_as_interrupt():
         if enqueue:
             with paths.atlas(parser_config) as atlas:
                 enqueue_accounts(atlas.store(create=True), served, folders or None)
         try:
             result = run_worker(
-                open_store,
+                lambda: opened.pop() if opened else open_store(),
                 served,
                 lease_seconds=lease_seconds,
                 max_attempts=max_attempts,
@@ -173,3 +189,16 @@ def worker_command(
         reasons = "; ".join(f"{i.account} {i.folder}: {i.error}" for i in failed)
         click.echo(f"Error: {len(failed)} item(s) failed: {reasons}", err=True)
         click.get_current_context().exit(1)
+
+
+def _started(open_store: Callable[[], Store], opened: list[Store]) -> bool:
+    """Open the store (drivers loaded, connection made, schema and bucket checked) while
+    the starting command queues the work, say ``ready`` on stdout, and wait for ``go``.
+    ``False`` when stdin says anything else (the command failed first): nothing claimed."""
+    opened.append(open_store())
+    sys.stdout.write(READY_LINE)
+    sys.stdout.flush()
+    if sys.stdin.readline() == GO_LINE:
+        return True
+    opened.pop().close()
+    return False
