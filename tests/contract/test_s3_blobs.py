@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mailatlas_core import open_store
 from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
-from mailatlas_core._s3_blobs import S3BlobStore, parse_s3_url
+from mailatlas_core._s3_blobs import _SIGNED, S3BlobStore, parse_s3_url
 
 from devkit.seaweedfs import SeaweedServer
 
@@ -65,22 +65,52 @@ def test_stores_share_the_client_of_their_environment(
     first.put("raw/x.eml", b"data")
 
 
-def test_a_small_blob_is_sent_without_waiting_for_100_continue(blobs: S3BlobStore) -> None:
+def test_a_small_blob_is_sent_without_waiting_for_100_continue(
+    blobs: S3BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expects: list[str | None] = []
+    session = blobs._client._endpoint.http_session  # every PUT's way out, either path
+    send = session.send
 
-    def seen(request: Any, **_kwargs: Any) -> None:
-        expects.append(request.headers.get("Expect"))
+    def seen(request: Any) -> Any:
+        if request.method == "PUT":
+            expects.append(request.headers.get("Expect"))
+        return send(request)
 
-    events = blobs._client.meta.events
-    events.register("before-send.s3.PutObject", seen)
-    try:
-        blobs.put("raw/small.eml", b"x" * 8000)
-        blobs.put("raw/large.eml", b"x" * (2 << 20))
-        blobs.flush()
-    finally:
-        events.unregister("before-send.s3.PutObject", seen)
+    monkeypatch.setattr(session, "send", seen)
+    blobs.put("raw/small.eml", b"x" * 8000)
+    blobs.put("raw/large.eml", b"x" * (2 << 20))
+    blobs.flush()
+    monkeypatch.undo()
     assert sorted(expects, key=str) == [None, b"100-continue"]
     assert blobs.size("raw/small.eml") == 8000 and blobs.size("raw/large.eml") == 2 << 20
+
+
+def test_a_small_blob_is_one_signed_request_and_the_client_is_the_fallback(
+    blobs: S3BlobStore, s3_workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    through_client: list[str] = []
+
+    def seen(params: dict[str, Any], **_kwargs: Any) -> None:
+        through_client.append(params["url_path"])
+
+    events = blobs._client.meta.events
+    events.register("before-call.s3.PutObject", seen)
+    try:
+        blobs.put("assets/d1/a file é.txt", b"small" * 100)  # signed by botocore, sent once
+        blobs.flush()
+        assert through_client == []
+        other = S3BlobStore.from_url(s3_workspace)  # the server took the signature
+        assert other.get("assets/d1/a file é.txt") == b"small" * 100
+        # The one request fails (nothing listens there): the client's path stores it.
+        signed = _SIGNED[blobs._client]
+        monkeypatch.setattr(signed, "_endpoint", "http://127.0.0.1:9")
+        blobs.put("raw/fallback.eml", b"fallback")
+        blobs.flush()
+        assert len(through_client) == 1 and through_client[0].endswith("/raw/fallback.eml")
+        assert other.get("raw/fallback.eml") == b"fallback"
+    finally:
+        events.unregister("before-call.s3.PutObject", seen)
 
 
 @pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a/../b", "nul\x00", ""])
