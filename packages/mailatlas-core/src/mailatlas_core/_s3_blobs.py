@@ -418,8 +418,5 @@ def _new_client(pool: int) -> Any:
     client.meta.events.register("before-send.s3.PutObject", _no_wait_for_small_bodies)
     credentials = session.get_credentials()
     if credentials is not None:  # else unsigned requests: the client's path only
-        try:
-            _SIGNED[client] = _SignedPut(client, credentials)
-        except Exception:  # pragma: no cover - a botocore without these parts
-            pass
+        _SIGNED[client] = _SignedPut(client, credentials)
     return client
