@@ -6,6 +6,7 @@ The one module that knows every backend (and imports each only when it is asked 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,10 @@ def open_store(
     if is_s3_url(ws_text):
         try:
             from ._s3_blobs import S3BlobStore
+
+            # The client is made on first use; whether it can be is known now.
+            if importlib.util.find_spec("boto3") is None:
+                raise ImportError("boto3")
         except ImportError:
             raise StoreError(
                 _MISSING_EXTRA.format(what="an s3:// --workspace", extra="s3")
