@@ -189,7 +189,7 @@ def against(ref: str) -> dict[str, dict[str, str] | None]:
     if not tree.exists():
         partial = OUT / f"ref-{sha}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
+        partial.mkdir(parents=True)
         archive = subprocess.run(
             ["git", "archive", sha, "packages"], capture_output=True, check=True, cwd=REPO
         )

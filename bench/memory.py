@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from ingest import OUT, against  # noqa: E402
+from ingest import against  # noqa: E402
 
 from devkit.memshapes import SHAPES, measure, write_shape  # noqa: E402
 
@@ -39,7 +39,6 @@ def main() -> None:
     parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    OUT.mkdir(parents=True, exist_ok=True)  # against() extracts REF's packages there
     variants = against(args.against) if args.against else {"": None}
     print(f"{'shape':<34}" + "".join(f"{s:>10} MB" for s in sizes) + "   (peak / size)")
     for shape in args.shape or list(SHAPES):
