@@ -162,6 +162,34 @@ def test_another_message_with_a_stored_message_id_is_kept_and_linked(store: Stor
     assert read_located(store.get_document(forged.document_id).raw_path) == forged_raw
 
 
+def test_metadata_serialised_ahead_is_stored_as_the_metadata_itself(store: Store) -> None:
+    """A parse worker serialises the metadata (issue 15); the store appends what it adds
+    (source, a Message-ID conflict) and every backend stores what it stored before."""
+    results: dict[tuple[str, str], str] = {}
+    for kind, number in (("plain", 1), ("ahead", 2)):
+        for body in ("the real one", "a forgery"):  # the second: a Message-ID conflict
+            doc = make_parsed(make_raw(number, body=body))
+            doc.metadata["links"] = ["https://example.test/ü"]
+            if kind == "ahead":
+                doc.serialise_metadata()
+            added = store.add(doc, loc(f"{kind}-{body}.eml"))
+            assert added.is_new
+            results[kind, body] = added.document_id
+
+    def without_store_keys(m: object) -> dict[str, object]:
+        assert isinstance(m, dict)
+        return {k: v for k, v in m.items() if k not in ("source", "message_id_conflict")}
+
+    for body in ("the real one", "a forgery"):
+        plain = store.get_document(results["plain", body]).metadata
+        ahead = store.get_document(results["ahead", body]).metadata
+        assert without_store_keys(plain) == without_store_keys(ahead)
+        assert ahead["links"] == ["https://example.test/ü"]
+        assert ahead["source"]["path"] == f"/mail/ahead-{body}.eml"  # type: ignore[typeddict-item]
+        assert ahead["message_id_conflict"]["message_id"] == "msg-2@example.test"
+        assert plain["message_id_conflict"]["message_id"] == "msg-1@example.test"
+
+
 def test_deleting_one_of_three_conflicting_documents_unlinks_it_everywhere(
     store: Store,
 ) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ._metadata import DocumentMetadata, SourceMetadata
@@ -82,6 +82,9 @@ class DocumentRow:
     #: Its parent chain (:func:`~mailatlas_core._threads.parent_chain`), oldest first:
     #: kept so that threads can be rebuilt when messages arrive or go.
     thread_chain: tuple[str, ...] = ()
+    #: ``metadata`` already serialised (``_json.dumps``: the same text); ``None``: the
+    #: backend serialises ``metadata``.
+    metadata_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from ._ids import (
     header_block,
     headers_hash,
 )
+from ._json import dumps
 from ._metadata import DocumentMetadata, MessageIdConflict
 from ._model import (
     AddResult,
@@ -421,6 +422,7 @@ class DocumentStore:
             body_hash=sizes.print_.body,
             raw_size=sizes.raw_size,
             thread_chain=threading.chain,
+            metadata_json=_extended_json(parsed, metadata),
         )
         if self.backend.insert_document(row, assets, location) is not None:
             return None
@@ -858,3 +860,26 @@ def conflict_metadata(message_id: str, documents: Iterable[str]) -> MessageIdCon
 def _linked(metadata: DocumentMetadata) -> list[str]:
     block = metadata.get("message_id_conflict")
     return list(block["documents"]) if block is not None else []
+
+
+_ADDED_KEYS = ("source", "message_id_conflict")  # what _insert adds to the parser's metadata
+
+
+def _extended_json(parsed: ParsedDocument, metadata: DocumentMetadata) -> str | None:
+    """``metadata`` (the parser's plus what the store added) as ``_json.dumps`` writes it,
+    built from the parser's own serialisation (``parsed.metadata_json``), or ``None``.
+
+    ``dumps`` writes a dict's keys in order and the added keys come after the parser's
+    (a copy of its dict, then new keys), so the text is the parser's with the added
+    members appended. Only when that holds: the parser's dict had none of them and
+    is not empty."""
+    pre = parsed.metadata_json
+    if pre is None or len(pre) < 3 or pre[-1] != "}" or not parsed.metadata:
+        return None
+    if any(key in parsed.metadata for key in _ADDED_KEYS):
+        return None
+    stored: dict[str, Any] = dict(metadata)
+    added = [(k, stored[k]) for k in _ADDED_KEYS if k in stored]
+    if len(stored) != len(parsed.metadata) + len(added):
+        return None  # something else changed the keys: serialise the dict
+    return pre[:-1] + "".join(f",{dumps(k)}:{dumps(v)}" for k, v in added) + "}"

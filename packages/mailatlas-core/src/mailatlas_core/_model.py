@@ -155,6 +155,18 @@ class ParsedDocument:
     # with ``content_hash`` (in its worker process, off the storing process's core);
     # ``None``: the store takes it. Not part of the document's JSON.
     fingerprint: Fingerprint | None = field(default=None, compare=False)
+    # ``metadata`` as the store writes it (``_json.dumps``), taken in the parse worker by
+    # :meth:`serialise_metadata`, so the storing process neither serialises it nor waits
+    # for that; ``None``: the store serialises ``metadata``. A copy, not the truth: whoever
+    # changes ``metadata`` after that sets it back to ``None``. Not part of the JSON.
+    metadata_json: str | None = field(default=None, compare=False)
+
+    def serialise_metadata(self) -> None:
+        """Keep ``metadata`` as the store will write it in ``metadata_json`` (done where
+        the parse ran, off the storing process)."""
+        from ._json import dumps
+
+        self.metadata_json = dumps(self.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """The document as JSON, in the shape ``mailatlas show`` prints where they overlap.

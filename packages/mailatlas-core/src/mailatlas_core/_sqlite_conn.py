@@ -5,7 +5,6 @@ Also the error translation and JSON helpers the SQLite backend shares.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
@@ -15,6 +14,7 @@ from typing import Any
 
 from ._errors import DocumentTooLargeError, StorageFullError, StoreError, StoreNotFoundError
 from ._files import describe_kind
+from ._json import dumps
 from ._migrate import apply_migrations
 
 __all__ = ["BUSY_TIMEOUT_MS", "check_db_path", "connect", "db_error", "dumps", "scrub"]
@@ -162,13 +162,6 @@ def _precreate_private(db_path: Path) -> None:
         raise StoreError(f"cannot create store {db_path}: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
-
-
-def dumps(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def scrub(value: Any) -> Any:

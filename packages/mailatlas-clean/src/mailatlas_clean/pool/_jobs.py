@@ -118,5 +118,9 @@ def parse_item(
     raw, received_at, envelope, not_read = item
     with reading_inline(reading, not_read):
         outcome = _parse_guarded(raw, config, received_at, envelope)
+    if not isinstance(outcome, ParsedDocument):
+        return outcome
+    # Serialised here, on the worker's core: the storing process writes this text as is.
+    outcome.serialise_metadata()
     # The caller holds the raw bytes already; don't pickle them back.
-    return replace(outcome, raw=b"") if isinstance(outcome, ParsedDocument) else outcome
+    return replace(outcome, raw=b"")
