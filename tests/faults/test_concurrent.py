@@ -2,7 +2,9 @@
 
 Real CLI processes against a real Dovecot: both exit 0 (no "database is locked"), the
 cursor ends at the folder's last UID, and every message is stored exactly once, even
-those that arrive through both the mailbox and the mbox.
+those that arrive through both the mailbox and the mbox. Both run on SQLite + files (at
+MAILATLAS_HOME's default place) and, heavy, on PostgreSQL + S3 named by MAILATLAS_DB and
+MAILATLAS_WORKSPACE (the race with an ingest on fewer messages there: it is slower).
 """
 
 from __future__ import annotations
@@ -13,27 +15,28 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from mailatlas_core import open_store
 
 from devkit.dovecot import DovecotServer
 from devkit.mailgen import generate_messages
-from tests.hostile.helpers import (
-    REPO,
+from tests.backends import (
+    BACKENDS,
+    StoreSpec,
     assert_consistent,
-    cli_command,
-    cli_env,
-    committed_documents,
+    committed,
     message_ids,
-    wait_for,
+    spec_for,
 )
+from tests.hostile.helpers import REPO, cli_command, cli_env, wait_for
 from tests.integration.conftest import Mailbox, new_mailbox
 
 pytestmark = pytest.mark.dovecot
 
 
-def _sync_env(box: Mailbox, home: Path) -> dict[str, str]:
+def _sync_env(box: Mailbox, home: Path, spec: StoreSpec) -> dict[str, str]:
+    store = {} if spec.backend == "sqlite" else spec.env()  # SQLite: MAILATLAS_HOME's place
     return cli_env(
         home,
+        **store,
         MAILATLAS_IMAP_HOST="127.0.0.1",
         MAILATLAS_IMAP_PORT=str(box.server.imaps_port),
         MAILATLAS_IMAP_USERNAME=box.user,
@@ -58,13 +61,18 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_two_syncs_on_one_store_at_once(dovecot: DovecotServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_syncs_on_one_store_at_once(
+    backend: str, request: pytest.FixtureRequest, dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    total, inbox = (400, 300) if backend == "sqlite" else (200, 150)  # PG + S3 is slower
     box = new_mailbox(dovecot)
-    mail = list(generate_messages(400, seed=21))
-    dovecot.fill_maildir(box.user, "INBOX", mail[:300])
-    dovecot.fill_maildir(box.user, "Archive", mail[300:])
+    mail = list(generate_messages(total, seed=21))
+    dovecot.fill_maildir(box.user, "INBOX", mail[:inbox])
+    dovecot.fill_maildir(box.user, "Archive", mail[inbox:])
     home = tmp_path / "home"
-    env = _sync_env(box, home)
+    spec = spec_for(backend, request, home)  # not made yet: both runs create it at once
+    env = _sync_env(box, home, spec)
     args = ["sync", "imap", "--folder", "INBOX", "--folder", "Archive"]
 
     procs = [_start(args, env) for _ in range(2)]
@@ -72,12 +80,11 @@ def test_two_syncs_on_one_store_at_once(dovecot: DovecotServer, tmp_path: Path) 
 
     assert all(r["status"] == "ok" for r in results)
     ingested = sum(int(r["ingested_count"]) for r in results)  # type: ignore[call-overload]
-    assert ingested == 400  # between them, each message became a document once
-    db, ws = home / "store.db", home / "workspace"
-    assert assert_consistent(db, ws) == 400
-    assert len(set(message_ids(db))) == 400
-    with contextlib.closing(open_store(db, ws, create=False)) as store:
-        for folder, last in (("INBOX", 300), ("Archive", 100)):
+    assert ingested == total  # between them, each message became a document once
+    assert assert_consistent(spec) == total
+    assert len(set(message_ids(spec))) == total
+    with contextlib.closing(spec.open(create=False)) as store:
+        for folder, last in (("INBOX", inbox), ("Archive", total - inbox)):
             cursor = store.get_cursor("127.0.0.1", box.server.imaps_port, box.user, folder)
             assert cursor is not None and cursor.last_uid == last, folder
     rerun = _finish(_start(args, env))
@@ -85,24 +92,28 @@ def test_two_syncs_on_one_store_at_once(dovecot: DovecotServer, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_sync_racing_an_ingest_of_overlapping_mail(dovecot: DovecotServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sync_racing_an_ingest_of_overlapping_mail(
+    backend: str, request: pytest.FixtureRequest, dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    total = 2000 if backend == "sqlite" else 600  # PG + S3 is slower
     box = new_mailbox(dovecot)
-    mail = list(generate_messages(2000, seed=22))
+    mail = list(generate_messages(total, seed=22))
     dovecot.fill_maildir(box.user, "INBOX", mail[:400])
     mbox = tmp_path / "overlap.mbox"
-    with mbox.open("wb") as fh:  # 1,600 others, then 200 that are also in the mailbox
+    with mbox.open("wb") as fh:  # the others, then 200 that are also in the mailbox
         for raw in mail[400:] + mail[200:400]:
             fh.write(b"From sender@example.com Mon Jan  1 00:00:00 2024\n")
             fh.write(raw.replace(b"\nFrom ", b"\n>From ").rstrip(b"\n") + b"\n\n")
     home = tmp_path / "home"
-    env = _sync_env(box, home)
-    db, ws = home / "store.db", home / "workspace"
+    spec = spec_for(backend, request, home, migrated=True)
+    env = _sync_env(box, home, spec)
 
     # The sync starts once the ingest is observed mid-run (a first batch committed), so
     # the two write one store at once, and the overlapping mail comes at the ingest's end.
     ingest = _start(["ingest", "mbox", str(mbox), "--quiet"], env)
     wait_for(
-        lambda: committed_documents(db) > 0 or ingest.poll() is not None,
+        lambda: committed(spec) > 0 or ingest.poll() is not None,
         "the ingest's first commit",
     )
     sync = _start(["sync", "imap"], env)
@@ -111,9 +122,9 @@ def test_sync_racing_an_ingest_of_overlapping_mail(dovecot: DovecotServer, tmp_p
     assert (synced["status"], synced["fetched_count"]) == ("ok", 400)
     assert ingested["failed_count"] == 0
     new = int(synced["ingested_count"]) + int(ingested["ingested_count"])  # type: ignore[call-overload]
-    assert new == 2000
-    assert assert_consistent(db, ws) == 2000
-    assert len(set(message_ids(db))) == 2000
-    with contextlib.closing(open_store(db, ws, create=False)) as store:
+    assert new == total
+    assert assert_consistent(spec) == total
+    assert len(set(message_ids(spec))) == total
+    with contextlib.closing(spec.open(create=False)) as store:
         cursor = store.get_cursor("127.0.0.1", box.server.imaps_port, box.user, "INBOX")
         assert cursor is not None and cursor.last_uid == 400

@@ -1,4 +1,7 @@
-"""Ctrl-C during `mailatlas sync imap` against a real Dovecot: exit 130, the summary, resume."""
+"""Ctrl-C during `mailatlas sync imap` against a real Dovecot: exit 130, the summary, resume.
+
+On SQLite + files at MAILATLAS_HOME's default place and on PostgreSQL + S3 named by
+MAILATLAS_DB / MAILATLAS_WORKSPACE (the whole module is heavy)."""
 
 from __future__ import annotations
 
@@ -11,25 +14,33 @@ import pytest
 
 from devkit.dovecot import DovecotServer
 from devkit.faultproxy import FaultProxy
+from tests.backends import BACKENDS, committed, spec_for
 from tests.cli.test_subprocess import _env, _script
 from tests.cli.test_terminal import SAFETY_TIMEOUT
-from tests.hostile.helpers import committed_documents, wait_for
+from tests.hostile.helpers import wait_for
 
 from .conftest import Mailbox, message
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow, pytest.mark.heavy]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_during_sync_prints_the_interrupted_summary(
-    dovecot: DovecotServer, mailbox: Mailbox, tmp_path: Path
+    backend: str,
+    request: pytest.FixtureRequest,
+    dovecot: DovecotServer,
+    mailbox: Mailbox,
+    tmp_path: Path,
 ) -> None:
     body = "x" * 3000
     dovecot.fill_maildir(
         mailbox.user, "INBOX", [message(i, tag="sigint", body=body) for i in range(1_200)]
     )
     home = tmp_path / "home"
+    spec = spec_for(backend, request, home, migrated=True)
     env = {
         **_env(home),
+        **({} if spec.backend == "sqlite" else spec.env()),
         "MAILATLAS_IMAP_HOST": "127.0.0.1",
         "MAILATLAS_IMAP_USERNAME": mailbox.user,
         "MAILATLAS_IMAP_PASSWORD": mailbox.password,
@@ -48,7 +59,7 @@ def test_ctrl_c_during_sync_prints_the_interrupted_summary(
         )
         try:
             wait_for(
-                lambda: committed_documents(home / "store.db") >= 500,
+                lambda: committed(spec) >= 500,
                 "the first committed batch",
                 timeout=SAFETY_TIMEOUT,
             )
@@ -58,7 +69,7 @@ def test_ctrl_c_during_sync_prints_the_interrupted_summary(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        stored = committed_documents(home / "store.db")
+        stored = committed(spec)
         # The same mailbox (host, port, user) resumes from its cursor: the stall was
         # armed for one connection only.
         rerun = subprocess.run(
@@ -77,4 +88,4 @@ def test_ctrl_c_during_sync_prints_the_interrupted_summary(
     assert rerun.returncode == 0, rerun.stderr
     again = json.loads(rerun.stdout)
     assert (again["status"], again["ingested_count"], again["duplicate_count"]) == ("ok", 700, 0)
-    assert committed_documents(home / "store.db") == 1_200
+    assert committed(spec) == 1_200
