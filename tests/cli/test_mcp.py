@@ -28,7 +28,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from tests.backends import BACKENDS, StoreSpec, shared_spec
+from tests.backends import BACKENDS, StoreSpec, read_located, shared_spec
 
 from .conftest import make_message
 
@@ -220,9 +220,10 @@ def test_every_tool_answers_on_the_corpus_store(store: dict[str, Any]) -> None:
         path = Path(exported["path"])
         assert path.parent == store["ws"].absolute() / "exports" and path.suffix == ".md"
         assert "Quarterly numbers" in path.read_text()
-    else:  # an S3 workspace has no local exports/ folder: a plain tool error says so
-        assert out["export"].is_error
-        assert "is not a local directory to export into" in text_of(out["export"])
+    else:  # an S3 workspace: the export is an object under its prefix, its address returned
+        exported, _t, _s, _o = parse(out["export"])
+        assert exported["path"] == f"{store['ws']}/exports/{ids['evil']}.md"
+        assert "Quarterly numbers" in read_located(exported["path"]).decode()
     folders, _t, _s, _o = parse(out["folders"])
     assert folders == {"folders": []}  # nothing came from IMAP
     stats, _t, _s, _o = parse(out["stats"])

@@ -29,6 +29,7 @@ from .pdf import render_pdf
 from .thread import render_thread_markdown
 
 __all__ = [
+    "EXPORT_EXTENSIONS",
     "EXPORT_FORMATS",
     "ExportFormat",
     "export_document",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-_EXTENSIONS: dict[ExportFormat, str] = {
+EXPORT_EXTENSIONS: dict[ExportFormat, str] = {
     "json": "json",
     "markdown": "md",
     "html": "html",
@@ -79,11 +80,11 @@ def export_document(
     (see :mod:`._paths`). Without ``out``: ``<workspace>/exports/<id>.<ext>``, asset
     links absolute.
     """
-    if fmt not in _EXTENSIONS:
+    if fmt not in EXPORT_EXTENSIONS:
         raise ExportError(f"unknown export format {fmt!r} — use one of {', '.join(EXPORT_FORMATS)}")
     bundle = out is not None and fmt in BUNDLE_FORMATS
     dest = destination(
-        out, document_id=document.id, ext=_EXTENSIONS[fmt], bundle=bundle, workspace=workspace
+        out, document_id=document.id, ext=EXPORT_EXTENSIONS[fmt], bundle=bundle, workspace=workspace
     )
     refuse_special(dest.path)  # before any work, and before any assets folder is made
     with open_destination(dest, out, parents=parents) as dir_fd:

@@ -180,7 +180,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Export an email to a file",
         description="Write one stored email as Markdown (or JSON or HTML) into the "
         "store's workspace (exports/<id>.<ext>, replaced if it exists) and return the "
-        "path. Writes nothing else.",
+        "path (an s3:// address on an S3 workspace). Writes nothing else.",
         run=_tools.export_document,
         types={"document_id": Id, "format": Literal["markdown", "json", "html"]},
         annotations=READ_WRITE,

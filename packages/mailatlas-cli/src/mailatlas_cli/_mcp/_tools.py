@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from mailatlas_core import Asset, Document, InvalidFilterError
 
 from .._atlas import MailAtlas
+from .._export import EXPORT_EXTENSIONS, ExportFormat
 from .._export._common import header_of
 from ._framing import bounded
 
@@ -244,9 +246,22 @@ def get_attachment(
 
 
 def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdown") -> Result:
-    """Write an export into the workspace's exports folder; say where."""
-    path = atlas.export_document(document_id, format=format)  # type: ignore[arg-type]
-    data = {"document_id": document_id, "format": format, "path": str(path)}
+    """Write an export into the workspace's exports folder; say where.
+
+    A local workspace gets the file ``exports/<id>.<ext>`` and its path; an S3 one (no
+    local folder to write into) the object ``exports/<id>.<ext>`` under its prefix and
+    its ``s3://`` address, the same export as text with absolute asset links."""
+    fmt = cast(ExportFormat, format)  # the tool's schema allows markdown, json, html
+    workspace = atlas.workspace_path
+    if workspace is None or isinstance(workspace, Path):
+        where = str(atlas.export_document(document_id, format=fmt))
+    else:  # s3://BUCKET/PREFIX
+        text = atlas.render_document(document_id, fmt)
+        key = f"exports/{document_id}.{EXPORT_EXTENSIONS[fmt]}"
+        blobs = atlas.store(create=False).blobs
+        blobs.put(key, text.encode("utf-8"))
+        where = blobs.locate(key)
+    data = {"document_id": document_id, "format": format, "path": where}
     return Result(f"{store_source(atlas)}, document {document_id}", data)
 
 
