@@ -1,4 +1,5 @@
-"""The message-to-store pipeline in the library: ``ingest_paths`` without the CLI."""
+"""The message-to-store pipeline in the library: ``ingest_paths`` without the CLI, into
+SQLite + files and (heavy) PostgreSQL + S3."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from mailatlas_clean import IngestResult, ingest_paths, parse_bytes
-from mailatlas_core import open_store
 
 from devkit.mailgen import write_mbox
+from tests.backends import BACKENDS, shared_spec, spec_for
 from tests.conftest import REPO_ROOT
 
 from .helpers import message
@@ -39,7 +40,10 @@ def _mail(tag: str) -> bytes:
     return message(f"Body {tag}.\n", headers="").replace(b"test-1@", f"{tag}@".encode())
 
 
-def test_files_are_ingested_without_click_or_the_cli(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_files_are_ingested_without_click_or_the_cli(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     emls = tmp_path / "emls"
     emls.mkdir()
     for tag in ("a", "b"):
@@ -51,7 +55,8 @@ def test_files_are_ingested_without_click_or_the_cli(tmp_path: Path) -> None:
         (maildir / sub).mkdir(parents=True)
     (maildir / "new" / "1.host").write_bytes(_mail("d"))
     (maildir / "cur" / "2.host:2,S").write_bytes(_mail("a"))  # a copy of a.eml
-    args = [tmp_path / "s.db", tmp_path / "ws", emls, mbox, maildir]
+    spec = spec_for(backend, request, tmp_path, migrated=True)
+    args = [spec.db, spec.workspace, emls, mbox, maildir]
     run = subprocess.run(
         [sys.executable, "-c", SCRIPT, *map(str, args)],
         capture_output=True,
@@ -68,10 +73,13 @@ def test_files_are_ingested_without_click_or_the_cli(tmp_path: Path) -> None:
     }
 
 
-def test_one_path_and_bad_paths(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_path_and_bad_paths(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     eml = tmp_path / "one.eml"
     eml.write_bytes(_mail("one"))
-    store = open_store(tmp_path / "s.db", tmp_path / "ws")
+    store = spec_for(backend, request, tmp_path, migrated=True).open()
     try:
         result = ingest_paths(store, "eml", str(eml))  # one str is one path
         gone = ingest_paths(store, "mbox", [tmp_path / "gone.mbox"])
@@ -89,16 +97,19 @@ def test_one_path_and_bad_paths(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_an_mbox_in_worker_processes_matches_in_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_mbox_in_worker_processes_matches_in_process(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     mbox = tmp_path / "big.mbox"
     write_mbox(mbox, 300, seed=7)
     found = []
     for workers in (0, 1):
-        store = open_store(tmp_path / f"{workers}.db", tmp_path / f"ws{workers}")
-        try:
+        with (
+            shared_spec(backend, request, tmp_path / str(workers)) as spec,
+            spec.open() as store,
+        ):
             result = ingest_paths(store, "mbox", mbox, workers=workers, batch_size=64)
-        finally:
-            store.close()
         assert result.failed_count == 0
         found.append(sorted(ref.id for ref in result))
     assert found[0] == found[1] and len(found[0]) > 250

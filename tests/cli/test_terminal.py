@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import signal
-import sqlite3
 import struct
 import subprocess
 import termios
@@ -17,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from devkit.mailgen import write_mbox
-from tests.hostile.helpers import committed_documents, wait_for
+from tests.backends import BACKENDS, committed, spec_for, store_rows
+from tests.hostile.helpers import wait_for
 
 from .conftest import make_message
 from .test_subprocess import _env, _script
@@ -94,13 +94,19 @@ def test_mbox_progress_has_a_total_in_bytes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_during_ingest_prints_the_interrupted_summary(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """SIGINT once a batch is committed: exit 130, the summary, one line; rerun resumes.
 
     The .eml files are named pipes fed one message at a time by this test, which stops
-    feeding once a batch is committed: the ingest cannot finish before the signal.
+    feeding once a batch is committed: the ingest cannot finish before the signal. On
+    SQLite + files at MAILATLAS_HOME's default place, and on PostgreSQL + S3 named by
+    MAILATLAS_DB / MAILATLAS_WORKSPACE.
     """
     home = tmp_path / "home"
+    spec = spec_for(backend, request, home, migrated=True)
     fifos = []
     for i in range(2_000):
         fifo = tmp_path / "in" / f"{i:04d}.eml"
@@ -123,13 +129,13 @@ def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> 
         [_script(), "ingest", "eml", *map(str, fifos)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(home),
+        env={**_env(home), **({} if spec.backend == "sqlite" else spec.env())},
     )
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
         wait_for(
-            lambda: committed_documents(home / "store.db") >= 200,
+            lambda: committed(spec) >= 200,
             "the first committed batch",
             timeout=SAFETY_TIMEOUT,
         )
@@ -148,12 +154,11 @@ def test_ctrl_c_during_ingest_prints_the_interrupted_summary(tmp_path: Path) -> 
             os.close(fd)
         feeder.join(10)
 
-    stored = committed_documents(home / "store.db")
+    stored = committed(spec)
     summary = json.loads(stdout)
     assert proc.returncode == 130, stderr
     assert summary["status"] == "interrupted"
     assert summary["ingested_count"] == stored >= 200
     assert len(summary["document_refs"]) == stored
     assert stderr.decode() == f"interrupted: {stored:,} stored; rerun to resume\n"
-    runs = sqlite3.connect(home / "store.db").execute("SELECT status FROM runs").fetchall()
-    assert runs == [("interrupted",)]
+    assert store_rows(spec.db, "SELECT status FROM runs") == [("interrupted",)]
