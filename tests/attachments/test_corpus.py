@@ -10,6 +10,8 @@ import pytest
 from mailatlas_clean import ParseError, parse_bytes
 from mailatlas_cli import MailAtlas
 
+from tests.backends import BACKENDS, spec_for
+
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 
@@ -60,9 +62,13 @@ def test_every_corpus_attachment_gets_a_reading(corpus_dir: Path) -> None:
     assert set(statuses) <= {"ok", "failed", "unsupported"}
 
 
-def test_corpus_attachment_text_is_searchable(corpus_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_corpus_attachment_text_is_searchable(
+    backend: str, request: pytest.FixtureRequest, corpus_dir: Path, tmp_path: Path
+) -> None:
     files = [corpus_dir / "mail-parser" / f"mail_test_{n}.eml" for n in (2, 12)]
-    with MailAtlas(tmp_path / "store.db", tmp_path / "ws") as atlas:
+    spec = spec_for(backend, request, tmp_path, migrated=True)
+    with MailAtlas(spec.db, spec.workspace) as atlas:
         stored = atlas.ingest_eml(files)
         (hit,) = atlas.list_documents(query='"bollettino meteorologico"')
         assert hit.id == stored[0].id and hit.matched_in is not None

@@ -25,6 +25,8 @@ from mailatlas_core._threads import (
     parent_chain,
 )
 
+from tests.backends import BACKENDS, shared_spec
+
 from .factory import make_parsed
 
 
@@ -126,15 +128,19 @@ def test_a_very_deep_thread_is_built_and_nested_only_so_far() -> None:
 # -- the store ----------------------------------------------------------------------------
 
 
-def test_out_of_order_arrival_gives_the_thread_ids_of_in_order_arrival(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_of_order_arrival_gives_the_thread_ids_of_in_order_arrival(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     mails = [("root",), ("r1", "root"), ("r2", "root", "r1"), ("r3", "root")]
     seen = []
     for order in (mails, list(reversed(mails)), [mails[2], mails[0], mails[3], mails[1]]):
-        store = open_store(tmp_path / f"{len(seen)}.db", tmp_path / f"ws{len(seen)}")
-        assert isinstance(store, SQLiteStore)
-        ids = {m[0]: add(store, m[0], *m[1:]) for m in order}
-        seen.append({k: thread_of(store, v) for k, v in ids.items()})
-        store.close()
+        with (
+            shared_spec(backend, request, tmp_path / str(len(seen))) as spec,
+            spec.open() as store,
+        ):
+            ids = {m[0]: add(store, m[0], *m[1:]) for m in order}
+            seen.append({k: thread_of(store, v) for k, v in ids.items()})
     assert seen[0] == seen[1] == seen[2]
     assert set(seen[0].values()) == {tid("root")}
 
