@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 from mailatlas_cli import MailAtlas
+from mailatlas_core import StoreError
+
+from tests.backends import read_located
 
 from .conftest import make_message
 
@@ -84,6 +87,30 @@ def test_the_tools_serve_a_store_opened_from_a_postgresql_url(pg_url: str, tmp_p
     assert doc["headers"]["subject"] == "Figures" and doc["body_text"].startswith("numbers")
     assert "zanzibar" in text["text"] and text["filename"] == "f.csv"
     assert stats["documents"] == 2
+
+
+@pytest.mark.heavy
+def test_export_document_on_an_s3_workspace_is_there_when_its_address_is_returned(
+    pg_store_url: str, s3_workspace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailatlas_cli._mcp import _tools
+
+    (tmp_path / "m.eml").write_bytes(make_message("Quarterly numbers", "up by a tenth"))
+    with MailAtlas(pg_store_url, s3_workspace) as atlas:
+        (ref,) = atlas.ingest_eml([tmp_path / "m.eml"])
+        for fmt, ext in (("markdown", "md"), ("json", "json"), ("html", "html")):
+            where = _tools.export_document(atlas, ref.id, format=fmt).data["path"]
+            assert where == f"{s3_workspace}/exports/{ref.id}.{ext}"
+            assert "Quarterly numbers" in read_located(where).decode()
+    # The PUT's error is the tool's error (an S3 store's PUTs may run in the background):
+    # never an address of an export that was not written. (A Markdown export reads no
+    # blob, so only the PUT meets the refused key.)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-key")
+    with (
+        MailAtlas(pg_store_url, s3_workspace) as atlas,
+        pytest.raises(StoreError, match=r"exports/"),
+    ):
+        _tools.export_document(atlas, ref.id, format="markdown")
 
 
 def _data(result: Any) -> Any:

@@ -260,6 +260,9 @@ def export_document(atlas: MailAtlas, document_id: str, *, format: str = "markdo
         key = f"exports/{document_id}.{EXPORT_EXTENSIONS[fmt]}"
         blobs = atlas.store(create=False).blobs
         blobs.put(key, text.encode("utf-8"))
+        # A store's S3 PUTs may run in the background: wait for this one (its error is
+        # raised here) so the address returned is there to be read.
+        blobs.size(key)
         where = blobs.locate(key)
     data = {"document_id": document_id, "format": format, "path": where}
     return Result(f"{store_source(atlas)}, document {document_id}", data)
