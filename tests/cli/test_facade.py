@@ -20,7 +20,7 @@ from mailatlas_core import (
 from mailatlas_core._sqlite_store import SQLiteStore
 
 from devkit.mailgen import write_mbox
-from tests.backends import StoreSpec
+from tests.backends import BACKENDS, StoreSpec, blob_sizes, spec_for
 
 from .conftest import make_message
 
@@ -194,21 +194,32 @@ def test_a_store_that_cannot_record_the_failure_stops_the_run(tmp_path: Path) ->
     assert runs == [("interrupted",)]
 
 
-def test_a_read_then_an_ingest_on_one_facade(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_read_then_an_ingest_on_one_facade(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     # The first call used to fix how the store was opened: after a read (opened for
     # reading, its workspace not prepared) every ingest on the same facade failed.
     (tmp_path / "a.eml").write_bytes(make_message("First", "one"))
     (tmp_path / "b.eml").write_bytes(make_message("Second", "two", day=2))
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    spec = spec_for(backend, request, tmp_path / "one", migrated=True)
+    with MailAtlas(spec.db, spec.workspace) as atlas:
         atlas.ingest_eml([tmp_path / "a.eml"])
-    shutil.rmtree(tmp_path / "ws")  # e.g. a database copied without its workspace
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    # e.g. a database copied without its workspace: a workspace not made yet
+    if spec.backend == "sqlite":
+        shutil.rmtree(spec.workspace)
+    else:
+        spec = StoreSpec(spec.backend, spec.db, f"{spec.workspace}-copy")
+    with MailAtlas(spec.db, spec.workspace) as atlas:
         assert atlas.count_documents() == 1
-        assert not (tmp_path / "ws").exists()  # the read created nothing
+        assert not blob_sizes(spec)  # the read made nothing
+        assert spec.backend != "sqlite" or not Path(spec.workspace).exists()
         result = atlas.ingest_eml([tmp_path / "b.eml"])
         assert (result.status, result.ingested_count) == ("ok", 1)
         assert [ref.subject for ref in atlas.list_documents()] == ["Second", "First"]
-    with MailAtlas(tmp_path / "none.db", tmp_path / "none") as atlas:
+    # A store not made yet (PostgreSQL: an empty database): a read says so, an ingest makes it.
+    none = spec_for(backend, request, tmp_path / "none")
+    with MailAtlas(none.db, none.workspace) as atlas:
         with pytest.raises(StoreNotFoundError):
             atlas.count_documents()
         assert atlas.ingest_eml([tmp_path / "a.eml"]).ingested_count == 1

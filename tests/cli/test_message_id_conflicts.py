@@ -8,13 +8,15 @@ from pathlib import Path
 from click.testing import CliRunner
 from mailatlas_cli._main import cli
 
+from tests.backends import StoreSpec, read_located
+
 from .conftest import make_message
 
 MID = "<q2-report@bank.example>"
 
 
 def test_the_second_message_with_a_forged_message_id_is_stored(
-    runner: CliRunner, home: Path, tmp_path: Path
+    runner: CliRunner, store_spec: StoreSpec, tmp_path: Path
 ) -> None:
     mail = tmp_path / "mail"
     mail.mkdir()
@@ -46,7 +48,7 @@ def test_the_second_message_with_a_forged_message_id_is_stored(
     shown = json.loads(runner.invoke(cli, ["show", second]).stdout)
     assert shown["subject"] == "Q2 report"
     assert "Revenue grew in every region." in shown["body_text"]
-    assert Path(shown["raw_path"]).read_bytes() == real
+    assert read_located(shown["raw_path"]) == real
     assert [loc["path"] for loc in shown["locations"]] == [str(mail / "2-real.eml")]
     assert shown["metadata"]["message_id_conflict"] == {
         "message_id": "q2-report@bank.example",

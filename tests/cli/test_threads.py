@@ -16,7 +16,7 @@ from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
 from mailatlas_core._ids import thread_id_for
 
-from tests.backends import StoreSpec
+from tests.backends import BACKENDS, StoreSpec, spec_for
 
 from ..conftest import corpus_files
 from .conftest import make_message
@@ -28,10 +28,14 @@ def _by_message_id(atlas: MailAtlas, message_id: str) -> list[str]:
     return [r.id for r in atlas.list_documents(message_id=message_id)]
 
 
-def test_the_corpus_rfc_reply_chain_is_one_thread(corpus_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_corpus_rfc_reply_chain_is_one_thread(
+    backend: str, request: pytest.FixtureRequest, corpus_dir: Path, tmp_path: Path
+) -> None:
     files = sorted((corpus_dir / "mikel-mail").glob("rfc2822__example*.eml"))
     assert len(files) >= 7
-    with MailAtlas(tmp_path / "s.db", tmp_path / "ws") as atlas:
+    spec = spec_for(backend, request, tmp_path, migrated=True)
+    with MailAtlas(spec.db, spec.workspace) as atlas:
         atlas.ingest_eml(files)
         hellos = _by_message_id(atlas, HELLO)  # several RFC examples reuse this id
         (reply,) = (atlas.get_document(d) for d in _by_message_id(atlas, "3456@example.net"))

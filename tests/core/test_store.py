@@ -28,7 +28,7 @@ from mailatlas_core._ids import content_hash, normalize_message_id
 from mailatlas_core._query import Plan, fts_query, list_query
 from mailatlas_core._sqlite_store import SQLiteStore
 
-from tests.backends import read_located
+from tests.backends import BACKENDS, read_located, shared_spec
 
 from .factory import make_parsed, make_raw
 
@@ -102,13 +102,16 @@ def test_message_id_normalisation() -> None:
     assert normalize_message_id(None) is None
 
 
-def test_ids_are_stable_across_stores(tmp_path: Path) -> None:
-    ids = []
-    for name in ("one", "two"):
-        s = open_store(tmp_path / name / "s.db", tmp_path / name / "ws")
-        ids.append([s.add(make_parsed(make_raw(i)), loc(f"{i}.eml")).document_id for i in range(5)])
-        s.close()
-    assert ids[0] == ids[1]
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ids_are_stable_across_stores(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    ids = []  # a store of each backend, then one of ``backend``: the same ids in all
+    for name, kind in (("one", "sqlite"), ("two", backend), ("three", backend)):
+        with shared_spec(kind, request, tmp_path / name) as spec, spec.open() as s:
+            added = [s.add(make_parsed(make_raw(i)), loc(f"{i}.eml")) for i in range(5)]
+            ids.append([a.document_id for a in added])
+    assert ids[0] == ids[1] == ids[2]
     assert len(set(ids[0])) == 5
 
 
