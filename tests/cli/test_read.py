@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from mailatlas_cli import MailAtlas
 from mailatlas_cli._main import cli
 
-from tests.backends import StoreSpec, read_located
+from tests.backends import StoreSpec, blob_sizes, read_located, store_rows
 
 from .conftest import make_message
 
@@ -126,16 +126,26 @@ def test_unknown_id_is_a_usage_error(runner: CliRunner, stored: list[str]) -> No
         assert "Traceback" not in result.output
 
 
-def test_read_commands_never_create_a_store(runner: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_read_commands_never_create_a_store(
+    runner: CliRunner, home: Path, store_spec: StoreSpec
+) -> None:
+    # PostgreSQL + S3: an empty database and a fresh prefix, named by MAILATLAS_*.
+    where = f"at {(home / 'store.db').absolute()}"
+    if store_spec.backend != "sqlite":
+        where = f"in {store_spec.db}"
     for args in (["list"], ["show", "abc"], ["export", "abc", "--format", "pdf"]):
         result = runner.invoke(cli, args)
         assert result.exit_code == 2, result.output
         assert result.stderr == (
-            f"Error: no MailAtlas store at {(home / 'store.db').absolute()}; ingest or sync "
+            f"Error: no MailAtlas store {where}; ingest or sync "
             "some mail first, or point --db at an existing store\n"
         )
         assert "Traceback" not in result.output
     assert not home.exists()
+    assert not blob_sizes(store_spec)
+    if store_spec.backend != "sqlite":  # not a table made
+        tables = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        assert store_rows(store_spec.db, tables) == [(0,)]
 
 
 def test_bad_date_is_a_usage_error(runner: CliRunner, stored: list[str]) -> None:
