@@ -38,8 +38,8 @@ KILLS = 6
 # (several commit batches: the ingest cannot finish between observation and kill).
 MARGIN = 1000
 # PostgreSQL + S3: (messages, kills, margin). Commits come every 200 messages on both
-# backends, so 800 messages still give kills between commits, each mid-ingest.
-PG_SIZES = (800, 3, 300)
+# backends, so 600 messages still give two kills between commits, each mid-ingest.
+PG_SIZES = (600, 3, 200)
 
 
 def _group_gone(pgid: int, timeout: float) -> bool:
