@@ -3,6 +3,7 @@
     python bench/memory.py                      # 8 and 32 MB, every shape
     python bench/memory.py --sizes 4,8,16,32 --shape "plain text"
     python bench/memory.py --against main       # also main's code, interleaved per message
+    python bench/memory.py --sync               # also an IMAP sync of one message (Dovecot)
 
 Each message is ingested (``MailAtlas.ingest_eml``, one message, parsed in-process as a
 one-message run is) in a fresh interpreter started from a small one; the figure is that
@@ -11,7 +12,8 @@ message: the store created, the parser imported), divided by the message size. T
 shapes are in ``devkit/memshapes.py``. Issue 11 asks for at most 4x for every type;
 docs/reliability.md has the figures and what each costs. ``--against REF`` measures git
 REF's packages (bench/ingest.py's ``against``) right after this tree's, message by message,
-so both see the same load.
+so both see the same load. ``--sync`` also measures an IMAP sync of the one message from a
+private Dovecot (``devkit.dovecot``): the syncing interpreter's VmHWM, as for an ingest.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from ingest import against  # noqa: E402
 
-from devkit.memshapes import SHAPES, measure, write_shape  # noqa: E402
+from devkit.memshapes import SHAPES, measure, measure_sync, write_shape  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="8,32", help="message sizes in MB, comma-separated")
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="repeatable")
     parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
+    parser.add_argument("--sync", action="store_true", help="also sync it over IMAP (Dovecot)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = against(args.against) if args.against else {"": None}
@@ -46,16 +49,23 @@ def main() -> None:
         for mb in sizes:
             for label, env in variants.items():
                 cells[label].append(_cell(shape, mb, env))
+                if args.sync:
+                    cells.setdefault(f"{label} sync".strip(), []).append(
+                        _cell(shape, mb, env, sync=True)
+                    )
         for label, row in cells.items():
             name = f"{shape} [{label}]" if label else shape
             print(f"{name:<34}" + "".join(row), flush=True)
 
 
-def _cell(shape: str, mb: int, env: dict[str, str] | None) -> str:
+def _cell(shape: str, mb: int, env: dict[str, str] | None, *, sync: bool = False) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.eml"
         size = write_shape(shape, mb * MB, path)
-        figures = measure(path, Path(tmp) / "home", env)
+        if sync:
+            figures = measure_sync(path, Path(tmp) / "home", env)
+        else:
+            figures = measure(path, Path(tmp) / "home", env)
     if figures["ingested"] != 1:
         return f"{'failed':>13}"
     return f"{(figures['peak'] - figures['base']) / size:>12.2f}x"

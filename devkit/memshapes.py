@@ -5,6 +5,7 @@ builds a message of about ``size`` bytes. :func:`measure` ingests one message in
 fresh interpreter, started from a small intermediate one (``ru_maxrss`` of a process
 started by pytest would carry pytest's own peak across exec), and returns its peak
 resident memory above the interpreter's baseline before the message was read.
+:func:`measure_sync` does the same for an IMAP sync of one message from a real Dovecot.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["SHAPES", "measure", "write_shape"]
+__all__ = ["SHAPES", "measure", "measure_sync", "write_shape"]
 
 HEAD = (
     b"From: Ann <a@example.com>\nTo: b@example.com\nSubject: s\nMessage-ID: <m@x>\n"
@@ -170,5 +171,63 @@ def measure(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[s
         check=True,
         env=env,
     ).stdout
+    figures: dict[str, int] = json.loads(out)
+    return figures
+
+
+# The measured interpreter of a sync: syncs a folder holding a small warm-up message (the
+# store created, the IMAP client and the parser imported, a TLS connection made), then
+# reads the baseline, syncs the folder holding the one message, prints both marks.
+_SYNC_CHILD = """
+import json, os, sys
+from mailatlas_clean import ParseLimits, ParserConfig
+from mailatlas_cli import MailAtlas
+from mailatlas_imap import ImapSyncConfig
+
+def hwm():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("no VmHWM")
+
+config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
+atlas = MailAtlas(sys.argv[1], sys.argv[2], config)
+def sync(folder):
+    return atlas.sync_imap(ImapSyncConfig(
+        host="127.0.0.1", port=int(sys.argv[3]), username="mem",
+        password=os.environ["MEM_SYNC_PASSWORD"], folders=[folder], ca_file=sys.argv[4],
+        parse_workers=0, timeout=3600,
+    )).to_dict()
+sync("Warm")
+base = hwm()
+result = sync("Big")
+print(json.dumps({"base": base, "peak": hwm(), "ingested": result["ingested_count"],
+                  "failed": result["failed_count"], "status": result["status"]}))
+"""
+
+
+def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Sync the message in ``path`` from a private Dovecot into a new store under ``home``.
+
+    Same figures as :func:`measure` (``ingested`` is the sync's new documents): the
+    syncing interpreter's VmHWM after the sync of that one message, and before it.
+    """
+    from devkit.dovecot import DovecotServer
+
+    home.mkdir(parents=True, exist_ok=True)
+    password = "mem-" + os.urandom(8).hex()
+    with DovecotServer(users={"mem": password}) as server:
+        warm = _alternative(4096).replace(b"<m@x>", b"<warm-up@x>")
+        server.fill_maildir("mem", "Warm", [warm])
+        server.fill_maildir("mem", "Big", [path.read_bytes()])
+        child = [sys.executable, "-c", _SYNC_CHILD, str(home / "s.db"), str(home / "ws")]
+        child += [str(server.imaps_port), str(server.cert_path)]
+        out = subprocess.run(
+            [sys.executable, "-c", _PARENT, *child],
+            stdout=subprocess.PIPE,
+            check=True,
+            env=dict(env or os.environ, MEM_SYNC_PASSWORD=password),
+        ).stdout
     figures: dict[str, int] = json.loads(out)
     return figures

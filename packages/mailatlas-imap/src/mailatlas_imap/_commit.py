@@ -46,6 +46,9 @@ def commit_batch(
                 stored = Stored("duplicate", message.known_id)
             else:
                 stored = store_message(store, message, run_id)
+            # Stored: its document and raw bytes are not held into the commit, where
+            # SQLite builds the full-text index (peak memory, as ingest does).
+            message.parsed = message.raw = None
             labels = gmail[i] if gmail is not None else None
             if labels is not None and stored.document_id is not None:
                 store.set_gmail(stored.document_id, labels)

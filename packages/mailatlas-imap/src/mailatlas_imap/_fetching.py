@@ -107,6 +107,9 @@ def update_folder(
         assert batch.future is not None
         for message, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
             message.settle(outcome)
+        # From here each raw message lives in its document (or message) only, so the
+        # store can let go of it once written (peak memory: one message's size less).
+        batch.future, batch.to_parse, batch.waiting = None, [], []
         cursor.last_uid = batch.uids[-1]
         cursor.uidnext = None  # only a finished folder may be skipped
         commit_batch(
