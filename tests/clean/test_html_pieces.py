@@ -43,3 +43,27 @@ def test_ordinary_mail_html_is_one_piece() -> None:
 def test_join_pieces_is_str_join(pieces: list[str]) -> None:
     for sep in ("", "\n"):
         assert join_pieces(iter(pieces), sep) == sep.join(pieces)
+
+
+NEWLINE_PIECES = ["", "a", "\n", "\n\n", "b\n", "\nc", " \n", "é\n\nf"]
+
+
+@given(st.lists(st.sampled_from(NEWLINE_PIECES), max_size=12))
+def test_stripped_pieces_are_the_joined_text_stripped_of_newlines(pieces: list[str]) -> None:
+    from mailatlas_clean.parser._html_text import _separated, _stripped
+
+    assert "".join(_stripped(iter(pieces))) == "".join(pieces).strip("\n")
+    joined = "\n".join(pieces)
+    assert "".join(_separated(iter(pieces))) == joined
+    assert "".join(_stripped(_separated(iter(pieces)))) == joined.strip("\n")
+
+
+def test_long_html_pieces_are_joined_with_a_newline_as_before() -> None:
+    from mailatlas_clean.parser._html_text import html_to_text
+
+    para = "<p>" + "word " * 100 + "</p>\n"
+    markup = para * (2 * PIECE_CHARS // len(para))  # two pieces or more
+    parts = [html_to_text(p)[0] for p in html_pieces(markup)]
+    assert len(parts) >= 2
+    assert html_to_text(markup)[0] == "\n".join(parts)
+    assert html_to_text(markup, strip_newlines=True)[0] == "\n".join(parts).strip("\n")

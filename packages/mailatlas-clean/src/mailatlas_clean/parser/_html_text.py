@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Iterator
 
 import html_to_markdown
 import nh3
@@ -55,8 +56,11 @@ def _unwrap_source_lines(html: str) -> str:
     return "".join(parts)
 
 
-def html_to_text(markup: str) -> tuple[str, str | None]:
+def html_to_text(markup: str, *, strip_newlines: bool = False) -> tuple[str, str | None]:
     """Convert (sanitised) HTML to plain, readable text.
+
+    ``strip_newlines``: the text without its leading and trailing newlines, as
+    ``text.strip("\n")`` but without that copy of a long text.
 
     Returns:
         The text, and a defect note if the converter failed and tags were stripped
@@ -66,10 +70,40 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
         return "", None
     try:
         # Time and memory bounded per piece; the texts are joined as they come.
-        return join_pieces(_piece_text(piece) for piece in bounded_pieces(markup)), None
+        texts = _separated(_piece_text(piece) for piece in bounded_pieces(markup))
+        return join_pieces(_stripped(texts) if strip_newlines else texts), None
     except Exception as exc:
-        flat = join_pieces(html.unescape(nh3.clean(p, tags=set())) for p in bounded_pieces(markup))
-        return flat, f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
+        flat = (html.unescape(nh3.clean(p, tags=set())) for p in bounded_pieces(markup))
+        note = f"HTML to text conversion failed ({type(exc).__name__}); tags stripped"
+        return join_pieces(_stripped(flat) if strip_newlines else flat), note
+
+
+def _separated(texts: Iterable[str]) -> Iterator[str]:
+    """``texts`` with a newline between each two (what ``"\n".join`` puts there)."""
+    for i, text in enumerate(texts):
+        if i:
+            yield "\n"
+        yield text
+
+
+def _stripped(pieces: Iterable[str]) -> Iterator[str]:
+    """``pieces`` whose concatenation is theirs with the newlines at both ends removed."""
+    started = False
+    held = ""  # newlines since the last other character: kept only if text follows
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip("\n")
+            if not piece:
+                continue
+            started = True
+        body = piece.rstrip("\n")
+        if body:
+            if held:
+                yield held
+            yield body
+            held = piece[len(body) :]
+        else:
+            held += piece
 
 
 def _piece_text(piece: str) -> str:

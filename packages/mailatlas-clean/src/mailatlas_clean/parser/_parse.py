@@ -180,7 +180,7 @@ def _body(plain: list[str], html: list[str], defects: list[str]) -> str:
         return "\n\n".join([_trim(p, "\r\n") for p in plain if not _blank(p)])
     texts = []
     for markup in html:
-        text, note = html_to_text(markup)
+        text, note = html_to_text(markup, strip_newlines=True)  # no strip copy below
         if note:
             defects.append(note)
         if not _blank(text):
