@@ -49,6 +49,10 @@ PROBE_ITEMS = (
 SIZE_ITEMS = (b"RFC822.SIZE",)
 _PROBE_KEY = b"BODY[HEADER.FIELDS"
 MAX_FETCH_BYTES = 64 * 1024 * 1024  # bound one body fetch when the probe gave sizes
+# A batch's first body fetch asks for this many messages at most, and they go to the
+# parser as soon as they are in: the parser worker starts on them while the rest of
+# the batch downloads, instead of idling through the whole first fetch of a sync.
+FIRST_FETCH_COUNT = 32
 
 
 @dataclass(slots=True)
@@ -57,8 +61,16 @@ class _Batch:
     messages: list[MessageToStore] = field(default_factory=list)
     to_parse: list[ParseItem] = field(default_factory=list)
     waiting: list[MessageToStore] = field(default_factory=list)  # one per to_parse item
-    future: PendingParse | None = None
+    # The parses of to_parse, in order: one per body fetch that brought messages to parse.
+    futures: list[PendingParse] = field(default_factory=list)
+    submitted: int = 0  # how many of to_parse went to the parser
     gmail: list[GmailMessage | None] | None = None  # Gmail's ids and labels, per message
+
+    def submit_rest(self, parser: Parser) -> None:
+        """Hand the messages to parse that came in since the last call to the parser."""
+        if self.submitted < len(self.to_parse):
+            self.futures.append(parser.submit(self.to_parse[self.submitted :]))
+            self.submitted = len(self.to_parse)
 
 
 def update_folder(
@@ -104,8 +116,8 @@ def update_folder(
 
     def finish(batch: _Batch) -> None:
         nonlocal done
-        assert batch.future is not None
-        for message, outcome in zip(batch.waiting, parser.result(batch.future), strict=True):
+        outcomes = [o for future in batch.futures for o in parser.result(future)]
+        for message, outcome in zip(batch.waiting, outcomes, strict=True):
             message.settle(outcome)
         # From here each raw message lives in its document (or message) only, so the
         # store can let go of it once written (peak memory: one message's size less).
@@ -125,13 +137,13 @@ def update_folder(
     for chunk in _chunks(uids, cfg.batch_size):
         try:
             batch = _fetch(
-                session, store, folder, info.uidvalidity, chunk, probe, result, gmail, parser.poll
+                session, store, folder, info.uidvalidity, chunk, probe, result, gmail, parser
             )
         except ImapError:
             if pending is not None:  # downloaded already: keep it before giving up
                 finish(pending)
             raise
-        batch.future = parser.submit(batch.to_parse)
+        batch.submit_rest(parser)
         if pending is not None:
             finish(pending)
         pending = batch
@@ -154,7 +166,7 @@ def _fetch(
     probe: bool,
     result: FolderResult,
     gmail: bool = False,
-    tick: Callable[[], None] | None = None,
+    parser: Parser | None = None,
 ) -> _Batch:
     cfg = session.config
     extra = (b"MODSEQ",) if session.condstore else ()
@@ -199,6 +211,7 @@ def _fetch(
                 where(uid), failure=f"not downloaded: {size:,} bytes, over the limit of {limit:,}"
             )
     sizes = dict(wanted)
+    tick = None if parser is None else parser.poll
     for chunk in _by_size([(uid, size) for uid, size in wanted if size <= limit]):
         expect = sum(sizes[uid] for uid in chunk)
         data = session.fetch(chunk, BODY_ITEMS + extra, expect, tick)
@@ -220,6 +233,8 @@ def _fetch(
         for uid, raw in zip(got, bodies, strict=True):
             copy = next(found) if isinstance(raw, bytes) else None
             by_uid[uid] = _classify(raw, copy, data[uid], where(uid, data[uid]), batch)
+        if parser is not None:
+            batch.submit_rest(parser)  # the parser starts on these during the next fetch
     batch.messages = [by_uid[uid] for uid in uids if uid in by_uid]
     if gmail:  # one document per message, whichever label folders show it
         batch.gmail = [
@@ -243,12 +258,14 @@ def _probe_key(item: dict[bytes, object]) -> tuple[str, str, int] | None:
 
 
 def _by_size(sized: list[tuple[int, int]]) -> list[list[int]]:
-    """Split into body fetches of at most ``MAX_FETCH_BYTES`` (a single big one alone)."""
+    """Split into body fetches of at most ``MAX_FETCH_BYTES`` (a single big one alone),
+    the first of at most ``FIRST_FETCH_COUNT`` messages."""
     chunks: list[list[int]] = []
     current: list[int] = []
     total = 0
     for uid, size in sized:
-        if current and total + size > MAX_FETCH_BYTES:
+        full = not chunks and len(current) >= FIRST_FETCH_COUNT
+        if current and (full or total + size > MAX_FETCH_BYTES):
             chunks.append(current)
             current, total = [], 0
         current.append(uid)
