@@ -121,7 +121,8 @@ def update_folder(
             message.settle(outcome)
         # From here each raw message lives in its document (or message) only, so the
         # store can let go of it once written (peak memory: one message's size less).
-        batch.future, batch.to_parse, batch.waiting = None, [], []
+        del outcomes
+        batch.futures, batch.to_parse, batch.waiting = [], [], []
         cursor.last_uid = batch.uids[-1]
         cursor.uidnext = None  # only a finished folder may be skipped
         commit_batch(
