@@ -117,21 +117,27 @@ def write_shape(shape: str, size: int, path: Path) -> int:
     return len(raw)
 
 
-# The measured interpreter: ingests a small warm-up message (the store is created and
-# the whole parser imported), then reads the
-# baseline, ingests the one message and prints both high-water marks (bytes).
-_CHILD = """
-import json, sys
-from mailatlas_clean import ParseLimits, ParserConfig
-from mailatlas_cli import MailAtlas
-
+# The measuring interpreters' high-water mark (VmHWM, bytes), a function of both scripts.
+_HWM = """
 def hwm():
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     raise SystemExit("no VmHWM")
+"""
 
+# The measured interpreter: ingests a small warm-up message (the store is created and
+# the whole parser imported), then reads the
+# baseline, ingests the one message and prints both high-water marks (bytes).
+_CHILD = (
+    """
+import json, sys
+from mailatlas_clean import ParseLimits, ParserConfig
+from mailatlas_cli import MailAtlas
+"""
+    + _HWM
+    + """
 # No time budget: a loaded machine must not turn a memory figure into a timeout.
 config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
 atlas = MailAtlas(sys.argv[2], sys.argv[3], config)
@@ -143,6 +149,7 @@ workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps({"base": base, "peak": hwm(), "workers": workers,
                   "ingested": result["ingested_count"], "failed": result["failed_count"]}))
 """
+)
 
 # The small intermediate interpreter: runs the measured one and relays its output, plus
 # the peak of any worker process it started (its own children's ru_maxrss).
@@ -178,19 +185,15 @@ def measure(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[s
 # The measured interpreter of a sync: syncs a folder holding a small warm-up message (the
 # store created, the IMAP client and the parser imported, a TLS connection made), then
 # reads the baseline, syncs the folder holding the one message, prints both marks.
-_SYNC_CHILD = """
+_SYNC_CHILD = (
+    """
 import json, os, sys
 from mailatlas_clean import ParseLimits, ParserConfig
 from mailatlas_cli import MailAtlas
 from mailatlas_imap import ImapSyncConfig
-
-def hwm():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise SystemExit("no VmHWM")
-
+"""
+    + _HWM
+    + """
 config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
 atlas = MailAtlas(sys.argv[1], sys.argv[2], config)
 def sync(folder):
@@ -205,6 +208,7 @@ result = sync("Big")
 print(json.dumps({"base": base, "peak": hwm(), "ingested": result["ingested_count"],
                   "failed": result["failed_count"], "status": result["status"]}))
 """
+)
 
 
 def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[str, int]:

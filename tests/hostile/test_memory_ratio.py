@@ -19,6 +19,7 @@ that interpreter's VmHWM minus its VmHWM before the message was read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,17 +49,31 @@ def test_every_shape_has_a_bound() -> None:
     assert set(BOUND) == set(SHAPES)
 
 
+def _assert_peak_within(
+    tmp_path: Path,
+    shape: str,
+    size: int,
+    run: Callable[[Path, Path], dict[str, int]],
+    factor: float,
+    base_mb: int,
+) -> None:
+    """Store one ``shape`` message of about ``size`` bytes with ``run`` (``measure`` or
+    ``measure_sync``): it is stored, and its peak is at most ``factor`` x its size plus
+    ``base_mb``."""
+    path = tmp_path / "m.eml"
+    size = write_shape(shape, size, path)
+    figures = run(path, tmp_path / "home")
+    assert (figures["ingested"], figures["failed"]) == (1, 0), figures
+    used = figures["peak"] - figures["base"]
+    bound = factor * size + base_mb * MB
+    assert used <= bound, f"{shape}: {used / MB:.0f} MB for {size / MB:.1f} MB ({used / size:.2f}x)"
+
+
 @pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_peak_memory_per_content_type(tmp_path: Path, shape: str) -> None:
-    path = tmp_path / "m.eml"
-    size = write_shape(shape, SIZE, path)
-    figures = measure(path, tmp_path / "home")
-    assert (figures["ingested"], figures["failed"]) == (1, 0), figures
-    used = figures["peak"] - figures["base"]
-    bound = BOUND[shape] * size + BASE_MB * MB
-    assert used <= bound, f"{shape}: {used / MB:.0f} MB for {size / MB:.1f} MB ({used / size:.2f}x)"
+    _assert_peak_within(tmp_path, shape, SIZE, measure, BOUND[shape], BASE_MB)
 
 
 # An IMAP sync of one 16 MB message from the real Dovecot, measured the same way
@@ -76,10 +91,4 @@ SYNC_BOUND = {"plain text": 4.6, "text-heavy HTML": 4.9}
 @pytest.mark.skipif(not dovecot_available(), reason="needs dovecot")
 @pytest.mark.parametrize("shape", sorted(SYNC_BOUND))
 def test_peak_memory_of_an_imap_sync_of_one_message(tmp_path: Path, shape: str) -> None:
-    path = tmp_path / "m.eml"
-    size = write_shape(shape, SYNC_SIZE, path)
-    figures = measure_sync(path, tmp_path / "home")
-    assert (figures["ingested"], figures["failed"]) == (1, 0), figures
-    used = figures["peak"] - figures["base"]
-    bound = SYNC_BOUND[shape] * size + SYNC_BASE_MB * MB
-    assert used <= bound, f"{shape}: {used / MB:.0f} MB for {size / MB:.1f} MB ({used / size:.2f}x)"
+    _assert_peak_within(tmp_path, shape, SYNC_SIZE, measure_sync, SYNC_BOUND[shape], SYNC_BASE_MB)
