@@ -488,6 +488,48 @@ def test_a_body_over_sqlites_length_limit_is_a_per_message_error(sqlite_store: S
     assert len(list(sqlite_store.blobs.path("raw").iterdir())) == 2
 
 
+def test_a_long_body_is_stored_and_searched_as_text(store: Store) -> None:
+    # SQLite writes a body of 1M characters or more through a blob handle, piece by
+    # piece, into a TEXT placeholder of its UTF-8 length (no bound copy of the whole
+    # text): what is read back and searched is the same text, whatever the pieces'
+    # boundaries cut (two- and four-byte characters across them).
+    line = "Grüße aus Köln, ça va? 😀 Ünïcödé\n"
+    body = line * (1_100_000 // len(line)) + "zanzibarword at the end"
+    body = body[:1_048_572] + " quixotic " + body[1_048_572:]  # across the first piece's end
+    added = store.add(make_parsed(make_raw(1), subject="Long", body=body), loc("1"))
+    store.add(make_parsed(make_raw(2), subject="Short", body="köln"), loc("2"))
+    assert store.get_document(added.document_id).body_text == body
+    for word in ("zanzibarword", "quixotic", "Koln"):
+        found = [r.subject for r in store.list_documents(ListFilter(query=word))]
+        assert sorted(found) == (["Long", "Short"] if word == "Koln" else ["Long"]), word
+    if isinstance(store, SQLiteStore):
+        row = store._conn.execute(
+            "SELECT typeof(body_text), length(CAST(body_text AS BLOB)) FROM documents WHERE id = ?",
+            (added.document_id,),
+        )
+        assert tuple(row.fetchone()) == ("text", len(body.encode()))
+    store.delete_document(added.document_id)  # the index's delete sees the same text
+    assert [r.subject for r in store.list_documents(ListFilter(query="koln"))] == ["Short"]
+
+
+def test_a_long_body_with_lone_surrogates_is_stored_scrubbed(sqlite_store: SQLiteStore) -> None:
+    # As for a short body: the undecodable code points are replaced, the rest is kept.
+    body = "a" * 1_200_000 + "\udcff tail"
+    added = sqlite_store.add(make_parsed(make_raw(1), body=body), loc("1"))
+    assert sqlite_store.get_document(added.document_id).body_text == "a" * 1_200_000 + "? tail"
+
+
+def test_a_long_body_over_sqlites_length_limit_is_a_per_message_error(
+    sqlite_store: SQLiteStore,
+) -> None:
+    sqlite_store._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1_500_000)
+    with pytest.raises(DocumentTooLargeError, match="too large for the database"):
+        sqlite_store.add(make_parsed(make_raw(1), body="é" * 1_000_000), loc("1"))
+    added = sqlite_store.add(make_parsed(make_raw(2), body="é" * 700_000), loc("2"))
+    assert sqlite_store.get_document(added.document_id).body_text == "é" * 700_000
+    assert sqlite_store.count_documents() == 1
+
+
 def test_a_consumed_document_is_emptied_once_written_and_given_back_on_failure(
     sqlite_store: SQLiteStore,
 ) -> None:

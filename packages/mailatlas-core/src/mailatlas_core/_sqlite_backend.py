@@ -56,10 +56,29 @@ _DOCUMENT_INSERT = (
     " recipients, headers_hash, body_hash, raw_size)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A body of at least this many characters is inserted as a placeholder of its UTF-8
+# length and then written through an incremental blob handle, a piece at a time: bound
+# as a str, SQLite would hold the whole text twice (its bound copy, which stays in the
+# cached statement, and the record) next to Python's cached UTF-8 copy of the str, about
+# three times the body beside the body itself. The column stays TEXT (the placeholder is
+# TEXT; a blob write keeps a value's type), so the full-text index built at commit and
+# every read see the same text as before.
+_STREAMED_BODY = 1 << 20
+_BODY_PIECE = 1 << 20  # characters encoded and written at a time
+_BODY = 10  # body_text's position in _DOCUMENT_INSERT
+_DOCUMENT_INSERT_PLACEHOLDER = _DOCUMENT_INSERT.replace(
+    "VALUES (" + "?, " * _BODY + "?", "VALUES (" + "?, " * _BODY + "CAST(zeroblob(?) AS TEXT)", 1
+)
 _ASSET_INSERT = (
     "INSERT INTO assets (id, document_id, ordinal, kind, mime_type, file_path, cid,"
     " sha256, filename, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _utf8_pieces(text: str) -> Iterator[bytes]:
+    """``text`` encoded as UTF-8, ``_BODY_PIECE`` characters at a time."""
+    for start in range(0, len(text), _BODY_PIECE):
+        yield text[start : start + _BODY_PIECE].encode()
 
 
 def _keep(key: str) -> str:
@@ -305,9 +324,21 @@ class SQLiteBackend(StateMixin, AdminMixin, ThreadsMixin, WorkMixin, TextsMixin,
 
     def _insert_document_row(self, values: tuple[Any, ...]) -> int:
         """Insert one documents row; return its ``seq``."""
-        cursor = self._conn.execute(_DOCUMENT_INSERT, values)
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        body = values[_BODY]
+        if len(body) < _STREAMED_BODY:
+            cursor = self._conn.execute(_DOCUMENT_INSERT, values)
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+        # Raises UnicodeEncodeError (lone surrogates) before anything is inserted.
+        size = len(body) if body.isascii() else sum(len(p) for p in _utf8_pieces(body))
+        placeholder = (*values[:_BODY], size, *values[_BODY + 1 :])
+        cursor = self._conn.execute(_DOCUMENT_INSERT_PLACEHOLDER, placeholder)
+        seq = cursor.lastrowid
+        assert seq is not None
+        with self._conn.blobopen("documents", "body_text", seq) as blob:
+            for piece in _utf8_pieces(body):
+                blob.write(piece)
+        return seq
 
     def _existing(self, row: DocumentRow) -> str | None:
         found = self._conn.execute(
