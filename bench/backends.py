@@ -18,8 +18,9 @@ for SQLite + files with 1 worker and for PostgreSQL + S3 with 1, 2 and 4 workers
 
 Each line also gives MailAtlas's CPU time per message (user + system of the sync command
 and every process it waited for: workers, parse pool), which a loaded machine blurs far
-less than wall time. ``--against REF`` runs git REF's packages (bench/ingest.py's
-``against``) in turn with this tree's, run by run, and prints both.
+less than wall time, and the servers' CPU per message (PostgreSQL's backends and weed,
+read from /proc: they run on the same cores). ``--against REF`` runs git REF's packages
+(bench/ingest.py's ``against``) in turn with this tree's, run by run, and prints both.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ BUCKET = "mailatlas-bench"
 STORE_ROOT = Path(__file__).resolve().parent / "out"
 # The last store of each kind: (database bytes, workspace bytes), from `mailatlas stats`.
 SIZES: dict[str, tuple[int, int]] = {}
+# The servers' processes (PostgreSQL's postmaster, weed): their CPU is on these cores too.
+SERVERS: dict[str, int] = {}
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the servers (a postmaster's count includes its exited
+    backends, which it has reaped)."""
+    total = 0.0
+    for pid in SERVERS.values():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def accounts_file(path: Path, server: DovecotServer, users: list[str]) -> dict[str, str]:
@@ -79,14 +92,16 @@ def children_cpu() -> float:
 
 def timed_sync(
     config: Path, workers: int, db: str, workspace: str, env: dict[str, str], count: int
-) -> tuple[float, float]:
-    """(messages per second, CPU seconds per message) of one sync into a fresh store."""
+) -> tuple[float, float, float]:
+    """(messages per second, CPU seconds per message, the servers' CPU seconds per
+    message) of one sync into a fresh store."""
     args = [sys.executable, "-m", "mailatlas_cli", "sync", "imap", "--config", str(config),
             "--all-accounts", "--workers", str(workers), "--db", db, "--workspace", workspace,
             "--quiet"]  # fmt: skip
-    cpu0, t0 = children_cpu(), time.perf_counter()
+    cpu0, servers0, t0 = children_cpu(), server_cpu(), time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     elapsed, cpu = time.perf_counter() - t0, children_cpu() - cpu0
+    servers = server_cpu() - servers0
     if done.returncode != 0:
         raise SystemExit(f"sync failed ({done.returncode}): {done.stderr[-2000:]}")
     listed = subprocess.run(
@@ -101,7 +116,7 @@ def timed_sync(
         raise SystemExit(f"expected {count} documents, the store has {stats['documents']}")
     kind = "postgresql" if db.startswith(("postgresql:", "postgres:")) else "sqlite"
     SIZES[kind] = (stats["database_bytes"], stats["workspace_bytes"])
-    return count / elapsed, cpu / count
+    return count / elapsed, cpu / count, servers / count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             SeaweedServer() as s3,
         ):
             make_bucket(s3, BUCKET)
+            SERVERS.update(postgres=pg.pid() or 0, weed=s3.pid() or 0)
             raws = list(generate_messages(args.count, seed=1))
             size_mb = sum(map(len, raws)) / 1e6
             share = len(raws) // (len(users) * len(FOLDERS))
@@ -148,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                     variants[label] = dict(env, PYTHONPATH=os.pathsep.join(paths))
 
             shapes = [("sqlite", 1)] + [("postgres", n) for n in args.workers]
-            rates: dict[tuple[str, str, int], list[tuple[float, float]]] = {
+            rates: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {
                 (v, *shape): [] for v in variants for shape in shapes
             }
             for run in range(args.runs):
@@ -159,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
                             db, ws = str(work / name / "store.db"), str(work / name / "ws")
                         else:
                             db, ws = pg.create_database(name), f"s3://{BUCKET}/{name}"
-                        rate, cpu = timed_sync(config, workers, db, ws, variant_env, count)
-                        rates[(variant, backend, workers)].append((rate, cpu))
+                        rate, cpu, servers = timed_sync(config, workers, db, ws, variant_env, count)
+                        rates[(variant, backend, workers)].append((rate, cpu, servers))
                         print(
                             f"run {run + 1}: {variant} {backend} x{workers}: {rate:,.0f} msg/s,"
-                            f" {cpu * 1000:.1f} ms CPU/msg",
+                            f" {cpu * 1000:.1f} ms CPU/msg (servers {servers * 1000:.1f}),"
+                            f" load {os.getloadavg()[0]:.1f}",
                             file=sys.stderr,
                         )
             load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -175,14 +192,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             for (variant, backend, workers), values in rates.items():
                 label = "SQLite + files" if backend == "sqlite" else "PostgreSQL + S3"
-                base = statistics.median(r for r, _ in rates[(variant, "sqlite", 1)])
-                med = statistics.median(r for r, _ in values)
-                cpu = statistics.median(c for _, c in values)
-                singles = ", ".join(f"{r:,.0f}" for r, _ in values)
+                base = statistics.median(r for r, _, _ in rates[(variant, "sqlite", 1)])
+                med = statistics.median(r for r, _, _ in values)
+                cpu = statistics.median(c for _, c, _ in values)
+                servers = statistics.median(s for _, _, s in values)
+                singles = ", ".join(f"{r:,.0f}" for r, _, _ in values)
                 tag = f"{variant:8} " if len(variants) > 1 else ""
                 print(
                     f"  {tag}{label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
-                    f"  {cpu * 1000:5.1f} ms CPU/msg   (runs: {singles})"
+                    f"  {cpu * 1000:5.1f} ms CPU/msg  servers {servers * 1000:4.1f} ms/msg"
+                    f"   (runs: {singles})"
                 )
             for kind, (db_bytes, ws_bytes) in SIZES.items():
                 print(

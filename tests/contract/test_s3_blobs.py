@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mailatlas_core import open_store
+from mailatlas_core import _s3_blobs, open_store
 from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
-from mailatlas_core._s3_blobs import _SIGNED, S3BlobStore, parse_s3_url
+from mailatlas_core._s3_blobs import _SIGNED, S3BlobStore, _connection, parse_s3_url
 
 from devkit.seaweedfs import SeaweedServer
 
@@ -68,22 +69,72 @@ def test_stores_share_the_client_of_their_environment(
 def test_a_small_blob_is_sent_without_waiting_for_100_continue(
     blobs: S3BlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    expects: list[str | None] = []
-    session = blobs._client._endpoint.http_session  # every PUT's way out, either path
-    send = session.send
+    expects: list[str | bytes | None] = []
+    session = blobs._client._endpoint.http_session  # the client's way out (large PUTs)
+    send, direct = session.send, _s3_blobs._send  # direct: a small PUT's own connection
 
     def seen(request: Any) -> Any:
         if request.method == "PUT":
             expects.append(request.headers.get("Expect"))
         return send(request)
 
+    def seen_direct(conn: Any, url: str, headers: dict[str, str], data: bytes) -> bool:
+        expects.append(headers.get("Expect"))
+        return direct(conn, url, headers, data)
+
     monkeypatch.setattr(session, "send", seen)
+    monkeypatch.setattr(_s3_blobs, "_send", seen_direct)
     blobs.put("raw/small.eml", b"x" * 8000)
     blobs.put("raw/large.eml", b"x" * (2 << 20))
     blobs.flush()
     monkeypatch.undo()
     assert sorted(expects, key=str) == [None, b"100-continue"]
     assert blobs.size("raw/small.eml") == 8000 and blobs.size("raw/large.eml") == 2 << 20
+
+
+def test_small_blobs_share_one_connection_per_thread_and_a_dropped_one_falls_back(
+    s3_workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = S3BlobStore.from_url(s3_workspace)  # immediate: every PUT on this thread
+    session = blobs._client._endpoint.http_session
+    through_session: list[str] = []
+    send = session.send
+
+    def seen(request: Any) -> Any:
+        if request.method == "PUT":
+            through_session.append(request.method)
+        return send(request)
+
+    monkeypatch.setattr(session, "send", seen)
+    blobs.put("raw/one.eml", b"one")
+    signed = _SIGNED[blobs._client]
+    conn = signed._local.conn
+    blobs.put("raw/two.eml", b"two")
+    assert signed._local.conn is conn and conn.sock is not None  # kept alive, reused
+    assert through_session == []  # neither went through botocore's session
+    conn.sock.shutdown(socket.SHUT_RDWR)  # as a server that dropped an idle connection
+    blobs.put("raw/three.eml", b"three")  # the client's path stores it
+    assert through_session == ["PUT"]
+    other = S3BlobStore.from_url(s3_workspace)
+    assert [other.get(f"raw/{n}.eml") for n in ("one", "two", "three")] == [
+        b"one",
+        b"two",
+        b"three",
+    ]
+    blobs.put("raw/four.eml", b"four")  # and the next one has a connection of its own again
+    assert through_session == ["PUT"] and signed._local.conn is not conn
+
+
+def test_a_proxied_endpoint_is_left_to_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert _connection("http://10.1.2.3:8333", proxied=False) is not None
+    assert _connection("http://10.1.2.3:8333", proxied=True) is None  # the client's proxies
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    assert _connection("http://10.1.2.3:8333", proxied=False) is None
+    monkeypatch.setenv("NO_PROXY", "10.1.2.3")
+    assert _connection("http://10.1.2.3:8333", proxied=False) is not None
+    assert _connection("ftp://10.1.2.3", proxied=False) is None
 
 
 def test_a_small_blob_is_one_signed_request_and_the_client_is_the_fallback(
