@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from mailatlas_core import _s3_blobs, open_store
 from mailatlas_core._errors import BlobNotFoundError, StoreError, UnsafePathError
-from mailatlas_core._s3_blobs import _SIGNED, S3BlobStore, _connection, parse_s3_url
+from mailatlas_core._s3_blobs import (
+    _SIGNED,
+    S3BlobStore,
+    _connection,
+    _lean_signer,
+    parse_s3_url,
+)
 
 from devkit.seaweedfs import SeaweedServer
 
@@ -78,9 +84,9 @@ def test_a_small_blob_is_sent_without_waiting_for_100_continue(
             expects.append(request.headers.get("Expect"))
         return send(request)
 
-    def seen_direct(conn: Any, url: str, headers: dict[str, str], data: bytes) -> bool:
+    def seen_direct(conn: Any, method: str, url: str, headers: dict[str, str], data: bytes) -> int:
         expects.append(headers.get("Expect"))
-        return direct(conn, url, headers, data)
+        return direct(conn, method, url, headers, data)
 
     monkeypatch.setattr(session, "send", seen)
     monkeypatch.setattr(_s3_blobs, "_send", seen_direct)
@@ -123,6 +129,45 @@ def test_small_blobs_share_one_connection_per_thread_and_a_dropped_one_falls_bac
     ]
     blobs.put("raw/four.eml", b"four")  # and the next one has a connection of its own again
     assert through_session == ["PUT"] and signed._local.conn is not conn
+
+
+def test_a_store_writes_small_blobs_without_making_a_client(
+    s3_workspace: str, seaweed_server: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = S3BlobStore.from_url(s3_workspace, deferred=True)  # as a sync worker's
+    blobs.prepare()  # the bucket check: one signed HEAD
+    for i in range(20):
+        blobs.put(f"raw/{i}.eml", bytes([i]) * 3000)
+    blobs.flush()
+    assert blobs._made is None  # no boto3 client made
+    other = S3BlobStore.from_url(s3_workspace)
+    assert all(other.get(f"raw/{i}.eml") == bytes([i]) * 3000 for i in range(20))
+    with pytest.raises(StoreError, match="does not exist"):  # the client says why
+        S3BlobStore("no-such-bucket", "p").prepare()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-" + seaweed_server.secret_key[:4])
+    refused = S3BlobStore.from_url(s3_workspace)
+    with pytest.raises(StoreError, match="cannot write"):  # refused, then the client's error
+        refused.put("raw/refused.eml", b"data")
+    assert refused._made is not None
+
+
+def test_the_environment_alone_signs_only_what_the_client_would_sign_alike() -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "key",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://10.1.2.3:8333/",
+    }
+    signer = _lean_signer(env)
+    assert signer is not None and signer._endpoint == "http://10.1.2.3:8333"
+    assert signer._region == "eu-west-1"
+    specific = _lean_signer({**env, "AWS_ENDPOINT_URL_S3": "http://10.9.9.9:1"})
+    assert specific is not None and specific._endpoint == "http://10.9.9.9:1"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        assert _lean_signer({k: v for k, v in env.items() if k != name}) is None
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        assert _lean_signer({**env, name: "x"}) is None
+    assert _lean_signer({**env, "AWS_ENDPOINT_URL": "ftp://10.1.2.3"}) is None
 
 
 def test_a_proxied_endpoint_is_left_to_the_client(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ import io
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -201,6 +201,11 @@ class S3BlobStore:
         """Check that the bucket exists and the keys may use it (nothing is created)."""
         from botocore.exceptions import ClientError
 
+        lean = _env_signer() if self._made is None else None
+        if lean is not None:  # one signed HEAD, no client made; else the client says why
+            status = lean.head_bucket(self.bucket)
+            if status is not None and 200 <= status < 300:
+                return
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
@@ -227,14 +232,16 @@ class S3BlobStore:
 
     def _put_now(self, key: str, data: bytes) -> None:
         name = self._name(key)
-        client = self._client
-        signed = _SIGNED.get(client)
-        if signed is not None and len(data) < _EXPECT_FROM and signed.put(self.bucket, name, data):
-            return
+        if len(data) < _EXPECT_FROM:
+            signed = _env_signer() if self._made is None else None
+            if signed is None:
+                signed = _SIGNED.get(self._client)
+            if signed is not None and signed.put(self.bucket, name, data):
+                return
         # Large, or refused or failed once: the client's own path, with its retries and
         # its reading of the server's error.
         with self._errors(f"cannot write {self.locate(key)}"):
-            client.put_object(Bucket=self.bucket, Key=name, Body=data)
+            self._client.put_object(Bucket=self.bucket, Key=name, Body=data)
 
     def flush(self) -> None:
         """Wait until every blob put so far is stored (raises the first upload's error)."""
@@ -336,13 +343,54 @@ def _client(threads: int) -> Any:
     so no secret is copied anywhere.
     """
     pool = max(10, threads)
-    settings = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("AWS_"))
-    key = hashlib.sha256("\0".join([str(pool), *settings]).encode()).hexdigest()
+    key = _environment(str(pool))
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
             client = _CLIENTS[key] = _new_client(pool)
     return client
+
+
+def _environment(*extra: str) -> str:
+    """A hash of the ``AWS_*`` environment (no secret is copied anywhere)."""
+    settings = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("AWS_"))
+    return hashlib.sha256("\0".join([*extra, *settings]).encode()).hexdigest()
+
+
+_LEAN: dict[str, _SignedPut | None] = {}
+
+
+def _env_signer() -> _SignedPut | None:
+    """Small PUTs signed with keys, region and endpoint taken from the environment alone,
+    with no boto3 client made (importing boto3 and loading the S3 model cost a worker
+    about 0.4 s of CPU, and a sync needs the client only when something goes wrong).
+
+    Only where the client would use exactly these: ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``), ``AWS_REGION`` (or
+    ``AWS_DEFAULT_REGION``), ``AWS_ENDPOINT_URL_S3`` (or ``AWS_ENDPOINT_URL``), no profile
+    named, no proxy; otherwise ``None`` and the client's own signer is used. Either way a
+    request that fails goes through the client.
+    """
+    key = _environment()
+    with _CLIENTS_LOCK:
+        if key not in _LEAN:
+            _LEAN[key] = _lean_signer(os.environ)
+        return _LEAN[key]
+
+
+def _lean_signer(env: Mapping[str, str]) -> _SignedPut | None:
+    access, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    endpoint = (env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").rstrip("/")
+    named = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+    if not (access and secret and region and endpoint) or any(env.get(n) for n in named):
+        return None
+    if _connection(endpoint, proxied=False) is None:
+        return None
+    from botocore.credentials import Credentials
+
+    credentials = Credentials(access, secret, env.get("AWS_SESSION_TOKEN") or None)
+    return _SignedPut(credentials, region, endpoint)
 
 
 class _SignedPut:
@@ -364,40 +412,73 @@ class _SignedPut:
     (idempotent: same key, same bytes), whose retries and error reading then decide.
     """
 
-    def __init__(self, client: Any, credentials: Any) -> None:
+    def __init__(
+        self,
+        credentials: Any,
+        region: str,
+        endpoint: str,
+        *,
+        session: Any = None,
+        proxied: bool = False,
+        agent: str = "Botocore",
+    ) -> None:
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
 
         self._request = AWSRequest
         self._auth = S3SigV4Auth
         self._credentials = credentials
-        self._region = client.meta.region_name or "us-east-1"
-        self._endpoint = client.meta.endpoint_url.rstrip("/")
-        self._session = client._endpoint.http_session  # the client's pool, TLS and proxies
-        self._proxied = bool(getattr(client.meta.config, "proxies", None))
-        self._agent = f"{client.meta.config.user_agent or 'Botocore'} mailatlas"
+        self._region = region
+        self._endpoint = endpoint
+        self._session = session  # the client's pool, TLS and proxies (None: no client)
+        self._proxied = proxied
+        self._agent = f"{agent} mailatlas"
         self._local = threading.local()  # each uploading thread's own connection
+
+    @classmethod
+    def of_client(cls, client: Any, credentials: Any) -> _SignedPut:
+        """Signed as ``client`` signs, sent to its endpoint (through its session where a
+        proxy is in the way)."""
+        return cls(
+            credentials,
+            client.meta.region_name or "us-east-1",
+            client.meta.endpoint_url.rstrip("/"),
+            session=client._endpoint.http_session,
+            proxied=bool(getattr(client.meta.config, "proxies", None)),
+            agent=client.meta.config.user_agent or "Botocore",
+        )
 
     def put(self, bucket: str, name: str, data: bytes) -> bool:
         """Store ``data`` at ``name``; ``False`` if that did not work (nothing raised)."""
+        status = self._send("PUT", f"/{bucket}/{quote(name, safe='/~')}", data)
+        return status is not None and 200 <= status < 300
+
+    def head_bucket(self, bucket: str) -> int | None:
+        """The status of a HEAD of ``bucket`` (``None`` if there was no answer)."""
+        return self._send("HEAD", f"/{bucket}", b"")
+
+    def _send(self, method: str, path: str, data: bytes) -> int | None:
         try:
             endpoint = self._endpoint
-            url = f"{endpoint}/{bucket}/{quote(name, safe='/~')}"
-            headers = {"Content-Length": str(len(data)), "User-Agent": self._agent}
-            request = self._request(method="PUT", url=url, data=data, headers=headers)
+            url = endpoint + path
+            headers = {"User-Agent": self._agent}
+            if method == "PUT":
+                headers["Content-Length"] = str(len(data))
+            request = self._request(method=method, url=url, data=data, headers=headers)
             self._auth(self._credentials.get_frozen_credentials(), "s3", self._region).add_auth(
                 request
             )
             direct = self._direct(endpoint)
-            if direct is None:
-                response = self._session.send(request.prepare())
-                return 200 <= int(response.status_code) < 300
-            return _send(direct, url, dict(request.headers.items()), data)
+            if direct is not None:
+                return _send(direct, method, url, dict(request.headers.items()), data)
+            if self._session is None:
+                return None
+            return int(self._session.send(request.prepare()).status_code)
         except Exception:  # the client's path tries again and says what went wrong
             broken, self._local.conn = getattr(self._local, "conn", None), None
             if broken is not None:
                 broken.close()
-            return False
+            return None
 
     def _direct(self, endpoint: str) -> http.client.HTTPConnection | None:
         """This thread's connection to ``endpoint``, or ``None`` where it must not go
@@ -429,15 +510,17 @@ def _connection(endpoint: str, proxied: bool) -> http.client.HTTPConnection | No
     return http.client.HTTPSConnection(host, parts.port, timeout=60, context=context)
 
 
-def _send(conn: http.client.HTTPConnection, url: str, headers: dict[str, str], data: bytes) -> bool:
-    """One PUT on ``conn`` (kept open for the next one unless the server closes it)."""
-    parts = urlsplit(url)
-    conn.request("PUT", parts.path, body=data, headers=headers)
+def _send(
+    conn: http.client.HTTPConnection, method: str, url: str, headers: dict[str, str], data: bytes
+) -> int:
+    """One request on ``conn`` (kept open for the next one unless the server closes it);
+    the answer's status."""
+    conn.request(method, urlsplit(url).path, body=data or None, headers=headers)
     response = conn.getresponse()
     response.read()  # the connection is reusable only once the answer is read
     if response.will_close:
         conn.close()
-    return 200 <= response.status < 300
+    return response.status
 
 
 # The signed-PUT helper of each client made here (which lives as long as the process).
@@ -477,5 +560,5 @@ def _new_client(pool: int) -> Any:
     client.meta.events.register("before-send.s3.PutObject", _no_wait_for_small_bodies)
     credentials = session.get_credentials()
     if credentials is not None:  # else unsigned requests: the client's path only
-        _SIGNED[client] = _SignedPut(client, credentials)
+        _SIGNED[client] = _SignedPut.of_client(client, credentials)
     return client
