@@ -112,20 +112,29 @@ class _Bounded(imaplib.IMAP4):
             raise self._fail(
                 f"announced a literal of {size:,} bytes, more than one command may receive"
             )
-        parts = []
-        left = size
-        while left > 0:
-            self._wait_budget()
-            try:
-                chunk = self._reader.read1(min(left, 1 << 20))
-            except TimeoutError:
-                self._timed_out()
-                raise
-            if not chunk:
-                break  # EOF: imaplib notices the short read
-            parts.append(chunk)
-            left -= len(chunk)
-        data = b"".join(parts)
+        # Read into one buffer of the announced size, handed over as the bytes object
+        # itself (BytesIO.getvalue() gives its buffer without a copy once it is no
+        # longer exported): a list of socket reads plus their join held a message twice.
+        buffer = io.BytesIO()
+        if size:
+            buffer.seek(size - 1)
+            buffer.write(b"\0")
+        got = 0
+        with buffer.getbuffer() as view:
+            while got < size:
+                self._wait_budget()
+                try:
+                    n = self._reader.readinto1(view[got : got + min(size - got, 1 << 20)])
+                except TimeoutError:
+                    self._timed_out()
+                    raise
+                if not n:
+                    break  # EOF: imaplib notices the short read
+                got += n
+        if got < size:
+            buffer.truncate(got)
+        data = buffer.getvalue()
+        del buffer
         self._spend(len(data))
         if self.on_literal is not None:
             self.on_literal()
