@@ -249,6 +249,11 @@ def _build(
             body_source = "message/rfc822"
     if "\x00" in text:
         text = text.replace("\x00", "")
+    if "\r" in text:
+        # Line ends as clean_text would make them, but here, where the CRLF text is let
+        # go as soon as the copy exists: in clean_text this frame's reference would keep
+        # both to the end (CRLF is what IMAP serves: one body's size more at a sync's peak).
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     cleaned = clean_text(text, config)
     del text
 
