@@ -4,7 +4,9 @@ bounded time and memory with one clean error, and committed work stays stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,3 +279,48 @@ def test_uids_are_listed_in_bounded_windows(
     # compared in full: every window once more, each still bounded.
     assert rerun == ["10:12", "10:12", "7:9", "4:6", "1:3"]
     assert all("*" not in c for c in searches + rerun)
+
+
+# -- literals read into one buffer (issue 11: memory) -------------------------------------
+
+
+def test_literals_sent_in_small_pieces_are_stored_byte_for_byte(home: Path, store: Store) -> None:
+    # The client reads a literal into one buffer of the announced size, a socket read at
+    # a time: every piece lands at its place, whatever the server's write sizes.
+    mail = [message(i, tag="pieces", body="Grüße " * (2000 + 500 * i)) for i in range(1, 4)]
+
+    def in_pieces(conn: Conn, tag: str, args: str) -> None:
+        if "BODY.PEEK[]" not in args:
+            return conn.default(tag, args, "UID FETCH")
+        for seq in (1, 2, 3):
+            reply = server.fetch_reply(seq, seq, args)
+            for i in range(0, len(reply), 997):
+                conn.send(reply[i : i + 997])
+        conn.tagged(tag)
+
+    with ScriptedImap(mail) as server:
+        server.on("UID FETCH", in_pieces)
+        out = sync(home, config(server))
+
+    folder = out.folders[0]
+    assert (folder.status, folder.ingested_count) == ("ok", 3)
+    hashes = {store.get_document(r.id).content_hash for r in folder.document_refs}
+    assert hashes == {hashlib.sha256(m).hexdigest() for m in mail}
+
+
+def test_a_literal_cut_short_by_the_server_is_one_clean_error(home: Path, store: Store) -> None:
+    def cut(conn: Conn, tag: str, args: str) -> None:
+        conn.send(b"* 3 FETCH (UID 3 BODY[] {5000}\r\n" + b"x" * 1000)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+
+    with ScriptedImap(messages(4, tag="cut")) as server:
+        after_first_body_fetch(server, cut)
+        out = sync(home, config(server, batch_size=2, max_retries=0))
+
+    folder = out.folders[0]
+    assert folder.status == "error"
+    assert folder.error == (
+        f"connection to 127.0.0.1:{server.port} lost while fetching messages: command: UID"
+        " => socket error: EOF (gave up after 0 retries)"
+    )
+    assert (folder.ingested_count, store.count_documents()) == (2, 2)  # the first batch stays
