@@ -23,7 +23,7 @@ from tests.backends import BACKENDS, StoreSpec, committed, spec_for, store_rows
 from tests.cli.conftest import make_message
 from tests.hostile.helpers import REPO, cli_command, cli_env, run_cli, wait_for
 
-MESSAGES = 1500
+MESSAGES = 600  # two commit batches of 200 still to come after the kill
 PROGRESS = 200  # documents committed before the kill
 
 
