@@ -33,16 +33,16 @@ from ._forward import forwarded_text
 from ._headers import HeaderView, format_mailbox
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
-from ._mime import second_multipart_type, walk_message
+from ._mime import walk_message
+from ._multipart import read_tree
 from ._peek import FIELD_LINE as _FIELD_LINE
 from ._peek import KNOWN_FIELD as _KNOWN_FIELD
 from ._peek import peek_message_id, sniff_not_email
-from ._rawbody import RawBodyMessage, body_start
 
 __all__ = ["parse_bytes", "parse_eml", "parser_input"]
 
 _FEED_SLICE = 1 << 20
-# A single-part body at least this large is read from the raw bytes (``_rawbody``).
+# A message at least this large is read by offset (``_multipart``, ``_rawbody``).
 _DIRECT_BODY = 1 << 16
 _SPACED_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _LOST_FOLD = re.compile(rb"^[^ \t\r\n]")  # not blank, not indented
@@ -71,32 +71,18 @@ def _feed(data: bytes) -> Message:
     The same parser and policy (compat32 keeps raw header bytes), but without the
     whole-message ``str`` and the ``StringIO`` (four bytes a character) that
     ``message_from_bytes`` builds: a 280 MB message peaked at 2.4 GB that way.
-    A large single-part body is not fed at all (:mod:`._rawbody`).
+    A message of 64 KB or more is read by offset (:mod:`._multipart`): only its header
+    blocks go through the parser, its leaves keep their bodies as raw bytes.
     """
-    start = body_start(data) if len(data) >= _DIRECT_BODY else None
-    if start is not None and len(data) - start >= _DIRECT_BODY:
-        head = BytesFeedParser(RawBodyMessage)
-        head.feed(data[:start])
-        message = head.close()
-        if isinstance(message, RawBodyMessage) and _single_leaf(message):
-            message.attach_body(data[start:])
-            return message
+    if len(data) >= _DIRECT_BODY:
+        tree = read_tree(data)
+        if tree is not None:
+            return tree
     parser = BytesFeedParser()
     view = memoryview(data)
     for start in range(0, len(data), _FEED_SLICE):
         parser.feed(bytes(view[start : start + _FEED_SLICE]))
     return parser.close()
-
-
-def _single_leaf(message: Message) -> bool:
-    """Whether the parser reads nothing in this message's body: it is the rest of the
-    input as it is (no multipart to split, no attached message to parse)."""
-    return (
-        not message.is_multipart()
-        and message.get_content_maintype() not in ("multipart", "message")
-        and second_multipart_type(message) is None
-        and not message.defects
-    )
 
 
 def _repair_header_lines(data: bytes) -> bytes | None:

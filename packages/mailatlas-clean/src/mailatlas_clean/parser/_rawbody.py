@@ -24,13 +24,13 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-__all__ = ["RawBodyMessage", "body_start", "flatten_leaf", "take_body"]
+__all__ = ["HEADER_LINE", "RawBodyMessage", "body_start", "flatten_leaf", "take_body"]
 
 # email.feedparser's headerRE and NLCRE, on bytes: a header line, a header block's end.
 # The field name is taken possessively and only from the start of a run of name
 # characters, so that a search (not only a match at a line start) is linear too; ':' is
 # not a name character, so neither changes what a match at a line start finds.
-_HEADER_LINE = re.compile(rb"From |(?<![\041-\071\073-\176])[\041-\071\073-\176]*+:|[\t ]")
+HEADER_LINE = re.compile(rb"From |(?<![\041-\071\073-\176])[\041-\071\073-\176]*+:|[\t ]")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
@@ -43,7 +43,7 @@ def body_start(data: bytes) -> int | None:
         found = _LINE_END.search(data, pos)
         if found is None:
             return None  # the last line is a header: no body
-        if _HEADER_LINE.match(data, pos) is None:
+        if HEADER_LINE.match(data, pos) is None:
             return found.end() if found.start() == pos else None
         pos = found.end()
     return None
