@@ -187,6 +187,9 @@ def _build(
     reason = sniff_not_email(raw)
     if reason is not None:
         raise ParseError(reason)
+    # Hashed first, while the raw bytes are all a message holds: its 1 MB pieces would
+    # otherwise be made beside every part's objects at the parse's peak.
+    raw_print = fingerprint(raw)
     parse_defects: list[str] = []
     message = _message_from_bytes(raw, parse_defects)
     headers = HeaderView(message)
@@ -280,6 +283,11 @@ def _build(
     }
     if env:
         metadata["envelope"] = env
+    # The walk's records (one set per part, most of a message of many small parts) are
+    # in the metadata now: let them go before the assets' texts are read.
+    del content
+    asset_data = [asset for asset, _part in assets]
+    del assets
     return ParsedDocument(
         id=doc_id,
         raw=raw,
@@ -295,10 +303,10 @@ def _build(
         body_text=cleaned.text,
         body_html=body_html,
         metadata=metadata,
-        assets=read_texts([asset for asset, _part in assets], config, len(raw)),
+        assets=read_texts(asset_data, config, len(raw)),
         in_reply_to=in_reply_to,
         references=references,
-        fingerprint=fingerprint(raw),
+        fingerprint=raw_print,
     )
 
 
