@@ -39,7 +39,7 @@ BOUND = {
     "text-heavy HTML": 4.3,  # 3.9 (4.5, 5.7, 6.9): no strip copy of the text
     "tag-dense HTML": 4.1,  # 3.6 (6.7, 6.7, 7.0): pieces bounded by tag count too
     "alternative text+HTML": 4.0,  # 3.55 (4.1, 4.3, 6.3): within 4x + BASE_MB
-    "base64 attachment": 4.0,  # 3.8 (3.8, 4.7, 4.7): within 4x + BASE_MB
+    "base64 attachment": 3.2,  # 2.7 (3.8, 3.8, 4.7): leaves read by offset
     "quoted-printable": 3.7,  # 3.2 (3.7, 4.8, 7.1): within 4x + BASE_MB
     "many small parts": 5.3,  # 4.9 (5.1, 5.7, 6.2): part trees read by offset
     "nested message/rfc822": 4.4,  # 4.0 (4.2, 5.0, 5.0): part trees read by offset
