@@ -16,6 +16,7 @@ from email.message import Message
 from pathlib import Path
 
 import mailatlas_clean.parser._parse as parse_module
+import mailatlas_clean.parser._rawbody as rawbody_module
 import pytest
 from mailatlas_clean import parse_bytes
 from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start, flatten_leaf
@@ -181,4 +182,25 @@ def test_flatten_leaf_writes_what_the_generator_writes_for_every_corpus_leaf(
 def test_flatten_leaf_writes_what_the_generator_writes(
     raw: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert _leaves_flatten_as_the_generator_writes(raw, monkeypatch) >= 1
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5, 64])
+@pytest.mark.parametrize(
+    "body",
+    [
+        BODY.replace(b"\n", b"\r\n"),
+        BODY.replace(b"\n", b"\r"),
+        b"\r\n\r\r\n\n\r" + BODY.replace(b"\n", b"\r\r\n") + b"\r",
+        b"a\rb\r\nc\nd\r\r\r\n\r\n",
+    ],
+)
+def test_flatten_leaf_makes_every_line_end_lf_whichever_piece_a_pair_falls_in(
+    body: bytes, piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CR and CRLF line ends of a long body are made LF a piece at a time (not by
+    one ``re.sub`` holding every line); a pair split across two pieces stays one line
+    end. Small pieces put every boundary on every kind of line end."""
+    monkeypatch.setattr(rawbody_module, "LINE_END_PIECE", piece)
+    raw = HEAD + b"Content-Type: text/plain\r\n\r\n" + body
     assert _leaves_flatten_as_the_generator_writes(raw, monkeypatch) >= 1
