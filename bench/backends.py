@@ -18,8 +18,10 @@ for SQLite + files with 1 worker and for PostgreSQL + S3 with 1, 2 and 4 workers
 
 Each line also gives MailAtlas's CPU time per message (user + system of the sync command
 and every process it waited for: workers, parse pool), which a loaded machine blurs far
-less than wall time, and the servers' CPU per message (PostgreSQL's backends and weed,
-read from /proc: they run on the same cores). ``--against REF`` runs git REF's packages
+less than wall time, and each server's CPU per message (PostgreSQL, weed and Dovecot,
+each process tree read from /proc: they run on the same cores). A last line gives the
+ceiling those figures put on PostgreSQL + S3 here: the rate if MailAtlas spent no more
+CPU a message on it than on SQLite and every core were busy. ``--against REF`` runs git REF's packages
 (bench/ingest.py's ``against``) in turn with this tree's, run by run, and prints both.
 """
 
@@ -51,18 +53,37 @@ BUCKET = "mailatlas-bench"
 STORE_ROOT = Path(__file__).resolve().parent / "out"
 # The last store of each kind: (database bytes, workspace bytes), from `mailatlas stats`.
 SIZES: dict[str, tuple[int, int]] = {}
-# The servers' processes (PostgreSQL's postmaster, weed): their CPU is on these cores too.
+# The servers' processes (PostgreSQL's postmaster, weed, Dovecot's master): their CPU is on
+# these cores too.
 SERVERS: dict[str, int] = {}
 
 
-def server_cpu() -> float:
-    """CPU seconds used so far by the servers (a postmaster's count includes its exited
-    backends, which it has reaped)."""
-    total = 0.0
-    for pid in SERVERS.values():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and every live process under it, each with its reaped
+    children (a postmaster's count includes its exited backends, Dovecot's master its
+    exited imap processes): each exited process is counted once, by its parent."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            total += sum(int(x) for x in stats[current][11:15]) / os.sysconf("SC_CLK_TCK")
+        todo += children.get(current, [])
     return total
+
+
+def server_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each server (PostgreSQL, weed, Dovecot)."""
+    return {name: _tree_cpu(pid) for name, pid in SERVERS.items()}
 
 
 def accounts_file(path: Path, server: DovecotServer, users: list[str]) -> dict[str, str]:
@@ -90,10 +111,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+Run = tuple[float, float, dict[str, float]]
+
+
 def timed_sync(
     config: Path, workers: int, db: str, workspace: str, env: dict[str, str], count: int
-) -> tuple[float, float, float]:
-    """(messages per second, CPU seconds per message, the servers' CPU seconds per
+) -> Run:
+    """(messages per second, CPU seconds per message, each server's CPU seconds per
     message) of one sync into a fresh store."""
     args = [sys.executable, "-m", "mailatlas_cli", "sync", "imap", "--config", str(config),
             "--all-accounts", "--workers", str(workers), "--db", db, "--workspace", workspace,
@@ -101,7 +125,7 @@ def timed_sync(
     cpu0, servers0, t0 = children_cpu(), server_cpu(), time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     elapsed, cpu = time.perf_counter() - t0, children_cpu() - cpu0
-    servers = server_cpu() - servers0
+    servers = {name: spent - servers0[name] for name, spent in server_cpu().items()}
     if done.returncode != 0:
         raise SystemExit(f"sync failed ({done.returncode}): {done.stderr[-2000:]}")
     listed = subprocess.run(
@@ -116,7 +140,31 @@ def timed_sync(
         raise SystemExit(f"expected {count} documents, the store has {stats['documents']}")
     kind = "postgresql" if db.startswith(("postgresql:", "postgres:")) else "sqlite"
     SIZES[kind] = (stats["database_bytes"], stats["workspace_bytes"])
-    return count / elapsed, cpu / count, servers / count
+    return count / elapsed, cpu / count, {name: spent / count for name, spent in servers.items()}
+
+
+def _ms(servers: dict[str, float]) -> str:
+    return ", ".join(f"{name} {spent * 1000:.2f}" for name, spent in servers.items()) + " ms/msg"
+
+
+def ceiling(variant: str, rates: dict[tuple[str, str, int], list[Run]]) -> str:
+    """The most PostgreSQL + S3 could do on this machine's cores if MailAtlas spent no
+    more CPU a message on it than on SQLite: every core busy with SQLite's MailAtlas CPU,
+    Dovecot's, PostgreSQL's and weed's, as measured in this run (medians)."""
+    sqlite = rates[(variant, "sqlite", 1)]
+    postgres = [run for (v, b, _), runs in rates.items() if v == variant and b == "postgres"
+                for run in runs]  # fmt: skip
+    own = statistics.median(c for _, c, _ in sqlite)
+    serve = sum(statistics.median(s[n] for _, _, s in postgres) for n in ("postgres", "weed"))
+    imap = statistics.median(s["dovecot"] for _, _, s in sqlite)
+    cores = os.cpu_count() or 1
+    best = cores / (own + imap + serve)
+    base = statistics.median(r for r, _, _ in sqlite)
+    return (
+        f"  {variant}: ceiling for PostgreSQL + S3 on {cores} cores with SQLite's MailAtlas CPU"
+        f" ({own * 1000:.2f} + Dovecot {imap * 1000:.2f} + PostgreSQL and weed"
+        f" {serve * 1000:.2f} ms/msg): {best:,.0f} msg/s = {best / base:.0%} of SQLite"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             make_bucket(s3, BUCKET)
             SERVERS.update(postgres=pg.pid() or 0, weed=s3.pid() or 0)
+            SERVERS["dovecot"] = dovecot.master_pid() or 0
             raws = list(generate_messages(args.count, seed=1))
             size_mb = sum(map(len, raws)) / 1e6
             share = len(raws) // (len(users) * len(FOLDERS))
@@ -164,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     variants[label] = dict(env, PYTHONPATH=os.pathsep.join(paths))
 
             shapes = [("sqlite", 1)] + [("postgres", n) for n in args.workers]
-            rates: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {
+            rates: dict[tuple[str, str, int], list[Run]] = {
                 (v, *shape): [] for v in variants for shape in shapes
             }
             for run in range(args.runs):
@@ -179,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                         rates[(variant, backend, workers)].append((rate, cpu, servers))
                         print(
                             f"run {run + 1}: {variant} {backend} x{workers}: {rate:,.0f} msg/s,"
-                            f" {cpu * 1000:.1f} ms CPU/msg (servers {servers * 1000:.1f}),"
+                            f" {cpu * 1000:.1f} ms CPU/msg ({_ms(servers)}),"
                             f" load {os.getloadavg()[0]:.1f}",
                             file=sys.stderr,
                         )
@@ -195,14 +244,15 @@ def main(argv: list[str] | None = None) -> int:
                 base = statistics.median(r for r, _, _ in rates[(variant, "sqlite", 1)])
                 med = statistics.median(r for r, _, _ in values)
                 cpu = statistics.median(c for _, c, _ in values)
-                servers = statistics.median(s for _, _, s in values)
+                servers = {n: statistics.median(s[n] for _, _, s in values) for n in SERVERS}
                 singles = ", ".join(f"{r:,.0f}" for r, _, _ in values)
                 tag = f"{variant:8} " if len(variants) > 1 else ""
                 print(
                     f"  {tag}{label:16} {workers} worker(s)  {med:7,.0f} msg/s  {med / base:5.0%}"
-                    f"  {cpu * 1000:5.1f} ms CPU/msg  servers {servers * 1000:4.1f} ms/msg"
-                    f"   (runs: {singles})"
+                    f"  {cpu * 1000:5.1f} ms CPU/msg  {_ms(servers)}   (runs: {singles})"
                 )
+            for variant in variants:
+                print(ceiling(variant, rates))
             for kind, (db_bytes, ws_bytes) in SIZES.items():
                 print(
                     f"  per document ({kind}):"
