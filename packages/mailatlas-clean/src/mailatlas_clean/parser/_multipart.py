@@ -64,9 +64,7 @@ def read_tree(data: bytes) -> RawBodyMessage | None:
     ``None`` when the message is one the stdlib parser must read itself."""
     try:
         message, _last = _message(data, 0, len(data), 0, default=None, strip=False)
-    except _Unsure:
-        return None
-    except Exception:
+    except Exception:  # _Unsure, or any error while reading: the stdlib parser reads it
         return None
     return message
 
