@@ -119,9 +119,11 @@ def _superlinear(pattern: re.Pattern[Any]) -> list[str]:
         for short, long in zip(shorts, longs, strict=True):
             signal.setitimer(signal.ITIMER_REAL, GIVE_UP_S)
             try:
-                if _cost(pattern, long, 1) < NOTICEABLE_S:
+                # One timing of the long input is enough to pass it: a disturbance only
+                # makes it longer, which sends it to the confirmation below.
+                t_long = _cost(pattern, long, 1)
+                if t_long < NOTICEABLE_S:
                     continue
-                t_long = _cost(pattern, long)
                 t_short = max(_cost(pattern, short, 5), 1e-5)
             except _TooSlow:
                 slow.append(f"{long[:12]!r}... (no answer in {GIVE_UP_S} s)")
