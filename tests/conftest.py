@@ -8,7 +8,6 @@ missing; in CI (``CI=true`` or ``MAILATLAS_REQUIRE_CORPUS=1``) its absence is a 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,8 +31,9 @@ def _corpus_required() -> bool:
 
 CORPUS_DIR = _corpus_path()
 
-# The real PostgreSQL and S3 servers (session fixtures: postgres_server, pg_url, ...).
-pytest_plugins = ["tests.servers"]
+# The real PostgreSQL and S3 servers (session fixtures: postgres_server, pg_url, ...),
+# and ./scripts/install run once for the install tests (script_install).
+pytest_plugins = ["tests.servers", "tests.installs"]
 
 
 def corpus_files() -> list[Path]:
@@ -59,14 +59,3 @@ def corpus_dir() -> Path:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _corpus_required() and not CORPUS_DIR.is_dir():
         raise pytest.UsageError(f"CI requires the corpus at {CORPUS_DIR}; it is missing")
-
-
-def package_index_or_skip(python: Path, dest: Path) -> None:
-    """Skip the test when ``python``'s pip cannot reach a package index (install tests)."""
-    probe = subprocess.run(
-        [str(python), "-m", "pip", "--disable-pip-version-check", "download", "--no-deps",
-         "--dest", str(dest), "nh3"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    if probe.returncode != 0:
-        pytest.skip(f"pip cannot reach a package index: {probe.stderr.strip()[-200:]}")

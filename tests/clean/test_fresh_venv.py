@@ -1,16 +1,15 @@
 """A fresh venv with only mailatlas-core and mailatlas-clean installed parses a file
-and ingests it into a store (no click, no CLI)."""
+and ingests it into a store (no click, no CLI). The two wheels are the ones
+``./scripts/install`` built for the session (tests/installs.py): built once, not again."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, package_index_or_skip
+from tests.installs import ScriptInstall, fresh_venv
 
 from .helpers import message
 
@@ -42,16 +41,13 @@ def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_core_and_clean_alone_parse_a_file(tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    package_index_or_skip(python, tmp_path / "probe")
+def test_core_and_clean_alone_parse_a_file(script_install: ScriptInstall, tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path / "venv")
     install = _pip(
         python,
         "install",
-        str(REPO_ROOT / "packages/mailatlas-core"),
-        str(REPO_ROOT / "packages/mailatlas-clean"),
+        str(script_install.wheel("mailatlas_core")),
+        str(script_install.wheel("mailatlas_clean")),
     )
     assert install.returncode == 0, install.stderr[-2000:]
     eml = tmp_path / "m.eml"

@@ -1,21 +1,20 @@
 """``./scripts/install`` from a clean virtualenv: the README's install command works.
 
 It builds the four wheels and installs them together (the exact sibling pins resolve to
-the fresh wheels), and the installed ``mailatlas`` stores and lists real mail.
+the fresh wheels), and the installed ``mailatlas`` stores and lists real mail. The run
+is the session's ``script_install`` (tests/installs.py), whose wheels other install
+tests reuse.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import venv as venv_module
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, package_index_or_skip
+from tests.installs import ScriptInstall
 
 from .conftest import make_message
 
@@ -24,16 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 WHEELS = ["mailatlas_clean", "mailatlas_cli", "mailatlas_core", "mailatlas_imap"]
 
 
-def test_scripts_install_into_a_clean_venv(tmp_path: Path) -> None:
-    venv, dist = tmp_path / "venv", tmp_path / "dist"
-    venv_module.EnvBuilder(with_pip=True).create(venv)  # a clean one, as a user would have
-    package_index_or_skip(venv / "bin" / "python", tmp_path / "probe")
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    install = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "install"), "--venv", str(venv), "--dist", str(dist),
-         "--python", sys.executable],
-        capture_output=True, text=True, env=env, timeout=900, check=False,
-    )  # fmt: skip
+def test_scripts_install_into_a_clean_venv(script_install: ScriptInstall, tmp_path: Path) -> None:
+    install, venv, dist = script_install.result, script_install.venv, script_install.dist
+    env = script_install.env
     assert install.returncode == 0, install.stderr[-3000:]
     assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == WHEELS
     assert install.stderr.strip().endswith(f"at {venv}/bin/mailatlas")
