@@ -15,7 +15,7 @@ import mailatlas_clean.parser._parse as parse_module
 import pytest
 from mailatlas_clean import parse_bytes
 from mailatlas_clean.parser._multipart import MAX_DEPTH, read_tree
-from mailatlas_clean.parser._rawbody import RawBodyMessage
+from mailatlas_clean.parser._rawbody import RawBodyMessage, Span
 
 from devkit.fidelity import read_corpus
 from devkit.memshapes import SHAPES
@@ -59,14 +59,14 @@ def _describe(part: Message) -> object:
 def _same_tree(data: bytes) -> bool | None:
     """Whether the tree read by offset equals the stdlib's (``None``: it was left to
     the stdlib parser)."""
-    ours = read_tree(data)
+    ours = read_tree(data, by_offset=True)
     if ours is None:
         return None
     theirs = _stdlib(data)
     if _describe(ours) != _describe(theirs):
         return False
     # A fresh pair: reading the payloads above decoded the raw bodies already.
-    ours, theirs = read_tree(data), _stdlib(data)
+    ours, theirs = read_tree(data, by_offset=True), _stdlib(data)
     assert ours is not None
     return _safe(ours.as_bytes) == _safe(theirs.as_bytes)
 
@@ -97,6 +97,36 @@ def test_every_corpus_message_parses_to_the_same_document(
             return repr(exc)
 
     differ = [name for name, raw in read_corpus(corpus_dir) if one(raw, 0) != one(raw, OFF)]
+    assert differ == []
+
+
+def _same_document_with_attached_messages_joined_late(
+    raw: bytes, monkeypatch: pytest.MonkeyPatch
+) -> bool:
+    """Every attached message flattened as a large one is (``_LARGE_PART`` 0): held by
+    offset, it is joined to its header block after its walk; from the stdlib's tree,
+    before. The documents must be the same."""
+    monkeypatch.setattr("mailatlas_clean.parser._mime._LARGE_PART", 0)
+
+    def one(threshold: int) -> object:
+        monkeypatch.setattr(parse_module, "_DIRECT_BODY", threshold)
+        try:
+            return _fields(parse_bytes(raw))
+        except Exception as exc:  # a message that is not mail fails the same way
+            return repr(exc)
+
+    return one(0) == one(OFF)
+
+
+@pytest.mark.corpus
+def test_every_corpus_message_is_the_same_with_attached_messages_joined_after_their_walk(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    differ = [
+        name
+        for name, raw in read_corpus(corpus_dir)
+        if not _same_document_with_attached_messages_joined_late(raw, monkeypatch)
+    ]
     assert differ == []
 
 
@@ -233,3 +263,55 @@ def test_leaves_hold_their_bodies_as_raw_bytes() -> None:
     leaves = [p for p in tree.walk() if not p.is_multipart()]
     assert len(leaves) == 2000
     assert all(isinstance(p, RawBodyMessage) and p.__dict__["_raw_body"] for p in leaves)
+
+
+def test_leaves_hold_their_bodies_as_spans_of_the_raw_message_when_read_by_offset() -> None:
+    data = CASES["attached multipart message"]
+    for by_offset in (False, True):
+        tree = read_tree(data, by_offset=by_offset)
+        assert tree is not None
+        spans = [p.__dict__["_raw_body"] for p in tree.walk() if not p.is_multipart()]
+        assert len(spans) == 2 and all(isinstance(s, Span) for s in spans)
+        # By offset, no body is copied out of the message; else each is a slice of its own.
+        assert all((s.data is data) is by_offset for s in spans)
+        assert [bytes(s.view()) for s in spans] == [TEXT, B64]
+
+
+INNER = HEAD.replace(b"<m@x>", b"<inner@x>") + b"Content-Type: text/plain; charset=utf-8\n"
+LATE_JOINS = {
+    "LF": HEAD + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 9),
+    "CRLF": (
+        HEAD + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 9)
+    ).replace(b"\n", b"\r\n"),
+    "CR": (HEAD + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT)).replace(
+        b"\n", b"\r"
+    ),
+    "mixed line ends in the attached body": HEAD
+    + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + b"a\r\nb\rc\n\r\r\n"),
+    "only an attached message (its text is the body)": HEAD
+    + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT, close=b"--X--\n"),
+    "top-level message/rfc822": CASES["top-level message/rfc822"],
+    "attached quoted-printable text": HEAD
+    + _mp(
+        b"X",
+        b"Content-Type: message/rfc822\n\n"
+        + INNER
+        + b"Content-Transfer-Encoding: quoted-printable\n\n"
+        + TEXT,
+    ),
+    "attached message with an empty body": HEAD
+    + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n"),
+    "attached message with 8-bit headers": HEAD
+    + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"X-Eight: \xff\n\n" + TEXT),
+    "digest": CASES["digest"],
+    "BOM before the message (not read by offset)": b"\xef\xbb\xbf"
+    + HEAD
+    + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATE_JOINS))
+def test_an_attached_message_joined_after_its_walk_is_stored_the_same(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _same_document_with_attached_messages_joined_late(LATE_JOINS[name], monkeypatch)

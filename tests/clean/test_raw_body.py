@@ -19,7 +19,7 @@ import mailatlas_clean.parser._parse as parse_module
 import mailatlas_clean.parser._rawbody as rawbody_module
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start, flatten_leaf
+from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start, flat_leaf
 from mailatlas_core._model import ParsedDocument
 
 from devkit.fidelity import read_corpus
@@ -117,13 +117,17 @@ def test_body_start_is_where_the_stdlib_parser_starts_the_body() -> None:
     assert body_start(HEAD + b"oops\n\n" + BODY) is None  # the parser notes a defect
 
 
-def test_the_payload_is_the_parsers_str_for_any_other_reader() -> None:
+@pytest.mark.parametrize("by_offset", [False, True])
+def test_the_payload_is_the_parsers_str_for_any_other_reader(by_offset: bool) -> None:
     raw = HEAD + b"Content-Type: text/plain; charset=utf-8\n\n" + BODY
     start = body_start(raw)
     assert start is not None
     message = message_from_bytes(raw[:start], _class=RawBodyMessage)
     assert isinstance(message, RawBodyMessage)
-    message.attach_body(raw[start:])
+    if by_offset:
+        message.attach_body(raw, start)  # a span of the raw bytes, not a copy
+    else:
+        message.attach_body(raw[start:])
     assert not message.is_multipart()
     assert message.get_payload() == message_from_bytes(raw).get_payload()
     assert message.get_payload(decode=True) == BODY
@@ -132,19 +136,25 @@ def test_the_payload_is_the_parsers_str_for_any_other_reader() -> None:
 
 def _flat_or_error(part: Message, flatten: bool) -> object:
     try:
-        return flatten_leaf(part, 0) if flatten else part.as_bytes()
+        if flatten:
+            flat = flat_leaf(part, 0)
+            return flat.join() if flat is not None else None
+        return part.as_bytes()
     except Exception as exc:  # the same header that cannot be written fails both ways
         return type(exc).__name__
 
 
 def _leaves_flatten_as_the_generator_writes(data: bytes, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Compare flatten_leaf with as_bytes on every leaf of both trees of ``data`` (the
-    stdlib's, and the one with a single-part body read from the raw bytes)."""
+    """Compare flat_leaf, joined, with as_bytes on every leaf of the three trees of
+    ``data`` (the stdlib's, and the ones with bodies read from the raw bytes: sliced
+    out of them, or held by offset)."""
     monkeypatch.setattr(parse_module, "_DIRECT_BODY", 0)
     count = 0
-    for tree in (message_from_bytes(data), parse_module._feed(data)):
+    trees = [message_from_bytes(data), parse_module._feed(data)]
+    trees.append(parse_module._feed(data, by_offset=True))
+    for tree in trees:
         for part in tree.walk():
-            assert flatten_leaf(part, 1 << 62) is None  # below the size asked for
+            assert flat_leaf(part, 1 << 62) is None  # below the size asked for
             flat = _flat_or_error(part, True)
             if flat is None:
                 continue  # not a leaf
@@ -154,7 +164,7 @@ def _leaves_flatten_as_the_generator_writes(data: bytes, monkeypatch: pytest.Mon
 
 
 @pytest.mark.corpus
-def test_flatten_leaf_writes_what_the_generator_writes_for_every_corpus_leaf(
+def test_flat_leaf_writes_what_the_generator_writes_for_every_corpus_leaf(
     corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     count = 0
@@ -179,7 +189,7 @@ def test_flatten_leaf_writes_what_the_generator_writes_for_every_corpus_leaf(
         HEAD + b"Content-Type: message/rfc822\n\n" + HEAD + b"X-Eight: \xff\n\n" + BODY,
     ],
 )
-def test_flatten_leaf_writes_what_the_generator_writes(
+def test_flat_leaf_writes_what_the_generator_writes(
     raw: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert _leaves_flatten_as_the_generator_writes(raw, monkeypatch) >= 1
@@ -195,7 +205,7 @@ def test_flatten_leaf_writes_what_the_generator_writes(
         b"a\rb\r\nc\nd\r\r\r\n\r\n",
     ],
 )
-def test_flatten_leaf_makes_every_line_end_lf_whichever_piece_a_pair_falls_in(
+def test_flat_leaf_makes_every_line_end_lf_whichever_piece_a_pair_falls_in(
     body: bytes, piece: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CR and CRLF line ends of a long body are made LF a piece at a time (not by

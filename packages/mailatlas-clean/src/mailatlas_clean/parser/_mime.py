@@ -32,7 +32,7 @@ from ._boundary import recover_multipart, strip_mime_framing
 from ._charsets import decode_text
 from ._content import AttachedText, BodyPart, FoundAsset, MimeContent, PartRecord
 from ._headers import HeaderView, decode_header_value, raw_header_text
-from ._rawbody import flatten_leaf, take_body
+from ._rawbody import FlatLeaf, flat_leaf, take_body
 from ._sniff import binary_kind
 
 __all__ = ["MimeContent", "walk_message"]
@@ -206,8 +206,9 @@ def _decode_body(part: Message, body: bytes) -> bytes | None:
     return body
 
 
-def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
-    """The bytes of a ``message/*`` part's body, flattened back from the tree."""
+def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes | FlatLeaf:
+    """The bytes of a ``message/*`` part's body, flattened back from the tree; a large
+    single-part message held by offset comes back in pieces, to be joined later."""
     payload = part.get_payload()
     try:
         if isinstance(payload, list):
@@ -215,8 +216,10 @@ def _message_bytes(part: Message, path: str, out: MimeContent) -> bytes:
                 sub = payload[0]
                 if not isinstance(sub, Message):
                     return b""
-                whole = flatten_leaf(sub, _LARGE_PART)
-                return whole if whole is not None else bytes(sub.as_bytes())
+                leaf = flat_leaf(sub, _LARGE_PART)
+                if leaf is None:
+                    return bytes(sub.as_bytes())
+                return leaf if leaf.shared else leaf.join()
             data = part.as_bytes()
             sep = data.find(b"\n\n")
             return data[sep + 2 :] if sep != -1 else b""
@@ -232,12 +235,15 @@ def _attached_message(part: Message, ctype: str, path: str, out: MimeContent, de
     inner = payload[0] if isinstance(payload, list) and payload else None
     data = _message_bytes(part, path, out)
     filename = _filename(part)
-    asset = FoundAsset("attachment", ctype, data, filename, None, path, out.message)
+    # A body held by offset is joined to its header block only after the walk has
+    # decoded its text: the flat copy and the body's decoded copies never coexist.
+    held = b"" if isinstance(data, FlatLeaf) else data
+    asset = FoundAsset("attachment", ctype, held, filename, None, path, out.message)
     out.assets.append(asset)
     if ctype not in _MESSAGE_TYPES or not isinstance(inner, Message):
         # message/delivery-status and the like: one leaf, stored whole.
         disposition = _disposition(part)
-        record = PartRecord(path, ctype, disposition, filename, len(data), "asset", asset)
+        record = PartRecord(path, ctype, disposition, filename, len(held), "asset", asset)
         record.message = out.message
         out.parts.append(record)
         return
@@ -253,6 +259,9 @@ def _attached_message(part: Message, ctype: str, path: str, out: MimeContent, de
     )
     nested = MimeContent(message=path, container=asset)
     _walk_body(inner, path, nested, depth + 1)
+    if isinstance(data, FlatLeaf):
+        asset.data = data.join()
+        del data
     if out.message is None:
         out.forwarded.append(AttachedText(path, inner, nested.plain, nested.html))
     nested.plain, nested.html, nested.forwarded = [], [], []

@@ -59,11 +59,18 @@ class _Unsure(Exception):
     """This message is left to the stdlib parser."""
 
 
-def read_tree(data: bytes) -> RawBodyMessage | None:
+def read_tree(data: bytes, *, by_offset: bool = False) -> RawBodyMessage | None:
     """The stdlib parser's tree of ``data`` with leaf bodies held as raw bytes, or
-    ``None`` when the message is one the stdlib parser must read itself."""
+    ``None`` when the message is one the stdlib parser must read itself.
+
+    ``by_offset``: leaves hold their bodies as spans of ``data`` (no copy), for a
+    ``data`` kept anyway (the raw message itself); else each its own slice, so that a
+    ``data`` made for the parse alone is let go once the tree is built.
+    """
     try:
-        message, _last = _message(data, 0, len(data), 0, default=None, strip=False)
+        message, _last = _message(
+            data, 0, len(data), 0, default=None, strip=False, by_offset=by_offset
+        )
     except Exception:  # _Unsure, or any error while reading: the stdlib parser reads it
         return None
     return message
@@ -135,7 +142,14 @@ def _text(data: bytes, start: int, stop: int) -> str:
 
 
 def _message(
-    data: bytes, start: int, stop: int, depth: int, *, default: str | None, strip: bool
+    data: bytes,
+    start: int,
+    stop: int,
+    depth: int,
+    *,
+    default: str | None,
+    strip: bool,
+    by_offset: bool,
 ) -> tuple[RawBodyMessage, RawBodyMessage]:
     """The part in ``data[start:stop]`` and the part whose final line end belongs to
     the boundary after it (``strip``: drop it, as the parser does in a multipart)."""
@@ -154,13 +168,19 @@ def _message(
         raise _Unsure
     maintype = message.get_content_maintype()
     if maintype == "message":
-        inner, last = _message(data, body, stop, depth + 1, default=None, strip=strip)
+        inner, last = _message(
+            data, body, stop, depth + 1, default=None, strip=strip, by_offset=by_offset
+        )
         message.set_payload([inner])
         return message, last
     if maintype == "multipart":
-        _multipart(message, data, body, stop, depth, strip=strip)
+        _multipart(message, data, body, stop, depth, strip=strip, by_offset=by_offset)
         return message, message
-    message.attach_body(data[body : _trimmed(data, body, stop) if strip else stop])
+    end = _trimmed(data, body, stop) if strip else stop
+    if by_offset:
+        message.attach_body(data, body, end)
+    else:
+        message.attach_body(data[body:end])
     return message, message
 
 
@@ -178,7 +198,14 @@ def _separator(message: Message) -> bytes:
 
 
 def _multipart(
-    message: RawBodyMessage, data: bytes, body: int, stop: int, depth: int, *, strip: bool
+    message: RawBodyMessage,
+    data: bytes,
+    body: int,
+    stop: int,
+    depth: int,
+    *,
+    strip: bool,
+    by_offset: bool,
 ) -> None:
     sep = _separator(message)
     cte = str(message.get("content-transfer-encoding", "8bit")).lower()
@@ -202,7 +229,9 @@ def _multipart(
             start = again.end
         following = _next_boundary(data, start, stop, sep)
         end = following.start if following is not None else stop
-        part, _last = _message(data, start, end, depth + 1, default=default, strip=True)
+        part, _last = _message(
+            data, start, end, depth + 1, default=default, strip=True, by_offset=by_offset
+        )
         parts.append(part)
         if following is None:
             message.set_payload(parts)

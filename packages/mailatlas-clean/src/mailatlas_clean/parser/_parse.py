@@ -65,17 +65,18 @@ def _skip_damaged_lines(data: bytes, defects: list[str]) -> bytes:
     return data
 
 
-def _feed(data: bytes) -> Message:
+def _feed(data: bytes, *, by_offset: bool = False) -> Message:
     """``email.message_from_bytes(data)``, fed in slices.
 
     The same parser and policy (compat32 keeps raw header bytes), but without the
     whole-message ``str`` and the ``StringIO`` (four bytes a character) that
     ``message_from_bytes`` builds: a 280 MB message peaked at 2.4 GB that way.
     A message of 64 KB or more is read by offset (:mod:`._multipart`): only its header
-    blocks go through the parser, its leaves keep their bodies as raw bytes.
+    blocks go through the parser, its leaves keep their bodies as raw bytes (as spans
+    of ``data`` itself with ``by_offset``: when ``data`` is the raw message, kept anyway).
     """
     if len(data) >= _DIRECT_BODY:
-        tree = read_tree(data)
+        tree = read_tree(data, by_offset=by_offset)
         if tree is not None:
             return tree
     parser = BytesFeedParser()
@@ -119,7 +120,7 @@ def _prepare(raw: bytes, defects: list[str]) -> tuple[Message, bytes]:
     data = raw[3:] if raw.startswith(UTF8_BOM) else raw
     # Leading blank lines (or a stray indent) would turn every header into body text.
     data = _skip_damaged_lines(data.lstrip(b" \t\r\n"), defects)
-    message = _feed(data)
+    message = _feed(data, by_offset=data is raw)
     if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in message.defects):
         repaired = _repair_header_lines(data)
         if repaired is not None:

@@ -5,27 +5,39 @@ its own, then all of them joined (about 2.7 times the body's size at once, and t
 that for 8-bit bytes, held as surrogates). For a message that is a single leaf (not
 ``multipart/*``, not ``message/*``) that body is simply the rest of the input after the
 blank line that ends the header block: the parser reads nothing in it. So only the
-header block is fed to the parser, and the message keeps the body's bytes;
-:func:`take_body` hands them to the MIME walk, which decodes them directly.
+header block is fed to the parser, and the message keeps its body as a :class:`Span`
+(the raw message itself and two offsets: no copy, when the raw message is the input);
+:func:`take_body` hands the body's bytes to the MIME walk, which decodes them directly.
 
 Whatever else asks for the payload (``get_payload``, the generator, which reads
 ``_payload``) gets the very ``str`` the parser would have built (the body decoded as
 ASCII with ``surrogateescape``, as ``BytesFeedParser`` decodes its input), made on
 first use.
 
-:func:`flatten_leaf` is ``as_bytes()`` of such a leaf (an attached message is stored
-whole, flattened back from the tree) without the generator's copy of every line.
+:func:`flat_leaf` is ``as_bytes()`` of such a leaf (an attached message is stored
+whole, flattened back from the tree) without the generator's copy of every line, in
+two pieces: the header block written, the body still where it is, so that the flat
+copy can be made after the leaf's text is decoded, not beside it.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-__all__ = ["HEADER_LINE", "RawBodyMessage", "body_start", "flatten_leaf", "take_body"]
+__all__ = [
+    "HEADER_LINE",
+    "FlatLeaf",
+    "RawBodyMessage",
+    "Span",
+    "body_start",
+    "flat_leaf",
+    "take_body",
+]
 
 # email.feedparser's headerRE and NLCRE, on bytes: a header line, a header block's end.
 # The field name is taken possessively and only from the start of a run of name
@@ -50,24 +62,47 @@ def body_start(data: bytes) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """``data[start:stop]``, not copied out of ``data``."""
+
+    data: bytes
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    def tobytes(self) -> bytes:
+        """The spanned bytes: ``data`` itself when the span is all of it, else a copy."""
+        if self.start == 0 and self.stop == len(self.data):
+            return self.data
+        return self.data[self.start : self.stop]
+
+    def view(self) -> memoryview:
+        return memoryview(self.data)[self.start : self.stop]
+
+
 class RawBodyMessage(Message):
     """A :class:`~email.message.Message` whose payload is the raw body, decoded only
     when something asks for it (see the module docstring)."""
 
-    def attach_body(self, body: bytes) -> None:
-        self.__dict__["_raw_body"] = body
+    def attach_body(self, body: bytes, start: int = 0, stop: int | None = None) -> None:
+        """Hold ``body[start:stop]`` as the body, by offset (``body`` is not copied)."""
+        self.__dict__["_raw_body"] = Span(body, start, len(body) if stop is None else stop)
         self.__dict__["_text_payload"] = None
 
     def is_multipart(self) -> bool:
         if self.__dict__.get("_raw_body") is not None:
-            return False  # a body held as bytes is a leaf's (and reading _payload decodes it)
+            return False  # a body held as raw bytes is a leaf's (and reading _payload decodes it)
         return super().is_multipart()
 
     @property
     def _payload(self) -> Any:
-        body = self.__dict__.get("_raw_body")
+        body: Span | None = self.__dict__.get("_raw_body")
         if body is not None:
-            self.__dict__["_text_payload"] = body.decode("ascii", "surrogateescape")
+            self.__dict__["_text_payload"] = str(body.view(), "ascii", "surrogateescape")
             self.__dict__["_raw_body"] = None
         return self.__dict__.get("_text_payload")
 
@@ -82,26 +117,42 @@ def take_body(part: Message) -> bytes | None:
     payload becomes ``""``: the caller has the body), else ``None``."""
     if not isinstance(part, RawBodyMessage):
         return None
-    body: bytes | None = part.__dict__.get("_raw_body")
-    if body is not None:
-        part.__dict__["_raw_body"] = None
-        part.__dict__["_text_payload"] = ""
-    return body
+    body: Span | None = part.__dict__.get("_raw_body")
+    if body is None:
+        return None
+    part.__dict__["_raw_body"] = None
+    part.__dict__["_text_payload"] = ""
+    return body.tobytes()
 
 
-# How much of a body :func:`_lf_line_ends` turns into ``\n`` line ends at a time.
-LINE_END_PIECE = 1 << 20
+@dataclass(frozen=True, slots=True)
+class FlatLeaf:
+    """A leaf's ``as_bytes()`` still in two pieces: its header block as the generator
+    writes it, and its body as held (see :func:`flat_leaf`)."""
+
+    head: bytes
+    body: Span
+    shared: bool  # the body lies in the parsed input: holding it costs no memory
+
+    def join(self) -> bytes:
+        """The flat bytes: the body's line ends made ``\n``, after the header block."""
+        body = self.body
+        if body.data.find(b"\r", body.start, body.stop) != -1:
+            return _lf_line_ends(self.head, self.body)
+        return self.head + self.body.view()
 
 
-def flatten_leaf(message: Message, least: int) -> bytes | None:
+def flat_leaf(message: Message, least: int) -> FlatLeaf | None:
     """``message.as_bytes()`` for a leaf (not ``multipart/*``, not ``message/*``) whose
-    body is at least ``least`` bytes, else ``None``.
+    body is at least ``least`` bytes, in two pieces (:meth:`FlatLeaf.join` makes the
+    bytes), else ``None``.
 
     The generator writes such a body line by line (every line a ``str`` of its own, then
     each encoded: about three times the body at once). What it writes is the header
     block (as for an empty body), then the body with every line end made ``\n``
     (compat32's line separator; ``_write_lines`` splits on ``\r\n``, ``\r`` and
-    ``\n``), encoded back with ``surrogateescape``: that is made here directly.
+    ``\n``), encoded back with ``surrogateescape``: that is made here directly. A body
+    held by offset stays where it is (``shared``) until :meth:`FlatLeaf.join`.
     """
     if (
         message.policy is not compat32
@@ -109,35 +160,36 @@ def flatten_leaf(message: Message, least: int) -> bytes | None:
         or message.get_content_maintype() in ("multipart", "message")
     ):
         return None
-    raw: bytes | None = message.__dict__.get("_raw_body")
+    raw: Span | None = message.__dict__.get("_raw_body")
     if isinstance(message, RawBodyMessage) and raw is not None:
-        if len(raw) < least:
+        if raw.size < least:
             return None
         message.__dict__["_raw_body"], message.__dict__["_text_payload"] = None, ""
         try:
             head = message.as_bytes()
         finally:
-            message.attach_body(raw)
-        body = raw
-    else:
-        held = "_text_payload" if isinstance(message, RawBodyMessage) else "_payload"
-        payload = message.__dict__.get(held)
-        if not isinstance(payload, str) or len(payload) < least:
-            return None
-        message.set_payload("")
-        try:
-            head = message.as_bytes()
-        finally:
-            message.set_payload(payload)
-        body = payload.encode("ascii", "surrogateescape")
-        del payload
-    if b"\r" in body:
-        return _lf_line_ends(head, body)
-    return head + body
+            message.__dict__["_raw_body"], message.__dict__["_text_payload"] = raw, None
+        return FlatLeaf(head, raw, True)
+    held = "_text_payload" if isinstance(message, RawBodyMessage) else "_payload"
+    payload = message.__dict__.get(held)
+    if not isinstance(payload, str) or len(payload) < least:
+        return None
+    message.set_payload("")
+    try:
+        head = message.as_bytes()
+    finally:
+        message.set_payload(payload)
+    body = payload.encode("ascii", "surrogateescape")
+    del payload
+    return FlatLeaf(head, Span(body, 0, len(body)), False)
 
 
-def _lf_line_ends(head: bytes, body: bytes) -> bytes:
-    """``head + body`` with every ``\r\n`` and lone ``\r`` of ``body`` made ``\n``.
+# How much of a body :func:`_lf_line_ends` turns into ``\n`` line ends at a time.
+LINE_END_PIECE = 1 << 20
+
+
+def _lf_line_ends(head: bytes, span: Span) -> bytes:
+    """``head + body`` with every ``\r\n`` and lone ``\r`` of the body made ``\n``.
 
     Written a piece at a time into one buffer of the final size, handed over without a
     copy (``BytesIO.getvalue``): ``re.sub`` held every line as an object of its own
@@ -145,13 +197,13 @@ def _lf_line_ends(head: bytes, body: bytes) -> bytes:
     even ``bytes.replace`` then ``head +`` holds the body three times. A piece never
     ends between the ``\r`` and ``\n`` of a pair.
     """
-    size = len(head) + len(body) - body.count(b"\r\n")
+    body, start, end = span.data, span.start, span.stop
+    size = len(head) + span.size - body.count(b"\r\n", start, end)
     out = io.BytesIO()
     out.seek(size - 1)
     out.write(b"\0")
     out.seek(0)
     out.write(head)
-    start, end = 0, len(body)
     while start < end:
         stop = min(start + LINE_END_PIECE, end)
         if stop < end and body[stop - 1] == 0x0D and body[stop] == 0x0A:
