@@ -60,10 +60,6 @@ from ._model import (
     StoredFailure,
     StoreStats,
 )
-from ._open import open_store
-from ._store import ListFilter, Store
-from ._threads import Thread, ThreadMessage, ThreadNode
-from ._work import WorkItem, WorkState
 
 if TYPE_CHECKING:
     from ._blobs import BlobStore
@@ -72,7 +68,13 @@ if TYPE_CHECKING:
     from ._flags import normalize_flags
     from ._gmail import GmailMessage
     from ._ids import header_block, headers_hash
+    from ._open import open_store
+    from ._store import ListFilter, Store
+    from ._threads import Thread, ThreadMessage, ThreadNode
+    from ._work import WorkItem, WorkState
 
+# Loaded on first use: a process that only reads attachments or parses messages (the
+# extractor, a parse pool worker) needs the model, not the store and its backends.
 _LAZY: dict[str, str] = {
     "ASSET_SCHEME": "._docstore",
     "BlobStore": "._blobs",
@@ -84,6 +86,14 @@ _LAZY: dict[str, str] = {
     "parse_mail_date": "._dates",
     "to_utc_iso": "._dates",
     "utc_now_iso": "._dates",
+    "open_store": "._open",
+    "ListFilter": "._store",
+    "Store": "._store",
+    "Thread": "._threads",
+    "ThreadMessage": "._threads",
+    "ThreadNode": "._threads",
+    "WorkItem": "._work",
+    "WorkState": "._work",
 }
 
 if not TYPE_CHECKING:  # for mypy the names are the imports above: a name not exported is an error
