@@ -534,16 +534,26 @@ def test_a_consumed_document_is_emptied_once_written_and_given_back_on_failure(
     sqlite_store: SQLiteStore,
 ) -> None:
     store = sqlite_store  # the refusal below lowers SQLite's length limit
-    # consume=True (the ingest and sync hand their documents over): the raw bytes and
-    # HTML are not held beside the row SQLite builds; what is stored is exact.
+    # consume=True (the ingest and sync hand their documents over): the raw bytes, the
+    # HTML and each asset's bytes are not held beside the row SQLite builds; what is
+    # stored is exact.
     raw = make_raw(1)
-    parsed = make_parsed(raw, html="<p>one</p>")
+    files = [
+        AssetData("attachment", "text/plain", "a.txt", b"first part", text=AssetText("ok", "a")),
+        AssetData("inline", "image/png", "b.png", b"\x89PNG second", cid="b@x"),
+    ]
+    parsed = make_parsed(raw, html="<p>one</p>", assets=list(files))
     added = store.add(parsed, loc("1"), consume=True)
     assert (parsed.raw, parsed.body_html) == (b"", None)
+    assert [a.data for a in parsed.assets] == [b"", b""]
+    assert [a.filename for a in parsed.assets] == ["a.txt", "b.png"]
     assert store.blobs.get(raw_key(content_hash(raw))) == raw
     doc = store.get_document(added.document_id)
     assert doc.body_html_path is not None
     assert Path(doc.body_html_path).read_text() == "<p>one</p>"
+    stored = [(a.filename, a.size, a.sha256, Path(a.file_path).read_bytes()) for a in doc.assets]
+    assert stored == [(f.filename, f.size, f.sha256, f.data) for f in files]
+    assert store.get_asset(doc.assets[0].id).text == AssetText("ok", "a")
     row = store._conn.execute("SELECT raw_size FROM documents WHERE id = ?", (doc.id,))
     assert row.fetchone()[0] == len(raw)
     # A refused add gives the raw bytes back (for the caller's failure record) and

@@ -255,10 +255,10 @@ class DocumentStore:
         :func:`conflict_document_id`, and both are linked through
         ``metadata.message_id_conflict``.
 
-        ``consume=True`` hands the document over (see :meth:`Store.add`): its raw bytes
-        and HTML are emptied once their blobs are written, so a large message is not
-        held twice while its row is inserted; if the add fails, ``parsed.raw`` is given
-        back (read from its blob) for the caller's failure record.
+        ``consume=True`` hands the document over (see :meth:`Store.add`): its raw bytes,
+        HTML and asset bytes are emptied once their blobs are written, so a large message
+        is not held twice while its row is inserted; if the add fails, ``parsed.raw`` is
+        given back (read from its blob) for the caller's failure record.
         """
         print_ = parsed.fingerprint or fingerprint(parsed.raw)
         raw_size = len(parsed.raw)
@@ -383,7 +383,7 @@ class DocumentStore:
         blobs.put(raw_path, parsed.raw)
         if sizes.consume:
             parsed.raw = b""  # handed over: not held beside the row SQLite builds
-        assets = self._write_assets(parsed, doc_id)
+        assets = self._write_assets(parsed, doc_id, consume=sizes.consume)
         html_path = None
         if parsed.body_html is not None:
             # The parser linked assets as ../assets/<its id>/<name>; stored HTML names
@@ -436,7 +436,12 @@ class DocumentStore:
         )
         return AddResult(document_id=doc_id, is_new=True, ref=ref)
 
-    def _write_assets(self, parsed: ParsedDocument, doc_id: str) -> list[AssetRow]:
+    def _write_assets(
+        self, parsed: ParsedDocument, doc_id: str, *, consume: bool = False
+    ) -> list[AssetRow]:
+        """Write each asset's blob; their rows. ``consume``: each asset's bytes are let go
+        once written (``parsed.assets`` keeps them emptied), so a message of many parts
+        does not hold all of them while the next are written and the rows inserted."""
         if not parsed.assets:
             return []
         self.blobs.clear(f"assets/{doc_id}")  # leftovers of an add that was rolled back
@@ -464,6 +469,8 @@ class DocumentStore:
                     text=asset.text,
                 )
             )
+            if consume:
+                parsed.assets[ordinal] = dataclasses.replace(asset, data=b"")
         return rows
 
     # -- threads ---------------------------------------------------------------------------

@@ -126,9 +126,10 @@ class Store(Protocol):
         ``metadata.message_id_conflict``.
 
         ``consume=True`` is for a caller that hands the document over and holds no other
-        reference to its raw bytes or HTML (the ingest and sync pipelines): the store
-        empties ``parsed.raw`` and ``parsed.body_html`` as soon as their files are
-        written, so a large message is not held twice while its row is inserted. If the
+        reference to its raw bytes, HTML or asset bytes (the ingest and sync pipelines):
+        the store empties ``parsed.raw``, ``parsed.body_html`` and each asset's ``data``
+        as soon as their files are written, so a large message is not held twice while
+        its row is inserted. If the
         add then fails, ``parsed.raw`` is given back for the caller's failure record.
         """
 

@@ -55,8 +55,8 @@ class MessageToStore:
     Exactly one of ``known_id`` (a stored copy: record this location on it),
     ``failure`` (why it cannot be stored; ``raw`` is kept with it) or ``parsed`` is set
     by the time :func:`store_message` sees it. A parsed document is handed to the
-    store (``Store.add(consume=True)``): its raw bytes and HTML are emptied once
-    written, and ``raw`` here is dropped when the document carries the same bytes.
+    store (``Store.add(consume=True)``): its raw bytes, HTML and asset bytes are emptied
+    once written, and ``raw`` here is dropped when the document carries the same bytes.
     """
 
     location: SourceLocation
