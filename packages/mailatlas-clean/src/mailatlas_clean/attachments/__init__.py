@@ -15,12 +15,13 @@ or runs a macro or script: none of the readers can.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
-from mailatlas_core import AssetData, AssetText, StoreError
+from mailatlas_core import AssetData, AssetText, AssetTextStatus, StoreError
 
 from .._config import ExtractLimits, ParserConfig
 from ..parser._deadline import ExtractTimeout, ParseTimeout, time_budget
@@ -195,7 +196,9 @@ def _failed(error: str, extractor: str) -> AssetText:
 
 
 def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int) -> list[AssetData]:
-    """``assets`` with their text read, within the message's share of time for it.
+    """``assets`` with their text read, within the message's share of time for it: each
+    entry of the list is replaced in place (the old one let go as the new one is made),
+    and the list returned.
 
     In a parser worker they are read here, each announced first (``_sandbox.Inline``);
     elsewhere each goes to the extractor process.
@@ -207,7 +210,6 @@ def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int)
     left = min(limits.message_budget_s, config.limits.budget(message_size) / 2)
     here = inline()
     deaths = EXTRACTOR.deaths
-    out: list[AssetData] = []
     for index, asset in enumerate(assets):
         kind = kind_of(asset.mime_type, asset.original_filename or asset.filename, asset.data)
         if kind is None:
@@ -230,5 +232,13 @@ def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int)
                 here.started(index)  # if this process dies now, the pool knows on what
                 text = read_kind(asset.data, kind, limits, budget)
             left -= time.monotonic() - started
-        out.append(replace(asset, text=text))
-    return out
+        assets[index] = replace(asset, text=_shared(text))  # the old one goes now
+    return assets
+
+
+def _shared(text: AssetText) -> AssetText:
+    """``text`` with its status and reader name as the interpreter's one str of each: a
+    reply unpickled from the extractor process brings its own copies, one per file."""
+    status = cast(AssetTextStatus, sys.intern(text.status))
+    extractor = sys.intern(text.extractor) if text.extractor is not None else None
+    return replace(text, status=status, extractor=extractor)

@@ -101,9 +101,18 @@ class MimeContent:
     # Raw 8-bit header bytes of the message: extra sample if a part's charset must be
     # detected (headers and body are usually in one charset).
     samples: tuple[bytes, ...] = ()
+    # One str for each distinct content type, disposition and file name of the walk's
+    # records (a message of many small parts would hold a copy of each per part).
+    names: dict[str, str] = field(default_factory=dict)
 
     def child(self) -> MimeContent:
-        return MimeContent(message=self.message, container=self.container, samples=self.samples)
+        return MimeContent(
+            message=self.message, container=self.container, samples=self.samples, names=self.names
+        )
+
+    def shared(self, value: str) -> str:
+        """``value``, as the one str of its text this walk keeps."""
+        return self.names.setdefault(value, value)
 
     def extend(self, other: MimeContent) -> None:
         self.plain.extend(other.plain)

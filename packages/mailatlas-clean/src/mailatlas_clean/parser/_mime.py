@@ -279,6 +279,9 @@ def _text_leaf(record: PartRecord, text: str, ctype: str, out: MimeContent) -> N
 def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
     disposition = _disposition(part)
     filename = _filename(part)
+    ctype = out.shared(ctype)
+    disposition = out.shared(disposition) if disposition is not None else None
+    filename = out.shared(filename) if filename is not None else None
     data = _payload_bytes(part)
     # The tree's copy of the body (a str, up to twice its size) is read only once: free
     # it now, so a large part is not held twice more while it is decoded and cleaned.
