@@ -14,7 +14,6 @@ from typing import Any
 from mailatlas_core import Cleaning
 
 from .._config import ParserConfig
-from ._boilerplate import strip_boilerplate
 from ._footer import cut_footer
 from ._forwarded import find_forwarded_blocks
 from ._invisible import strip_invisible
@@ -94,6 +93,10 @@ def clean_text(text: str, config: ParserConfig) -> CleanResult:
 
     boilerplate: list[dict[str, str]] = []
     if config.strip_boilerplate:
+        # Its patterns (one alternation of them all) take ~10 ms of CPU to compile, and
+        # the rule is off by default: a sync or ingest without it never compiles them.
+        from ._boilerplate import strip_boilerplate
+
         lines, boilerplate = strip_boilerplate(lines)
     rules["strip_boilerplate"] = {
         **_record([item["line"] for item in boilerplate]),
