@@ -14,7 +14,7 @@ from pathlib import Path
 import mailatlas_clean.parser._parse as parse_module
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean.parser._multipart import MAX_DEPTH, read_tree
+from mailatlas_clean.parser._multipart import MAX_DEPTH, SPAN_LEAST, read_tree
 from mailatlas_clean.parser._rawbody import RawBodyMessage, Span
 
 from devkit.fidelity import read_corpus
@@ -265,16 +265,20 @@ def test_leaves_hold_their_bodies_as_raw_bytes() -> None:
     assert all(isinstance(p, RawBodyMessage) and p.__dict__["_raw_body"] for p in leaves)
 
 
-def test_leaves_hold_their_bodies_as_spans_of_the_raw_message_when_read_by_offset() -> None:
-    data = CASES["attached multipart message"]
+def test_large_leaves_hold_their_bodies_as_spans_of_the_raw_message_when_read_by_offset() -> None:
+    large = TEXT * (SPAN_LEAST // len(TEXT) + 1)
+    data = HEAD + _mp(b"X", LEAF, b"Content-Type: text/plain\n\n" + large, close=b"--X--\n")
     for by_offset in (False, True):
         tree = read_tree(data, by_offset=by_offset)
         assert tree is not None
-        spans = [p.__dict__["_raw_body"] for p in tree.walk() if not p.is_multipart()]
-        assert len(spans) == 2 and all(isinstance(s, Span) for s in spans)
-        # By offset, no body is copied out of the message; else each is a slice of its own.
-        assert all((s.data is data) is by_offset for s in spans)
-        assert [bytes(s.view()) for s in spans] == [TEXT, B64]
+        held = [p.__dict__["_raw_body"] for p in tree.walk() if not p.is_multipart()]
+        # By offset, the large body is not copied out of the message; the small one is
+        # a slice of its own either way, as is every body of a tree not read by offset.
+        assert [type(h) for h in held] == [bytes, Span if by_offset else bytes]
+        if by_offset:
+            assert held[1].data is data
+            held[1] = bytes(held[1].view())
+        assert held == [TEXT, large]
 
 
 INNER = HEAD.replace(b"<m@x>", b"<inner@x>") + b"Content-Type: text/plain; charset=utf-8\n"
@@ -282,6 +286,11 @@ LATE_JOINS = {
     "LF": HEAD + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 9),
     "CRLF": (
         HEAD + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 9)
+    ).replace(b"\n", b"\r\n"),
+    "large LF (held by offset)": HEAD
+    + _mp(b"X", LEAF, b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 3000),
+    "large CRLF (held by offset)": (
+        HEAD + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT * 3000)
     ).replace(b"\n", b"\r\n"),
     "CR": (HEAD + _mp(b"X", b"Content-Type: message/rfc822\n\n" + INNER + b"\n" + TEXT)).replace(
         b"\n", b"\r"

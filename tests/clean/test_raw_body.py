@@ -19,7 +19,7 @@ import mailatlas_clean.parser._parse as parse_module
 import mailatlas_clean.parser._rawbody as rawbody_module
 import pytest
 from mailatlas_clean import parse_bytes
-from mailatlas_clean.parser._rawbody import RawBodyMessage, body_start, flat_leaf
+from mailatlas_clean.parser._rawbody import RawBodyMessage, Span, body_start, flat_leaf
 from mailatlas_core._model import ParsedDocument
 
 from devkit.fidelity import read_corpus
@@ -125,7 +125,7 @@ def test_the_payload_is_the_parsers_str_for_any_other_reader(by_offset: bool) ->
     message = message_from_bytes(raw[:start], _class=RawBodyMessage)
     assert isinstance(message, RawBodyMessage)
     if by_offset:
-        message.attach_body(raw, start)  # a span of the raw bytes, not a copy
+        message.attach_body(Span(raw, start, len(raw)))  # the raw bytes, not a copy
     else:
         message.attach_body(raw[start:])
     assert not message.is_multipart()

@@ -43,11 +43,15 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
-from ._rawbody import HEADER_LINE, RawBodyMessage
+from ._rawbody import HEADER_LINE, RawBodyMessage, Span
 
-__all__ = ["MAX_DEPTH", "read_tree"]
+__all__ = ["MAX_DEPTH", "SPAN_LEAST", "read_tree"]
 
 MAX_DEPTH = 200
+# With ``by_offset``, a leaf body at least this large is held as a span of the input;
+# a smaller one as a slice of its own (a small copy costs little, and a message of many
+# small parts peaked higher with a span object per part).
+SPAN_LEAST = 1 << 16
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 # email.feedparser's boundary tail (3.13's boundaryendRE) on bytes, from just after the
 # separator: blanks taken possessively (the separator never ends in one).
@@ -63,8 +67,8 @@ def read_tree(data: bytes, *, by_offset: bool = False) -> RawBodyMessage | None:
     """The stdlib parser's tree of ``data`` with leaf bodies held as raw bytes, or
     ``None`` when the message is one the stdlib parser must read itself.
 
-    ``by_offset``: leaves hold their bodies as spans of ``data`` (no copy), for a
-    ``data`` kept anyway (the raw message itself); else each its own slice, so that a
+    ``by_offset``: large leaves hold their bodies as spans of ``data`` (no copy), for
+    a ``data`` kept anyway (the raw message itself); else each its own slice, so that a
     ``data`` made for the parse alone is let go once the tree is built.
     """
     try:
@@ -177,8 +181,8 @@ def _message(
         _multipart(message, data, body, stop, depth, strip=strip, by_offset=by_offset)
         return message, message
     end = _trimmed(data, body, stop) if strip else stop
-    if by_offset:
-        message.attach_body(data, body, end)
+    if by_offset and end - body >= SPAN_LEAST:
+        message.attach_body(Span(data, body, end))
     else:
         message.attach_body(data[body:end])
     return message, message

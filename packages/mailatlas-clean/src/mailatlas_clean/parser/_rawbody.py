@@ -5,8 +5,8 @@ its own, then all of them joined (about 2.7 times the body's size at once, and t
 that for 8-bit bytes, held as surrogates). For a message that is a single leaf (not
 ``multipart/*``, not ``message/*``) that body is simply the rest of the input after the
 blank line that ends the header block: the parser reads nothing in it. So only the
-header block is fed to the parser, and the message keeps its body as a :class:`Span`
-(the raw message itself and two offsets: no copy, when the raw message is the input);
+header block is fed to the parser, and the message keeps the body's bytes (a large
+body of the raw message as a :class:`Span`: the raw message and two offsets, no copy);
 :func:`take_body` hands the body's bytes to the MIME walk, which decodes them directly.
 
 Whatever else asks for the payload (``get_payload``, the generator, which reads
@@ -64,7 +64,7 @@ def body_start(data: bytes) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """``data[start:stop]``, not copied out of ``data``."""
+    """``data[start:stop]``, not copied out of ``data`` (a large body of the raw message)."""
 
     data: bytes
     start: int
@@ -88,9 +88,9 @@ class RawBodyMessage(Message):
     """A :class:`~email.message.Message` whose payload is the raw body, decoded only
     when something asks for it (see the module docstring)."""
 
-    def attach_body(self, body: bytes, start: int = 0, stop: int | None = None) -> None:
-        """Hold ``body[start:stop]`` as the body, by offset (``body`` is not copied)."""
-        self.__dict__["_raw_body"] = Span(body, start, len(body) if stop is None else stop)
+    def attach_body(self, body: bytes | Span) -> None:
+        """Hold ``body`` as the body: bytes of its own, or a span of the raw message."""
+        self.__dict__["_raw_body"] = body
         self.__dict__["_text_payload"] = None
 
     def is_multipart(self) -> bool:
@@ -100,9 +100,10 @@ class RawBodyMessage(Message):
 
     @property
     def _payload(self) -> Any:
-        body: Span | None = self.__dict__.get("_raw_body")
+        body: bytes | Span | None = self.__dict__.get("_raw_body")
         if body is not None:
-            self.__dict__["_text_payload"] = str(body.view(), "ascii", "surrogateescape")
+            held = body if isinstance(body, bytes) else body.view()
+            self.__dict__["_text_payload"] = str(held, "ascii", "surrogateescape")
             self.__dict__["_raw_body"] = None
         return self.__dict__.get("_text_payload")
 
@@ -117,12 +118,12 @@ def take_body(part: Message) -> bytes | None:
     payload becomes ``""``: the caller has the body), else ``None``."""
     if not isinstance(part, RawBodyMessage):
         return None
-    body: Span | None = part.__dict__.get("_raw_body")
+    body: bytes | Span | None = part.__dict__.get("_raw_body")
     if body is None:
         return None
     part.__dict__["_raw_body"] = None
     part.__dict__["_text_payload"] = ""
-    return body.tobytes()
+    return body if isinstance(body, bytes) else body.tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class FlatLeaf:
 
     head: bytes
     body: Span
-    shared: bool  # the body lies in the parsed input: holding it costs no memory
+    shared: bool  # the body is the tree's, not made for this: joining it later costs nothing
 
     def join(self) -> bytes:
         """The flat bytes: the body's line ends made ``\n``, after the header block."""
@@ -160,16 +161,17 @@ def flat_leaf(message: Message, least: int) -> FlatLeaf | None:
         or message.get_content_maintype() in ("multipart", "message")
     ):
         return None
-    raw: Span | None = message.__dict__.get("_raw_body")
+    raw: bytes | Span | None = message.__dict__.get("_raw_body")
     if isinstance(message, RawBodyMessage) and raw is not None:
-        if raw.size < least:
+        span = raw if isinstance(raw, Span) else Span(raw, 0, len(raw))
+        if span.size < least:
             return None
         message.__dict__["_raw_body"], message.__dict__["_text_payload"] = None, ""
         try:
             head = message.as_bytes()
         finally:
-            message.__dict__["_raw_body"], message.__dict__["_text_payload"] = raw, None
-        return FlatLeaf(head, raw, True)
+            message.attach_body(raw)
+        return FlatLeaf(head, span, True)
     held = "_text_payload" if isinstance(message, RawBodyMessage) else "_payload"
     payload = message.__dict__.get(held)
     if not isinstance(payload, str) or len(payload) < least:
