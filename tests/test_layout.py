@@ -23,8 +23,9 @@ SRC = {
 }
 # Private helpers the sibling packages share on purpose (they release in lockstep and
 # pin each other exactly): lazy package attributes, and the safe file I/O every writer
-# uses (no symlink following, no partial files). Nothing else private crosses a package.
-SHARED_PRIVATE = {"mailatlas_core._lazy", "mailatlas_core._files"}
+# uses (no symlink following, no partial files), and a bytes result written in place
+# (the parser's line ends, IMAP literals). Nothing else private crosses a package.
+SHARED_PRIVATE = {"mailatlas_core._lazy", "mailatlas_core._files", "mailatlas_core._buffers"}
 
 
 def _modules() -> dict[str, Path]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from imapclient import IMAPClient, imap4, tls
+from mailatlas_core._buffers import presized
 
 __all__ = ["MAX_LINE", "BoundedClient", "Budget", "Overrun"]
 
@@ -113,12 +114,9 @@ class _Bounded(imaplib.IMAP4):
                 f"announced a literal of {size:,} bytes, more than one command may receive"
             )
         # Read into one buffer of the announced size, handed over as the bytes object
-        # itself (BytesIO.getvalue() gives its buffer without a copy once it is no
-        # longer exported): a list of socket reads plus their join held a message twice.
-        buffer = io.BytesIO()
-        if size:
-            buffer.seek(size - 1)
-            buffer.write(b"\0")
+        # itself (mailatlas_core._buffers): a list of socket reads plus their join held
+        # a message twice.
+        buffer = presized(size)
         got = 0
         with buffer.getbuffer() as view:
             while got < size:
