@@ -22,12 +22,13 @@ copy can be made after the leaf's text is decoded, not beside it.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from email.message import Message
 from email.policy import compat32
 from typing import Any
+
+from mailatlas_core._buffers import presized
 
 __all__ = [
     "HEADER_LINE",
@@ -194,17 +195,14 @@ def _lf_line_ends(head: bytes, span: Span) -> bytes:
     """``head + body`` with every ``\r\n`` and lone ``\r`` of the body made ``\n``.
 
     Written a piece at a time into one buffer of the final size, handed over without a
-    copy (``BytesIO.getvalue``): ``re.sub`` held every line as an object of its own
-    plus their join (about five times the body at once for 80-character lines), and
-    even ``bytes.replace`` then ``head +`` holds the body three times. A piece never
+    copy (``mailatlas_core._buffers.presized``): ``re.sub`` held every line as an object
+    of its own plus their join (about five times the body at once for 80-character
+    lines), and even ``bytes.replace`` then ``head +`` holds the body three times. A piece never
     ends between the ``\r`` and ``\n`` of a pair.
     """
     body, start, end = span.data, span.start, span.stop
     size = len(head) + span.size - body.count(b"\r\n", start, end)
-    out = io.BytesIO()
-    out.seek(size - 1)
-    out.write(b"\0")
-    out.seek(0)
+    out = presized(size)
     out.write(head)
     while start < end:
         stop = min(start + LINE_END_PIECE, end)
