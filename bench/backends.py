@@ -21,8 +21,9 @@ and every process it waited for: workers, parse pool), which a loaded machine bl
 less than wall time, and each server's CPU per message (PostgreSQL, weed and Dovecot,
 each process tree read from /proc: they run on the same cores). A last line gives the
 ceiling those figures put on PostgreSQL + S3 here: the rate if MailAtlas spent no more
-CPU a message on it than on SQLite and every core were busy. ``--against REF`` runs git REF's packages
-(bench/ingest.py's ``against``) in turn with this tree's, run by run, and prints both.
+CPU a message on it than on SQLite and every core were busy. ``--against REF`` runs git
+REF's packages (bench/ingest.py's ``against``) in turn with this tree's, run by run, and
+prints both.
 """
 
 from __future__ import annotations
