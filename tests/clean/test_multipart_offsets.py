@@ -20,7 +20,7 @@ from mailatlas_clean.parser._rawbody import RawBodyMessage, Span
 from devkit.fidelity import read_corpus
 from devkit.memshapes import SHAPES
 
-from .test_raw_body import _fields
+from .test_raw_body import _both, _fields
 
 OFF = 1 << 62
 
@@ -107,15 +107,8 @@ def _same_document_with_attached_messages_joined_late(
     offset, it is joined to its header block after its walk; from the stdlib's tree,
     before. The documents must be the same."""
     monkeypatch.setattr("mailatlas_clean.parser._mime._LARGE_PART", 0)
-
-    def one(threshold: int) -> object:
-        monkeypatch.setattr(parse_module, "_DIRECT_BODY", threshold)
-        try:
-            return _fields(parse_bytes(raw))
-        except Exception as exc:  # a message that is not mail fails the same way
-            return repr(exc)
-
-    return one(0) == one(OFF)
+    by_offset, by_stdlib = _both(raw, monkeypatch)
+    return by_offset == by_stdlib
 
 
 @pytest.mark.corpus
