@@ -112,8 +112,23 @@ def test_siblings_import_each_other_only_through_init() -> None:
     assert leaks == []
 
 
+def _loaded(module: str, target: str) -> Iterator[str]:
+    """What importing ``target`` from ``module`` runs: every package above ``target``
+    first (its ``__init__``; ``import a.b.c`` runs ``a`` and ``a.b`` before ``a.b.c``),
+    except those above ``module``, which are being imported already, then ``target``."""
+    parts = target.split(".")
+    for end in range(1, len(parts)):
+        package = ".".join(parts[:end])
+        if not module.startswith(package + "."):
+            yield package
+    yield target
+
+
 def _cycles() -> list[list[str]]:
-    graph = {m: sorted(set(_targets(m, p)) & MODULES.keys() - {m}) for m, p in MODULES.items()}
+    graph = {}
+    for module, path in MODULES.items():
+        runs = {t for target in _targets(module, path) for t in _loaded(module, target)}
+        graph[module] = sorted(runs & MODULES.keys() - {module})
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

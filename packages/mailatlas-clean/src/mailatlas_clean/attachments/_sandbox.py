@@ -183,7 +183,7 @@ class Extractor:
                 proc.close(kill=True)  # died while idle (its parent thread ended)
             proc = None  # in a forked child, the parent's process is not ours to touch
         if proc is None:
-            proc = self._proc = WorkerProcess(EXTRACT_MODE, EXTRACTOR_ARGS)
+            proc = self._proc = WorkerProcess(EXTRACT_MODE, readers, EXTRACTOR_ARGS)
             self._owner, self._readers = os.getpid(), readers
             self._starter = threading.current_thread()
         return proc

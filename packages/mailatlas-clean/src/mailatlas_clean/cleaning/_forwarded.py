@@ -14,7 +14,7 @@ from email.utils import parseaddr
 
 from mailatlas_core import parse_mail_date, to_utc_iso
 
-from ..parser._headers import format_mailbox
+from ._mailbox import format_mailbox
 
 __all__ = ["ForwardBlock", "find_forwarded_blocks", "original_author_and_date"]
 

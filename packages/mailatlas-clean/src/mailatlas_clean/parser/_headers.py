@@ -37,7 +37,6 @@ __all__ = [
     "decode_header_value",
     "decode_raw_header",
     "first_raw",
-    "format_mailbox",
     "raw_header_text",
 ]
 
@@ -47,7 +46,6 @@ __all__ = [
 logging.getLogger("mailparser").addHandler(logging.NullHandler())
 
 _FOLD = re.compile(r"\r?\n[ \t]*")
-_SPECIALS = re.compile(r'[()<>\[\]:;@\\,"]')  # RFC 5322 specials ("." is common unquoted)
 _ANGLE_ID = re.compile(r"<([^<>]+)>")
 _LENIENT = HeaderRegistry()
 _SENDERS = ("from", "sender")
@@ -351,16 +349,3 @@ class HeaderView:
                 if iso:
                     return iso
         return None
-
-
-def format_mailbox(name: str, address: str) -> str | None:
-    """``Name <address>`` as a person would write it (RFC 5322, names not encoded).
-
-    A name with specials (``Doe, Jane``) is quoted; with only one part, that part;
-    with neither, ``None``.
-    """
-    if name and address:
-        if _SPECIALS.search(name):
-            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return f"{name} <{address}>"
-    return name or address or None

@@ -27,10 +27,11 @@ from .._errors import ParseError
 from ..attachments import read_texts
 from ..cleaning import clean_text
 from ..cleaning._forwarded import original_author_and_date
+from ..cleaning._mailbox import format_mailbox
 from ._assets import build_assets
 from ._feedparser import BytesFeedParser
 from ._forward import forwarded_text
-from ._headers import HeaderView, format_mailbox
+from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._mime import walk_message

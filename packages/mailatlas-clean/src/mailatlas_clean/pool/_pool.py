@@ -335,8 +335,10 @@ class ParsePool:
     def _start(self, chunk: _Chunk) -> None:
         """Send a chunk to the least busy worker (starting one if fewer are running)."""
         if len(self._procs) < self.workers and not self._no_workers:
+            from ..attachments._readers import registered_readers
+
             try:
-                self._procs.append(WorkerProcess(self.config))
+                self._procs.append(WorkerProcess(self.config, registered_readers()))
             except OSError as exc:  # fork refused: no memory, process limit
                 self._worker_failed(f"{type(exc).__name__}: {exc}")
         if not self._procs:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from ._protocol import HEADER, READ_SIZE, READING, READY, frame
@@ -52,7 +53,12 @@ class WorkerProcess:
     itself waiting for its reply to be read (the classic two-pipe deadlock).
     """
 
-    def __init__(self, config: object, args: list[str] | None = None) -> None:
+    def __init__(
+        self, config: object, readers: Mapping[str, str], args: list[str] | None = None
+    ) -> None:
+        """Start the worker and queue its first frame: ``config`` and ``readers`` (the
+        caller's registered attachment readers, ``registered_readers()``, so that the
+        worker reads attachments with the same ones)."""
         # The worker needs no MailAtlas setting, and credentials stay in this process.
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILATLAS_")}
         # The same import path as this process (a source checkout, a test's sys.path).
@@ -72,9 +78,7 @@ class WorkerProcess:
         os.set_blocking(self.read_fd, False)
         _grow_pipe(self.write_fd)
         _grow_pipe(self.read_fd)
-        from ..attachments._readers import registered_readers
-
-        self._out = bytearray(frame((config, registered_readers())))
+        self._out = bytearray(frame((config, dict(readers))))
         self._in = bytearray()
         self.pending: deque[object] = deque()  # a token per request not yet fully answered
         # Per pending request, the time budget of each message not yet answered.
