@@ -5,6 +5,8 @@ the wheels it built serve every other install test, so the four wheels are built
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -53,14 +55,29 @@ def fresh_venv(where: Path) -> Path:
 @pytest.fixture(scope="session")
 def script_install(tmp_path_factory: pytest.TempPathFactory) -> ScriptInstall:
     """``./scripts/install`` into a fresh virtualenv, once for the session (it builds the
-    four wheels with pip and installs them together)."""
-    root = tmp_path_factory.mktemp("install")
-    python = fresh_venv(root / "venv")
-    package_index_or_skip(python, root / "probe")
+    four wheels with pip and installs them together). Under pytest-xdist the workers
+    share it too: the first to need it runs it under a lock, the others wait for that
+    lock and read what it did."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' base temps sit side by side in the session's
+    root = shared / "scripts-install"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    result = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "install"), "--venv", str(root / "venv"),
-         "--dist", str(root / "dist"), "--python", sys.executable],
-        capture_output=True, text=True, env=env, timeout=900, check=False,
-    )  # fmt: skip
+    command = [
+        str(REPO_ROOT / "scripts" / "install"), "--venv", str(root / "venv"),
+        "--dist", str(root / "dist"), "--python", sys.executable,
+    ]  # fmt: skip
+    with open(shared / "scripts-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "result.json"
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            python = fresh_venv(root / "venv")
+            package_index_or_skip(python, root / "probe")
+            run = subprocess.run(
+                command, capture_output=True, text=True, env=env, timeout=900, check=False
+            )
+            done.write_text(json.dumps([run.returncode, run.stdout, run.stderr]))
+        returncode, stdout, stderr = json.loads(done.read_text())
+    result = subprocess.CompletedProcess(command, returncode, stdout, stderr)
     return ScriptInstall(root / "venv", root / "dist", env, result)
