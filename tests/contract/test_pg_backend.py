@@ -156,3 +156,34 @@ def test_text_postgres_cannot_hold_is_kept_readable(pg_url: str) -> None:
     assert doc.body_text == "body\ufffdtext"
     assert doc.metadata == {"k": "\x00"}
     assert [r.id for r in backend.list_documents(ListFilter(query="nul byte"))] == ["doc-3"]
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_an_interrupt_with_a_command_in_flight_rolls_back_without_a_warning(
+    pg_url: str, nested: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Ctrl-C raised inside psycopg (mid-round-trip) leaves the connection with a
+    command in flight: a rollback on it fails ("another command is already in
+    progress") and psycopg used to print "error ignored in rollback ..." under the
+    command's one line. The session closes such a connection (the server drops the
+    transaction) and opens another, on which the caller records its run. The state is
+    made here as libpq has it then: a query sent on the connection, its result unread.
+    """
+    backend = PostgresBackend(pg_url)
+    try:
+        with pytest.raises(KeyboardInterrupt), backend.transaction():
+            backend.insert_document(_row(1), [], LOC)
+            if nested:
+                with backend.transaction():
+                    backend.insert_document(_row(2), [], LOC)
+                    backend._conn.conn.pgconn.send_query(b"SELECT pg_sleep(0)")
+                    raise KeyboardInterrupt
+            backend._conn.conn.pgconn.send_query(b"SELECT pg_sleep(0)")
+            raise KeyboardInterrupt
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+        # Nothing of the interrupted transaction was committed, and the store goes on.
+        assert backend.list_documents(ListFilter()) == []
+        backend.insert_document(_row(3), [], LOC)
+        assert [d.id for d in backend.list_documents(ListFilter())] == ["doc-3"]
+    finally:
+        backend.close()

@@ -139,7 +139,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = redact_url(url)
         # Savepoints, their releases and the per-id lock ride with the next statement.
-        self._conn = PgSession(connect(url, create=create))
+        self._conn = PgSession(connect(url, create=create), lambda: connect(url, create=False))
         from psycopg.rows import dict_row
 
         self._dict_row = dict_row

@@ -19,7 +19,7 @@ sees the statements in the order they were issued.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +34,15 @@ Statement = tuple[str, Sequence[Any]]
 class PgSession:
     """A psycopg connection (autocommit; transactions explicit) with deferred control."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        reopen: Callable[[], psycopg.Connection[Any]] | None = None,
+    ) -> None:
+        """``reopen`` opens another connection to the same database, for when this one
+        has to be dropped (see :meth:`_drop_if_busy`)."""
         self.conn = conn
+        self._reopen = reopen
         self._pending: list[Statement] = []
         self._depth = 0
 
@@ -82,7 +89,12 @@ class PgSession:
         try:
             with self.conn.transaction():
                 self._depth = 1
-                yield
+                try:
+                    yield
+                except BaseException as exc:
+                    if not isinstance(exc, Exception):  # Ctrl-C, SystemExit
+                        self._drop_if_busy()
+                    raise
         finally:
             # Committed or rolled back: deferred savepoints and locks no longer matter.
             self._depth = 0
@@ -103,8 +115,11 @@ class PgSession:
                 del self._pending[mark:]  # nothing of the block reached the server
             else:
                 self._pending.clear()  # the rest belongs to the failed block
-                # The original error matters; if the connection is gone, so is the
-                # transaction, and the outer block's rollback says so.
+                # The original error matters; if the connection is gone (or busy: an
+                # interrupt mid-round-trip), so is the transaction, and the outer
+                # block's rollback says so.
+                if self._busy():
+                    raise
                 with contextlib.suppress(Exception):
                     self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                     self.conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -116,6 +131,33 @@ class PgSession:
                 self._pending.append((f"RELEASE SAVEPOINT {name}", ()))
         finally:
             self._depth = depth
+
+    def _busy(self) -> bool:
+        """A command or pipeline is still in flight (or the connection is broken): the
+        connection cannot take another statement, a ``ROLLBACK`` included."""
+        from psycopg import pq
+
+        pgconn = self.conn.pgconn
+        return (
+            pgconn.transaction_status in (pq.TransactionStatus.ACTIVE, pq.TransactionStatus.UNKNOWN)
+            or pgconn.pipeline_status != pq.PipelineStatus.OFF
+        )
+
+    def _drop_if_busy(self) -> None:
+        """After an interrupt that landed mid-round-trip (a Ctrl-C raised inside
+        psycopg), the connection may still have a command in flight; a rollback on it
+        fails ("another command is already in progress") and psycopg prints a warning.
+        Such a connection is closed instead, which ends its transaction on the server
+        (nothing of it is committed), and another one opened for what the caller still
+        does: recording that its run was interrupted."""
+        if not self._busy():
+            return  # idle between statements: the transaction's rollback works
+        self._pending.clear()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self._reopen is not None:
+            with contextlib.suppress(Exception):
+                self.conn = self._reopen()
 
     def _unsent(self, mark: int, entry: Statement) -> bool:
         return len(self._pending) > mark and self._pending[mark] is entry
