@@ -158,9 +158,9 @@ def test_text_postgres_cannot_hold_is_kept_readable(pg_url: str) -> None:
     assert [r.id for r in backend.list_documents(ListFilter(query="nul byte"))] == ["doc-3"]
 
 
-@pytest.mark.parametrize("nested", [False, True])
+@pytest.mark.parametrize("where", ["block", "nested block", "before the block"])
 def test_an_interrupt_with_a_command_in_flight_rolls_back_without_a_warning(
-    pg_url: str, nested: bool, caplog: pytest.LogCaptureFixture
+    pg_url: str, where: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A Ctrl-C raised inside psycopg (mid-round-trip) leaves the connection with a
     command in flight: a rollback on it fails ("another command is already in
@@ -168,12 +168,21 @@ def test_an_interrupt_with_a_command_in_flight_rolls_back_without_a_warning(
     command's one line. The session closes such a connection (the server drops the
     transaction) and opens another, on which the caller records its run. The state is
     made here as libpq has it then: a query sent on the connection, its result unread.
+    An interrupt outside any block leaves the same state for the next transaction (the
+    run's "interrupted" record): it runs on a new connection.
     """
     backend = PostgresBackend(pg_url)
     try:
+        if where == "before the block":
+            backend._conn.conn.pgconn.send_query(b"SELECT pg_sleep(0)")
+            with backend.transaction():
+                backend.insert_document(_row(3), [], LOC)
+            assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+            assert [d.id for d in backend.list_documents(ListFilter())] == ["doc-3"]
+            return
         with pytest.raises(KeyboardInterrupt), backend.transaction():
             backend.insert_document(_row(1), [], LOC)
-            if nested:
+            if where == "nested block":
                 with backend.transaction():
                     backend.insert_document(_row(2), [], LOC)
                     backend._conn.conn.pgconn.send_query(b"SELECT pg_sleep(0)")

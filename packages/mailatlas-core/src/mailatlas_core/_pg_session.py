@@ -85,15 +85,16 @@ class PgSession:
             with self._savepoint():
                 yield
             return
+        # A connection an interrupt left busy (below) cannot begin one either.
+        self._drop_if_busy()
         self.flush()
         try:
             with self.conn.transaction():
                 self._depth = 1
                 try:
                     yield
-                except BaseException as exc:
-                    if not isinstance(exc, Exception):  # Ctrl-C, SystemExit
-                        self._drop_if_busy()
+                except BaseException:
+                    self._drop_if_busy()
                     raise
         finally:
             # Committed or rolled back: deferred savepoints and locks no longer matter.
@@ -145,11 +146,12 @@ class PgSession:
 
     def _drop_if_busy(self) -> None:
         """After an interrupt that landed mid-round-trip (a Ctrl-C raised inside
-        psycopg), the connection may still have a command in flight; a rollback on it
-        fails ("another command is already in progress") and psycopg prints a warning.
-        Such a connection is closed instead, which ends its transaction on the server
-        (nothing of it is committed), and another one opened for what the caller still
-        does: recording that its run was interrupted."""
+        psycopg), the connection may still have a command in flight: nothing more can
+        be sent on it, and a transaction's rollback (or a new transaction's first
+        statement) fails with "another command is already in progress", which psycopg
+        also prints as a warning. Such a connection is closed instead, which ends its
+        transaction on the server (nothing of it is committed), and another one opened
+        for what the caller still does: recording that its run was interrupted."""
         if not self._busy():
             return  # idle between statements: the transaction's rollback works
         self._pending.clear()
