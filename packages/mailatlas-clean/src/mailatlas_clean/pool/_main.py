@@ -1,9 +1,9 @@
 """The worker's main: ``python -P -m mailatlas_clean.pool._main``.
 
 A worker is ``python -P -m mailatlas_clean.pool._main``: a fresh interpreter that reads
-frames from stdin and writes frames to stdout. A frame is an 8-byte little-endian
-length and a pickle. The first frame carries the :class:`ParserConfig`; every later
-frame is one chunk of messages, answered by one frame *per message*, in order, so the
+objects from stdin and writes objects to stdout, each a pickle in frames (``_protocol``).
+The first object carries the :class:`ParserConfig`; every later one is one chunk of
+messages, answered by one object *per message*, in order, so the
 caller knows which message a worker is on and how long it has been on it (a message
 that overruns its time budget gets its worker killed; see ``_pool``). Before reading
 each attachment of a message, the worker also sends ``(READING, index)``, so a worker
@@ -40,7 +40,7 @@ import sys
 
 from ._jobs import load_parser, parse_item
 from ._lifeline import die_with_parent
-from ._protocol import EXTRACT_MODE, READING, READY, frame, read_frame, write_all
+from ._protocol import EXTRACT_MODE, READING, READY, read_object, send_object
 
 __all__ = ["main"]
 
@@ -61,7 +61,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, replies = _private_pipes()
     sys.stdout = sys.stderr  # a stray print() must never corrupt the protocol
-    first = read_frame(requests)
+    first = read_object(requests)
     if first is None:
         return
     config, readers = first
@@ -72,24 +72,24 @@ def main() -> None:
         _serve_extract(requests, replies)
         return
     load_parser()  # before "ready": the caller's clock for each message starts there
-    write_all(replies, frame(READY))
+    send_object(replies, READY)
 
     def reading(index: int) -> None:
-        write_all(replies, frame((READING, index)))
+        send_object(replies, (READING, index))
 
-    while (items := read_frame(requests)) is not None:
+    while (items := read_object(requests)) is not None:
         for item in items:
-            write_all(replies, frame(parse_item(item, config, reading)))
+            send_object(replies, parse_item(item, config, reading))
 
 
 def _serve_extract(requests: int, replies: int) -> None:
     """Read one attachment per item: ``(data, kind, limits, seconds)`` -> ``AssetText``."""
     from ..attachments import read_kind
 
-    write_all(replies, frame(READY))
-    while (items := read_frame(requests)) is not None:
+    send_object(replies, READY)
+    while (items := read_object(requests)) is not None:
         for data, kind, limits, seconds in items:
-            write_all(replies, frame(read_kind(data, kind, limits, seconds)))
+            send_object(replies, read_kind(data, kind, limits, seconds))
 
 
 if __name__ == "__main__":

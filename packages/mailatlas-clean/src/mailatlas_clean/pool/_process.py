@@ -7,7 +7,6 @@ its other work (see ``_pool``); the protocol is in ``_protocol``.
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from ._protocol import HEADER, READ_SIZE, READING, READY, frame
+from ._protocol import READ_SIZE, READING, READY, Frames, Piece, dump
 
 __all__ = ["EXTRACTOR_ARGS", "WORKER_ARGS", "WorkerDied", "WorkerProcess"]
 
@@ -78,8 +77,11 @@ class WorkerProcess:
         os.set_blocking(self.read_fd, False)
         _grow_pipe(self.write_fd)
         _grow_pipe(self.read_fd)
-        self._out = bytearray(frame((config, dict(readers))))
-        self._in = bytearray()
+        # What is still to be written: frames, a large message's as views of its bytes.
+        self._out: deque[Piece] = deque()
+        self._sent = 0  # bytes of ``_out[0]`` written already
+        self._in = Frames()
+        dump((config, dict(readers)), self._out.append)
         self.pending: deque[object] = deque()  # a token per request not yet fully answered
         # Per pending request, the time budget of each message not yet answered.
         self._budgets: deque[deque[float]] = deque()
@@ -98,7 +100,7 @@ class WorkerProcess:
         ``(token, outcome)`` per message, in order. ``budgets``: seconds each may take."""
         if not self.pending:
             self.since = time.monotonic()
-        self._out += frame(items)
+        dump(items, self._out.append)
         self.pending.append(token)
         self._budgets.append(deque(budgets))
 
@@ -119,12 +121,16 @@ class WorkerProcess:
         gone = False
         try:
             while self._out:
-                written = os.write(self.write_fd, self._out[:READ_SIZE])
-                del self._out[:written]
+                with memoryview(self._out[0]) as piece:
+                    self._sent += os.write(self.write_fd, piece[self._sent :])
+                    if self._sent == len(piece):
+                        self._out.popleft()
+                        self._sent = 0
         except BlockingIOError:
             pass
         except OSError:  # EPIPE: the worker is gone
             gone = True
+        arrived: list[Any] = []
         while not gone:
             try:
                 data = os.read(self.read_fd, READ_SIZE)
@@ -136,8 +142,8 @@ class WorkerProcess:
             if not data:
                 gone = True
                 break
-            self._in += data
-        replies = self._frames()
+            arrived += self._in.feed(data)  # unpickled as each one is complete
+        replies = self._replies(arrived)
         deadline = self.deadline()
         if not gone and deadline is not None and time.monotonic() > deadline:
             self.timed_out = gone = True
@@ -147,15 +153,9 @@ class WorkerProcess:
                 raise WorkerDied
         return replies
 
-    def _frames(self) -> list[tuple[object, Any]]:
+    def _replies(self, arrived: list[Any]) -> list[tuple[object, Any]]:
         out = []
-        buf = self._in
-        while len(buf) >= HEADER:
-            size = int.from_bytes(buf[:HEADER], "little")
-            if len(buf) < HEADER + size:
-                break
-            reply = pickle.loads(bytes(buf[HEADER : HEADER + size]))  # our own worker
-            del buf[: HEADER + size]
+        for reply in arrived:
             if type(reply) is tuple and reply[0] == READING:  # the message goes on, its clock too
                 self.reading = reply[1]
                 continue

@@ -1,0 +1,179 @@
+"""The pool's wire protocol: objects as pickles cut into frames, never held whole.
+
+Round trips through :class:`Frames` (fed in every kind of cut, as a non-blocking pipe
+delivers) and through a real pipe (``send_object``/``read_object``, the worker's side);
+the frame format (no frame above ``CHUNK``, ``MORE`` on all but the last); and memory,
+measured with tracemalloc: sending a large ``bytes`` copies nothing (the old protocol
+pickled it whole and then prefixed its length: two copies), and receiving lets each
+frame go as the unpickler reads it (the old one held the stream, a slice of it and
+its ``bytes`` copy beside the objects: 10x a message of many small attachments).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import tracemalloc
+from typing import Any
+
+import pytest
+from mailatlas_clean.pool._protocol import (
+    CHUNK,
+    HEADER,
+    MORE,
+    Frames,
+    Piece,
+    dump,
+    read_object,
+    send_object,
+)
+
+MB = 1 << 20
+
+
+def _pieces(obj: object) -> list[Piece]:
+    pieces: list[Piece] = []
+    dump(obj, pieces.append)
+    return pieces
+
+
+def _stream(obj: object) -> bytes:
+    return b"".join(bytes(p) for p in _pieces(obj))
+
+
+def _frames_of(stream: bytes) -> list[tuple[int, bool]]:
+    """(length, more) of every frame in ``stream``."""
+    out = []
+    pos = 0
+    while pos < len(stream):
+        word = int.from_bytes(stream[pos : pos + HEADER], "little")
+        size = word & (MORE - 1)
+        out.append((size, bool(word & MORE)))
+        pos += HEADER + size
+    assert pos == len(stream)
+    return out
+
+
+OBJECTS: dict[str, Any] = {
+    "small": ("ready", 1, None),
+    "exactly a chunk": b"x" * (CHUNK - 40),
+    "large bytes": os.urandom(3 * MB + 17),
+    "large str": "Grüße ✓ " * (MB // 2),
+    "many small": [{"part": str(i), "data": os.urandom(900)} for i in range(3000)],
+    "shared": [("same", "same")] * 5,
+}
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+def test_an_object_comes_back_whole_however_the_pipe_cuts_it(name: str) -> None:
+    obj = OBJECTS[name]
+    stream = _stream(obj) + _stream("next")
+    rng = random.Random(name)
+    for cuts in ("bytes", "random", "whole"):
+        frames = Frames()
+        got: list[Any] = []
+        pos = 0
+        while pos < len(stream):
+            step = {"bytes": 1, "random": rng.randint(1, 3 * HEADER + 70_000)}.get(
+                cuts, len(stream)
+            )
+            if cuts == "bytes" and len(stream) > 200_000:
+                step = 7 if pos < 100 else 65_537  # the headers byte by byte, then on
+            got += frames.feed(stream[pos : pos + step])
+            pos += step
+        assert got == [obj, "next"], cuts
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+def test_no_frame_is_larger_than_a_chunk_and_only_the_last_says_nothing_more(
+    name: str,
+) -> None:
+    frames = _frames_of(_stream(OBJECTS[name]))
+    assert all(size <= CHUNK for size, _more in frames)
+    assert [more for _size, more in frames] == [True] * (len(frames) - 1) + [False]
+
+
+def test_a_large_bytes_is_sent_as_views_of_itself() -> None:
+    data = os.urandom(8 * MB)
+    tracemalloc.start()
+    try:
+        pieces = _pieces(("raw", data, None))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * MB, f"{peak / MB:.1f} MB to cut an 8 MB message into frames"
+    views = [p for p in pieces if isinstance(p, memoryview)]
+    assert views and all(v.obj is data for v in views)
+    assert sum(len(v) for v in views) == len(data)
+
+
+def test_a_received_object_costs_about_its_own_size() -> None:
+    """The frames are let go as the unpickler reads them: at the peak, the objects
+    made so far and what is still to be read, not the whole stream beside them."""
+    obj = [os.urandom(1000) for _ in range(16_000)]  # ~16 MB of small objects
+    stream = _stream(obj)
+    del obj
+    frames = Frames()
+    tracemalloc.start()
+    try:
+        got: list[Any] = []
+        for pos in range(0, len(stream), MB):
+            got += frames.feed(stream[pos : pos + MB])
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(got[0]) == 16_000
+    assert peak < current * 1.2 + 2 * MB, f"peak {peak / MB:.1f} MB for {current / MB:.1f} MB"
+
+
+def test_a_received_large_string_costs_its_utf8_and_itself() -> None:
+    text = "Lorem ipsum dolor sit amet. " * (16 * MB // 28)
+    stream = _stream({"body_text": text})
+    del text
+    frames = Frames()
+    tracemalloc.start()
+    try:
+        got: list[Any] = []
+        for pos in range(0, len(stream), MB):
+            got += frames.feed(stream[pos : pos + MB])
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = len(got[0]["body_text"])
+    assert peak < 2.2 * size, f"peak {peak / MB:.1f} MB for a {size / MB:.0f} MB string"
+
+
+def test_objects_cross_a_real_pipe_in_order() -> None:
+    """The worker's side: blocking writes of frames, blocking reads of objects."""
+    objects = [OBJECTS["large bytes"], OBJECTS["many small"], "ready", OBJECTS["large str"]]
+    read_fd, write_fd = os.pipe()
+
+    def write() -> None:
+        for obj in objects:
+            send_object(write_fd, obj)
+        os.close(write_fd)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        got = [read_object(read_fd) for _ in objects]
+        assert read_object(read_fd) is None  # end of input
+    finally:
+        writer.join()
+        os.close(read_fd)
+    assert got == objects
+
+
+def test_a_stream_cut_short_is_no_object() -> None:
+    stream = _stream(OBJECTS["large bytes"])
+    assert Frames().feed(stream[:-1]) == []
+    read_fd, write_fd = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_fd, stream[:HEADER + 5]), None))
+    writer.start()
+    writer.join()
+    os.close(write_fd)
+    try:
+        assert read_object(read_fd) is None
+    finally:
+        os.close(read_fd)
