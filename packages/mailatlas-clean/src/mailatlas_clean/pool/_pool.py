@@ -43,6 +43,7 @@ from mailatlas_core import ParsedDocument
 
 from .._config import ParseLimits, ParserConfig
 from ..parser._deadline import budget_enforceable
+from ..parser._trim import pin_mmap_threshold
 from ._jobs import Outcome, ParseFailure, ParseJob, parse_one
 from ._process import WorkerDied, WorkerProcess
 
@@ -347,6 +348,8 @@ class ParsePool:
         proc = min(self._procs, key=lambda p: len(p.pending))
         jobs = chunk.left
         budgets = [self.limits.budget(len(j.raw)) for j in jobs]
+        # A large message's reply is a large object arriving here too (_trim).
+        pin_mmap_threshold(max(len(j.raw) for j in jobs))
         proc.send(chunk.items(), chunk, budgets)
         chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
@@ -539,14 +542,20 @@ def parse_many(
         ahead_bytes = 0
         while True:
             while len(pending) < ahead_chunks and (not pending or ahead_bytes < AHEAD_BYTES):
-                chunk = _take(jobs_left, chunk_size, CHUNK_BYTES)
-                if not chunk:
+                taken = _take(jobs_left, chunk_size, CHUNK_BYTES)
+                if not taken:
                     break
-                nbytes = sum(len(j.raw) for j in chunk)
-                pending.append((pool.submit(chunk), nbytes))
+                nbytes = sum(len(j.raw) for j in taken)
+                pending.append((pool.submit(taken), nbytes))
                 ahead_bytes += nbytes
+                del taken
             if not pending:
                 return
             batch, nbytes = pending.popleft()
             ahead_bytes -= nbytes
-            yield from pool.results(batch)
+            # As in-process: once a pair is handed on, nothing here holds its job (the
+            # batch and its chunks hold every job and outcome: let go first).
+            pairs = deque(pool.results(batch))
+            del batch
+            while pairs:
+                yield pairs.popleft()
