@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["SHAPES", "measure", "measure_sync", "write_shape"]
+__all__ = ["FILLER", "SHAPES", "measure", "measure_sync", "measure_workers", "write_shape"]
 
 HEAD = (
     b"From: Ann <a@example.com>\nTo: b@example.com\nSubject: s\nMessage-ID: <m@x>\n"
@@ -233,5 +233,62 @@ def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> d
             check=True,
             env=dict(env or os.environ, MEM_SYNC_PASSWORD=password),
         ).stdout
+    figures: dict[str, int] = json.loads(out)
+    return figures
+
+
+# The measured interpreter of a run with parse workers: a run of fewer than 256 messages
+# parses in-process (``parse_many``'s ``inline_below``), so the one message goes in a
+# directory of ``FILLER`` small ones. A first run of other small ones, with workers too,
+# is the warm-up; then the baselines: this process's VmHWM and its children's largest
+# (the workers of the first run, now gone; ``ru_maxrss``). The second run's workers are
+# waited for when it ends, so its children's figure is theirs, the one message's worker
+# included.
+FILLER = 300
+_WORKERS_CHILD = (
+    """
+import json, resource, sys
+from pathlib import Path
+from mailatlas_clean import ParseLimits, ParserConfig
+from mailatlas_cli import MailAtlas
+"""
+    + _HWM
+    + """
+def children():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
+atlas = MailAtlas(sys.argv[2], sys.argv[3], config)
+warm, run = Path(sys.argv[4]), Path(sys.argv[5])
+atlas.ingest_eml(sorted(str(p) for p in warm.iterdir()))
+base, workers_base = hwm(), children()
+result = atlas.ingest_eml(sorted(str(p) for p in run.iterdir()) + [sys.argv[1]]).to_dict()
+filler = int(sys.argv[6])
+print(json.dumps({"base": base, "peak": hwm(), "workers_base": workers_base,
+                  "workers_peak": children(), "ingested": result["ingested_count"] - filler,
+                  "failed": result["failed_count"]}))
+"""
+)
+
+
+def measure_workers(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Ingest ``path`` as a long run does, its parse in a worker process.
+
+    Returns the figures of :func:`measure` for the storing process (``base``, ``peak``:
+    VmHWM before and after the run holding the message), ``workers_base`` and
+    ``workers_peak`` (the largest VmHWM of a worker: before, of the warm-up run's; after,
+    of either run's), and ``ingested`` (the one message) and ``failed``.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    dirs = [home / "warm-up", home / "run"]
+    for number, folder in enumerate(dirs):
+        folder.mkdir(exist_ok=True)
+        for index in range(FILLER):
+            mark = f"<filler-{number}-{index}@x>".encode()
+            (folder / f"{index:04d}.eml").write_bytes(_plain(3000).replace(b"<m@x>", mark))
+    child = [sys.executable, "-c", _WORKERS_CHILD, str(path), str(home / "s.db")]
+    child += [str(home / "ws"), *map(str, dirs), str(FILLER)]
+    out = subprocess.run(
+        [sys.executable, "-c", _PARENT, *child], stdout=subprocess.PIPE, check=True, env=env
+    ).stdout
     figures: dict[str, int] = json.loads(out)
     return figures
