@@ -5,6 +5,7 @@
     python bench/memory.py --against main       # also main's code, interleaved per message
     python bench/memory.py --sync               # also an IMAP sync of one message (Dovecot)
     python bench/memory.py --workers            # also a long run: parsed in a worker process
+    python bench/memory.py --sync --workers     # and a sync of a folder of 1,100 (workers)
 
 Each message is ingested (``MailAtlas.ingest_eml``, one message, parsed in-process as a
 one-message run is) in a fresh interpreter started from a small one; the figure is that
@@ -17,7 +18,9 @@ so both see the same load. ``--sync`` also measures an IMAP sync of the one mess
 private Dovecot (``devkit.dovecot``): the syncing interpreter's VmHWM, as for an ingest.
 ``--workers`` also ingests it in a run long enough for parse workers (``measure_workers``):
 two rows, the storing process and the worker that parsed it (its VmHWM above the
-largest of the warm-up run's workers).
+largest of the warm-up run's workers). With both, also a sync of a folder holding the
+message and 1,100 small ones, with the parse workers a sync of that size starts, after
+a warm-up sync of as many others: the syncing process's VmHWM above its figure then.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from devkit.memshapes import (  # noqa: E402
 )
 
 MB = 1024 * 1024
+SYNC_FILLER = 1100  # a sync starts parse workers from 1,000 messages a folder
 
 
 def main() -> None:
@@ -64,6 +68,10 @@ def main() -> None:
                     cells.setdefault(f"{label} sync".strip(), []).append(
                         _cell(shape, mb, env, sync=True)
                     )
+                if args.sync and args.workers:
+                    cells.setdefault(f"{label} sync, workers".strip(), []).append(
+                        _cell(shape, mb, env, sync=True, filler=SYNC_FILLER)
+                    )
                 if args.workers:
                     stored, worker = _worker_cells(shape, mb, env)
                     cells.setdefault(f"{label} storing".strip(), []).append(stored)
@@ -73,12 +81,14 @@ def main() -> None:
             print(f"{name:<44}" + "".join(row), flush=True)
 
 
-def _cell(shape: str, mb: int, env: dict[str, str] | None, *, sync: bool = False) -> str:
+def _cell(
+    shape: str, mb: int, env: dict[str, str] | None, *, sync: bool = False, filler: int = 0
+) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.eml"
         size = write_shape(shape, mb * MB, path)
         if sync:
-            figures = measure_sync(path, Path(tmp) / "home", env)
+            figures = measure_sync(path, Path(tmp) / "home", env, filler=filler)
         else:
             figures = measure(path, Path(tmp) / "home", env)
     if figures["ingested"] != 1:

@@ -184,7 +184,9 @@ def measure(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[s
 
 # The measured interpreter of a sync: syncs a folder holding a small warm-up message (the
 # store created, the IMAP client and the parser imported, a TLS connection made), then
-# reads the baseline, syncs the folder holding the one message, prints both marks.
+# reads the baseline, syncs the folder holding the one message, prints both marks. With
+# a filler, both folders hold that many small messages more, and the sync decides on its
+# parse workers as it does by default (from 1,000 messages a folder, it starts them).
 _SYNC_CHILD = (
     """
 import json, os, sys
@@ -196,26 +198,31 @@ from mailatlas_imap import ImapSyncConfig
     + """
 config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
 atlas = MailAtlas(sys.argv[1], sys.argv[2], config)
+filler = int(sys.argv[5])
 def sync(folder):
     return atlas.sync_imap(ImapSyncConfig(
         host="127.0.0.1", port=int(sys.argv[3]), username="mem",
         password=os.environ["MEM_SYNC_PASSWORD"], folders=[folder], ca_file=sys.argv[4],
-        parse_workers=0, timeout=3600,
+        parse_workers=None if filler else 0, timeout=3600,
     )).to_dict()
 sync("Warm")
 base = hwm()
 result = sync("Big")
-print(json.dumps({"base": base, "peak": hwm(), "ingested": result["ingested_count"],
+print(json.dumps({"base": base, "peak": hwm(), "ingested": result["ingested_count"] - filler,
                   "failed": result["failed_count"], "status": result["status"]}))
 """
 )
 
 
-def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> dict[str, int]:
+def measure_sync(
+    path: Path, home: Path, env: dict[str, str] | None = None, *, filler: int = 0
+) -> dict[str, int]:
     """Sync the message in ``path`` from a private Dovecot into a new store under ``home``.
 
-    Same figures as :func:`measure` (``ingested`` is the sync's new documents): the
-    syncing interpreter's VmHWM after the sync of that one message, and before it.
+    Same figures as :func:`measure` (``ingested`` is the sync's new documents, the
+    ``filler`` not counted): the syncing interpreter's VmHWM after the sync of that one
+    message, and before it. ``filler``: that many small messages beside it (and in the
+    warm-up folder), with parse workers as a sync starts them by default.
     """
     from devkit.dovecot import DovecotServer
 
@@ -223,10 +230,10 @@ def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> d
     password = "mem-" + os.urandom(8).hex()
     with DovecotServer(users={"mem": password}) as server:
         warm = _alternative(4096).replace(b"<m@x>", b"<warm-up@x>")
-        server.fill_maildir("mem", "Warm", [warm])
-        server.fill_maildir("mem", "Big", [path.read_bytes()])
+        server.fill_maildir("mem", "Warm", [warm, *_fillers("warm", filler)])
+        server.fill_maildir("mem", "Big", [*_fillers("big", filler), path.read_bytes()])
         child = [sys.executable, "-c", _SYNC_CHILD, str(home / "s.db"), str(home / "ws")]
-        child += [str(server.imaps_port), str(server.cert_path)]
+        child += [str(server.imaps_port), str(server.cert_path), str(filler)]
         out = subprocess.run(
             [sys.executable, "-c", _PARENT, *child],
             stdout=subprocess.PIPE,
@@ -235,6 +242,11 @@ def measure_sync(path: Path, home: Path, env: dict[str, str] | None = None) -> d
         ).stdout
     figures: dict[str, int] = json.loads(out)
     return figures
+
+
+def _fillers(name: str, count: int) -> list[bytes]:
+    """``count`` small plain-text messages, each with a Message-ID of its own."""
+    return [_plain(3000).replace(b"<m@x>", f"<{name}-{i}@x>".encode()) for i in range(count)]
 
 
 # The measured interpreter of a run with parse workers: a run of fewer than 256 messages
@@ -280,11 +292,10 @@ def measure_workers(path: Path, home: Path, env: dict[str, str] | None = None) -
     """
     home.mkdir(parents=True, exist_ok=True)
     dirs = [home / "warm-up", home / "run"]
-    for number, folder in enumerate(dirs):
+    for folder in dirs:
         folder.mkdir(exist_ok=True)
-        for index in range(FILLER):
-            mark = f"<filler-{number}-{index}@x>".encode()
-            (folder / f"{index:04d}.eml").write_bytes(_plain(3000).replace(b"<m@x>", mark))
+        for index, message in enumerate(_fillers(folder.name, FILLER)):
+            (folder / f"{index:04d}.eml").write_bytes(message)
     child = [sys.executable, "-c", _WORKERS_CHILD, str(path), str(home / "s.db")]
     child += [str(home / "ws"), *map(str, dirs), str(FILLER)]
     out = subprocess.run(

@@ -169,7 +169,7 @@ def test_a_stream_cut_short_is_no_object() -> None:
     stream = _stream(OBJECTS["large bytes"])
     assert Frames().feed(stream[:-1]) == []
     read_fd, write_fd = os.pipe()
-    writer = threading.Thread(target=lambda: (os.write(write_fd, stream[:HEADER + 5]), None))
+    writer = threading.Thread(target=lambda: (os.write(write_fd, stream[: HEADER + 5]), None))
     writer.start()
     writer.join()
     os.close(write_fd)
