@@ -116,11 +116,15 @@ def parse_item(
     from ..attachments._sandbox import reading_inline
 
     raw, received_at, envelope, not_read = item
+    del item  # handed over by the caller: the raw bytes are ``raw`` and the document's
     with reading_inline(reading, not_read):
         outcome = _parse_guarded(raw, config, received_at, envelope)
+    del raw
     if not isinstance(outcome, ParsedDocument):
         return outcome
+    # The caller holds the raw bytes already: they are not pickled back, and they go
+    # here, before the metadata is serialised and the reply pickled beside the document.
+    outcome = replace(outcome, raw=b"")
     # Serialised here, on the worker's core: the storing process writes this text as is.
     outcome.serialise_metadata()
-    # The caller holds the raw bytes already; don't pickle them back.
-    return replace(outcome, raw=b"")
+    return outcome

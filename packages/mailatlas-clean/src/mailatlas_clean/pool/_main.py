@@ -78,8 +78,11 @@ def main() -> None:
         send_object(replies, (READING, index))
 
     while (items := read_object(requests)) is not None:
-        for item in items:
-            send_object(replies, parse_item(item, config, reading))
+        # Each message is handed over (popped): once parsed, its raw bytes go (its reply
+        # never carries them), not held beside the reply as it is made and pickled.
+        items.reverse()
+        while items:
+            send_object(replies, parse_item(items.pop(), config, reading))
 
 
 def _serve_extract(requests: int, replies: int) -> None:
