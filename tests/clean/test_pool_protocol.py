@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import threading
 import tracemalloc
 from typing import Any
 
 import pytest
+from mailatlas_clean import ParserConfig
+from mailatlas_clean.attachments._readers import registered_readers
+from mailatlas_clean.pool._jobs import parse_item
+from mailatlas_clean.pool._process import WorkerProcess
 from mailatlas_clean.pool._protocol import (
     CHUNK,
     HEADER,
@@ -177,3 +182,46 @@ def test_a_stream_cut_short_is_no_object() -> None:
         assert read_object(read_fd) is None
     finally:
         os.close(read_fd)
+
+
+class _Interrupted:
+    """Pickling it raises KeyboardInterrupt, as a Ctrl-C landing mid-pickle does."""
+
+    def __reduce__(self) -> Any:
+        raise KeyboardInterrupt
+
+
+def _message(subject: str, size: int) -> bytes:
+    head = f"From: a@example.com\nSubject: {subject}\nMessage-ID: <{subject}@example.com>\n\n"
+    return head.encode() + b"Some text of the body.\n" * (size // 23 + 1)
+
+
+def _replies(proc: WorkerProcess, count: int) -> list[tuple[object, Any]]:
+    """Pump ``proc`` until ``count`` replies have arrived (WorkerDied if it dies)."""
+    got: list[tuple[object, Any]] = []
+    while len(got) < count:
+        got += proc.pump()
+        poller = select.poll()
+        poller.register(proc.read_fd, select.POLLIN)
+        if proc.wants_write:
+            poller.register(proc.write_fd, select.POLLOUT)
+        poller.poll(1000)  # woken by the worker's progress; the bound only re-checks it
+    return got
+
+
+def test_a_request_interrupted_while_it_is_pickled_leaves_nothing_of_it_queued() -> None:
+    """A request is pickled into frames: one interrupted after its first megabytes must
+    not leave those frames queued, or the worker reads them and the next request as
+    one pickle (whose memo references then name the wrong objects)."""
+    proc = WorkerProcess(ParserConfig(), registered_readers())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            proc.send([(_message("big", 3 * MB), None, None, {}), _Interrupted()], "lost", [60.0])
+        when = "2024-05-05T10:00:00+00:00"  # one object, twice: the second is a memo reference
+        items = [(_message(s, 2000), when, None, {}) for s in ("first", "second")]
+        proc.send(items, "next", [60.0, 60.0])
+        replies = _replies(proc, 2)
+    finally:
+        proc.close(kill=True)
+    expected = [parse_item(item, ParserConfig(), lambda _index: None) for item in items]
+    assert replies == [("next", doc) for doc in expected]

@@ -100,7 +100,12 @@ class WorkerProcess:
         ``(token, outcome)`` per message, in order. ``budgets``: seconds each may take."""
         if not self.pending:
             self.since = time.monotonic()
-        dump(items, self._out.append)
+        # Queued only once pickled whole: a request interrupted while it is pickled
+        # (Ctrl-C, MemoryError) must leave none of its frames behind, or the worker reads
+        # them and the next request's as one pickle, whose memo then names wrong objects.
+        pieces: list[Piece] = []
+        dump(items, pieces.append)
+        self._out.extend(pieces)
         self.pending.append(token)
         self._budgets.append(deque(budgets))
 
