@@ -15,7 +15,10 @@ raw message, goes out as views of itself, not as a copy), and the receiver unpic
 from the frames as they arrived, letting each go once it is read (:class:`Frames`). A
 whole pickle costs about the size of what it carries, and then its ``bytes`` copy and
 the unpickled objects came on top: a parse worker's reply for an 8 MB message of 9,000
-small attachments peaked its storing process at 10x the message size that way.
+small attachments peaked its storing process at 10x the message size that way. An
+object of one frame (most: a message's document is a few KB) is unpickled straight from
+the receiving buffer, as fast as ``pickle.loads`` (through the file object: 42 us against 26 us
+for a 5 KB document).
 """
 
 from __future__ import annotations
@@ -183,10 +186,14 @@ class Frames:
             end = HEADER + (word & _LENGTH)
             if len(buf) < end:
                 break
+            whole = not word & MORE and not self._chunks
             with memoryview(buf) as view, view[HEADER:end] as frame:
-                self._chunks.append(bytes(frame))
+                if whole:  # an object in one frame (most are): read from the buffer
+                    objects.append(pickle.loads(frame))  # our own worker's
+                else:
+                    self._chunks.append(bytes(frame))
             del buf[:end]
-            if not word & MORE:
+            if not whole and not word & MORE:
                 chunks, self._chunks = self._chunks, deque()
                 objects.append(_load(chunks))
         return objects
@@ -216,9 +223,12 @@ def read_object(fd: int) -> Any:
         data = read_exact(fd, word & _LENGTH)
         if data is None:
             return None
-        chunks.append(data)
         if not word & MORE:
+            if not chunks:  # an object in one frame (most are)
+                return pickle.loads(data)  # our own parent process's
+            chunks.append(data)
             return _load(chunks)
+        chunks.append(data)
 
 
 def write_all(fd: int, data: Piece) -> None:
