@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable
 
 from _common import median, report
-
-from devkit.mailgen import generate_messages
 from mailatlas_clean import ParserConfig
 from mailatlas_clean.pool._jobs import parse_item
 from mailatlas_clean.pool._protocol import HEADER, Frames, Piece, dump
+
+from devkit.mailgen import generate_messages
 
 READ = 1 << 16  # what one os.read of a pipe typically brings
 
