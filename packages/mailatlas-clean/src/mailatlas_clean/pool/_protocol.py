@@ -9,16 +9,18 @@ object *per item*, in order. Between two replies a parse worker may say which
 attachment it is reading (``(READING, index)``). Both sides move bytes with
 ``os.read``/``os.write`` loops (see ``_main`` for why).
 
-Why frames, not one length and one pickle: neither side ever holds a whole pickle. The
-sender pickles straight into frames (:func:`dump`; a large ``bytes`` inside, such as a
-raw message, goes out as views of itself, not as a copy), and the receiver unpickles
-from the frames as they arrived, letting each go once it is read (:class:`Frames`). A
-whole pickle costs about the size of what it carries, and then its ``bytes`` copy and
-the unpickled objects came on top: a parse worker's reply for an 8 MB message of 9,000
-small attachments peaked its storing process at 10x the message size that way. An
-object of one frame (most: a message's document is a few KB) is unpickled straight from
-the receiving buffer, as fast as ``pickle.loads`` (through the file object: 42 us against 26 us
-for a 5 KB document).
+Why frames, not one length and one pickle: no pickle is ever made whole and then copied.
+The sender pickles straight into frames (:func:`dump`; a large ``bytes`` inside, such as
+a raw message, goes out as views of itself, not as a copy): a worker writes each frame
+as it is made, the caller queues a request's frames until the pipe takes them. The
+receiver keeps an object's frames as they arrived until its last one is in (so it does
+hold its pickle, in pieces, at that moment), then unpickles from them, letting each go
+once it is read (:class:`Frames`). A whole pickle costs about the size of what it
+carries, and then its ``bytes`` copy and the unpickled objects came on top: a parse
+worker's reply for an 8 MB message of 9,000 small attachments peaked its storing process
+at 10x the message size that way. An object of one frame (most: a message's document is
+a few KB) is unpickled straight from the receiving buffer, as fast as ``pickle.loads``
+(through the file object: 42 us against 26 us for a 5 KB document).
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ class _FrameWriter:
     def write(self, data: Piece) -> int:
         size = len(data) if isinstance(data, bytes | bytearray) else memoryview(data).nbytes
         if size < CHUNK or not isinstance(data, bytes):
-            # Small, or a buffer its owner may change later: copied (a frame at most).
+            # Small, or a buffer its owner may change later: copied (a large one whole,
+            # for a moment; the pool sends none: its large ones are ``bytes``).
             self._buf += data
             while len(self._buf) >= CHUNK:
                 self._flush(CHUNK)
