@@ -175,6 +175,33 @@ def test_a_worker_stopped_while_blocked_writing_a_reply_loses_nothing(
         assert len(outcome.body_text or "") > 2_000_000
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_worker_killed_in_the_middle_of_a_reply_costs_a_retry_not_a_partial_object() -> None:
+    # The reply (~2.5 MB of text) goes out in frames of 1 MB through a 1 MB pipe: while
+    # this process does not read, the worker blocks in write() part-way through it. It
+    # is killed exactly there. The frames that did arrive are no object (unpickling them
+    # would fail, or make one from a part); the pool must see the worker die and parse
+    # the message again in a fresh one.
+    body = LINE * (2_500_000 // len(LINE))
+    raws = [_small(0)[:-1] + body, _small(1)]
+    with ParsePool(workers=1, chunk_size=2, limits=ParseLimits(time_budget_s=600)) as pool:
+        batch = pool.submit(list(_jobs(raws)))
+        worker = pool._procs[0]
+        while worker.wants_write:  # the request goes in whole
+            pool.poll()
+        while "pipe_write" not in _wchan(worker.proc.pid):
+            os.sched_yield()  # it is parsing (this process reads nothing meanwhile)
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        results = pool.results(batch)
+        assert pool._procs and pool._procs[0] is not worker  # the retry ran in a fresh one
+    assert [job.tag for job, _ in results] == [0, 1]
+    for job, outcome in results:
+        assert isinstance(outcome, ParsedDocument), outcome
+        assert outcome.subject == f"n {job.tag}" and outcome.raw == job.raw
+    assert len(results[0][1].body_text or "") > 2_000_000
+
+
 def _in_thread(fn: Callable[[], T]) -> T:
     """``fn()`` run in another thread (a library caller's worker thread)."""
     out: list[T] = []
