@@ -22,7 +22,7 @@ import pytest
 from mailatlas_clean import ParserConfig
 from mailatlas_clean.attachments._readers import registered_readers
 from mailatlas_clean.pool._jobs import parse_item
-from mailatlas_clean.pool._process import WorkerProcess
+from mailatlas_clean.pool._process import WorkerDied, WorkerProcess
 from mailatlas_clean.pool._protocol import (
     CHUNK,
     HEADER,
@@ -225,3 +225,54 @@ def test_a_request_interrupted_while_it_is_pickled_leaves_nothing_of_it_queued()
         proc.close(kill=True)
     expected = [parse_item(item, ParserConfig(), lambda _index: None) for item in items]
     assert replies == [("next", doc) for doc in expected]
+
+
+def _bad_frame() -> bytes:
+    """One frame that is no pickle."""
+    junk = b"\x80\x05no pickle at all"
+    return len(junk).to_bytes(HEADER, "little") + junk
+
+
+def _bad_ending(obj: object) -> bytes:
+    """The frames of ``obj`` with its last one replaced by one that ends no pickle."""
+    stream = _stream(obj)
+    last = len(stream) - HEADER - _frames_of(stream)[-1][0]
+    junk = b"\xff"
+    return stream[:last] + len(junk).to_bytes(HEADER, "little") + junk
+
+
+def test_an_object_that_cannot_be_read_ends_the_stream_not_the_objects_before_it() -> None:
+    for bad in (_bad_frame(), _bad_ending(OBJECTS["large bytes"])):
+        frames = Frames()
+        got = frames.feed(_stream("before") + bad + _stream("after"))
+        assert got == ["before"]
+        assert frames.broken is not None
+        assert frames.feed(_stream("later")) == []  # nothing past it is trusted
+
+
+# A worker whose second reply is no pickle: the caller must treat it as a worker that died
+# there (its message retried), never raise from pump nor match a reply to the wrong message.
+_BAD_WORKER = """
+import os
+from mailatlas_clean.pool._protocol import read_object, send_object
+read_object(0)  # the config
+send_object(1, "ready")
+read_object(0)  # one request of two messages
+send_object(1, "the first message's reply")
+os.write(1, bytes.fromhex(BAD))
+read_object(0)  # until the caller is done with it
+""".replace("BAD", repr(_bad_frame().hex()))
+
+
+def test_a_reply_that_cannot_be_read_is_a_worker_that_died() -> None:
+    proc = WorkerProcess(ParserConfig(), registered_readers(), args=["-c", _BAD_WORKER])
+    got: list[tuple[object, Any]] = []
+    try:
+        proc.send([(b"one", None, None, {}), (b"two", None, None, {})], "chunk", [60.0] * 2)
+        with pytest.raises(WorkerDied):
+            while True:  # until pump says the worker is gone (a third reply never comes)
+                got += _replies(proc, 1)
+    finally:
+        proc.close(kill=True)
+    assert got == [("chunk", "the first message's reply")]
+    assert not proc.alive and list(proc.pending) == ["chunk"]  # the second is retried

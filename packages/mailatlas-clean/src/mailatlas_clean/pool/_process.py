@@ -148,6 +148,12 @@ class WorkerProcess:
                 gone = True
                 break
             arrived += self._in.feed(data)  # unpickled as each one is complete
+            if self._in.broken is not None:
+                # A reply that cannot be read: as if the worker had died there (its
+                # messages from that one on are retried), never a reply matched to
+                # the wrong message.
+                gone = True
+                break
         replies = self._replies(arrived)
         deadline = self.deadline()
         if not gone and deadline is not None and time.monotonic() > deadline:

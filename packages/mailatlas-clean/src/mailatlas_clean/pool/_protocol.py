@@ -174,16 +174,33 @@ def _load(chunks: deque[bytes]) -> Any:
 
 class Frames:
     """The receiving side of a non-blocking pipe: :meth:`feed` it what was read; it
-    returns each object whose last frame has arrived."""
+    returns each object whose last frame has arrived.
+
+    An object that cannot be unpickled (a damaged stream, a class this process cannot
+    import) sets :attr:`broken` to why: the objects before it are still returned, and
+    nothing after it is read (the stream cannot be trusted past it).
+    """
 
     def __init__(self) -> None:
         self._buf = bytearray()  # at most a frame and a read of bytes
         self._chunks: deque[bytes] = deque()  # the frames of the object now arriving
+        self.broken: str | None = None
 
     def feed(self, data: bytes) -> list[Any]:
+        objects: list[Any] = []
+        if self.broken is not None:
+            return objects
         buf = self._buf
         buf += data
-        objects = []
+        try:
+            self._decode(buf, objects)
+        except Exception as exc:  # pickle's errors, or any a class's own code raises
+            self.broken = f"{type(exc).__name__}: {exc}"
+            buf.clear()
+            self._chunks.clear()
+        return objects
+
+    def _decode(self, buf: bytearray, objects: list[Any]) -> None:
         while len(buf) >= HEADER:
             word = int.from_bytes(buf[:HEADER], "little")
             end = HEADER + (word & _LENGTH)
@@ -199,7 +216,6 @@ class Frames:
             if not whole and not word & MORE:
                 chunks, self._chunks = self._chunks, deque()
                 objects.append(_load(chunks))
-        return objects
 
 
 def read_exact(fd: int, size: int) -> bytes | None:
