@@ -8,8 +8,13 @@ identical parts.
 
 from __future__ import annotations
 
+import json
 import random
+import tracemalloc
+from typing import cast
 
+from mailatlas_clean import parse_bytes
+from mailatlas_clean.parser._keyshare import KeySharing
 from mailatlas_clean.parser._multipart import read_tree
 from mailatlas_clean.parser._rawbody import RawBodyMessage
 
@@ -35,6 +40,65 @@ def _many_parts(count: int, *, long_value: bool = False) -> bytes:
         )
     out.append(b"--B--\n")
     return b"".join(out)
+
+
+def _held_by(entries: list[dict[str, object]]) -> tuple[int, int]:
+    """Bytes that ``entries`` (made while tracemalloc traced) hold of their own (their
+    values are held elsewhere too), and the bytes ordinary copies of them take."""
+    before = tracemalloc.get_traced_memory()[0]
+    copies = [dict(entry) for entry in entries]
+    plain = tracemalloc.get_traced_memory()[0] - before
+    before = tracemalloc.get_traced_memory()[0]
+    entries.clear()
+    own = before - tracemalloc.get_traced_memory()[0]
+    assert len(copies) > 0
+    return own, plain
+
+
+def _entry(index: int) -> dict[str, object]:
+    return {"part": str(index), "size": index, "name": None}
+
+
+def test_a_key_sharing_dict_is_the_same_dict_in_less_memory() -> None:
+    sharing = KeySharing("Entry")
+    tracemalloc.start()
+    try:
+        shared = [sharing.shared(_entry(i)) for i in range(2000)]
+        for index, entry in enumerate(shared):
+            assert type(entry) is dict
+            assert entry == _entry(index)
+            assert list(entry) == list(_entry(index))
+            assert json.dumps(entry) == json.dumps(_entry(index))
+        own, plain = _held_by(shared)
+    finally:
+        tracemalloc.stop()
+    assert own < 0.75 * plain, (own, plain)
+    again = sharing.shared(_entry(1))
+    again["extra"] = 1  # still an ordinary dict to change
+    assert again == {**_entry(1), "extra": 1}
+
+
+def test_the_metadata_entries_of_many_parts_share_their_key_tables() -> None:
+    tracemalloc.start()
+    try:
+        doc = parse_bytes(_many_parts(300))
+        parts, asset_parts = doc.metadata["parts"], doc.metadata["asset_parts"]
+        assert len(parts) == len(asset_parts) == 300
+        assert parts[7] == {
+            "part": "8",
+            "content_type": "text/plain",
+            "disposition": "attachment",
+            "filename": "file7.txt",
+            "size": len(doc.assets[7].data),
+            "stored_as": "asset",
+            "asset": 7,
+        }
+        assert asset_parts[7] == {"filename": "file7.txt", "part": "8", "message": None}
+        for entries in (parts, asset_parts):
+            own, plain = _held_by(cast(list[dict[str, object]], entries))
+            assert own < 0.75 * plain, (own, plain)
+    finally:
+        tracemalloc.stop()
 
 
 def test_the_part_tree_shares_short_header_names_and_values() -> None:

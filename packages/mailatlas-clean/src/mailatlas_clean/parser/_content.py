@@ -7,7 +7,11 @@ from email.message import Message
 
 from mailatlas_core import AttachedMessage, PartEntry
 
+from ._keyshare import KeySharing
+
 __all__ = ["AttachedText", "BodyPart", "FoundAsset", "MimeContent", "PartRecord"]
+
+_PART_ENTRIES = KeySharing("PartEntry")
 
 
 @dataclass(slots=True)
@@ -63,7 +67,7 @@ class PartRecord:
             out["message"] = self.message
         if self.recovered:
             out["recovered"] = True
-        return out
+        return _PART_ENTRIES.shared(out)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from email.message import Message
 
 from mailatlas_core import (
     UTF8_BOM,
+    AssetPart,
     BodySource,
     DocumentMetadata,
     ParsedDocument,
@@ -34,6 +35,7 @@ from ._forward import forwarded_text
 from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
+from ._keyshare import KeySharing
 from ._mime import walk_message
 from ._multipart import read_tree
 from ._peek import FIELD_LINE as _FIELD_LINE
@@ -47,6 +49,7 @@ _FEED_SLICE = 1 << 20
 _DIRECT_BODY = 1 << 16
 _SPACED_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _LOST_FOLD = re.compile(rb"^[^ \t\r\n]")  # not blank, not indented
+_ASSET_PARTS = KeySharing("AssetPart")
 
 
 def _skip_damaged_lines(data: bytes, defects: list[str]) -> bytes:
@@ -277,7 +280,9 @@ def _build(
         "attached_messages": content.attached_messages,
         "body_source": body_source if (content.plain or content.html or forwarded_from) else None,
         "asset_parts": [
-            {"filename": a.filename, "part": found.part, "message": found.message}
+            _ASSET_PARTS.shared(
+                AssetPart(filename=a.filename, part=found.part, message=found.message)
+            )
             for a, found in zip((a for a, _p in assets), content.assets, strict=True)
         ],
         "parts": content.manifest(),
