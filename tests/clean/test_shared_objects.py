@@ -15,6 +15,7 @@ from typing import cast
 
 from mailatlas_clean import parse_bytes
 from mailatlas_clean.parser._keyshare import KeySharing
+from mailatlas_clean.parser._mime import walk_message
 from mailatlas_clean.parser._multipart import read_tree
 from mailatlas_clean.parser._rawbody import RawBodyMessage
 
@@ -124,3 +125,19 @@ def test_long_header_values_are_not_kept_for_sharing() -> None:
     assert again.get_payload()[0]["content-disposition"] == value
     assert again.get_payload()[0]["content-disposition"] is not first["content-disposition"]
     assert second["content-type"] is again.get_payload()[1]["content-type"]  # short: shared
+
+
+def test_the_manifest_takes_the_walk_records() -> None:
+    # Each record is let go as its entry is made: a message of many parts never holds
+    # every record beside every entry (the peak of the metadata's making).
+    tree = read_tree(_many_parts(3), by_offset=True)
+    assert tree is not None
+    content = walk_message(tree)
+    assert len(content.parts) == 3
+    entries = content.take_manifest()
+    assert content.parts == []
+    assert [(e["part"], e.get("asset"), e["filename"]) for e in entries] == [
+        ("1", 0, "file0.txt"),
+        ("2", 1, "file1.txt"),
+        ("3", 2, "file2.txt"),
+    ]

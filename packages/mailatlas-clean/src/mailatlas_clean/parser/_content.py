@@ -127,7 +127,16 @@ class MimeContent:
         self.parts.extend(other.parts)
         self.forwarded.extend(other.forwarded)
 
-    def manifest(self) -> list[PartEntry]:
-        """``metadata.parts``: every leaf, with asset ordinals as the store numbers them."""
+    def take_manifest(self) -> list[PartEntry]:
+        """``metadata.parts``: every leaf, with asset ordinals as the store numbers them.
+
+        The records are taken: each is let go as its entry is made (``parts`` is empty
+        after), so a message of many parts never holds every record and every entry.
+        """
         ordinals = {id(asset): index for index, asset in enumerate(self.assets)}
-        return [record.to_dict(ordinals) for record in self.parts]
+        records, self.parts = self.parts, []
+        records.reverse()
+        entries = []
+        while records:
+            entries.append(records.pop().to_dict(ordinals))
+        return entries

@@ -285,7 +285,7 @@ def _build(
             )
             for a, found in zip((a for a, _p in assets), content.assets, strict=True)
         ],
-        "parts": content.manifest(),
+        "parts": content.take_manifest(),
         "remote_images_blocked": blocked,
     }
     if env:
