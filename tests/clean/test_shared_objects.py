@@ -102,6 +102,25 @@ def test_the_metadata_entries_of_many_parts_share_their_key_tables() -> None:
         tracemalloc.stop()
 
 
+def test_equal_sizes_and_text_lengths_are_one_int() -> None:
+    doc = parse_bytes(_many_parts(300))
+    sizes: dict[int, int] = {}
+    repeated = 0
+    for entry in doc.metadata["parts"]:
+        size = entry["size"]
+        assert size > 256  # not one of the interpreter's own small ints
+        if size in sizes:
+            repeated += 1
+            assert size is sizes[size]
+        sizes.setdefault(size, size)
+    assert repeated > 50  # distinct parts, some of one size
+    chars: dict[int, int] = {}
+    for asset in doc.assets:
+        assert asset.text is not None and asset.text.status == "ok"
+        count = asset.text.chars
+        assert count is chars.setdefault(count, count)
+
+
 def test_the_part_tree_shares_short_header_names_and_values() -> None:
     tree = read_tree(_many_parts(300), by_offset=True)
     assert isinstance(tree, RawBodyMessage)

@@ -210,6 +210,7 @@ def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int)
     left = min(limits.message_budget_s, config.limits.budget(message_size) / 2)
     here = inline()
     deaths = EXTRACTOR.deaths
+    counts: dict[int, int] = {}
     for index, asset in enumerate(assets):
         kind = kind_of(asset.mime_type, asset.original_filename or asset.filename, asset.data)
         if kind is None:
@@ -232,13 +233,15 @@ def read_texts(assets: list[AssetData], config: ParserConfig, message_size: int)
                 here.started(index)  # if this process dies now, the pool knows on what
                 text = read_kind(asset.data, kind, limits, budget)
             left -= time.monotonic() - started
-        assets[index] = replace(asset, text=_shared(text))  # the old one goes now
+        assets[index] = replace(asset, text=_shared(text, counts))  # the old one goes now
     return assets
 
 
-def _shared(text: AssetText) -> AssetText:
-    """``text`` with its status and reader name as the interpreter's one str of each: a
-    reply unpickled from the extractor process brings its own copies, one per file."""
+def _shared(text: AssetText, counts: dict[int, int]) -> AssetText:
+    """``text`` with its status and reader name as the interpreter's one str of each,
+    and its ``chars`` as the one int of its value in ``counts``: a reply unpickled from
+    the extractor process brings its own copies, one per file."""
     status = cast(AssetTextStatus, sys.intern(text.status))
     extractor = sys.intern(text.extractor) if text.extractor is not None else None
-    return replace(text, status=status, extractor=extractor)
+    chars = counts.setdefault(text.chars, text.chars)
+    return replace(text, status=status, extractor=extractor, chars=chars)

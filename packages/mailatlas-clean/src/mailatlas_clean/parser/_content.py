@@ -108,15 +108,26 @@ class MimeContent:
     # One str for each distinct content type, disposition and file name of the walk's
     # records (a message of many small parts would hold a copy of each per part).
     names: dict[str, str] = field(default_factory=dict)
+    # The same for the part sizes (an int object each above 256).
+    sizes: dict[int, int] = field(default_factory=dict)
 
     def child(self) -> MimeContent:
         return MimeContent(
-            message=self.message, container=self.container, samples=self.samples, names=self.names
+            message=self.message,
+            container=self.container,
+            samples=self.samples,
+            names=self.names,
+            sizes=self.sizes,
         )
 
     def shared(self, value: str) -> str:
         """``value``, as the one str of its text this walk keeps."""
         return self.names.setdefault(value, value)
+
+    def size(self, data: bytes) -> int:
+        """``len(data)``, as the one int of its value this walk keeps."""
+        size = len(data)
+        return self.sizes.setdefault(size, size)
 
     def extend(self, other: MimeContent) -> None:
         self.plain.extend(other.plain)

@@ -287,7 +287,8 @@ def _leaf(part: Message, ctype: str, path: str, out: MimeContent) -> None:
     # it now, so a large part is not held twice more while it is decoded and cleaned.
     part.set_payload("")
     _note_defects(part, path, out)  # after decoding: base64 defects are added by it
-    record = PartRecord(path, ctype, disposition, filename, len(data), "asset", message=out.message)
+    size = out.size(data)
+    record = PartRecord(path, ctype, disposition, filename, size, "asset", message=out.message)
     out.parts.append(record)
     if ctype in _BODY_TYPES and disposition != "attachment" and not filename:
         charset = _charset(part)
