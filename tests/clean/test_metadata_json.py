@@ -15,6 +15,7 @@ from pathlib import Path
 import mailatlas_core._rows as rows_module
 import pytest
 from mailatlas_clean import ParseError, ParseJob, ParsePool, ParserConfig, iter_mbox, parse_bytes
+from mailatlas_clean.pool._jobs import METADATA_JSON_MAX
 from mailatlas_core import ParsedDocument, SourceLocation, open_store
 from mailatlas_core._json import dumps
 
@@ -95,3 +96,30 @@ def test_stored_metadata_is_the_same_text_as_before(
     assert after == before
     assert any('"message_id_conflict":' in text for _, text in after)
     assert any(envelope in text for _, text in after)
+
+
+def test_a_large_metadata_is_left_to_the_store(tmp_path: Path) -> None:
+    """Above ``METADATA_JSON_MAX`` the worker sends no serialised copy beside the dicts
+    (two copies at once in the storing process); the store serialises them itself, to
+    the same text."""
+    parts = "".join(
+        f"--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=p{i}.txt"
+        f"\n\npart {i}\n"
+        for i in range(3000)
+    )
+    head = "From: a@example.test\nSubject: many\nMessage-ID: <many@example.test>\n"
+    mime = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+    raw = (head + mime + parts + "--b--\n").encode()
+    small = _conflict_pair()[0]
+    ahead = _in_worker([raw, small])
+    assert len(dumps(ahead[0].metadata)) > METADATA_JSON_MAX
+    assert ahead[0].metadata_json is None
+    assert ahead[1].metadata_json == dumps(ahead[1].metadata)  # a usual one still is
+    texts = []
+    for name, doc in (("ahead", ahead[0]), ("inline", parse_bytes(raw))):
+        store = open_store(tmp_path / f"{name}.db", tmp_path / name)
+        with store.transaction():
+            store.add(doc, SourceLocation(kind="eml", path="/m.eml"))
+        store.close()
+        texts.append(_stored_metadata(tmp_path / f"{name}.db"))
+    assert texts[0] == texts[1]

@@ -19,6 +19,13 @@ __all__ = ["Outcome", "ParseFailure", "ParseJob", "load_parser", "parse_item", "
 
 T = TypeVar("T")
 
+# A reply's metadata serialised by the worker (``ParsedDocument.metadata_json``) is sent
+# only up to this size: beside the dicts it was made from it is a second copy of them in
+# the storing process at once (a message of 9,000 parts: 0.2x its size), where the store
+# would serialise them only once the raw bytes and the assets are written and let go.
+# Few messages come near it (a message's metadata is a few KB).
+METADATA_JSON_MAX = 256 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class ParseJob(Generic[T]):
@@ -127,4 +134,6 @@ def parse_item(
     outcome = replace(outcome, raw=b"")
     # Serialised here, on the worker's core: the storing process writes this text as is.
     outcome.serialise_metadata()
+    if outcome.metadata_json is not None and len(outcome.metadata_json) > METADATA_JSON_MAX:
+        outcome.metadata_json = None  # the storing process serialises it (see above)
     return outcome
