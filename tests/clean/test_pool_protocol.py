@@ -113,12 +113,9 @@ def test_a_large_bytes_is_sent_as_views_of_itself() -> None:
     assert sum(len(v) for v in views) == len(data)
 
 
-def test_a_received_object_costs_about_its_own_size() -> None:
-    """The frames are let go as the unpickler reads them: at the peak, the objects
-    made so far and what is still to be read, not the whole stream beside them."""
-    obj = [os.urandom(1000) for _ in range(16_000)]  # ~16 MB of small objects
-    stream = _stream(obj)
-    del obj
+def _received(stream: bytes) -> tuple[Any, int, int]:
+    """The one object of ``stream``, fed a megabyte at a time, and the traced memory
+    then and at its peak (the stream itself not counted)."""
     frames = Frames()
     tracemalloc.start()
     try:
@@ -128,24 +125,21 @@ def test_a_received_object_costs_about_its_own_size() -> None:
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(got[0]) == 16_000
+    [obj] = got
+    return obj, current, peak
+
+
+def test_a_received_object_costs_about_its_own_size() -> None:
+    """The frames are let go as the unpickler reads them: at the peak, the objects
+    made so far and what is still to be read, not the whole stream beside them."""
+    got, current, peak = _received(_stream([os.urandom(1000) for _ in range(16_000)]))
+    assert len(got) == 16_000  # ~16 MB of small objects
     assert peak < current * 1.2 + 2 * MB, f"peak {peak / MB:.1f} MB for {current / MB:.1f} MB"
 
 
 def test_a_received_large_string_costs_its_utf8_and_itself() -> None:
-    text = "Lorem ipsum dolor sit amet. " * (16 * MB // 28)
-    stream = _stream({"body_text": text})
-    del text
-    frames = Frames()
-    tracemalloc.start()
-    try:
-        got: list[Any] = []
-        for pos in range(0, len(stream), MB):
-            got += frames.feed(stream[pos : pos + MB])
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    size = len(got[0]["body_text"])
+    got, _current, peak = _received(_stream({"body_text": "Lorem ipsum. " * (16 * MB // 13)}))
+    size = len(got["body_text"])
     assert peak < 2.2 * size, f"peak {peak / MB:.1f} MB for a {size / MB:.0f} MB string"
 
 
