@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import quopri
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -89,6 +90,25 @@ def _many_parts(size: int) -> bytes:
     )
 
 
+def _many_distinct_parts(size: int) -> bytes:
+    """As ``_many_parts``, but no two parts alike: each its own file name and words, and
+    a size between 0.3 and 1.7 KB (so that nothing is measured that holds only because
+    the parts are identical)."""
+    rnd = random.Random(size)
+    out = [HEAD + b"Content-Type: multipart/mixed; boundary=C\n\n"]
+    total, index = len(out[0]), 0
+    while total < size:
+        words = " ".join(f"w{rnd.randint(0, 99999)}" for _ in range(rnd.randint(40, 240)))
+        body = "\n".join(words[i : i + 72] for i in range(0, len(words), 72))
+        part = (
+            f"--C\nContent-Type: text/plain\nContent-Disposition: attachment;"
+            f" filename=part-{index}.txt\n\n{body}\n"
+        ).encode()
+        out.append(part)
+        total, index = total + len(part), index + 1
+    return b"".join(out) + b"--C--\n"
+
+
 def _nested_rfc822(size: int) -> bytes:
     inner = _plain(size - 400).replace(b"Message-ID: <m@x>", b"Message-ID: <inner@x>")
     return (
@@ -106,6 +126,7 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "base64 attachment": _base64_attachment,
     "quoted-printable": _quoted_printable,
     "many small parts": _many_parts,
+    "many small parts, distinct": _many_distinct_parts,
     "nested message/rfc822": _nested_rfc822,
 }
 
