@@ -14,6 +14,12 @@ and dropped. A nested block that sent nothing needs no ``ROLLBACK TO`` when it f
 its deferred statements are dropped. Every statement goes through :meth:`execute`,
 :meth:`cursor` or :meth:`run`, which send what is deferred first, so the server always
 sees the statements in the order they were issued.
+
+A connection left busy by an interrupt (a Ctrl-C raised inside psycopg while a command
+or pipeline was in flight) can take no statement, not even the ``ROLLBACK`` that ends
+its transaction: it is closed (the server then drops the transaction, nothing of it
+committed) and another opened with ``reopen``, both when the outermost transaction
+ends in an exception and before one begins (:meth:`PgSession._drop_if_busy`).
 """
 
 from __future__ import annotations
