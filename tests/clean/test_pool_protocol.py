@@ -12,10 +12,12 @@ its ``bytes`` copy beside the objects: 10x a message of many small attachments).
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import select
 import threading
 import tracemalloc
+from collections import deque
 from typing import Any
 
 import pytest
@@ -29,6 +31,8 @@ from mailatlas_clean.pool._protocol import (
     MORE,
     Frames,
     Piece,
+    _Chunks,
+    _load,
     dump,
     read_object,
     send_object,
@@ -45,6 +49,18 @@ def _pieces(obj: object) -> list[Piece]:
 
 def _stream(obj: object) -> bytes:
     return b"".join(bytes(p) for p in _pieces(obj))
+
+
+def test_the_unpicklers_file_reads_lines_across_frames() -> None:
+    # The C unpickler requires ``readline`` of its file (protocol 0 reads by lines), and
+    # only protocol 0 calls it: a pickle of protocol 0 read through the frames' file.
+    chunks = deque([b"ab", b"c\nde", b"f\n"])
+    lines = _Chunks(chunks)
+    assert (lines.readline(), lines.readline(), lines.readline()) == (b"abc\n", b"def\n", b"")
+    assert not chunks  # every frame let go once read
+    pickled = pickle.dumps({"text": "Grüße", "n": [1, 2.5, None]}, protocol=0)
+    cut = deque(pickled[i : i + 7] for i in range(0, len(pickled), 7))
+    assert _load(cut) == {"text": "Grüße", "n": [1, 2.5, None]}
 
 
 def _frames_of(stream: bytes) -> list[tuple[int, bool]]:
