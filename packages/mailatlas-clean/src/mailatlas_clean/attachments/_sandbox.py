@@ -47,6 +47,7 @@ __all__ = [
     "gave_up",
     "inline",
     "reading_inline",
+    "thread_ended",
 ]
 
 # A key of ``Inline.not_read``: every file not read yet (after too many crashes).
@@ -102,6 +103,19 @@ def gave_up(crashes: int) -> str:
     return f"was not run: readers crashed on {crashes} other files of this message"
 
 
+def thread_ended(thread: threading.Thread) -> bool:
+    """Whether ``thread`` has ended, as seen once the kernel has ended it.
+
+    Not ``thread.is_alive()``: on Python 3.11 and 3.12 that answers True for a thread
+    that has ended while another thread is inside ``join()`` on it (the joiner holds
+    the thread's lock for a moment, and ``is_alive`` reads a held lock as a live
+    thread). A thread leaves ``threading.enumerate()`` in its own last Python step,
+    before its OS thread exits, so once its process was killed for its end (that
+    happens after the OS thread exits) this answer is already right.
+    """
+    return thread not in threading.enumerate()
+
+
 def crash_cause(returncode: int | None) -> str:
     """How a process ended, for a person: ``SIGSEGV``, ``exit status 3``."""
     if returncode is None:
@@ -150,7 +164,7 @@ class Extractor:
                     reply = self._answer(proc)
                 except WorkerDied:
                     self._proc = None
-                    if not proc.ready or (starter is not None and not starter.is_alive()):
+                    if not proc.ready or (starter is not None and thread_ended(starter)):
                         continue  # it died starting, or with its thread: not this file's doing
                     self.deaths += 1
                     why = (
