@@ -12,6 +12,8 @@ process started after that imports it. Production code never names them.
 * :data:`WAITING_ONCE` reads ``WAIT <path>``: the first time it creates ``path`` and
   waits until its process is killed; once ``path`` exists it reads the file.
 * :data:`ENDLESS` never returns; :data:`STUCK_AFTER_ONE_ROW` reads one row first.
+* :data:`GATED` reads ``GATE <path>``: it waits until ``path`` exists (the test opens
+  the gate), then reads ``opened``; anything else is read as text.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import resource
 import signal
 import threading
+import time
 
 from mailatlas_clean.attachments._sink import TextSink
 
@@ -29,6 +32,7 @@ HANGING = "tests.attachments.readers:hanging"
 ENDLESS = "tests.attachments.readers:endless"
 STUCK_AFTER_ONE_ROW = "tests.attachments.readers:stuck_after_one_row"
 WAITING_ONCE = "tests.attachments.readers:waiting_once"
+GATED = "tests.attachments.readers:gated"
 
 
 def crashing(data: bytes, sink: TextSink) -> None:
@@ -61,3 +65,13 @@ def waiting_once(data: bytes, sink: TextSink) -> None:
         open(path, "xb").close()  # the test sees this file is being read
         threading.Event().wait()  # until this process is killed
     sink.add("read on the second try")
+
+
+def gated(data: bytes, sink: TextSink) -> None:
+    if not data.startswith(b"GATE "):
+        sink.add(data.decode("utf-8", "replace"))
+        return
+    path = data.removeprefix(b"GATE ")
+    while not os.path.exists(path):  # the test's event, not a length of time
+        time.sleep(0.01)
+    sink.add("opened")

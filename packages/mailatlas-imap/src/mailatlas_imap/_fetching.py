@@ -28,7 +28,7 @@ from ._changes import ChangeCallback, flags_of, modseq_of, track_changes
 from ._commit import commit_batch
 from ._errors import ImapError
 from ._gmail import GMAIL_ITEMS, gmail_message, is_gmail
-from ._parsing import ParseItem, Parser, PendingParse
+from ._parsing import ParseItem, ParseOutcome, Parser, PendingParse
 from ._result import FolderResult
 from ._session import FolderInfo, Session
 
@@ -59,18 +59,20 @@ FIRST_FETCH_COUNT = 32
 class _Batch:
     uids: list[int]
     messages: list[MessageToStore] = field(default_factory=list)
+    # The messages to parse not handed to the parser yet. Handed over: the parser holds
+    # their raw bytes until their outcomes come back (a large message's wait on disk
+    # while a worker parses it), and ``finish`` gives them to their messages then.
     to_parse: list[ParseItem] = field(default_factory=list)
-    waiting: list[MessageToStore] = field(default_factory=list)  # one per to_parse item
-    # The parses of to_parse, in order: one per body fetch that brought messages to parse.
+    waiting: list[MessageToStore] = field(default_factory=list)  # one per message to parse
+    # The parses of the messages to parse, in order: one per body fetch that brought some.
     futures: list[PendingParse] = field(default_factory=list)
-    submitted: int = 0  # how many of to_parse went to the parser
     gmail: list[GmailMessage | None] | None = None  # Gmail's ids and labels, per message
 
     def submit_rest(self, parser: Parser) -> None:
         """Hand the messages to parse that came in since the last call to the parser."""
-        if self.submitted < len(self.to_parse):
-            self.futures.append(parser.submit(self.to_parse[self.submitted :]))
-            self.submitted = len(self.to_parse)
+        if self.to_parse:
+            items, self.to_parse = self.to_parse, []
+            self.futures.append(parser.submit(items))
 
 
 def update_folder(
@@ -116,12 +118,9 @@ def update_folder(
 
     def finish(batch: _Batch) -> None:
         nonlocal done
-        outcomes = [o for future in batch.futures for o in parser.result(future)]
-        for message, outcome in zip(batch.waiting, outcomes, strict=True):
-            message.settle(outcome)
         # From here each raw message lives in its document (or message) only, so the
         # store can let go of it once written (peak memory: one message's size less).
-        del outcomes
+        _settle(batch.waiting, [o for future in batch.futures for o in parser.result(future)])
         batch.futures, batch.to_parse, batch.waiting = [], [], []
         cursor.last_uid = batch.uids[-1]
         cursor.uidnext = None  # only a finished folder may be skipped
@@ -152,6 +151,14 @@ def update_folder(
         finish(pending)
     cursor.uidnext, cursor.highestmodseq = info.uidnext, info.highestmodseq
     store.save_cursor(cursor)
+
+
+def _settle(messages: list[MessageToStore], answers: list[tuple[bytes, ParseOutcome]]) -> None:
+    """Give each message its raw bytes back, and its parser's answer (the answers are
+    let go here: nothing but the messages holds them afterwards)."""
+    for message, (raw, outcome) in zip(messages, answers, strict=True):
+        message.raw = raw
+        message.settle(outcome)
 
 
 def _chunks(uids: Sequence[int], size: int) -> list[list[int]]:
@@ -291,7 +298,7 @@ def _classify(
         return MessageToStore(loc, known_id=known)
     received = item.get(b"INTERNALDATE")
     received_at = to_utc_iso(received) if isinstance(received, datetime) else None
-    message = MessageToStore(loc, raw=raw)
+    message = MessageToStore(loc)  # its bytes go to the parser, and come back with it
     batch.to_parse.append((raw, received_at))
     batch.waiting.append(message)
     return message

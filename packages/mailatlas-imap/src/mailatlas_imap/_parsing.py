@@ -62,15 +62,22 @@ class Parser:
         self._started(n)
 
     def submit(self, items: list[ParseItem]) -> PendingParse:
-        """Start parsing ``items`` (in-process, this parses right away)."""
+        """Start parsing ``items`` (in-process, this parses right away).
+
+        The items are handed over: the caller holds no other reference to their raw
+        bytes, which :meth:`result` gives back (a large message's wait on disk while a
+        worker parses it, not in memory beside its document as it arrives).
+        """
         from mailatlas_clean import ParseJob
 
         jobs = [ParseJob(i, raw, received_at) for i, (raw, received_at) in enumerate(items)]
+        items.clear()
         return self._started().submit(jobs)
 
-    def result(self, pending: PendingParse) -> list[ParseOutcome]:
-        """The outcomes of ``submit``, in order: a document or why there is none."""
-        return [outcome for _job, outcome in self._started().results(pending)]
+    def result(self, pending: PendingParse) -> list[tuple[bytes, ParseOutcome]]:
+        """The outcomes of ``submit``, in order: each message's raw bytes, and its
+        document or why there is none."""
+        return [(job.raw, outcome) for job, outcome in self._started().results(pending)]
 
     def poll(self) -> None:
         """Move work to and from the parser workers without waiting (call it often)."""

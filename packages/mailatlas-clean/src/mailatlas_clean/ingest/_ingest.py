@@ -244,7 +244,9 @@ def _group_jobs(
             continue
         raw, envelope = item.raw, item.envelope
         known = next(known_ids)
-        message = MessageToStore(item.location, raw, known_id=known)
+        # The job holds the bytes until its outcome comes back (a large message's wait
+        # on disk while a worker parses it: see parse_many); the message takes them then.
+        message = MessageToStore(item.location, known_id=known)
         del item
         yield ParseJob(message, raw, envelope=envelope, parse=known is None)
 
@@ -327,6 +329,8 @@ def ingest_messages(
                 # The raw bytes go on with the message and its document, which the store
                 # empties once written: the job must not hold them through the insert.
                 message = job.tag
+                if message.failure is None:
+                    message.raw = job.raw  # the job held them (see _group_jobs)
                 del job
                 _apply(store, message, outcome, result, run_id)
                 # Stored: hold no copy of the message into the commit, where SQLite

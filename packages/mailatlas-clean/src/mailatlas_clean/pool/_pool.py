@@ -10,7 +10,9 @@ cursors exactly as if they had parsed inline.
 * Both cores work: a worker parses while the caller stores; when the caller would
   wait for a worker, it parses the next waiting chunk itself (small messages only).
 * Memory stays bounded: a bounded number of chunks and of bytes are in flight.
-* The raw bytes are not sent back from the workers (the caller still has them).
+* The raw bytes are not sent back from the workers (this process still has them). A
+  large message's raw bytes wait on disk while a worker parses it (:data:`SPILL_BYTES`),
+  so its document does not arrive beside them: see :class:`_Chunk`.
 * A worker that dies (a crash in a C extension, the OOM killer) costs only the
   messages it was holding: they are retried one by one in a fresh worker, and a
   message that kills a worker again is reported as failed. A worker that dies while
@@ -32,12 +34,13 @@ from __future__ import annotations
 import logging
 import os
 import select
+import tempfile
 import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
 
@@ -82,6 +85,9 @@ HELP_MAX_BYTES = 256 * 1024
 # it parses a chunk itself (see ParsePool._sending): a worker blocked on a full pipe
 # sends again within microseconds of the read; one that is parsing, not for a while.
 SENDING_WAIT_MS = 2
+# A message of at least this many bytes waits on disk while a worker parses it (see
+# _Chunk.spill). Smaller ones stay in memory: a file write and read is not worth it.
+SPILL_BYTES = 1024 * 1024
 # Workers that die before they are ready (a broken install, no processes left): after
 # this many, the pool parses in the calling process instead of starting more.
 MAX_START_FAILURES = 2
@@ -96,6 +102,14 @@ class _Chunk:
     (its worker died before answering) or ``done``. ``outcomes`` holds the answers so
     far, in order: a chunk whose worker was killed for overrunning a message's budget
     goes back to the queue for the jobs after that message.
+
+    The chunk is the only holder of its jobs in the pool (its callers hand them over,
+    see ``parse_many``). Once a request is in a worker's pipe, each of its messages of
+    :data:`SPILL_BYTES` or more is written to an unnamed temporary file and its job
+    holds no bytes (:meth:`spill`); they are read back when its answer comes, or when
+    the job is sent again. So while its document arrives (a pickle about the size of
+    its text, HTML and attachments, then the objects made from it), the message's raw
+    bytes are not in memory too: 1x its size less at that peak.
     """
 
     __slots__ = (
@@ -106,6 +120,7 @@ class _Chunk:
         "not_read",
         "outcomes",
         "small",
+        "spilled",
         "started_ok",
         "worker",
     )
@@ -123,11 +138,51 @@ class _Chunk:
         self.started_ok = True  # whether the worker that crashed on it had started
         self.outcomes: list[Outcome] = []
         self.done: list[Outcome] | None = None
+        self.spilled: dict[int, IO[bytes]] = {}  # per job (index): the file of its bytes
 
     @property
     def left(self) -> list[ParseJob[Any]]:
-        """The jobs not answered yet."""
-        return self.jobs[len(self.outcomes) :]
+        """The jobs not answered yet (with their bytes: any on disk are read back)."""
+        return [self._job(i) for i in range(len(self.outcomes), len(self.jobs))]
+
+    def spill(self, first: int) -> None:
+        """The request for ``jobs[first:]`` is in a worker's pipe: each large message
+        of it not answered yet waits on disk. Where no file can be written (a full
+        disk), it stays in memory."""
+        for i in range(max(first, len(self.outcomes)), len(self.jobs)):
+            job = self.jobs[i]
+            if len(job.raw) < SPILL_BYTES or i in self.spilled:
+                continue
+            try:
+                # Unnamed (O_TMPFILE), gone when closed: by _job, when the bytes are read
+                # back, or with the chunk. It outlives this call: no ``with``.
+                file = tempfile.TemporaryFile()  # noqa: SIM115
+            except OSError:
+                return
+            try:
+                file.write(job.raw)
+                file.flush()
+            except OSError:
+                file.close()
+                return
+            self.spilled[i] = file
+            self.jobs[i] = replace(job, raw=b"")
+
+    def _job(self, i: int) -> ParseJob[Any]:
+        """Job ``i``, its bytes read back if they were on disk.
+
+        Raises:
+            OSError: they cannot be read back (the disk failed under the file).
+        """
+        file = self.spilled.get(i)
+        if file is None:
+            return self.jobs[i]
+        file.seek(0)
+        raw = file.read()  # on an error the file stays, for another try
+        del self.spilled[i]
+        file.close()
+        self.jobs[i] = job = replace(self.jobs[i], raw=raw)
+        return job
 
     def items(self) -> list[tuple[bytes, str | None, str | None, dict[int, str]]]:
         """What a worker is sent for the jobs left (see ``parse_item``)."""
@@ -148,7 +203,7 @@ class _Chunk:
             marks[EVERY] = gave_up(len(marks))
 
     def answer(self, outcome: Outcome) -> None:
-        job = self.jobs[len(self.outcomes)]
+        job = self._job(len(self.outcomes))
         # The workers do not send the raw bytes back: this process has them.
         if isinstance(outcome, ParsedDocument):
             outcome = replace(outcome, raw=job.raw)
@@ -158,11 +213,15 @@ class _Chunk:
 
 
 class ParseBatch(Generic[T]):
-    """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`."""
+    """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`.
+
+    ``jobs`` are the jobs in order; ``None`` for each one its chunks hold (they hold
+    the jobs they parse, and no one else does: see :class:`_Chunk`).
+    """
 
     __slots__ = ("_chunks", "_done", "jobs")
 
-    def __init__(self, jobs: list[ParseJob[T]]) -> None:
+    def __init__(self, jobs: list[ParseJob[T] | None]) -> None:
         self.jobs = jobs
         self._chunks: list[_Chunk] = []
         self._done: list[Outcome | None] | None = None
@@ -205,34 +264,44 @@ class ParsePool:
 
     def submit(self, jobs: list[ParseJob[T]]) -> ParseBatch[T]:
         """Queue ``jobs`` for parsing (inline pools parse right here)."""
-        batch = ParseBatch(jobs)
         to_parse = [j for j in jobs if j.parse and self.limits.refusal(len(j.raw)) is None]
         if not to_parse or (self.workers == 0 and budget_enforceable()):
+            batch = ParseBatch[T](list(jobs))
             batch._done = [parse_one(j, self.config, self.limits) for j in jobs]
             return batch
         if self.workers == 0:
             # This thread cannot stop a parse that overruns its budget: a worker can.
             self.workers = 1
+        parsed = {id(j) for j in to_parse}
+        batch = ParseBatch([None if id(j) in parsed else j for j in jobs])
         size = self.chunk_size
         batch._chunks = [_Chunk(to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
+        del to_parse
         self._waiting.extend(batch._chunks)
         self._feed()
         return batch
 
     def results(self, batch: ParseBatch[T]) -> list[tuple[ParseJob[T], Outcome | None]]:
         """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
-        if batch._done is not None:
-            return list(zip(batch.jobs, batch._done, strict=True))
-        outcomes = iter([o for chunk in batch._chunks for o in self._outcomes(chunk)])
         out: list[tuple[ParseJob[T], Outcome | None]] = []
+        if batch._done is not None:
+            for job, outcome in zip(batch.jobs, batch._done, strict=True):
+                assert job is not None  # parsed here: the batch holds every job
+                out.append((job, outcome))
+            return out
+        parsed: list[tuple[ParseJob[T], Outcome]] = []
+        for chunk in batch._chunks:
+            outcomes = self._outcomes(chunk)  # each job's bytes are back in memory
+            parsed += zip(chunk.jobs, outcomes, strict=True)
+        answers = iter(parsed)
+        del parsed
         for job in batch.jobs:
-            refusal = self.limits.refusal(len(job.raw)) if job.parse else None
-            if not job.parse:
+            if job is None:
+                out.append(next(answers))
+            elif not job.parse:
                 out.append((job, None))
-            elif refusal is not None:
-                out.append((job, ParseFailure(refusal)))
             else:
-                out.append((job, next(outcomes)))
+                out.append((job, ParseFailure(self.limits.refusal(len(job.raw)) or "")))
         return out
 
     def poll(self) -> None:
@@ -350,7 +419,8 @@ class ParsePool:
         budgets = [self.limits.budget(len(j.raw)) for j in jobs]
         # A large message's reply is a large object arriving here too (_trim).
         pin_mmap_threshold(max(len(j.raw) for j in jobs))
-        proc.send(chunk.items(), chunk, budgets)
+        first = len(chunk.outcomes)
+        proc.send(chunk.items(), chunk, budgets, written=lambda: chunk.spill(first))
         chunk.worker = proc  # the bytes go out at the next _pump (every caller pumps next)
 
     def _pump(self, until: _Chunk | None = None) -> int:

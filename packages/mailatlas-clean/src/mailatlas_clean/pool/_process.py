@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._protocol import READ_SIZE, READING, READY, Frames, Piece, dump
@@ -77,8 +77,9 @@ class WorkerProcess:
         os.set_blocking(self.read_fd, False)
         _grow_pipe(self.write_fd)
         _grow_pipe(self.read_fd)
-        # What is still to be written: frames, a large message's as views of its bytes.
-        self._out: deque[Piece] = deque()
+        # What is still to be written: frames, a large message's as views of its bytes,
+        # and after a request's last frame the call to make once it is written.
+        self._out: deque[Piece | Callable[[], None]] = deque()
         self._sent = 0  # bytes of ``_out[0]`` written already
         self._in = Frames()
         dump((config, dict(readers)), self._out.append)
@@ -95,9 +96,17 @@ class WorkerProcess:
     def wants_write(self) -> bool:
         return self.alive and bool(self._out)
 
-    def send(self, items: list[Any], token: object, budgets: list[float]) -> None:
+    def send(
+        self,
+        items: list[Any],
+        token: object,
+        budgets: list[float],
+        written: Callable[[], None] | None = None,
+    ) -> None:
         """Queue one request of ``len(items)`` messages; :meth:`pump` returns one
-        ``(token, outcome)`` per message, in order. ``budgets``: seconds each may take."""
+        ``(token, outcome)`` per message, in order. ``budgets``: seconds each may take.
+        ``written`` is called (by :meth:`pump`) once the whole request is in the pipe:
+        this process then holds none of it."""
         if not self.pending:
             self.since = time.monotonic()
         # Queued only once pickled whole: a request interrupted while it is pickled
@@ -106,6 +115,9 @@ class WorkerProcess:
         pieces: list[Piece] = []
         dump(items, pieces.append)
         self._out.extend(pieces)
+        del pieces
+        if written is not None:
+            self._out.append(written)
         self.pending.append(token)
         self._budgets.append(deque(budgets))
 
@@ -126,11 +138,17 @@ class WorkerProcess:
         gone = False
         try:
             while self._out:
-                with memoryview(self._out[0]) as piece:
+                head = self._out[0]
+                if callable(head):  # the request before it is written (never raises)
+                    self._out.popleft()
+                    head()
+                    continue
+                with memoryview(head) as piece:
                     self._sent += os.write(self.write_fd, piece[self._sent :])
                     if self._sent == len(piece):
                         self._out.popleft()
                         self._sent = 0
+                del head
         except BlockingIOError:
             pass
         except OSError:  # EPIPE: the worker is gone
