@@ -71,7 +71,7 @@ def test_a_large_message_waits_on_disk_while_its_worker_parses_it(
         wait_for(spilled, "the request in the worker's pipe")
         # The pool holds no bytes of the large message (the batch holds no job at all);
         # the small one stays in memory.
-        assert batch.jobs == [None, None]
+        assert batch._jobs == [None, None]
         assert [job.raw for job in chunk.jobs] == [b"", small]
         file = chunk.spilled[0]
         assert os.readlink(f"/proc/self/fd/{file.fileno()}").endswith("(deleted)")

@@ -215,14 +215,14 @@ class _Chunk:
 class ParseBatch(Generic[T]):
     """Jobs handed to :meth:`ParsePool.submit`; pass it back to :meth:`ParsePool.results`.
 
-    ``jobs`` are the jobs in order; ``None`` for each one its chunks hold (they hold
-    the jobs they parse, and no one else does: see :class:`_Chunk`).
+    It keeps the jobs in order, ``None`` for each one its chunks hold (they hold the
+    jobs they parse, and no one else does: see :class:`_Chunk`).
     """
 
-    __slots__ = ("_chunks", "_done", "jobs")
+    __slots__ = ("_chunks", "_done", "_jobs")
 
     def __init__(self, jobs: list[ParseJob[T] | None]) -> None:
-        self.jobs = jobs
+        self._jobs = jobs
         self._chunks: list[_Chunk] = []
         self._done: list[Outcome | None] | None = None
 
@@ -285,7 +285,7 @@ class ParsePool:
         """Wait for ``batch``; ``(job, ParsedDocument | ParseFailure | None)`` in order."""
         out: list[tuple[ParseJob[T], Outcome | None]] = []
         if batch._done is not None:
-            for job, outcome in zip(batch.jobs, batch._done, strict=True):
+            for job, outcome in zip(batch._jobs, batch._done, strict=True):
                 assert job is not None  # parsed here: the batch holds every job
                 out.append((job, outcome))
             return out
@@ -295,7 +295,7 @@ class ParsePool:
             parsed += zip(chunk.jobs, outcomes, strict=True)
         answers = iter(parsed)
         del parsed
-        for job in batch.jobs:
+        for job in batch._jobs:
             if job is None:
                 out.append(next(answers))
             elif not job.parse:
