@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from mailatlas_clean import ParseJob, ParseLimits, ParsePool, ParserConfig
 from mailatlas_clean.attachments import _readers, register_reader
-from mailatlas_clean.pool._pool import SPILL_BYTES, ParseBatch
+from mailatlas_clean.pool._pool import SPILL_BYTES, _Chunk
 from mailatlas_core import ParsedDocument
 
 from tests.attachments.files import message_with
@@ -51,85 +52,76 @@ def _texts(doc: object) -> list[tuple[str, str | None, str | None]]:
     return [(a.text.status, a.text.text, a.text.error) for a in doc.assets if a.text]
 
 
-def _submitted(pool: ParsePool, raw: bytes, small: bytes) -> ParseBatch[int]:
-    return pool.submit([ParseJob(0, raw), ParseJob(1, small)])
+class _Run:
+    """A large message (held by its attachment until ``gate`` exists) and a small one,
+    submitted to ``pool``."""
+
+    def __init__(self, pool: ParsePool, tmp_path: Path) -> None:
+        self.pool, self.gate = pool, tmp_path / "gate"
+        self.raw, self.small = _large(self.gate), message_with([], subject="small")
+        self.batch = pool.submit([ParseJob(0, self.raw), ParseJob(1, self.small)])
+        self.chunk: _Chunk = self.batch._chunks[0]
+
+    def wait(self, condition: Callable[[_Chunk], bool], what: str) -> None:
+        def polled() -> bool:
+            self.pool.poll()  # moves the request and the replies
+            return condition(self.chunk)
+
+        wait_for(polled, what)
+
+    def results(self) -> list[tuple[ParseJob[int], object]]:
+        self.gate.touch()
+        return list(self.pool.results(self.batch))
+
+
+def _reading(chunk: _Chunk) -> bool:
+    """Its worker has the whole request and is reading the large message's file."""
+    worker = chunk.worker
+    return worker is not None and worker.reading == 0 and not worker.wants_write
 
 
 def test_a_large_message_waits_on_disk_while_its_worker_parses_it(
     tmp_path: Path, gated: None
 ) -> None:
-    gate = tmp_path / "gate"
-    raw, small = _large(gate), message_with([], subject="small")
     with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        batch = _submitted(pool, raw, small)
-        chunk = batch._chunks[0]
-
-        def spilled() -> bool:
-            pool.poll()
-            return bool(chunk.spilled)
-
-        wait_for(spilled, "the request in the worker's pipe")
+        run = _Run(pool, tmp_path)
+        run.wait(lambda chunk: bool(chunk.spilled), "the request in the worker's pipe")
         # The pool holds no bytes of the large message (the batch holds no job at all);
         # the small one stays in memory.
-        assert batch._jobs == [None, None]
-        assert [job.raw for job in chunk.jobs] == [b"", small]
-        file = chunk.spilled[0]
+        assert run.batch._jobs == [None, None]
+        assert [job.raw for job in run.chunk.jobs] == [b"", run.small]
+        file = run.chunk.spilled[0]
         assert os.readlink(f"/proc/self/fd/{file.fileno()}").endswith("(deleted)")
-        assert os.pread(file.fileno(), len(raw) + 1, 0) == raw
-        gate.touch()
-        pairs = pool.results(batch)
-    (job, doc), (small_job, small_doc) = pairs
-    assert job.raw == raw and isinstance(doc, ParsedDocument) and doc.raw == raw
+        assert os.pread(file.fileno(), len(run.raw) + 1, 0) == run.raw
+        (job, doc), (small_job, small_doc) = run.results()
+    assert job.raw == run.raw and isinstance(doc, ParsedDocument) and doc.raw == run.raw
     assert _texts(doc) == [("ok", "opened", None)]
-    assert small_job.raw == small and isinstance(small_doc, ParsedDocument)
-    assert chunk.spilled == {} and file.closed
+    assert small_job.raw == run.small and isinstance(small_doc, ParsedDocument)
+    assert run.chunk.spilled == {} and file.closed
 
 
 def test_a_spilled_message_is_sent_again_when_its_worker_dies(tmp_path: Path, gated: None) -> None:
-    gate = tmp_path / "gate"
-    raw, small = _large(gate), message_with([], subject="small")
     with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        batch = _submitted(pool, raw, small)
-        chunk = batch._chunks[0]
-
-        def reading() -> bool:
-            pool.poll()
-            return bool(chunk.spilled) and chunk.worker is not None and chunk.worker.reading == 0
-
-        wait_for(reading, "the worker reading the large message's attachment")
-        assert chunk.worker is not None
-        chunk.worker.proc.kill()  # as the OOM killer would
-        gate.touch()
-        pairs = pool.results(batch)
-    (job, doc), (_small_job, small_doc) = pairs
+        run = _Run(pool, tmp_path)
+        run.wait(lambda chunk: _reading(chunk) and bool(chunk.spilled), "the file being read")
+        assert run.chunk.worker is not None
+        run.chunk.worker.proc.kill()  # as the OOM killer would
+        (job, doc), (_small_job, small_doc) = run.results()
     # Read back from its file and parsed again in a fresh worker, without the file
     # whose reading killed the first one.
-    assert job.raw == raw and isinstance(doc, ParsedDocument) and doc.raw == raw
+    assert job.raw == run.raw and isinstance(doc, ParsedDocument) and doc.raw == run.raw
     assert _texts(doc) == [("failed", None, "the text reader crashed its process (SIGKILL)")]
-    assert isinstance(small_doc, ParsedDocument) and small_doc.raw == small
+    assert isinstance(small_doc, ParsedDocument) and small_doc.raw == run.small
 
 
 def test_a_message_that_cannot_be_written_to_disk_stays_in_memory(
     tmp_path: Path, gated: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such directory"))
-    gate = tmp_path / "gate"
-    raw, small = _large(gate), message_with([], subject="small")
     with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        batch = _submitted(pool, raw, small)
-        chunk = batch._chunks[0]
-        worker = None
-
-        def reading() -> bool:
-            nonlocal worker
-            pool.poll()
-            worker = chunk.worker
-            return worker is not None and worker.reading == 0 and not worker.wants_write
-
-        wait_for(reading, "the worker reading the large message's attachment")
-        assert chunk.spilled == {} and chunk.jobs[0].raw == raw  # the write was refused
-        gate.touch()
-        pairs = pool.results(batch)
-    (job, doc), _ = pairs
-    assert job.raw == raw and isinstance(doc, ParsedDocument) and doc.raw == raw
+        run = _Run(pool, tmp_path)
+        run.wait(_reading, "the file being read")
+        assert run.chunk.spilled == {} and run.chunk.jobs[0].raw == run.raw  # refused
+        (job, doc), _ = run.results()
+    assert job.raw == run.raw and isinstance(doc, ParsedDocument) and doc.raw == run.raw
     assert _texts(doc) == [("ok", "opened", None)]
