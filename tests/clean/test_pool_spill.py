@@ -13,6 +13,7 @@ looked, so nothing here depends on timing.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import pytest
 from mailatlas_clean import ParseJob, ParseLimits, ParsePool, ParserConfig
 from mailatlas_clean.attachments import _readers, register_reader
 from mailatlas_clean.pool._pool import SPILL_BYTES, _Chunk
-from mailatlas_core import ParsedDocument
+from mailatlas_core import ParsedDocument, StoreError
 
 from tests.attachments.files import message_with
 from tests.attachments.readers import GATED
@@ -125,3 +126,33 @@ def test_a_message_that_cannot_be_written_to_disk_stays_in_memory(
         (job, doc), _ = run.results()
     assert job.raw == run.raw and isinstance(doc, ParsedDocument) and doc.raw == run.raw
     assert _texts(doc) == [("ok", "opened", None)]
+
+
+class _FailingDisk:
+    """A spilled file whose disk fails under it: every read raises EIO."""
+
+    def __init__(self, file: object) -> None:
+        self.file = file
+
+    def seek(self, offset: int) -> int:
+        return 0
+
+    def read(self) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_a_message_that_cannot_be_read_back_stops_the_run_with_one_error(
+    tmp_path: Path, gated: None
+) -> None:
+    with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
+        run = _Run(pool, tmp_path)
+        run.wait(lambda chunk: bool(chunk.spilled), "the request in the worker's pipe")
+        failing = _FailingDisk(run.chunk.spilled[0])
+        run.chunk.spilled[0] = failing  # type: ignore[assignment]
+        with pytest.raises(StoreError) as raised:
+            run.results()
+        assert str(raised.value) == (
+            "cannot read back a message kept in a temporary file while it was parsed:"
+            " Input/output error"
+        )
+        assert run.chunk.spilled == {0: failing}  # kept: nothing of the message let go

@@ -42,7 +42,7 @@ from dataclasses import replace
 from itertools import chain
 from typing import IO, Any, Generic, TypeVar
 
-from mailatlas_core import ParsedDocument
+from mailatlas_core import ParsedDocument, StoreError
 
 from .._config import ParseLimits, ParserConfig
 from ..parser._deadline import budget_enforceable
@@ -172,13 +172,20 @@ class _Chunk:
         """Job ``i``, its bytes read back if they were on disk.
 
         Raises:
-            OSError: they cannot be read back (the disk failed under the file).
+            StoreError: they cannot be read back (the disk failed under the file): the
+                run stops there, as on any disk that refuses to work.
         """
         file = self.spilled.get(i)
         if file is None:
             return self.jobs[i]
-        file.seek(0)
-        raw = file.read()  # on an error the file stays, for another try
+        try:
+            file.seek(0)
+            raw = file.read()
+        except OSError as exc:  # the file stays: nothing of the message is let go
+            raise StoreError(
+                f"cannot read back a message kept in a temporary file while it was parsed: "
+                f"{exc.strerror or exc}"
+            ) from exc
         del self.spilled[i]
         file.close()
         self.jobs[i] = job = replace(self.jobs[i], raw=raw)
