@@ -12,18 +12,19 @@ process started after that imports it. Production code never names them.
 * :data:`WAITING_ONCE` reads ``WAIT <path>``: the first time it creates ``path`` and
   waits until its process is killed; once ``path`` exists it reads the file.
 * :data:`ENDLESS` never returns; :data:`STUCK_AFTER_ONE_ROW` reads one row first.
-* :data:`GATED` reads ``GATE <path>``: it waits until ``path`` exists (the test opens
-  the gate), then reads ``opened``; anything else is read as text.
+* :data:`GATED` reads ``GATE <path>``: it waits for a shared lock on the file ``path``
+  (the test holds it exclusively until it opens the gate), then reads ``opened``;
+  anything else is read as text.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import resource
 import signal
 import threading
-import time
 
 from mailatlas_clean.attachments._sink import TextSink
 
@@ -71,7 +72,6 @@ def gated(data: bytes, sink: TextSink) -> None:
     if not data.startswith(b"GATE "):
         sink.add(data.decode("utf-8", "replace"))
         return
-    path = data.removeprefix(b"GATE ")
-    while not os.path.exists(path):  # the test's event, not a length of time
-        time.sleep(0.01)
+    with open(data.removeprefix(b"GATE "), "rb") as gate:
+        fcntl.flock(gate, fcntl.LOCK_SH)  # blocks while the test holds the gate
     sink.add("opened")

@@ -7,13 +7,14 @@ then arrives without the raw message beside it (1x its size less at that peak; s
 answer, and when the message must be sent again (its worker died). A file that cannot
 be written leaves the message in memory.
 
-The worker is held mid-message by a test reader (``readers.GATED``) until the test has
-looked, so nothing here depends on timing.
+The worker is held mid-message by a test reader (``readers.GATED``, blocked on a file
+lock the test holds) until the test has looked, so nothing here depends on timing.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
 from collections.abc import Callable
@@ -41,7 +42,8 @@ def gated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _large(gate: Path) -> bytes:
-    """A message over SPILL_BYTES whose attachment holds its worker until ``gate`` exists."""
+    """A message over SPILL_BYTES whose attachment holds its worker while ``gate`` is
+    locked."""
     body = "\n".join(f"line {i} of a large message" for i in range(60_000))
     raw = message_with([("gate.txt", "text/plain", b"GATE " + bytes(gate))], body=body)
     assert len(raw) >= SPILL_BYTES
@@ -54,14 +56,24 @@ def _texts(doc: object) -> list[tuple[str, str | None, str | None]]:
 
 
 class _Run:
-    """A large message (held by its attachment until ``gate`` exists) and a small one,
-    submitted to ``pool``."""
+    """A large message (held by its attachment while the test locks ``gate``) and a small
+    one, submitted to a pool of one worker; a context manager (the pool's)."""
 
-    def __init__(self, pool: ParsePool, tmp_path: Path) -> None:
-        self.pool, self.gate = pool, tmp_path / "gate"
+    def __init__(self, tmp_path: Path) -> None:
+        self.gate = tmp_path / "gate"
+        self.lock = self.gate.open("wb")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)  # the reader waits until it is released
+        self.pool = ParsePool(ParserConfig(), workers=1, limits=LIMITS)
         self.raw, self.small = _large(self.gate), message_with([], subject="small")
-        self.batch = pool.submit([ParseJob(0, self.raw), ParseJob(1, self.small)])
+        self.batch = self.pool.submit([ParseJob(0, self.raw), ParseJob(1, self.small)])
         self.chunk: _Chunk = self.batch._chunks[0]
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.close()
+        self.pool.close()
 
     def wait(self, condition: Callable[[_Chunk], bool], what: str) -> None:
         def polled() -> bool:
@@ -71,8 +83,13 @@ class _Run:
         wait_for(polled, what)
 
     def results(self) -> list[tuple[ParseJob[int], object]]:
-        self.gate.touch()
+        self.lock.close()  # opens the gate
         return list(self.pool.results(self.batch))
+
+
+def _spilled(chunk: _Chunk) -> bool:
+    """The request is in the worker's pipe (its large message on disk)."""
+    return bool(chunk.spilled)
 
 
 def _reading(chunk: _Chunk) -> bool:
@@ -84,9 +101,8 @@ def _reading(chunk: _Chunk) -> bool:
 def test_a_large_message_waits_on_disk_while_its_worker_parses_it(
     tmp_path: Path, gated: None
 ) -> None:
-    with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        run = _Run(pool, tmp_path)
-        run.wait(lambda chunk: bool(chunk.spilled), "the request in the worker's pipe")
+    with _Run(tmp_path) as run:
+        run.wait(_spilled, "the request in the worker's pipe")
         # The pool holds no bytes of the large message (the batch holds no job at all);
         # the small one stays in memory.
         assert run.batch._jobs == [None, None]
@@ -102,9 +118,8 @@ def test_a_large_message_waits_on_disk_while_its_worker_parses_it(
 
 
 def test_a_spilled_message_is_sent_again_when_its_worker_dies(tmp_path: Path, gated: None) -> None:
-    with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        run = _Run(pool, tmp_path)
-        run.wait(lambda chunk: _reading(chunk) and bool(chunk.spilled), "the file being read")
+    with _Run(tmp_path) as run:
+        run.wait(lambda chunk: _reading(chunk) and _spilled(chunk), "the file being read")
         assert run.chunk.worker is not None
         run.chunk.worker.proc.kill()  # as the OOM killer would
         (job, doc), (_small_job, small_doc) = run.results()
@@ -119,8 +134,7 @@ def test_a_message_that_cannot_be_written_to_disk_stays_in_memory(
     tmp_path: Path, gated: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such directory"))
-    with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        run = _Run(pool, tmp_path)
+    with _Run(tmp_path) as run:
         run.wait(_reading, "the file being read")
         assert run.chunk.spilled == {} and run.chunk.jobs[0].raw == run.raw  # refused
         (job, doc), _ = run.results()
@@ -144,9 +158,8 @@ class _FailingDisk:
 def test_a_message_that_cannot_be_read_back_stops_the_run_with_one_error(
     tmp_path: Path, gated: None
 ) -> None:
-    with ParsePool(ParserConfig(), workers=1, limits=LIMITS) as pool:
-        run = _Run(pool, tmp_path)
-        run.wait(lambda chunk: bool(chunk.spilled), "the request in the worker's pipe")
+    with _Run(tmp_path) as run:
+        run.wait(_spilled, "the request in the worker's pipe")
         failing = _FailingDisk(run.chunk.spilled[0])
         run.chunk.spilled[0] = failing  # type: ignore[assignment]
         with pytest.raises(StoreError) as raised:
