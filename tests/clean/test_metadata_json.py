@@ -9,13 +9,17 @@ message, a Message-ID conflict and an mbox envelope.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
+import pickle
 import sqlite3
 from pathlib import Path
 
-import mailatlas_core._rows as rows_module
+import mailatlas_core._docstore as docstore_module
 import pytest
 from mailatlas_clean import ParseError, ParseJob, ParsePool, ParserConfig, iter_mbox, parse_bytes
-from mailatlas_clean.pool._jobs import METADATA_JSON_MAX
+from mailatlas_clean.pool._jobs import DEFER_METADATA_ABOVE
 from mailatlas_core import ParsedDocument, SourceLocation, open_store
 from mailatlas_core._json import dumps
 
@@ -90,36 +94,79 @@ def test_stored_metadata_is_the_same_text_as_before(
 
     before = _stored_metadata(store_all(inline, "inline"))
     serialised: list[object] = []
-    monkeypatch.setattr(rows_module, "dumps", lambda v: serialised.append(v) or dumps(v))
+    monkeypatch.setattr(docstore_module, "dumps", lambda v: serialised.append(v) or dumps(v))
     after = _stored_metadata(store_all(ahead, "ahead"))
-    assert serialised == []  # the storing process serialised no metadata
+    # The storing process serialised no metadata, only the members it appends.
+    assert serialised and all(not isinstance(v, dict) or "provenance" not in v for v in serialised)
     assert after == before
     assert any('"message_id_conflict":' in text for _, text in after)
     assert any(envelope in text for _, text in after)
 
 
-def test_a_large_metadata_is_left_to_the_store(tmp_path: Path) -> None:
-    """Above ``METADATA_JSON_MAX`` the worker sends no serialised copy beside the dicts
-    (two copies at once in the storing process); the store serialises them itself, to
-    the same text."""
+def _many_parts(count: int) -> bytes:
     parts = "".join(
         f"--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=p{i}.txt"
         f"\n\npart {i}\n"
-        for i in range(3000)
+        for i in range(count)
     )
-    head = "From: a@example.test\nSubject: many\nMessage-ID: <many@example.test>\n"
-    mime = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
-    raw = (head + mime + parts + "--b--\n").encode()
+    head = "From: a@example.test\nTo: B <b@example.test>\nSubject: many\n"
+    mime = "Message-ID: <many@example.test>\nMIME-Version: 1.0\n"
+    mime += "Content-Type: multipart/mixed; boundary=b\n\n"
+    return (head + mime + parts + "--b--\n").encode()
+
+
+def test_a_large_metadata_is_sent_as_its_text_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``DEFER_METADATA_ABOVE`` the worker sends the serialised metadata without
+    the dicts (three times its size in the storing process); the store writes that text
+    without decoding it, and reading ``doc.metadata`` gives the same dict as a parse in
+    this process."""
+    raw = _many_parts(1000)
     small = _conflict_pair()[0]
     ahead = _in_worker([raw, small])
-    assert len(dumps(ahead[0].metadata)) > METADATA_JSON_MAX
-    assert ahead[0].metadata_json is None
-    assert ahead[1].metadata_json == dumps(ahead[1].metadata)  # a usual one still is
+    inline = parse_bytes(raw)
+    assert ahead[0].metadata_deferred and not ahead[1].metadata_deferred
+    assert len(ahead[0].metadata_json or "") > DEFER_METADATA_ABOVE
+    assert ahead[1].metadata_json == dumps(ahead[1].metadata)  # a usual one: both sent
+    decoded: list[str] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text: decoded.append(text) or real_loads(text))
     texts = []
-    for name, doc in (("ahead", ahead[0]), ("inline", parse_bytes(raw))):
+    for name, doc in (("ahead", ahead[0]), ("inline", inline)):
         store = open_store(tmp_path / f"{name}.db", tmp_path / name)
         with store.transaction():
             store.add(doc, SourceLocation(kind="eml", path="/m.eml"))
         store.close()
         texts.append(_stored_metadata(tmp_path / f"{name}.db"))
+    assert ahead[0].metadata_deferred and decoded == []  # stored without decoding it
     assert texts[0] == texts[1]
+    assert '"recipients":{"to":[{"name":"B","email":"b@example.test"}]' in texts[0][0][1]
+    with sqlite3.connect(tmp_path / "ahead.db") as conn:
+        assert conn.execute("SELECT recipients FROM documents").fetchone() == ("B b@example.test",)
+    assert ahead[0].metadata == inline.metadata  # read: decoded once, then a plain dict
+    assert len(decoded) == 1 and not ahead[0].metadata_deferred
+    assert ahead[0] == inline
+
+
+def test_a_deferred_metadata_reads_pickles_and_copies_as_the_dict() -> None:
+    doc = parse_bytes(_many_parts(50))
+    expected = copy.deepcopy(doc.metadata)
+    assert doc.defer_metadata() and doc.metadata_deferred
+    assert doc.recipients == expected["recipients"] and doc.metadata_deferred
+    # Pickled (a worker's reply) it stays deferred: the text alone is sent.
+    again = pickle.loads(pickle.dumps(doc, protocol=5))
+    assert again.metadata_deferred and again.metadata_json == doc.metadata_json
+    both = parse_bytes(_many_parts(50))
+    both.serialise_metadata()  # what is sent below the size: the text and the dicts
+    dicts = len(pickle.dumps(both.metadata, protocol=5))
+    assert len(pickle.dumps(doc, protocol=5)) < len(pickle.dumps(both, protocol=5)) - dicts + 300
+    assert again.metadata == expected and again.to_dict() == parse_bytes(_many_parts(50)).to_dict()
+    assert dataclasses.replace(doc, raw=b"").metadata == expected
+    assert doc.metadata == expected and not doc.metadata_deferred
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        doc.nothing  # noqa: B018  (other missing attributes are still missing)
+    # A metadata with a member the store adds is not deferred: its text is not appended to.
+    other = parse_bytes(_many_parts(2))
+    other.metadata["source"] = {"kind": "eml"}  # type: ignore[typeddict-item]
+    assert not other.defer_metadata() and not other.metadata_deferred

@@ -8,6 +8,7 @@ migrating a fresh database at once, and text PostgreSQL cannot hold.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import pytest
 from mailatlas_core import ListFilter, SourceLocation, StoreError, StoreNotFoundError
 from mailatlas_core._backend import DocumentRow
+from mailatlas_core._json import dumps
 from mailatlas_core._pg_backend import PostgresBackend
 from mailatlas_core._pg_conn import LATEST_PG_VERSION
 
@@ -37,7 +39,7 @@ def _row(n: int, **changes: object) -> DocumentRow:
         "body_html_path": None,
         "raw_path": f"raw/{n:064d}.eml",
         "content_hash": f"{n:064d}",
-        "metadata": {"n": n},
+        "metadata_json": f'{{"n":{n}}}',
         "created_at": "2024-01-02T00:00:00Z",
         "in_reply_to": None,
         "recipients": "",
@@ -147,9 +149,8 @@ def test_a_url_with_a_password_is_refused_without_showing_it(pg_url: str) -> Non
 
 def test_text_postgres_cannot_hold_is_kept_readable(pg_url: str) -> None:
     backend = PostgresBackend(pg_url)
-    row = _row(
-        3, subject="nul\x00byte \udcff lone", body_text="body\x00text", metadata={"k": "\x00"}
-    )
+    row = _row(3, subject="nul\x00byte \udcff lone", body_text="body\x00text")
+    row = dataclasses.replace(row, metadata_json=dumps({"k": "\x00"}))
     assert backend.insert_document(row, [], LOC) is None
     doc = backend.get_document("doc-3")
     assert doc.subject == "nul\ufffdbyte ? lone"

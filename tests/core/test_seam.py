@@ -72,7 +72,7 @@ def test_the_backend_reports_a_row_that_is_already_there(sqlite_store: SQLiteSto
         body_html_path=None,
         raw_path="raw/x.eml",
         content_hash=parsed.content_hash,
-        metadata={},
+        metadata_json="{}",
         created_at="2024-01-01T00:00:00Z",
         in_reply_to=None,
         recipients="",

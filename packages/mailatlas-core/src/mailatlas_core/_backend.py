@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._metadata import DocumentMetadata, SourceMetadata
@@ -72,7 +72,8 @@ class DocumentRow:
     body_html_path: str | None  # blob key
     raw_path: str  # blob key
     content_hash: str  # sha256 of the raw bytes; UNIQUE
-    metadata: DocumentMetadata
+    #: The metadata as stored: ``_json.dumps`` of the dict (the store builds the text).
+    metadata_json: str
     created_at: str
     in_reply_to: str | None
     recipients: str  # To/Cc/Bcc as searched (see _rows.recipients_text)
@@ -82,9 +83,6 @@ class DocumentRow:
     #: Its parent chain (:func:`~mailatlas_core._threads.parent_chain`), oldest first:
     #: kept so that threads can be rebuilt when messages arrive or go.
     thread_chain: tuple[str, ...] = ()
-    #: ``metadata`` already serialised (``_json.dumps``: the same text); ``None``: the
-    #: backend serialises ``metadata``.
-    metadata_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

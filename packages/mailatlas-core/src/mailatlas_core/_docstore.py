@@ -47,7 +47,7 @@ from ._ids import (
     headers_hash,
 )
 from ._json import dumps
-from ._metadata import DocumentMetadata, MessageIdConflict
+from ._metadata import STORE_KEYS, DocumentMetadata, MessageIdConflict
 from ._model import (
     AddResult,
     Asset,
@@ -395,10 +395,9 @@ class DocumentStore:
             blobs.put(html_path, html.encode("utf-8", "replace"))
             del html
 
-        metadata = parsed.metadata.copy()
-        metadata["source"] = location.to_metadata()
+        added: dict[str, Any] = {"source": location.to_metadata()}
         if conflicts and parsed.message_id:
-            metadata["message_id_conflict"] = conflict_metadata(parsed.message_id, conflicts)
+            added["message_id_conflict"] = conflict_metadata(parsed.message_id, conflicts)
         row = DocumentRow(
             id=doc_id,
             source_kind=location.kind,
@@ -414,15 +413,14 @@ class DocumentStore:
             body_html_path=html_path,
             raw_path=raw_path,
             content_hash=parsed.content_hash,
-            metadata=metadata,
+            metadata_json=_metadata_text(parsed, added),
             created_at=utc_now_iso(),
             in_reply_to=parsed.in_reply_to,
-            recipients=recipients_text(metadata.get("recipients")),
+            recipients=recipients_text(parsed.recipients),
             headers_hash=sizes.print_.headers,
             body_hash=sizes.print_.body,
             raw_size=sizes.raw_size,
             thread_chain=threading.chain,
-            metadata_json=_extended_json(parsed, metadata),
         )
         if self.backend.insert_document(row, assets, location) is not None:
             return None
@@ -869,24 +867,22 @@ def _linked(metadata: DocumentMetadata) -> list[str]:
     return list(block["documents"]) if block is not None else []
 
 
-_ADDED_KEYS = ("source", "message_id_conflict")  # what _insert adds to the parser's metadata
+def _metadata_text(parsed: ParsedDocument, added: dict[str, Any]) -> str:
+    """The stored metadata's text: the parser's metadata with the members the store
+    ``added`` (:data:`STORE_KEYS`), as ``_json.dumps`` writes that dict.
 
-
-def _extended_json(parsed: ParsedDocument, metadata: DocumentMetadata) -> str | None:
-    """``metadata`` (the parser's plus what the store added) as ``_json.dumps`` writes it,
-    built from the parser's own serialisation (``parsed.metadata_json``), or ``None``.
-
-    ``dumps`` writes a dict's keys in order and the added keys come after the parser's
-    (a copy of its dict, then new keys), so the text is the parser's with the added
-    members appended. Only when that holds: the parser's dict had none of them and
-    is not empty."""
-    pre = parsed.metadata_json
-    if pre is None or len(pre) < 3 or pre[-1] != "}" or not parsed.metadata:
-        return None
-    if any(key in parsed.metadata for key in _ADDED_KEYS):
-        return None
-    stored: dict[str, Any] = dict(metadata)
-    added = [(k, stored[k]) for k in _ADDED_KEYS if k in stored]
-    if len(stored) != len(parsed.metadata) + len(added):
-        return None  # something else changed the keys: serialise the dict
-    return pre[:-1] + "".join(f",{dumps(k)}:{dumps(v)}" for k, v in added) + "}"
+    ``dumps`` writes a dict's keys in order and the added keys come after the parser's,
+    so it is the parser's own serialisation (``parsed.metadata_json``) with the added
+    members appended, when there is one and its dict had none of them (a deferred
+    metadata never has: :meth:`ParsedDocument.defer_metadata`); else the dict is
+    serialised here."""
+    pre = parsed.metadata_json or ""
+    if (len(pre) > 2 and pre[-1] == "}") and (
+        parsed.metadata_deferred
+        or (parsed.metadata and not any(key in parsed.metadata for key in STORE_KEYS))
+    ):
+        members = "".join(f",{dumps(k)}:{dumps(v)}" for k, v in added.items())
+        return f"{pre[:-1]}{members}}}"
+    metadata: dict[str, Any] = dict(parsed.metadata)
+    metadata.update(added)
+    return dumps(metadata)

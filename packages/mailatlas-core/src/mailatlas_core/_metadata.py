@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "STORE_KEYS",
     "AssetPart",
     "AttachedMessage",
     "BodySource",
@@ -155,6 +156,11 @@ class DocumentMetadata(TypedDict):
     source: NotRequired[SourceMetadata]
     message_id_conflict: NotRequired[MessageIdConflict]
     gmail: NotRequired[list[GmailEntry]]
+
+
+#: The members the store adds to a parsed document's metadata as it stores it (``gmail``
+#: comes later, with a sync's Gmail ids).
+STORE_KEYS = ("source", "message_id_conflict")
 
 
 def empty_metadata() -> DocumentMetadata:

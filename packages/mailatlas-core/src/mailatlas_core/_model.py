@@ -11,11 +11,13 @@ Two families of types live here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+import json
+from contextlib import suppress
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._ids import Fingerprint, content_hash
-from ._metadata import DocumentMetadata, SourceMetadata, empty_metadata
+from ._metadata import STORE_KEYS, DocumentMetadata, Recipients, SourceMetadata, empty_metadata
 
 __all__ = [
     "AddResult",
@@ -62,6 +64,41 @@ class AssetText:
     truncated: bool = False
     error: str | None = None
     extractor: str | None = None
+    # The attachment's bytes while ``text`` is held as them (:meth:`held_as`).
+    _source: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def held_as(self, data: bytes) -> AssetText:
+        """The same, with ``text`` held as ``data`` (the attachment's own bytes) and
+        decoded from them at each read, when they are its UTF-8 form; else ``self``.
+
+        A text attachment's text is its bytes: held once, not twice, in the storing
+        process a parse worker sends it to (a message of thousands of text parts)."""
+        if self.text is None or self._source is not None or len(data) < len(self.text):
+            return self
+        try:
+            if data.decode("utf-8") != self.text:
+                return self
+        except UnicodeDecodeError:
+            return self
+        held = object.__new__(AssetText)
+        _restore(held, {**_set_fields(self), "_source": data})
+        object.__delattr__(held, "text")
+        return held
+
+    if not TYPE_CHECKING:  # hidden from mypy: it would type every unknown attribute Any
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only when an attribute is not set: for ``text``, when held as bytes.
+            source = self._source if name == "text" else None
+            if source is None:
+                raise _missing(self, name)
+            return source.decode("utf-8")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _set_fields(self)  # a text held as bytes is pickled as them
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _restore(self, state)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -160,6 +197,9 @@ class ParsedDocument:
     # for that; ``None``: the store serialises ``metadata``. A copy, not the truth: whoever
     # changes ``metadata`` after that sets it back to ``None``. Not part of the JSON.
     metadata_json: str | None = field(default=None, compare=False)
+    # ``metadata["recipients"]`` while ``metadata`` is deferred (:meth:`defer_metadata`):
+    # the one member the store reads, not decoded from the text for it.
+    _recipients: Recipients | None = field(default=None, init=False, repr=False, compare=False)
 
     def serialise_metadata(self) -> None:
         """Keep ``metadata`` as the store will write it in ``metadata_json`` (done where
@@ -167,6 +207,67 @@ class ParsedDocument:
         from ._json import dumps
 
         self.metadata_json = dumps(self.metadata)
+
+    def defer_metadata(self) -> bool:
+        """Hold ``metadata`` as its text alone (``metadata_json``) until it is read.
+
+        A message of thousands of parts has metadata entries for each: as dicts they take
+        about three times the memory of their text. A parse worker defers a large
+        metadata, so the storing process, which writes the text as is, never builds
+        them; reading ``doc.metadata`` decodes the text then, to the same dict (the
+        parser's metadata is plain JSON data). Not deferred (``False``): a metadata that
+        has a member the store adds (``source``...), whose text the store cannot append to.
+        """
+        if not self.metadata_deferred:
+            if any(key in self.metadata for key in STORE_KEYS):
+                return False
+            self.serialise_metadata()
+            self._recipients = self.metadata.get("recipients")
+            del self.metadata
+        return True
+
+    @property
+    def metadata_deferred(self) -> bool:
+        """Whether ``metadata`` is held as ``metadata_json`` only (:meth:`defer_metadata`)."""
+        try:
+            object.__getattribute__(self, "metadata")
+        except AttributeError:
+            return True
+        return False
+
+    @property
+    def recipients(self) -> Recipients | None:
+        """``metadata["recipients"]`` (``None`` if a document built by hand has none),
+        without decoding a deferred metadata."""
+        if self.metadata_deferred:
+            return self._recipients
+        return self.metadata.get("recipients")
+
+    def hold_texts(self) -> None:
+        """Hold each attachment text that is its file's UTF-8 bytes as those bytes
+        (:meth:`AssetText.held_as`): what a parse worker sends."""
+        for index, asset in enumerate(self.assets):
+            if asset.text is not None:
+                held = asset.text.held_as(asset.data)
+                if held is not asset.text:
+                    self.assets[index] = replace(asset, text=held)
+
+    if not TYPE_CHECKING:  # hidden from mypy: it would type every unknown attribute Any
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only when an attribute is not set: for ``metadata``, when deferred.
+            text = self.metadata_json if name == "metadata" else None
+            if text is None:
+                raise _missing(self, name)
+            self.metadata = json.loads(text)
+            self._recipients = None
+            return self.metadata
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _set_fields(self)  # a deferred ``metadata`` is pickled as its text alone
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _restore(self, state)
 
     def to_dict(self) -> dict[str, Any]:
         """The document as JSON, in the shape ``mailatlas show`` prints where they overlap.
@@ -201,6 +302,26 @@ class ParsedDocument:
             f"body_text={len(self.body_text)} chars, assets={len(self.assets)}, "
             f"raw={len(self.raw)} bytes)"
         )
+
+
+def _set_fields(obj: Any) -> dict[str, Any]:
+    """The fields of a dataclass that are set (one held as something else is not),
+    read without the ``__getattr__`` that would rebuild it."""
+    state = {}
+    for f in fields(obj):
+        with suppress(AttributeError):
+            state[f.name] = object.__getattribute__(obj, f.name)
+    return state
+
+
+def _restore(obj: Any, state: dict[str, Any]) -> None:
+    for name, value in state.items():
+        object.__setattr__(obj, name, value)
+
+
+def _missing(obj: Any, name: str) -> AttributeError:
+    message = f"{type(obj).__name__!r} object has no attribute {name!r}"
+    return AttributeError(message, name=name, obj=obj)
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -21,7 +21,6 @@ from ._model import (
     SourceLocation,
     StoredFailure,
 )
-from ._sqlite_conn import dumps
 
 __all__ = [
     "asset_from_row",
@@ -112,7 +111,7 @@ def document_values(row: DocumentRow) -> tuple[Any, ...]:
         row.body_html_path,
         row.raw_path,
         row.content_hash,
-        dumps(row.metadata) if row.metadata_json is None else row.metadata_json,
+        row.metadata_json,
         row.created_at,
         row.in_reply_to,
         row.recipients,

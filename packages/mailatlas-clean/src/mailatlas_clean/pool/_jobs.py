@@ -19,12 +19,12 @@ __all__ = ["Outcome", "ParseFailure", "ParseJob", "load_parser", "parse_item", "
 
 T = TypeVar("T")
 
-# A reply's metadata serialised by the worker (``ParsedDocument.metadata_json``) is sent
-# only up to this size: beside the dicts it was made from it is a second copy of them in
-# the storing process at once (a message of 9,000 parts: 0.2x its size), where the store
-# would serialise them only once the raw bytes and the assets are written and let go.
-# Few messages come near it (a message's metadata is a few KB).
-METADATA_JSON_MAX = 256 * 1024
+# A reply's metadata is serialised by the worker (``ParsedDocument.metadata_json``), and
+# above this size it is sent as that text alone (``ParsedDocument.defer_metadata``): as
+# dicts, a message of 9,000 parts has 0.7x its size of metadata in the storing process,
+# which writes only the text (0.2x). Below it, the dicts come too (a message's metadata
+# is usually a few KB): reading ``doc.metadata`` costs nothing then.
+DEFER_METADATA_ABOVE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,7 @@ def parse_item(
     outcome = replace(outcome, raw=b"")
     # Serialised here, on the worker's core: the storing process writes this text as is.
     outcome.serialise_metadata()
-    if outcome.metadata_json is not None and len(outcome.metadata_json) > METADATA_JSON_MAX:
-        outcome.metadata_json = None  # the storing process serialises it (see above)
+    if outcome.metadata_json is not None and len(outcome.metadata_json) > DEFER_METADATA_ABOVE:
+        outcome.defer_metadata()  # see above
+    outcome.hold_texts()  # a text file's text is sent (and held) once, as its bytes
     return outcome

@@ -211,9 +211,11 @@ class _Chunk:
 
     def answer(self, outcome: Outcome) -> None:
         job = self._job(len(self.outcomes))
-        # The workers do not send the raw bytes back: this process has them.
+        # The workers do not send the raw bytes back: this process has them. Set in place
+        # (the document was just unpickled), not by ``replace``: that reads every field,
+        # decoding a deferred metadata (``ParsedDocument.defer_metadata``).
         if isinstance(outcome, ParsedDocument):
-            outcome = replace(outcome, raw=job.raw)
+            outcome.raw = job.raw
         self.outcomes.append(outcome)
         if len(self.outcomes) == len(self.jobs):
             self.done, self.worker = self.outcomes, None
