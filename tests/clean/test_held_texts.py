@@ -2,7 +2,7 @@
 
 Issue 11: a message of thousands of small text parts cost the storing process 4.3x its
 size, most of it each part's bytes and, beside them, its text: the same characters
-twice. A parse worker now sends such a text held as the bytes
+twice. A parse worker now sends such a text held as (a span of) the bytes
 (``AssetText.held_as``), decoded at each read; everything that reads it (equality,
 JSON, the store's text rows) gets the same text as from a parse in the calling process.
 """
@@ -32,7 +32,8 @@ def _message(parts: list[tuple[str, bytes]]) -> bytes:
             + b"\r\n"
         )
     head = (
-        b"From: a@example.test\r\nSubject: texts\r\nMessage-ID: <texts@example.test>\r\n"
+        b"From: a@example.test\r\nTo: B <b@example.test>\r\nSubject: texts\r\n"
+        b"Message-ID: <texts@example.test>\r\n"
         b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
     )
     return head + body + b"--b--\r\n"
@@ -43,6 +44,7 @@ PARTS = [
     ("utf8.txt", "na\u00efve caf\u00e9 \u2014 \u65e5\u672c".encode()),
     ("latin1.txt", "caf\u00e9 cr\u00e8me".encode("latin-1")),  # its text is not its bytes
     ("zero.txt", b"a\x00b"),  # the reader drops NUL: not its bytes either
+    ("lines.txt", b"line one\r\nline two\r\n\r\n"),  # its text: the lines, not the blank
     ("empty.txt", b""),
 ]
 
@@ -56,7 +58,14 @@ def test_a_text_that_is_its_files_utf8_bytes_is_held_as_them() -> None:
     assert held.held_as(data) is held
     # Pickled with its attachment, the bytes go once and the text stays held.
     again = pickle.loads(pickle.dumps((data, held), protocol=5))
-    assert again[1].text == "caf\u00e9" and again[1]._source is again[0]
+    assert again[1].text == "caf\u00e9" and again[1]._source[0] is again[0]
+    # A text is a span of its file's bytes: the blank lines around it are not in it.
+    for data, text in (
+        (b"\r\nline one\r\nline two\r\n\r\n", "line one\r\nline two"),
+        ("\n\u00e9t\u00e9 \u2014 \u65e5\n".encode(), "\u00e9t\u00e9 \u2014 \u65e5"),
+    ):
+        span = AssetText("ok", text, chars=len(text)).held_as(data)
+        assert span._source is not None and span._source[0] is data and span.text == text
     # Not held: other bytes, another encoding of it, no text.
     assert same.held_as(b"cafe") is same
     assert same.held_as("caf\u00e9".encode("latin-1")) is same
@@ -89,6 +98,7 @@ def test_a_worker_sends_text_files_held_and_they_store_the_same(tmp_path: Path) 
         "utf8.txt": True,
         "latin1.txt": False,
         "zero.txt": False,
+        "lines.txt": True,
         "empty.txt": True,
     }
     assert all(a.text is None or a.text._source is None for a in inline.assets)

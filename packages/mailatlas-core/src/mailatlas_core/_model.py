@@ -64,24 +64,36 @@ class AssetText:
     truncated: bool = False
     error: str | None = None
     extractor: str | None = None
-    # The attachment's bytes while ``text`` is held as them (:meth:`held_as`).
-    _source: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    # The attachment's bytes and where in them ``text`` is, while it is held as them
+    # (:meth:`held_as`).
+    _source: tuple[bytes, int, int] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def held_as(self, data: bytes) -> AssetText:
-        """The same, with ``text`` held as ``data`` (the attachment's own bytes) and
-        decoded from them at each read, when they are its UTF-8 form; else ``self``.
+        """The same, with ``text`` held as a span of ``data`` (the attachment's own bytes)
+        and decoded from it at each read, when it is that span's UTF-8 form (a text
+        file's text is its bytes, less the blank lines around it); else ``self``.
 
-        A text attachment's text is its bytes: held once, not twice, in the storing
-        process a parse worker sends it to (a message of thousands of text parts)."""
-        if self.text is None or self._source is not None or len(data) < len(self.text):
+        Held once, not twice, in the storing process a parse worker sends it to (a
+        message of thousands of text parts)."""
+        text = self.text
+        if text is None or self._source is not None or len(data) < len(text):
             return self
         try:
-            if data.decode("utf-8") != self.text:
-                return self
+            decoded = data.decode("utf-8")
         except UnicodeDecodeError:
             return self
+        start = decoded.find(text)
+        if start < 0:
+            return self
+        if data.isascii():
+            end = start + len(text)
+        else:  # character offsets to byte offsets
+            start = len(decoded[:start].encode("utf-8"))
+            end = start + len(text.encode("utf-8"))
         held = object.__new__(AssetText)
-        _restore(held, {**_set_fields(self), "_source": data})
+        _restore(held, {**_set_fields(self), "_source": (data, start, end)})
         object.__delattr__(held, "text")
         return held
 
@@ -92,7 +104,8 @@ class AssetText:
             source = self._source if name == "text" else None
             if source is None:
                 raise _missing(self, name)
-            return source.decode("utf-8")
+            data, start, end = source
+            return str(memoryview(data)[start:end], "utf-8")
 
     def __getstate__(self) -> dict[str, Any]:
         return _set_fields(self)  # a text held as bytes is pickled as them

@@ -1,0 +1,51 @@
+"""A document from a parse worker stores the same as one parsed in the storing process,
+on every backend.
+
+A worker sends a large metadata as its JSON text alone and a text attachment's text as
+its file's bytes (``ParsedDocument.defer_metadata``, ``AssetText.held_as``: issue 11,
+memory of a message of many parts); the store writes both as they come. What is read
+back (metadata, the recipients searched, each attachment's text and its search) must not
+tell the two apart.
+"""
+
+from __future__ import annotations
+
+from mailatlas_clean import ParseJob, ParsePool, ParserConfig, parse_bytes
+from mailatlas_core import ListFilter, ParsedDocument, SourceLocation, Store
+
+from tests.clean.test_held_texts import PARTS, _message
+
+
+def _in_worker(raw: bytes) -> ParsedDocument:
+    with ParsePool(ParserConfig(), workers=1) as pool:
+        ((_, outcome),) = pool.results(pool.submit([ParseJob(0, raw)]))
+    assert isinstance(outcome, ParsedDocument)
+    return outcome
+
+
+def _stored(store: Store, doc: ParsedDocument, path: str) -> tuple[str, tuple[object, ...]]:
+    """The document's id, and what is read back of it (but where it was read from)."""
+    with store.transaction():
+        added = store.add(doc, SourceLocation(kind="eml", path=path), consume=True)
+    got = store.get_document(added.document_id)
+    texts = [store.get_asset(a.id).text for a in got.assets]
+    metadata = dict(got.metadata)
+    assert metadata.pop("source")["path"] == path  # type: ignore[typeddict-item]
+    recipients = store.list_documents(ListFilter(query="b@example.test"))
+    return got.id, (metadata, texts, [a.sha256 for a in got.assets], [r.id for r in recipients])
+
+
+def test_a_workers_document_stores_the_same_as_one_parsed_here(store: Store) -> None:
+    fillers = [(f"part-{i}.txt", f"filler part {i} words\r\n".encode() * 4) for i in range(700)]
+    raw = _message([*PARTS, *fillers])
+    ahead = _in_worker(raw)
+    assert ahead.metadata_deferred  # this many parts: sent as its text
+    assert sum(a.text is not None and a.text._source is not None for a in ahead.assets) > 700
+    document_id, stored_ahead = _stored(store, ahead, "/ahead.eml")
+    assert ahead.metadata_deferred  # stored without being decoded
+    hits = store.list_documents(ListFilter(query="naïve"))
+    assert [h.id for h in hits] == [document_id] and hits[0].matched_in == ("attachment",)
+    assert [h.id for h in store.list_documents(ListFilter(query="filler"))] == [document_id]
+    store.delete_document(document_id)
+    _, stored_inline = _stored(store, parse_bytes(raw), "/inline.eml")
+    assert stored_ahead == stored_inline
