@@ -90,6 +90,33 @@ def _many_parts(size: int) -> bytes:
     )
 
 
+def _many_table_parts(size: int) -> bytes:
+    """As ``_many_parts``, CSV files: their text is not their bytes (cells tab-separated)."""
+    rows = b"".join(b"north,%d,1.5,done\n" % i for i in range(48))
+    part = b"--C\nContent-Type: text/csv\nContent-Disposition: attachment; filename=p.csv\n\n" + rows
+    return (
+        HEAD
+        + b"Content-Type: multipart/mixed; boundary=C\n\n"
+        + part * (size // len(part))
+        + b"--C--\n"
+    )
+
+
+def _many_html_parts(size: int) -> bytes:
+    """As ``_many_parts``, HTML files: their text is read from their markup."""
+    para = b"<p>Lorem <b>ipsum</b> dolor sit amet, <a href='https://example.test/x'>link</a>.</p>\n"
+    part = (
+        b"--C\nContent-Type: text/html; charset=utf-8\n"
+        b"Content-Disposition: attachment; filename=p.html\n\n" + para * 12
+    )
+    return (
+        HEAD
+        + b"Content-Type: multipart/mixed; boundary=C\n\n"
+        + part * (size // len(part))
+        + b"--C--\n"
+    )
+
+
 def _many_distinct_parts(size: int) -> bytes:
     """As ``_many_parts``, but no two parts alike: each its own file name and words, and
     a size between 0.3 and 1.7 KB (so that nothing is measured that holds only because
@@ -127,6 +154,8 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "quoted-printable": _quoted_printable,
     "many small parts": _many_parts,
     "many small parts, distinct": _many_distinct_parts,
+    "many small CSV parts": _many_table_parts,
+    "many small HTML parts": _many_html_parts,
     "nested message/rfc822": _nested_rfc822,
 }
 
