@@ -93,7 +93,8 @@ def _many_parts(size: int) -> bytes:
 def _many_table_parts(size: int) -> bytes:
     """As ``_many_parts``, CSV files: their text is not their bytes (cells tab-separated)."""
     rows = b"".join(b"north,%d,1.5,done\n" % i for i in range(48))
-    part = b"--C\nContent-Type: text/csv\nContent-Disposition: attachment; filename=p.csv\n\n" + rows
+    head = b"--C\nContent-Type: text/csv\nContent-Disposition: attachment; filename=p.csv\n\n"
+    part = head + rows
     return (
         HEAD
         + b"Content-Type: multipart/mixed; boundary=C\n\n"
