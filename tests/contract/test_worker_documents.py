@@ -10,17 +10,10 @@ tell the two apart.
 
 from __future__ import annotations
 
-from mailatlas_clean import ParseJob, ParsePool, ParserConfig, parse_bytes
+from mailatlas_clean import parse_bytes
 from mailatlas_core import ListFilter, ParsedDocument, SourceLocation, Store
 
-from tests.clean.test_held_texts import PARTS, _message
-
-
-def _in_worker(raw: bytes) -> ParsedDocument:
-    with ParsePool(ParserConfig(), workers=1) as pool:
-        ((_, outcome),) = pool.results(pool.submit([ParseJob(0, raw)]))
-    assert isinstance(outcome, ParsedDocument)
-    return outcome
+from tests.clean.test_held_texts import PARTS, _in_worker, _message
 
 
 def _stored(store: Store, doc: ParsedDocument, path: str) -> tuple[str, tuple[object, ...]]:
