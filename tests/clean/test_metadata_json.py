@@ -166,6 +166,12 @@ def test_a_deferred_metadata_reads_pickles_and_copies_as_the_dict() -> None:
     assert doc.metadata == expected and not doc.metadata_deferred
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         doc.nothing  # noqa: B018  (other missing attributes are still missing)
+    # Clearing ``metadata_json`` (what a caller that changes ``metadata`` does) does not
+    # lose a deferred metadata: it keeps its own copy of the text.
+    cleared = parse_bytes(_many_parts(50))
+    assert cleared.defer_metadata()
+    cleared.metadata_json = None
+    assert cleared.recipients == expected["recipients"] and cleared.metadata == expected
     # A metadata with a member the store adds is not deferred: its text is not appended to.
     other = parse_bytes(_many_parts(2))
     other.metadata["source"] = {"kind": "eml"}  # type: ignore[typeddict-item]

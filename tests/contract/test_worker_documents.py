@@ -10,6 +10,10 @@ tell the two apart.
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
+import pytest
 from mailatlas_clean import parse_bytes
 from mailatlas_core import ListFilter, ParsedDocument, SourceLocation, Store
 
@@ -42,3 +46,38 @@ def test_a_workers_document_stores_the_same_as_one_parsed_here(store: Store) -> 
     store.delete_document(document_id)
     _, stored_inline = _stored(store, parse_bytes(raw), "/inline.eml")
     assert stored_ahead == stored_inline
+
+
+def test_a_workers_held_texts_are_decoded_a_row_at_a_time(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing a worker's document of 2,000 text files: the backend's row inserts decode
+    each held text for its row, never all of them at once (PostgreSQL built every row
+    first, with its decoded text and search vector, then sent them in one call)."""
+    lines = [f"line {i} of some searchable text words here\n" * 60 for i in range(2000)]
+    raw = _message([(f"p{i}.txt", text.encode()) for i, text in enumerate(lines)])
+    doc = _in_worker(raw)
+    assert all(a.text is not None and a.text._source is not None for a in doc.assets)
+    size = len(raw)
+    del raw, lines
+    backend = type(store.backend)  # type: ignore[attr-defined]
+    insert = backend.insert_document
+    grown: list[int] = []
+
+    def measured(self: object, *args: object) -> object:
+        before, _peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        try:
+            return insert(self, *args)
+        finally:
+            grown.append(tracemalloc.get_traced_memory()[1] - before)
+
+    monkeypatch.setattr(backend, "insert_document", measured)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with store.transaction():
+            store.add(doc, SourceLocation(kind="eml", path="/m.eml"), consume=True)
+    finally:
+        tracemalloc.stop()
+    assert len(grown) == 1 and grown[0] <= 0.75 * size, f"{grown[0] / size:.2f}x"

@@ -210,9 +210,11 @@ class ParsedDocument:
     # for that; ``None``: the store serialises ``metadata``. A copy, not the truth: whoever
     # changes ``metadata`` after that sets it back to ``None``. Not part of the JSON.
     metadata_json: str | None = field(default=None, compare=False)
-    # ``metadata["recipients"]`` while ``metadata`` is deferred (:meth:`defer_metadata`):
-    # the one member the store reads, not decoded from the text for it.
-    _recipients: Recipients | None = field(default=None, init=False, repr=False, compare=False)
+    # While ``metadata`` is deferred (:meth:`defer_metadata`): its text, and its
+    # ``recipients`` (the one member the store reads, not decoded from the text for it).
+    _deferred: tuple[str, Recipients | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def serialise_metadata(self) -> None:
         """Keep ``metadata`` as the store will write it in ``metadata_json`` (done where
@@ -234,8 +236,10 @@ class ParsedDocument:
         if not self.metadata_deferred:
             if any(key in self.metadata for key in STORE_KEYS):
                 return False
-            self.serialise_metadata()
-            self._recipients = self.metadata.get("recipients")
+            if self.metadata_json is None:
+                self.serialise_metadata()
+            assert self.metadata_json is not None
+            self._deferred = (self.metadata_json, self.metadata.get("recipients"))
             del self.metadata
         return True
 
@@ -252,8 +256,8 @@ class ParsedDocument:
     def recipients(self) -> Recipients | None:
         """``metadata["recipients"]`` (``None`` if a document built by hand has none),
         without decoding a deferred metadata."""
-        if self.metadata_deferred:
-            return self._recipients
+        if self._deferred is not None and self.metadata_deferred:
+            return self._deferred[1]
         return self.metadata.get("recipients")
 
     def hold_texts(self) -> None:
@@ -268,12 +272,13 @@ class ParsedDocument:
     if not TYPE_CHECKING:  # hidden from mypy: it would type every unknown attribute Any
 
         def __getattr__(self, name: str) -> Any:
-            # Reached only when an attribute is not set: for ``metadata``, when deferred.
-            text = self.metadata_json if name == "metadata" else None
-            if text is None:
+            # Reached only when an attribute is not set: for ``metadata``, when deferred
+            # (decoded from its own copy of the text: ``metadata_json`` may be cleared).
+            deferred = self._deferred if name == "metadata" else None
+            if deferred is None:
                 raise _missing(self, name)
-            self.metadata = json.loads(text)
-            self._recipients = None
+            self.metadata = json.loads(deferred[0])
+            self._deferred = None
             return self.metadata
 
     def __getstate__(self) -> dict[str, Any]:

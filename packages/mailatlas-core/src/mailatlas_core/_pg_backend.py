@@ -124,6 +124,38 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _text_values(text: AssetText) -> tuple[Any, ...]:
+    """An ``asset_texts`` row's values from ``status`` to ``search``, the text read once
+    (one held as its file's bytes is decoded at each read)."""
+    body = text.text
+    return (
+        text.status,
+        text.chars,
+        text.truncated,
+        _clean(text.error),
+        text.extractor,
+        _clean(body or ""),
+        search_vector(body),
+    )
+
+
+_TEXT_BATCH_CHARS = 1 << 20
+
+
+def _text_batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """``asset_texts`` rows in lists of about ``_TEXT_BATCH_CHARS`` of text and vector."""
+    batch: list[tuple[Any, ...]] = []
+    size = 0
+    for row in rows:
+        batch.append(row)
+        size += len(row[7]) + len(row[8])
+        if size >= _TEXT_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def _row(row: dict[str, Any]) -> sqlite3.Row:
     """A psycopg dict row where the shared row converters (``_rows``) expect one."""
     return cast("sqlite3.Row", row)
@@ -320,25 +352,16 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
                         _INSERT_ASSET,
                         [tuple(_clean(v) for v in asset_values(a)) for a in assets],
                     )
-                    texts = [(a, a.text) for a in assets if a.text is not None]
-                    if texts:
-                        cur.executemany(
-                            _INSERT_TEXT,
-                            [
-                                (
-                                    a.id,
-                                    a.document_id,
-                                    x.status,
-                                    x.chars,
-                                    x.truncated,
-                                    _clean(x.error),
-                                    x.extractor,
-                                    _clean(x.text or ""),
-                                    search_vector(x.text),
-                                )
-                                for a, x in texts
-                            ],
-                        )
+                    # In batches of about 1 MB, not all at once: a text held as its
+                    # file's bytes (``AssetText.held_as``) is decoded for its row, and
+                    # psycopg keeps a call's rows until it returns.
+                    texts = (
+                        (a.id, a.document_id, *_text_values(a.text))
+                        for a in assets
+                        if a.text is not None
+                    )
+                    for batch in _text_batches(texts):
+                        cur.executemany(_INSERT_TEXT, batch)
         return None
 
     def insert_location(self, document_id: str, location: SourceLocation, seen_at: str) -> None:
@@ -623,16 +646,7 @@ class PostgresBackend(PgWorkMixin, LiveMixin):
                 "INSERT INTO asset_texts (asset_id, document_id, status, chars, truncated,"
                 " error, extractor, text, search) SELECT id, document_id, %s, %s, %s, %s, %s,"
                 " %s, %s::tsvector FROM assets WHERE id = %s ON CONFLICT (asset_id) DO NOTHING",
-                (
-                    text.status,
-                    text.chars,
-                    text.truncated,
-                    _clean(text.error),
-                    text.extractor,
-                    _clean(text.text or ""),
-                    search_vector(text.text),
-                    asset_id,
-                ),
+                (*_text_values(text), asset_id),
             )
 
     def list_documents(self, flt: ListFilter) -> list[DocumentRef]:
