@@ -48,6 +48,7 @@ def test_a_workers_document_stores_the_same_as_one_parsed_here(store: Store) -> 
     assert stored_ahead == stored_inline
 
 
+@pytest.mark.slow  # about 6 s: 2,000 parts parsed in a worker
 def test_a_workers_held_texts_are_decoded_a_row_at_a_time(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
