@@ -77,45 +77,35 @@ def _quoted_printable(size: int) -> bytes:
     )[: size + len(HEAD) + 200]
 
 
-def _many_parts(size: int) -> bytes:
-    part = (
-        b"--C\nContent-Type: text/plain\nContent-Disposition: attachment; filename=p.txt\n\n"
-        + LINE * 12
-    )
+def _repeated(part: bytes, size: int) -> bytes:
+    """A multipart/mixed message of ``part`` (one body part and its boundary line)
+    repeated to about ``size`` bytes."""
     return (
         HEAD
         + b"Content-Type: multipart/mixed; boundary=C\n\n"
         + part * (size // len(part))
         + b"--C--\n"
     )
+
+
+def _many_parts(size: int) -> bytes:
+    part = b"--C\nContent-Type: text/plain\nContent-Disposition: attachment; filename=p.txt\n\n"
+    return _repeated(part + LINE * 12, size)
 
 
 def _many_table_parts(size: int) -> bytes:
     """As ``_many_parts``, CSV files: their text is not their bytes (cells tab-separated)."""
     rows = b"".join(b"north,%d,1.5,done\n" % i for i in range(48))
     head = b"--C\nContent-Type: text/csv\nContent-Disposition: attachment; filename=p.csv\n\n"
-    part = head + rows
-    return (
-        HEAD
-        + b"Content-Type: multipart/mixed; boundary=C\n\n"
-        + part * (size // len(part))
-        + b"--C--\n"
-    )
+    return _repeated(head + rows, size)
 
 
 def _many_html_parts(size: int) -> bytes:
     """As ``_many_parts``, HTML files: their text is read from their markup."""
     para = b"<p>Lorem <b>ipsum</b> dolor sit amet, <a href='https://example.test/x'>link</a>.</p>\n"
-    part = (
-        b"--C\nContent-Type: text/html; charset=utf-8\n"
-        b"Content-Disposition: attachment; filename=p.html\n\n" + para * 12
-    )
-    return (
-        HEAD
-        + b"Content-Type: multipart/mixed; boundary=C\n\n"
-        + part * (size // len(part))
-        + b"--C--\n"
-    )
+    head = b"--C\nContent-Type: text/html; charset=utf-8\n"
+    head += b"Content-Disposition: attachment; filename=p.html\n\n"
+    return _repeated(head + para * 12, size)
 
 
 def _many_distinct_parts(size: int) -> bytes:
