@@ -224,7 +224,8 @@ class ParsedDocument:
         self.metadata_json = dumps(self.metadata)
 
     def defer_metadata(self) -> bool:
-        """Hold ``metadata`` as its text alone (``metadata_json``) until it is read.
+        """Hold ``metadata`` as its text alone (``metadata_json``, of which the document
+        keeps its own reference) until it is read.
 
         A message of thousands of parts has metadata entries for each: as dicts they take
         about three times the memory of their text. A parse worker defers a large
@@ -245,7 +246,7 @@ class ParsedDocument:
 
     @property
     def metadata_deferred(self) -> bool:
-        """Whether ``metadata`` is held as ``metadata_json`` only (:meth:`defer_metadata`)."""
+        """Whether ``metadata`` is held as its JSON text only (:meth:`defer_metadata`)."""
         try:
             object.__getattribute__(self, "metadata")
         except AttributeError:

@@ -148,7 +148,7 @@ def _text_batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, .
     size = 0
     for row in rows:
         batch.append(row)
-        size += len(row[7]) + len(row[8])
+        size += len(row[-2]) + len(row[-1])  # its text and vector (see _text_values)
         if size >= _TEXT_BATCH_CHARS:
             yield batch
             batch, size = [], 0
