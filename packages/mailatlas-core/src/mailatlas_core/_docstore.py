@@ -38,6 +38,7 @@ from ._blobs import BlobStore
 from ._dates import utc_now_iso
 from ._errors import StoreError, ThreadNotFoundError
 from ._gmail import GmailMessage, merge_gmail
+from ._heap import release_after
 from ._ids import (
     Fingerprint,
     conflict_document_id,
@@ -439,12 +440,14 @@ class DocumentStore:
     ) -> list[AssetRow]:
         """Write each asset's blob; their rows. ``consume``: each asset's bytes are let go
         once written (``parsed.assets`` keeps them emptied), so a message of many parts
-        does not hold all of them while the next are written and the rows inserted."""
+        does not hold all of them while the next are written and the rows inserted, and
+        the heap they leave is handed back (:mod:`._heap`)."""
         if not parsed.assets:
             return []
         self.blobs.clear(f"assets/{doc_id}")  # leftovers of an add that was rolled back
         rows = []
         used: set[str] = set()
+        freed = 0
         for ordinal, asset in enumerate(parsed.assets):
             name = asset.filename
             if name.casefold() in used:  # the parser makes names unique; belt and braces
@@ -469,6 +472,9 @@ class DocumentStore:
             )
             if consume:
                 parsed.assets[ordinal] = dataclasses.replace(asset, data=b"")
+                freed += len(asset.data)
+        del asset
+        release_after(freed)
         return rows
 
     # -- threads ---------------------------------------------------------------------------

@@ -29,9 +29,9 @@ from mailatlas_core import (
     Store,
     StoreError,
 )
+from mailatlas_core._heap import pin_mmap_threshold
 
 from ..parser._peek import peek_message_id
-from ..parser._trim import pin_mmap_threshold
 
 if TYPE_CHECKING:
     from ..pool._pool import ParseFailure
@@ -128,7 +128,7 @@ def store_message(store: Store, message: MessageToStore, run_id: int | None) -> 
         StoreError: the store cannot be written at all (the run must stop).
     """
     if message.raw is not None:
-        pin_mmap_threshold(len(message.raw))  # a large message in this process (_trim)
+        pin_mmap_threshold(len(message.raw))  # a large message in this process (_heap)
     if message.failure is not None:
         return _fail(store, message, message.failure, run_id)
     try:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from mailatlas_core import ParsedDocument
+from mailatlas_core._heap import pin_mmap_threshold, release_after
 
 from .._config import ParseLimits, ParserConfig
 from .._errors import ParseError
 from ..parser._deadline import ParseTimeout, time_budget
-from ..parser._trim import pin_mmap_threshold, release_after
 
 __all__ = ["Outcome", "ParseFailure", "ParseJob", "load_parser", "parse_item", "parse_one"]
 

@@ -43,10 +43,10 @@ from itertools import chain
 from typing import IO, Any, Generic, TypeVar
 
 from mailatlas_core import ParsedDocument, StoreError
+from mailatlas_core._heap import pin_mmap_threshold
 
 from .._config import ParseLimits, ParserConfig
 from ..parser._deadline import budget_enforceable
-from ..parser._trim import pin_mmap_threshold
 from ._jobs import Outcome, ParseFailure, ParseJob, parse_one
 from ._process import WorkerDied, WorkerProcess
 
@@ -426,7 +426,7 @@ class ParsePool:
         proc = min(self._procs, key=lambda p: len(p.pending))
         jobs = chunk.left
         budgets = [self.limits.budget(len(j.raw)) for j in jobs]
-        # A large message's reply is a large object arriving here too (_trim).
+        # A large message's reply is a large object arriving here too (_heap).
         pin_mmap_threshold(max(len(j.raw) for j in jobs))
         first = len(chunk.outcomes)
         proc.send(chunk.items(), chunk, budgets, written=lambda: chunk.spill(first))

@@ -1,4 +1,4 @@
-"""Keep glibc's heap from holding a large parse's memory (``mallopt``, ``malloc_trim``).
+"""Keep glibc's heap from holding a large message's memory (``mallopt``, ``malloc_trim``).
 
 glibc serves a block above its mmap threshold with a mapping of its own, returned to the
 system when it is freed. But the threshold is dynamic: freeing such a block raises it
@@ -11,6 +11,15 @@ handled, the threshold is pinned at ``MMAP_FROM`` (which also stops the dynamic
 adjustment), and after its parse the free heap is handed back (``malloc_trim``). Both
 take a few microseconds; on other C libraries, where the calls do not exist, nothing
 happens.
+
+The store hands the heap back too, once it has written and let go of a large message's
+attachment bytes (:meth:`DocumentStore.add` with ``consume``): thousands of small parts
+are small heap blocks, freed in a run that Python's own allocator cannot reuse (it maps
+arenas of its own), so the rows and the metadata text built next would otherwise come on
+top of them (many small CSV files: 3.96x a message's size in the storing process, 3.77x
+with the heap handed back).
+
+Used by mailatlas-clean's parser and pool as well as by the store.
 """
 
 from __future__ import annotations
@@ -53,7 +62,8 @@ def pin_mmap_threshold(size: int) -> None:
 
 
 def release_after(size: int) -> None:
-    """After parsing a message of ``size`` bytes: return free heap memory if it was large."""
+    """After parsing a message of ``size`` bytes, or freeing ``size`` bytes of its parts:
+    return free heap memory if it was large."""
     if size < TRIM_FROM:
         return
     libc = _glibc()
