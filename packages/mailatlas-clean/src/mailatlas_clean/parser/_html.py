@@ -10,7 +10,7 @@ local asset paths stay, anything remote is blocked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import quote, unquote
 
 import nh3
@@ -112,6 +112,15 @@ def _block_css_urls(style: str, local_assets: frozenset[str]) -> str:
     return "".join(out)
 
 
+def sanitized_pieces(html: str) -> Iterator[str]:
+    """``html`` sanitised a bounded piece at a time, each piece whole (its open elements
+    closed): what :func:`sanitize_html` joins. For a reader of the text alone, which
+    can stop at its limit and never holds the whole sanitised HTML; images and CSS are
+    left as nh3 leaves them (the text has neither)."""
+    # Nesting and piece size bounded: html5ever is quadratic in depth and its DOM is big.
+    return (_CLEANER.clean(piece) for piece in bounded_pieces(html))
+
+
 def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tuple[str, int]:
     """Sanitise message HTML for storage and display.
 
@@ -124,8 +133,7 @@ def sanitize_html(html: str, local_assets: frozenset[str] = frozenset()) -> tupl
     Returns:
         The safe HTML and how many remote images were blocked.
     """
-    # Nesting and piece size bounded: html5ever is quadratic in depth and its DOM is big.
-    clean = join_pieces(_CLEANER.clean(piece) for piece in bounded_pieces(html))
+    clean = join_pieces(sanitized_pieces(html))
     blocked = 0
 
     def block_img(match: re.Match[str]) -> str:

@@ -1,0 +1,97 @@
+"""Benchmark: peak memory and time of the text readers of CSV, HTML and plain-text files.
+
+    hatch run bench:python bench/reader_memory.py                    # 2, 8 and 32 MB
+    hatch run bench:python bench/reader_memory.py --against main     # also main's code
+
+Each file is generated (short CSV rows, paragraphs of HTML, short lines of text) and read
+by its reader (``mailatlas_clean.attachments._text``: what an extractor process runs for
+it) with the default text limit (``ExtractLimits.max_text_chars``), in a fresh
+interpreter, one at a time. The figure is that interpreter's VmHWM above its VmHWM once
+the file was in memory (its high-water mark reset first), as a multiple of the file's
+size, and the seconds the read took. ``--against REF`` reads each file with git REF's
+packages too, right after this tree's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from ingest import against  # noqa: E402
+
+# The measured interpreter: makes the file, resets its high-water mark, reads the file.
+_CHILD = """
+import ctypes, gc, json, sys, time
+from mailatlas_clean import ExtractLimits
+from mailatlas_clean.attachments import _text
+from mailatlas_clean.attachments._sink import TextSink
+import mailatlas_clean.parser._html, mailatlas_clean.parser._html_text  # imported first
+
+def hwm():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("no VmHWM")
+
+kind, size = sys.argv[1], int(sys.argv[2])
+if kind == "csv":
+    row, read = b"north,%d,1.5,done\\n", _text.read_csv
+elif kind == "html":
+    row = b"<p>Lorem <b>ipsum</b> dolor %d <a href='https://example.test/x'>link</a>.</p>\\n"
+    read = _text.read_html
+else:
+    row, read = b"line %d of a plain text file\\n", _text.read_plain
+data = b"".join(row % i for i in range(size // len(row % 0)))
+gc.collect()
+ctypes.CDLL(None).malloc_trim(0)
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+base = hwm()
+sink = TextSink(ExtractLimits().max_text_chars)
+start = time.perf_counter()
+read(data, sink)
+text = sink.text()
+seconds = time.perf_counter() - start
+print(json.dumps({"ratio": (hwm() - base) / len(data), "seconds": seconds, "chars": len(text)}))
+"""
+
+KINDS = ("csv", "html", "text")
+
+
+def measure(kind: str, mb: int, env: dict[str, str] | None) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, kind, str(mb << 20)],
+        stdout=subprocess.PIPE,
+        check=True,
+        env=env,
+    ).stdout
+    figures: dict[str, float] = json.loads(out)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2,8,32", help="file sizes in MB, comma-separated")
+    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    variants = against(args.against) if args.against else {"this": None}
+    print(f"{'reader':<22}{'MB':>5}{'peak above the file / size':>30}{'seconds':>10}")
+    for kind in KINDS:
+        for mb in sizes:
+            for name, env in variants.items():
+                got = measure(kind, mb, env)
+                label = f"{kind} [{name}]"
+                print(f"{label:<22}{mb:>5}{got['ratio']:>29.2f}x{got['seconds']:>10.2f}")
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
