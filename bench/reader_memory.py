@@ -21,25 +21,23 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from ingest import against  # noqa: E402
 
+from devkit.memshapes import HWM_SOURCE  # noqa: E402
+
 # The measured interpreter: makes the file, resets its high-water mark, reads the file.
-_CHILD = """
+_CHILD = (
+    """
 import ctypes, gc, json, sys, time
 from mailatlas_clean import ExtractLimits
 from mailatlas_clean.attachments import _text
 from mailatlas_clean.attachments._sink import TextSink
 import mailatlas_clean.parser._html, mailatlas_clean.parser._html_text  # imported first
-
-def hwm():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise SystemExit("no VmHWM")
-
+"""
+    + HWM_SOURCE
+    + """
 kind, size = sys.argv[1], int(sys.argv[2])
 if kind == "csv":
     row, read = b"north,%d,1.5,done\\n", _text.read_csv
@@ -61,6 +59,7 @@ text = sink.text()
 seconds = time.perf_counter() - start
 print(json.dumps({"ratio": (hwm() - base) / len(data), "seconds": seconds, "chars": len(text)}))
 """
+)
 
 KINDS = ("csv", "html", "text")
 

@@ -20,7 +20,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["FILLER", "SHAPES", "measure", "measure_sync", "measure_workers", "write_shape"]
+__all__ = [
+    "FILLER",
+    "HWM_SOURCE",
+    "SHAPES",
+    "measure",
+    "measure_sync",
+    "measure_workers",
+    "write_shape",
+]
 
 HEAD = (
     b"From: Ann <a@example.com>\nTo: b@example.com\nSubject: s\nMessage-ID: <m@x>\n"
@@ -159,7 +167,7 @@ def write_shape(shape: str, size: int, path: Path) -> int:
 
 
 # The measuring interpreters' high-water mark (VmHWM, bytes), a function of both scripts.
-_HWM = """
+HWM_SOURCE = """
 def hwm():
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -177,7 +185,7 @@ import json, sys
 from mailatlas_clean import ParseLimits, ParserConfig
 from mailatlas_cli import MailAtlas
 """
-    + _HWM
+    + HWM_SOURCE
     + """
 # No time budget: a loaded machine must not turn a memory figure into a timeout.
 config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
@@ -235,7 +243,7 @@ from mailatlas_clean import ParseLimits, ParserConfig
 from mailatlas_cli import MailAtlas
 from mailatlas_imap import ImapSyncConfig
 """
-    + _HWM
+    + HWM_SOURCE
     + """
 config = ParserConfig(limits=ParseLimits(time_budget_s=3600))
 atlas = MailAtlas(sys.argv[1], sys.argv[2], config)
@@ -305,7 +313,7 @@ from pathlib import Path
 from mailatlas_clean import ParseLimits, ParserConfig
 from mailatlas_cli import MailAtlas
 """
-    + _HWM
+    + HWM_SOURCE
     + """
 def children():
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
