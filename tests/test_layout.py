@@ -25,7 +25,15 @@ SRC = {
 # pin each other exactly): lazy package attributes, and the safe file I/O every writer
 # uses (no symlink following, no partial files), and a bytes result written in place
 # (the parser's line ends, IMAP literals). Nothing else private crosses a package.
-SHARED_PRIVATE = {"mailatlas_core._lazy", "mailatlas_core._files", "mailatlas_core._buffers"}
+# Helpers the store and the parser share, not API: lazy exports, safe file opening,
+# presized buffers, glibc's heap (mallopt, malloc_trim), a header block as a view.
+SHARED_PRIVATE = {
+    "mailatlas_core._lazy",
+    "mailatlas_core._files",
+    "mailatlas_core._buffers",
+    "mailatlas_core._heap",
+    "mailatlas_core._ids",
+}
 
 
 def _modules() -> dict[str, Path]:

@@ -43,9 +43,10 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
+from ._header_budget import HeaderFieldsSkippedDefect, bounded_block
 from ._rawbody import HEADER_LINE, RawBodyMessage, Span
 
-__all__ = ["MAX_DEPTH", "SPAN_LEAST", "read_tree"]
+__all__ = ["MAX_DEPTH", "SPAN_LEAST", "header_block_end", "read_tree"]
 
 MAX_DEPTH = 200
 # With ``by_offset``, a leaf body at least this large is held as a span of the input;
@@ -78,6 +79,12 @@ def read_tree(data: bytes, *, by_offset: bool = False) -> RawBodyMessage | None:
     except Exception:  # _Unsure, or any error while reading: the stdlib parser reads it
         return None
     return message
+
+
+def header_block_end(data: bytes, start: int, stop: int) -> int:
+    """Where the header block of the part in ``data[start:stop]`` ends (as the parser
+    reads it: at the first line that is neither a field nor a continuation)."""
+    return _header_block(data, start, stop)[0]
 
 
 def _eol_len(data: bytes, pos: int) -> int:
@@ -160,11 +167,15 @@ def _message(
     if depth > MAX_DEPTH:
         raise _Unsure
     head_end, body, missing = _header_block(data, start, stop)
-    message = _HEADERS.parsebytes(data[start:head_end], headersonly=True)
+    block, skipped = bounded_block(data, start, head_end)  # see _header_budget
+    message = _HEADERS.parsebytes(block, headersonly=True)
+    del block
     if not isinstance(message, RawBodyMessage):
         raise _Unsure
     if missing:
         message.defects.insert(0, errors.MissingHeaderBodySeparatorDefect())
+    if skipped:
+        message.defects.append(HeaderFieldsSkippedDefect())
     if default is not None:
         message.set_default_type(default)
     ctype = message.get_content_type()

@@ -23,7 +23,7 @@ from mailatlas_core import (
     thread_id_for,
 )
 
-from .._config import ParserConfig
+from .._config import MB, ParserConfig
 from .._errors import ParseError
 from ..attachments import read_texts
 from ..cleaning import clean_text
@@ -32,12 +32,13 @@ from ..cleaning._mailbox import format_mailbox
 from ._assets import build_assets
 from ._feedparser import BytesFeedParser
 from ._forward import forwarded_text
+from ._header_budget import MAX_HEADER_BYTES, bounded_block
 from ._headers import HeaderView
 from ._html import rewrite_cids, sanitize_html
 from ._html_text import html_to_text
 from ._keyshare import KeySharing
 from ._mime import walk_message
-from ._multipart import read_tree
+from ._multipart import header_block_end, read_tree
 from ._peek import FIELD_LINE as _FIELD_LINE
 from ._peek import KNOWN_FIELD as _KNOWN_FIELD
 from ._peek import peek_message_id, sniff_not_email
@@ -119,11 +120,32 @@ def _repair_header_lines(data: bytes) -> bytes | None:
     return b"\n".join(lines) + data[end:] if changed else None
 
 
+def _bound_header_block(data: bytes, defects: list[str]) -> bytes:
+    """``data`` with its header block cut to :data:`MAX_HEADER_BYTES` (:mod:`._header_budget`);
+    ``data`` itself when it is within that (a message under 1 MB, or with a blank line in
+    its first MB: two bounded searches)."""
+    if len(data) <= MAX_HEADER_BYTES or any(
+        data.find(blank, 0, MAX_HEADER_BYTES) >= 0 for blank in (b"\n\n", b"\n\r\n")
+    ):
+        return data
+    head_end = header_block_end(data, 0, len(data))
+    block, skipped = bounded_block(data, 0, head_end)
+    if not skipped:
+        return data
+    defects.append(
+        f"the header block is {head_end / MB:.1f} MB: {skipped / MB:.1f} MB of its fields"
+        f" beyond the first {MAX_HEADER_BYTES // MB} MB were not parsed (the raw message"
+        " keeps them)"
+    )
+    return block + data[head_end:]
+
+
 def _prepare(raw: bytes, defects: list[str]) -> tuple[Message, bytes]:
     """The stdlib's tree of ``raw`` and the exact bytes it was read from."""
     data = raw[3:] if raw.startswith(UTF8_BOM) else raw
     # Leading blank lines (or a stray indent) would turn every header into body text.
     data = _skip_damaged_lines(data.lstrip(b" \t\r\n"), defects)
+    data = _bound_header_block(data, defects)
     message = _feed(data, by_offset=data is raw)
     if any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in message.defects):
         repaired = _repair_header_lines(data)
