@@ -36,3 +36,34 @@ def median(values: list[float]) -> float:
 def report(name: str, **fields: Any) -> None:
     """Print one result line (JSON) so runs can be compared and pasted into the docs."""
     print(json.dumps({"bench": name, **fields}), flush=True)
+
+
+def child_figures(child: str, args: list[str], env: dict[str, str] | None) -> dict[str, Any]:
+    """Run ``python -c child *args`` in a fresh interpreter (with ``env``: another tree's
+    packages); the JSON object it prints."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", child, *args], stdout=subprocess.PIPE, check=True, env=env
+    ).stdout
+    figures: dict[str, Any] = json.loads(out)
+    return figures
+
+
+def ratio_table(
+    what: str,
+    child: str,
+    kinds: tuple[str, ...],
+    sizes: list[int],
+    variants: dict[str, dict[str, str] | None],
+) -> None:
+    """For each kind, size (MB) and variant (bench/ingest.py's ``against``), run ``child``
+    with the kind and the size in bytes, and print its ``ratio`` and ``seconds``."""
+    print(f"{what:<24}{'MB':>5}{'peak above it / its size':>28}{'seconds':>10}")
+    for kind in kinds:
+        for mb in sizes:
+            for name, env in variants.items():
+                got = child_figures(child, [kind, str(mb << 20)], env)
+                label = f"{kind} [{name}]"
+                print(f"{label:<24}{mb:>5}{got['ratio']:>27.2f}x{got['seconds']:>10.2f}")
+                sys.stdout.flush()

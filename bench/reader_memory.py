@@ -15,8 +15,6 @@ packages too, right after this tree's.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +23,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from ingest import against  # noqa: E402
 
+from bench._common import ratio_table  # noqa: E402
 from devkit.memshapes import HWM_SOURCE  # noqa: E402
 
 # The measured interpreter: makes the file, resets its high-water mark, reads the file.
@@ -64,32 +63,14 @@ print(json.dumps({"ratio": (hwm() - base) / len(data), "seconds": seconds, "char
 KINDS = ("csv", "html", "text")
 
 
-def measure(kind: str, mb: int, env: dict[str, str] | None) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, kind, str(mb << 20)],
-        stdout=subprocess.PIPE,
-        check=True,
-        env=env,
-    ).stdout
-    figures: dict[str, float] = json.loads(out)
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2,8,32", help="file sizes in MB, comma-separated")
     parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
     variants = against(args.against) if args.against else {"this": None}
-    print(f"{'reader':<22}{'MB':>5}{'peak above the file / size':>30}{'seconds':>10}")
-    for kind in KINDS:
-        for mb in sizes:
-            for name, env in variants.items():
-                got = measure(kind, mb, env)
-                label = f"{kind} [{name}]"
-                print(f"{label:<22}{mb:>5}{got['ratio']:>29.2f}x{got['seconds']:>10.2f}")
-                sys.stdout.flush()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    ratio_table("reader", _CHILD, KINDS, sizes, variants)
 
 
 if __name__ == "__main__":

@@ -63,3 +63,31 @@ def test_an_html_file_is_sanitised_and_read_a_piece_at_a_time() -> None:
     assert peak <= 1.8, f"{peak:.2f}x the file"
     assert text.startswith("Lorem ipsum dolor 0 [l](https://example.test/)\n")
     assert len(text) <= 100_000
+
+
+def test_a_sink_filled_exactly_takes_nothing_more() -> None:
+    """A piece that fills the limit exactly left the count one past it (its newline):
+    the next piece then passed whole but its last character, about one more piece of
+    text than ``max_text_chars`` (the HTML reader adds a piece per 512 KB of HTML)."""
+    sink = TextSink(10)
+    assert sink.add("0123456789") and not sink.truncated  # it fits
+    assert not sink.add("more text that must not come in") and sink.truncated
+    assert sink.text() == "0123456789"
+    sink = TextSink(10)
+    assert sink.add("01234")  # 5 characters and a newline: 4 left
+    assert sink.add("5678") and not sink.add("x")  # it fits; then nothing does
+    assert sink.text() == "01234\n5678" and len(sink.text()) == 10
+
+
+def test_html_pieces_without_text_add_no_blank_lines() -> None:
+    """(Before: a blank line for each piece of 512 KB or 16,384 tags without text.)"""
+
+    def read(data: bytes) -> str:
+        sink = TextSink(1000)
+        read_html(data, sink)
+        return sink.text()
+
+    empty = b"<i></i>" * 200_000  # pieces of their own, each with no text
+    plain = read(b"<html><body><p>first</p><p>second</p></body></html>")
+    assert plain == "first\n\nsecond\n"
+    assert read(b"<html><body><p>first</p>" + empty + b"<p>second</p></body></html>") == plain

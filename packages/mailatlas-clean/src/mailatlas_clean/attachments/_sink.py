@@ -24,7 +24,10 @@ class TextSink:
         """Append one piece (a line, a page); ``False`` once the limit is reached."""
         if self.truncated:
             return False
-        room = self.limit - self.chars
+        room = self.limit - self.chars  # below 0 once a piece filled it exactly (+1: its
+        if room <= 0:  # newline): the next piece is cut to nothing, not let through
+            self.truncated = True
+            return False
         if len(text) > room:
             text = text[:room]
             self.truncated = True

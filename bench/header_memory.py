@@ -1,0 +1,80 @@
+"""Benchmark: peak memory and time of parsing a message made of header fields.
+
+    hatch run bench:python bench/header_memory.py                  # 8 and 32 MB
+    hatch run bench:python bench/header_memory.py --against main   # also main's code
+
+Four kinds of message, generated as ``tests/clean/test_header_budget.py`` makes them
+(the fields' kinds: ``X-`` fields, a ``Received`` chain, a ``To:`` of addresses, a
+``References`` line of ids; From, Subject and Message-ID last), each parsed with
+``parse_bytes`` in a fresh interpreter. The figure is that interpreter's VmHWM above its
+VmHWM once the message was in memory (its heap trimmed and its high-water mark reset
+first), as a multiple of the message's size, and the parse's seconds. ``--against REF``
+parses each with git REF's packages too, right after this tree's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
+
+from ingest import against  # noqa: E402
+
+from bench._common import ratio_table  # noqa: E402
+from devkit.memshapes import HWM_SOURCE  # noqa: E402
+
+KINDS = ("fields", "received", "to", "references")
+
+# The measured interpreter. The message is made here (the same code as the test's
+# ``_bomb``, which another REF's tree may not have).
+_CHILD = (
+    """
+import ctypes, json, sys, time
+from mailatlas_clean import parse_bytes
+"""
+    + HWM_SOURCE
+    + """
+kind, size = sys.argv[1], int(sys.argv[2])
+tail = b"From: Ann <a@example.com>\\nSubject: the subject\\nMessage-ID: <end@example.test>\\n"
+if kind == "fields":
+    head = b"".join(b"X-Custom-%d: value %d\\n" % (i, i) for i in range(size // 30))
+elif kind == "received":
+    line = b"Received: from host%d.example.test by mx.example.test; 1 Jan 2024 10:00 +0000\\n"
+    head = b"".join(line % i for i in range(size // 80))
+elif kind == "to":
+    people = b",\\n ".join(b"Person %d <p%d@example.test>" % (i, i) for i in range(size // 36))
+    head = b"To: " + people + b"\\n"
+else:
+    head = b"References: " + b" ".join(b"<r%d@example.test>" % i for i in range(size // 20))
+    head += b"\\n"
+raw = head + tail + b"\\nthe body\\n"
+del head
+parse_bytes(b"From: a@example.com\\nSubject: warm-up\\n\\nhi\\n")
+ctypes.CDLL(None).malloc_trim(0)
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+base = hwm()
+start = time.perf_counter()
+doc = parse_bytes(raw)
+seconds = time.perf_counter() - start
+print(json.dumps({"ratio": (hwm() - base) / len(raw), "seconds": seconds,
+                  "subject": doc.subject}))
+"""
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="8,32", help="message sizes in MB, comma-separated")
+    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
+    args = parser.parse_args()
+    variants = against(args.against) if args.against else {"this": None}
+    sizes = [int(s) for s in args.sizes.split(",")]
+    ratio_table("message", _CHILD, KINDS, sizes, variants)
+
+
+if __name__ == "__main__":
+    main()
