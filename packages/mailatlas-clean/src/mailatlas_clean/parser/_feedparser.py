@@ -25,7 +25,11 @@ import sys
 import types
 from typing import Any
 
+from ._header_budget import MAX_HEADER_BYTES, HeaderFieldsSkippedDefect, bounded_block
+
 __all__ = ["BoundaryMatcher", "BytesFeedParser"]
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # linear: disjoint class and ends
 
 _HEAD = "(?P<sep>"
 _TAIL = r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
@@ -107,7 +111,22 @@ _PARSEGEN = _parsegen_with_matcher()
 
 
 class BytesFeedParser(_stdlib.BytesFeedParser):
-    """``email.feedparser.BytesFeedParser``, same policy and same tree."""
+    """``email.feedparser.BytesFeedParser``, same policy and same tree; a header block
+    above :data:`~._header_budget.MAX_HEADER_BYTES` is cut as :mod:`._header_budget`
+    cuts it before its fields are made (for the messages and parts the stdlib parser
+    reads itself: small messages, and those :mod:`._multipart` leaves to it)."""
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        if sum(map(len, lines)) > MAX_HEADER_BYTES:  # a character a byte (surrogateescape)
+            block = "".join(lines).encode("ascii", "surrogateescape")
+            kept, skipped = bounded_block(block)
+            del block
+            if skipped:
+                text = kept.decode("ascii", "surrogateescape")
+                lines = _LINE.findall(text)  # the parser's own line ends: \r\n, \r, \n
+                cur = self._cur  # type: ignore[attr-defined]
+                self.policy.handle_defect(cur, HeaderFieldsSkippedDefect())  # type: ignore[attr-defined]
+        super()._parse_headers(lines)  # type: ignore[misc]
 
 
 if _PARSEGEN is not None:
