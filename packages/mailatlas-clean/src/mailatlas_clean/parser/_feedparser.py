@@ -26,6 +26,7 @@ import types
 from typing import Any
 
 from ._header_budget import MAX_HEADER_BYTES, HeaderFieldsSkippedDefect, bounded_block
+from ._part_budget import PartBudget
 
 __all__ = ["BoundaryMatcher", "BytesFeedParser"]
 
@@ -114,7 +115,15 @@ class BytesFeedParser(_stdlib.BytesFeedParser):
     """``email.feedparser.BytesFeedParser``, same policy and same tree; a header block
     above :data:`~._header_budget.MAX_HEADER_BYTES` is cut as :mod:`._header_budget`
     cuts it before its fields are made (for the messages and parts the stdlib parser
-    reads itself: small messages, and those :mod:`._multipart` leaves to it)."""
+    reads itself: small messages, and those :mod:`._multipart` leaves to it), and each
+    part it makes is counted against ``part_budget``."""
+
+    part_budget: PartBudget | None = None  # the parts it may make (:mod:`._part_budget`)
+
+    def _new_message(self) -> None:
+        if self.part_budget is not None:
+            self.part_budget.take()
+        super()._new_message()  # type: ignore[misc]
 
     def _parse_headers(self, lines: list[str]) -> None:
         if sum(map(len, lines)) > MAX_HEADER_BYTES:  # a character a byte (surrogateescape)

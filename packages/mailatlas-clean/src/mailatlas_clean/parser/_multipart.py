@@ -44,6 +44,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from ._header_budget import HeaderFieldsSkippedDefect, bounded_block
+from ._part_budget import PartBudget, TooManyParts
 from ._rawbody import HEADER_LINE, RawBodyMessage, Span
 
 __all__ = ["MAX_DEPTH", "SPAN_LEAST", "header_block_end", "read_tree"]
@@ -64,18 +65,26 @@ class _Unsure(Exception):
     """This message is left to the stdlib parser."""
 
 
-def read_tree(data: bytes, *, by_offset: bool = False) -> RawBodyMessage | None:
+def read_tree(
+    data: bytes, *, by_offset: bool = False, budget: PartBudget | None = None
+) -> RawBodyMessage | None:
     """The stdlib parser's tree of ``data`` with leaf bodies held as raw bytes, or
     ``None`` when the message is one the stdlib parser must read itself.
 
     ``by_offset``: large leaves hold their bodies as spans of ``data`` (no copy), for
     a ``data`` kept anyway (the raw message itself); else each its own slice, so that a
     ``data`` made for the parse alone is let go once the tree is built.
+
+    ``budget``: the parts it may make (:mod:`._part_budget`; by default, what ``data``'s
+    size allows); past it, :class:`TooManyParts` is raised, not left to the stdlib.
     """
+    budget = PartBudget(len(data)) if budget is None else budget
     try:
         message, _last = _message(
-            data, 0, len(data), 0, default=None, strip=False, by_offset=by_offset
+            data, 0, len(data), 0, default=None, strip=False, by_offset=by_offset, budget=budget
         )
+    except TooManyParts:
+        raise
     except Exception:  # _Unsure, or any error while reading: the stdlib parser reads it
         return None
     return message
@@ -161,11 +170,13 @@ def _message(
     default: str | None,
     strip: bool,
     by_offset: bool,
+    budget: PartBudget,
 ) -> tuple[RawBodyMessage, RawBodyMessage]:
     """The part in ``data[start:stop]`` and the part whose final line end belongs to
     the boundary after it (``strip``: drop it, as the parser does in a multipart)."""
     if depth > MAX_DEPTH:
         raise _Unsure
+    budget.take()
     head_end, body, missing = _header_block(data, start, stop)
     block, skipped = bounded_block(data, start, head_end)  # see _header_budget
     message = _HEADERS.parsebytes(block, headersonly=True)
@@ -184,12 +195,21 @@ def _message(
     maintype = message.get_content_maintype()
     if maintype == "message":
         inner, last = _message(
-            data, body, stop, depth + 1, default=None, strip=strip, by_offset=by_offset
+            data,
+            body,
+            stop,
+            depth + 1,
+            default=None,
+            strip=strip,
+            by_offset=by_offset,
+            budget=budget,
         )
         message.set_payload([inner])
         return message, last
     if maintype == "multipart":
-        _multipart(message, data, body, stop, depth, strip=strip, by_offset=by_offset)
+        _multipart(
+            message, data, body, stop, depth, strip=strip, by_offset=by_offset, budget=budget
+        )
         return message, message
     end = _trimmed(data, body, stop) if strip else stop
     if by_offset and end - body >= SPAN_LEAST:
@@ -221,6 +241,7 @@ def _multipart(
     *,
     strip: bool,
     by_offset: bool,
+    budget: PartBudget,
 ) -> None:
     sep = _separator(message)
     cte = str(message.get("content-transfer-encoding", "8bit")).lower()
@@ -245,7 +266,14 @@ def _multipart(
         following = _next_boundary(data, start, stop, sep)
         end = following.start if following is not None else stop
         part, _last = _message(
-            data, start, end, depth + 1, default=default, strip=True, by_offset=by_offset
+            data,
+            start,
+            end,
+            depth + 1,
+            default=default,
+            strip=True,
+            by_offset=by_offset,
+            budget=budget,
         )
         parts.append(part)
         if following is None:

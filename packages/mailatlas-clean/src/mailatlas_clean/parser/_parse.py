@@ -39,6 +39,7 @@ from ._html_text import html_to_text
 from ._keyshare import KeySharing
 from ._mime import walk_message
 from ._multipart import header_block_end, read_tree
+from ._part_budget import PartBudget
 from ._peek import FIELD_LINE as _FIELD_LINE
 from ._peek import KNOWN_FIELD as _KNOWN_FIELD
 from ._peek import peek_message_id, sniff_not_email
@@ -81,10 +82,11 @@ def _feed(data: bytes, *, by_offset: bool = False) -> Message:
     of ``data`` itself with ``by_offset``: when ``data`` is the raw message, kept anyway).
     """
     if len(data) >= _DIRECT_BODY:
-        tree = read_tree(data, by_offset=by_offset)
+        tree = read_tree(data, by_offset=by_offset, budget=PartBudget(len(data)))
         if tree is not None:
             return tree
     parser = BytesFeedParser()
+    parser.part_budget = PartBudget(len(data))  # see _part_budget
     view = memoryview(data)
     for start in range(0, len(data), _FEED_SLICE):
         parser.feed(bytes(view[start : start + _FEED_SLICE]))

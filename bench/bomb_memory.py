@@ -1,15 +1,18 @@
-"""Benchmark: peak memory and time of parsing a message made of header fields.
+"""Benchmark: peak memory and time of parsing a message made of many small structures.
 
-    hatch run bench:python bench/header_memory.py                  # 8 and 32 MB
-    hatch run bench:python bench/header_memory.py --against main   # also main's code
+    hatch run bench:python bench/bomb_memory.py                  # 8 and 32 MB
+    hatch run bench:python bench/bomb_memory.py --against main   # also main's code
 
-Four kinds of message, generated as ``tests/clean/test_header_budget.py`` makes them
-(the fields' kinds: ``X-`` fields, a ``Received`` chain, a ``To:`` of addresses, a
-``References`` line of ids; From, Subject and Message-ID last), each parsed with
-``parse_bytes`` in a fresh interpreter. The figure is that interpreter's VmHWM above its
-VmHWM once the message was in memory (its heap trimmed and its high-water mark reset
-first), as a multiple of the message's size, and the parse's seconds. ``--against REF``
-parses each with git REF's packages too, right after this tree's.
+Six kinds of message: four of header fields, generated as
+``tests/clean/test_header_budget.py`` makes them (``X-`` fields, a ``Received`` chain,
+a ``To:`` of addresses, a ``References`` line of ids; From, Subject and Message-ID
+last), and two of parts, as ``tests/clean/test_part_budget.py`` makes them (empty parts
+of a multipart; the blocks of a delivery report). Each is parsed with ``parse_bytes`` in
+a fresh interpreter (a refusal, ``ParseError``, counts as done). The figure is that
+interpreter's VmHWM above its VmHWM once the message was in memory (its heap trimmed and
+its high-water mark reset first), as a multiple of the message's size, and the parse's
+seconds. ``--against REF`` parses each with git REF's packages too, right after this
+tree's.
 """
 
 from __future__ import annotations
@@ -26,14 +29,14 @@ from ingest import against  # noqa: E402
 from bench._common import ratio_table  # noqa: E402
 from devkit.memshapes import HWM_SOURCE  # noqa: E402
 
-KINDS = ("fields", "received", "to", "references")
+KINDS = ("fields", "received", "to", "references", "empty parts", "report blocks")
 
 # The measured interpreter. The message is made here (the same code as the test's
 # ``_bomb``, which another REF's tree may not have).
 _CHILD = (
     """
 import ctypes, json, sys, time
-from mailatlas_clean import parse_bytes
+from mailatlas_clean import ParseError, parse_bytes
 """
     + HWM_SOURCE
     + """
@@ -47,21 +50,30 @@ elif kind == "received":
 elif kind == "to":
     people = b",\\n ".join(b"Person %d <p%d@example.test>" % (i, i) for i in range(size // 36))
     head = b"To: " + people + b"\\n"
-else:
+elif kind == "references":
     head = b"References: " + b" ".join(b"<r%d@example.test>" % i for i in range(size // 20))
     head += b"\\n"
-raw = head + tail + b"\\nthe body\\n"
-del head
+if kind == "empty parts":
+    raw = tail + b"Content-Type: multipart/mixed; boundary=B\\n\\n" + b"--B\\n\\n" * (size // 5)
+elif kind == "report blocks":
+    raw = tail + b"Content-Type: multipart/report; boundary=B\\n\\n--B\\n\\nhi\\n"
+    raw += b"--B\\nContent-Type: message/delivery-status\\n\\n" + b"A: b\\n\\n" * (size // 6)
+else:
+    raw = head + tail + b"\\nthe body\\n"
+    del head
 parse_bytes(b"From: a@example.com\\nSubject: warm-up\\n\\nhi\\n")
 ctypes.CDLL(None).malloc_trim(0)
 with open("/proc/self/clear_refs", "w") as fh:
     fh.write("5")
 base = hwm()
 start = time.perf_counter()
-doc = parse_bytes(raw)
+try:
+    outcome = parse_bytes(raw).subject
+except ParseError as exc:
+    outcome = exc.reason
 seconds = time.perf_counter() - start
 print(json.dumps({"ratio": (hwm() - base) / len(raw), "seconds": seconds,
-                  "subject": doc.subject}))
+                  "outcome": outcome}))
 """
 )
 
