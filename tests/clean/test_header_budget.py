@@ -72,6 +72,27 @@ def test_a_long_field_is_cut_at_a_fold_a_comma_or_a_space() -> None:
     assert to.endswith(b",\n") and len(to) <= MAX_FIELD_BYTES  # whole lines of the fold
 
 
+def test_repeated_address_fields_cannot_crowd_out_the_sender_or_subject() -> None:
+    cc = b"Cc: " + b",\n ".join(b"<c%d@example.test>" % i for i in range(20_000)) + b"\n"
+    raw = cc * 5 + b"Content-Type: text/plain; charset=utf-8\n" + TAIL + b"\nthe body\n"
+    doc = parse_bytes(raw)  # 2.3 MB of Cc fields before the rest
+    assert (doc.sender_email, doc.subject) == ("a@example.com", "the subject")
+    assert doc.metadata["recipients"]["cc"][0]["email"] == "c0@example.test"
+    assert doc.body_text == "the body"
+
+
+def test_a_block_with_cr_line_ends_keeps_its_fields() -> None:
+    for end in (b"\r", b"\r\n"):
+        received = b"".join(
+            b"Received: from host%d.example.test by mx.example.test%s" % (i, end)
+            for i in range(30_000)
+        )  # 1.5 MB
+        tail = TAIL.replace(b"\n", end)
+        doc = parse_bytes(received + tail + end + b"the body" + end)
+        assert (doc.sender_email, doc.subject) == ("a@example.com", "the subject"), end
+        assert [d for d in doc.metadata["defects"] if "header block" in d], end
+
+
 def test_a_message_of_header_fields_is_parsed_from_what_is_kept() -> None:
     for kind in KINDS:
         raw = _bomb(kind, 3 * MAX_HEADER_BYTES)
@@ -99,17 +120,19 @@ def test_a_parts_header_block_is_bounded_too() -> None:
     assert any("HeaderFieldsSkippedDefect" in d for d in doc.metadata["defects"])
 
 
-def test_a_part_the_stdlib_parser_reads_itself_is_bounded_too() -> None:
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_a_part_the_stdlib_parser_reads_itself_is_bounded_too(end: bytes) -> None:
     """A delivery report is read by the stdlib parser, not by offset: its parts' header
     blocks are cut in its ``_parse_headers`` (the lines it holds before are not: the
-    parse peaked at 13.4x this message before, 9.7x now)."""
-    fields = b"".join(b"X-Part-%d: value\n" % i for i in range(150_000))  # 3 MB
+    parse peaked at 13.4x this message before, 9.7x now), its lines split as it splits
+    them (CRLF, CR, LF; not at a form feed)."""
+    fields = b"".join(b"X-Part-%d: value\x0cmore\n" % i for i in range(120_000))  # 3 MB
     report = b"Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; x@example.test\n"
     raw = (
         b"From: a@example.com\nSubject: s\nContent-Type: multipart/report; boundary=B\n\n"
         b"--B\n" + fields + b"Content-Type: text/plain\n\nthe part's text\n"
         b"--B\nContent-Type: message/delivery-status\n\n" + report + b"--B--\n"
-    )
+    ).replace(b"\n", end)
     doc = parse_bytes(raw)
     assert doc.body_text == "the part's text"
     assert [d for d in doc.metadata["defects"] if "HeaderFieldsSkippedDefect" in d]

@@ -17,6 +17,7 @@ from collections import Counter
 from email.message import Message
 
 from ._feedparser import BytesFeedParser
+from ._part_budget import PartBudget
 
 __all__ = ["recover_multipart", "strip_mime_framing"]
 
@@ -66,6 +67,7 @@ def recover_multipart(part: Message, ctype: str) -> tuple[Message, str] | None:
     if boundary is None or '"' in boundary or "\\" in boundary:
         return None
     parser = BytesFeedParser()
+    parser.part_budget = PartBudget(len(payload))  # see _part_budget
     parser.feed(f'Content-Type: {ctype}; boundary="{boundary}"\n\n'.encode())
     parser.feed(payload.encode("ascii", "surrogateescape"))
     recovered = parser.close()

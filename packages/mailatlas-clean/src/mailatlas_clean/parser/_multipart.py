@@ -43,8 +43,9 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
+from .._errors import ParseError
 from ._header_budget import HeaderFieldsSkippedDefect, bounded_block
-from ._part_budget import PartBudget, TooManyParts
+from ._part_budget import PartBudget
 from ._rawbody import HEADER_LINE, RawBodyMessage, Span
 
 __all__ = ["MAX_DEPTH", "SPAN_LEAST", "header_block_end", "read_tree"]
@@ -76,14 +77,14 @@ def read_tree(
     ``data`` made for the parse alone is let go once the tree is built.
 
     ``budget``: the parts it may make (:mod:`._part_budget`; by default, what ``data``'s
-    size allows); past it, :class:`TooManyParts` is raised, not left to the stdlib.
+    size allows); past it, the budget's :class:`ParseError` is raised, not left to the stdlib.
     """
     budget = PartBudget(len(data)) if budget is None else budget
     try:
         message, _last = _message(
             data, 0, len(data), 0, default=None, strip=False, by_offset=by_offset, budget=budget
         )
-    except TooManyParts:
+    except ParseError:  # too many parts (_part_budget): refused, not read again
         raise
     except Exception:  # _Unsure, or any error while reading: the stdlib parser reads it
         return None

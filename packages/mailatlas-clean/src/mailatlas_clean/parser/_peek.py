@@ -15,6 +15,7 @@ from mailatlas_core._ids import header_view
 __all__ = ["FIELD_LINE", "KNOWN_FIELD", "header_block", "peek_message_id", "sniff_not_email"]
 
 _SNIFF_BYTES = 1 << 20
+_LEADING_BLANKS = re.compile(rb"[ \t\r\n]*+")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 # A header field name is printable ASCII without ':' (RFC 5322 section 2.2).
@@ -61,7 +62,8 @@ def sniff_not_email(raw: bytes) -> str | None:
         )
     # Its first MB (the part of a header block that is parsed: _header_budget), and two
     # known fields at most: a list of every field of a block of 8 MB was 1.5x its size.
-    block = header_block(raw.lstrip(b" \t\r\n")[:_SNIFF_BYTES])
+    start = _LEADING_BLANKS.match(raw).end()  # type: ignore[union-attr]  # (matches "")
+    block = header_block(raw[start : start + _SNIFF_BYTES])  # raw.lstrip() copied it all
     newline = block.find(b"\n")
     first_line = block if newline < 0 else block[:newline]
     known = sum(1 for _ in itertools.islice(KNOWN_FIELD.finditer(block), 2))
