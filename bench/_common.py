@@ -67,3 +67,18 @@ def ratio_table(
                 label = f"{kind} [{name}]"
                 print(f"{label:<24}{mb:>5}{got['ratio']:>27.2f}x{got['seconds']:>10.2f}")
                 sys.stdout.flush()
+
+
+def ratio_main(doc: str, what: str, child: str, kinds: tuple[str, ...], sizes: str) -> None:
+    """The command line of a bench made of :func:`ratio_table`: ``--sizes`` (MB,
+    comma-separated; ``sizes`` by default) and ``--against REF``."""
+    import argparse
+
+    from ingest import against  # bench/ is on the path of a bench run as a script
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", default=sizes, help="sizes in MB, comma-separated")
+    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
+    args = parser.parse_args()
+    variants = against(args.against) if args.against else {"this": None}
+    ratio_table(what, child, kinds, [int(s) for s in args.sizes.split(",")], variants)

@@ -17,16 +17,13 @@ tree's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from ingest import against  # noqa: E402
-
-from bench._common import ratio_table  # noqa: E402
+from bench._common import ratio_main  # noqa: E402
 from devkit.memshapes import HWM_SOURCE  # noqa: E402
 
 KINDS = ("fields", "received", "to", "references", "empty parts", "report blocks")
@@ -79,13 +76,7 @@ print(json.dumps({"ratio": (hwm() - base) / len(raw), "seconds": seconds,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="8,32", help="message sizes in MB, comma-separated")
-    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
-    args = parser.parse_args()
-    variants = against(args.against) if args.against else {"this": None}
-    sizes = [int(s) for s in args.sizes.split(",")]
-    ratio_table("message", _CHILD, KINDS, sizes, variants)
+    ratio_main(__doc__, "message", _CHILD, KINDS, "8,32")
 
 
 if __name__ == "__main__":

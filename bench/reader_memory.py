@@ -14,16 +14,13 @@ packages too, right after this tree's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from ingest import against  # noqa: E402
-
-from bench._common import ratio_table  # noqa: E402
+from bench._common import ratio_main  # noqa: E402
 from devkit.memshapes import HWM_SOURCE  # noqa: E402
 
 # The measured interpreter: makes the file, resets its high-water mark, reads the file.
@@ -64,13 +61,7 @@ KINDS = ("csv", "html", "text")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="2,8,32", help="file sizes in MB, comma-separated")
-    parser.add_argument("--against", metavar="REF", help="also git REF's code, interleaved")
-    args = parser.parse_args()
-    variants = against(args.against) if args.against else {"this": None}
-    sizes = [int(s) for s in args.sizes.split(",")]
-    ratio_table("reader", _CHILD, KINDS, sizes, variants)
+    ratio_main(__doc__, "reader", _CHILD, KINDS, "2,8,32")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from mailatlas_clean import parse_bytes
 from mailatlas_clean.parser._header_budget import MAX_FIELD_BYTES, MAX_HEADER_BYTES, bounded_block
 from mailatlas_clean.parser._peek import peek_message_id
 
+from devkit.memshapes import HWM_SOURCE
+
 ROOT = Path(__file__).resolve().parents[2]
 TAIL = b"From: Ann <a@example.com>\nSubject: the subject\nMessage-ID: <end@example.test>\n"
 
@@ -140,18 +142,14 @@ def test_a_part_the_stdlib_parser_reads_itself_is_bounded_too(end: bytes) -> Non
 
 # Parses one kind of message in a fresh interpreter: the parse's peak (VmHWM above the
 # message in memory, its high-water mark reset first) as a multiple of its size.
-_CHILD = """
+_CHILD = (
+    """
 import ctypes, sys
 from mailatlas_clean import parse_bytes
 from tests.clean.test_header_budget import _bomb
-
-def hwm():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise SystemExit("no VmHWM")
-
+"""
+    + HWM_SOURCE
+    + """
 parse_bytes(_bomb("fields", 1000))  # the parser imported
 raw = _bomb(sys.argv[1], 8 << 20)
 ctypes.CDLL(None).malloc_trim(0)  # the heap its making freed: not counted as room
@@ -161,6 +159,7 @@ base = hwm()
 doc = parse_bytes(raw)
 print((hwm() - base) / len(raw))
 """
+)
 
 
 @pytest.mark.slow  # four interpreters, about 5 s
