@@ -82,7 +82,7 @@ def _feed(data: bytes, *, by_offset: bool = False) -> Message:
     of ``data`` itself with ``by_offset``: when ``data`` is the raw message, kept anyway).
     """
     if len(data) >= _DIRECT_BODY:
-        tree = read_tree(data, by_offset=by_offset, budget=PartBudget(len(data)))
+        tree = read_tree(data, by_offset=by_offset)  # with a PartBudget of its own
         if tree is not None:
             return tree
     parser = BytesFeedParser()
