@@ -305,24 +305,32 @@ class DovecotServer:
             return self
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)
-        if not self.imap_port:
-            self.imap_port, self.imaps_port = free_port(), free_port()
-        # sockets left behind by a killed instance confuse the new one's stats handshake
-        shutil.rmtree(self.root / "run", ignore_errors=True)
-        for sub in ("run", "state", "log", "mail", "tls", "oauth2-keys/default/HS256"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
-        if not self.cert_path.exists():
-            self._make_certs()
-        self._write_config()
-        with open(self.root / "log" / "stdio.log", "ab") as out:
-            subprocess.run(
-                ["dovecot", "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                check=True,
-            )
+        # Ports picked here were free when picked; another process may bind one before
+        # the master does (it then exits 89, "Address already in use"): pick again.
+        attempts = 1 if self.imap_port else 3
+        for attempt in range(attempts):
+            if attempts > 1:
+                self.imap_port, self.imaps_port = free_port(), free_port()
+            # sockets left behind by a killed instance confuse the new one's stats handshake
+            shutil.rmtree(self.root / "run", ignore_errors=True)
+            for sub in ("run", "state", "log", "mail", "tls", "oauth2-keys/default/HS256"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
+            if not self.cert_path.exists():
+                self._make_certs()
+            self._write_config()
+            with open(self.root / "log" / "stdio.log", "ab") as out:
+                started = subprocess.run(
+                    ["dovecot", "-c", str(self.config_path)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    check=False,
+                )
+            if started.returncode == 0:
+                break
+            if attempt == attempts - 1:
+                started.check_returncode()
         self._wait_listening()
         return self
 
